@@ -1,0 +1,3 @@
+"""dnactx: predict plant DNA methylation from sequence context with DNA language models."""
+
+__version__ = "0.1.0"

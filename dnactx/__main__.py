@@ -1,0 +1,5 @@
+"""``python -m dnactx`` runs the CLI."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,127 @@
+"""A run's own folder, the source of truth: config.json, status.json, metrics.json and artifacts.
+
+Each file is written atomically, so a run folder is always readable, and a registry can be rebuilt from the
+folders alone (``dnactx runs sync --rebuild``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ..atomic import write_json
+from ..errors import DnactxError
+from ..provenance import host_info, sha256_file
+from .ids import new_run_id
+
+STATUSES = ("queued", "running", "completed", "failed", "preempted")
+
+
+def utcnow() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("DNACTX_HOME") or "runs")
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except json.JSONDecodeError as exc:
+        raise DnactxError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}); "
+                          "remove the run folder or restore the file") from None
+
+
+class RunFolder:
+    """``<home>/<run_id>/``: everything one run wrote, readable without the database."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.id = self.path.name
+
+    # -- creation -----------------------------------------------------------------------------------
+    @classmethod
+    def create(cls, home: Path, config: dict, *, name: str | None = None, matrix: str | None = None,
+               run_id: str | None = None) -> RunFolder:
+        run_id = run_id or new_run_id()
+        folder = cls(Path(home) / run_id)
+        folder.path.mkdir(parents=True, exist_ok=False)
+        write_json(folder.path / "config.json", config)
+        status = {"id": run_id, "name": name or run_id, "status": "queued", "matrix": matrix,
+                  "created": utcnow(), "started": None, "finished": None, "error": None, **host_info()}
+        write_json(folder.path / "status.json", status)
+        write_json(folder.path / "artifacts.json", [])
+        return folder
+
+    @classmethod
+    def open(cls, home: Path, run_id: str) -> RunFolder:
+        folder = cls(Path(home) / run_id)
+        if not (folder.path / "status.json").is_file():
+            raise DnactxError(f"run folder {folder.path} has no status.json; "
+                              "it is not a dnactx run (check --home)")
+        return folder
+
+    # -- reading --------------------------------------------------------------------------------------
+    @property
+    def config(self) -> dict:
+        return _read_json(self.path / "config.json") or {}
+
+    @property
+    def status(self) -> dict:
+        return _read_json(self.path / "status.json") or {}
+
+    @property
+    def metrics(self) -> dict | None:
+        return _read_json(self.path / "metrics.json")
+
+    @property
+    def artifacts(self) -> list[dict]:
+        return _read_json(self.path / "artifacts.json") or []
+
+    # -- writing --------------------------------------------------------------------------------------
+    def update_config(self, **values: Any) -> None:
+        write_json(self.path / "config.json", {**self.config, **values})
+
+    def set_status(self, status: str, *, error: str | None = None) -> None:
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        state = self.status
+        state["status"] = status
+        if status == "running":
+            state["started"] = state.get("started") or utcnow()
+            state.update(host_info())
+            state["finished"] = None
+            state["error"] = None
+        if status in ("completed", "failed", "preempted"):
+            state["finished"] = utcnow()
+        if error is not None:
+            state["error"] = " ".join(error.split())[:2000]
+        write_json(self.path / "status.json", state)
+
+    def write_metrics(self, metrics: dict) -> None:
+        write_json(self.path / "metrics.json", metrics)
+
+    def add_artifact(self, path: Path, kind: str) -> dict:
+        """Record a file the run wrote (inside its folder): kind, relative path, sha256, bytes."""
+        path = Path(path)
+        rel = os.path.relpath(path, self.path)
+        entry = {"kind": kind, "path": rel, "sha256": sha256_file(path), "bytes": path.stat().st_size}
+        artifacts = [a for a in self.artifacts if a["path"] != rel] + [entry]
+        write_json(self.path / "artifacts.json", artifacts)
+        return entry
+
+
+def iter_run_folders(home: Path):
+    """Every run folder under ``home`` (folders holding a status.json), in id (= time) order."""
+    home = Path(home)
+    if not home.is_dir():
+        return
+    for child in sorted(home.iterdir()):
+        if child.is_dir() and not child.name.startswith(".") and (child / "status.json").is_file():
+            yield RunFolder(child)

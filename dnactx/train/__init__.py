@@ -1,0 +1,1 @@
+"""Training: one run of any model family on the shared trainer, recorded in the run registry."""

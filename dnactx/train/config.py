@@ -1,0 +1,98 @@
+"""TrainConfig: every knob of one training run, shared by ``train``, ``matrix`` (grid axes) and ``submit``.
+
+Each field's metadata names its CLI flag and help, so ``matrix`` can accept any train option as a comma list
+without repeating the list of options.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import DnactxError
+
+MODE_ALIASES = {"up": "up", "upstream": "up", "down": "down", "downstream": "down", "both": "both"}
+DEFAULT_HF_MODEL = "zhihan1996/DNA_bert_6"
+
+
+def _opt(default: Any, help: str, *, flag: str | None = None, grid: bool = True) -> Any:
+    return field(default=default, metadata={"help": help, "flag": flag, "grid": grid})
+
+
+@dataclass
+class TrainConfig:
+    data: str = _opt("", "dataset.parquet written by `dnactx prepare`.", grid=False)
+    model: str = _opt(DEFAULT_HF_MODEL, "lr | cnn | dnabert6-tiny | a Hugging Face id | a local checkpoint folder.")
+    size: int = _opt(100, "Context size in bp cut from the dataset's windows.")
+    mode: str = _opt("both", "up (5' of the C) | down (3' of the C) | both (size bp each side).")
+    name: str | None = _opt(None, "A name for the run (default: derived from model, size, mode).", grid=False)
+    site_context: bool = _opt(True, "Give the model the cytosine's own context (CG/CHG/CHH) as an input.")
+    finetune: str = _opt("frozen", "frozen | top:N | full (transformers only).")
+    epochs: int = _opt(5, "Maximum epochs.")
+    patience: int = _opt(2, "Early stopping: epochs without a better val AUPRC before stopping.")
+    lr: float | None = _opt(None, "Learning rate of the encoder (default by model: 2e-5 transformer, 1e-3 cnn).")
+    head_lr: float = _opt(1e-3, "Learning rate of the classification head.")
+    batch_size: int = _opt(64, "Batch size per device.")
+    grad_accum: int = _opt(1, "Gradient accumulation steps.")
+    warmup: float = _opt(0.1, "Warm-up as a fraction of all optimiser steps (linear, then linear decay).")
+    precision: str = _opt("no", "Mixed precision: no | bf16 | fp16.")
+    seed: int = _opt(0, "Random seed (data order, initialisation, subsampling).")
+    loss: str = _opt("bce", "bce | weighted (pos_weight) | focal.")
+    pos_weight: float | None = _opt(None, "Positive-class weight for --loss weighted (default negatives/positives).")
+    focal_gamma: float = _opt(2.0, "Focal loss gamma.")
+    focal_alpha: float | None = _opt(0.25, "Focal loss alpha (weight of positives); none to disable.")
+    class_weight: str = _opt("balanced", "lr only: balanced | none.")
+    C: float = _opt(1.0, "lr only: inverse regularisation strength.", flag="--C")
+    max_train: int | None = _opt(None, "Use at most this many training sites (deterministic subsample).")
+
+    def __post_init__(self) -> None:
+        self.mode = normalise_mode(self.mode)
+        if self.size < 1:
+            raise DnactxError(f"--size must be at least 1 bp, got {self.size}")
+        if self.loss not in ("bce", "weighted", "focal"):
+            raise DnactxError(f"--loss must be bce, weighted or focal, got {self.loss!r}")
+        if self.precision not in ("no", "bf16", "fp16"):
+            raise DnactxError(f"--precision must be no, bf16 or fp16, got {self.precision!r}")
+        if self.class_weight not in ("balanced", "none"):
+            raise DnactxError(f"--class-weight must be balanced or none, got {self.class_weight!r}")
+        parse_finetune(self.finetune)
+
+    @property
+    def family(self) -> str:
+        return self.model if self.model in ("lr", "cnn") else "transformer"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+def normalise_mode(mode: str) -> str:
+    try:
+        return MODE_ALIASES[mode.strip().lower()]
+    except KeyError:
+        raise DnactxError(f"--mode must be up, down or both (or upstream/downstream), got {mode!r}") from None
+
+
+def parse_finetune(text: str) -> int | None:
+    """``frozen`` → 0 trainable encoder layers, ``top:N`` → N, ``full`` → None (all)."""
+    if text == "frozen":
+        return 0
+    if text == "full":
+        return None
+    if text.startswith("top:") and text[4:].isdigit() and int(text[4:]) > 0:
+        return int(text[4:])
+    raise DnactxError(f"--finetune must be frozen, top:N (N ≥ 1) or full, got {text!r}")
+
+
+def grid_fields() -> list[dataclasses.Field]:
+    """The TrainConfig fields that ``matrix`` accepts as comma-separated grid axes."""
+    return [f for f in dataclasses.fields(TrainConfig) if f.metadata.get("grid")]
+
+
+def flag_of(f: dataclasses.Field) -> str:
+    return f.metadata.get("flag") or "--" + f.name.replace("_", "-")
