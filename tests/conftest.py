@@ -1,0 +1,74 @@
+"""Shared fixtures: the real data in ../shared/data (skipped when absent) and a tiny synthetic dataset."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+REAL_FASTA = SHARED_DATA / "athaliana_tair10_chr1_2mb.fa.gz"
+REAL_CGMAP = SHARED_DATA / "athaliana_chr1_2mb.CGmap.gz"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` beside the repository; tests using it are skipped where it is absent."""
+    if not (REAL_FASTA.is_file() and REAL_CGMAP.is_file()):
+        pytest.skip("real data ../shared/data is absent")
+    return SHARED_DATA
+
+
+def make_tiny_dataset(out_dir: Path, n: int = 600, window: int = 200, seed: int = 0) -> Path:
+    """A dataset.parquet with prepare's schema: random sequence, a C at the centre, labels that depend
+    on the site context and on a nearby motif, so models have something real but small to learn."""
+    rng = np.random.default_rng(seed)
+    bases = np.array(list("ACGT"))
+    seqs = rng.choice(bases, size=(n, window + 1))
+    c = window // 2
+    seqs[:, c] = "C"
+    contexts = rng.choice(["CG", "CHG", "CHH"], size=n, p=[0.3, 0.2, 0.5])
+    h = np.array(list("ACT"))
+    for i, ctx in enumerate(contexts):
+        if ctx == "CG":
+            seqs[i, c + 1] = "G"
+        elif ctx == "CHG":
+            seqs[i, c + 1] = rng.choice(h)
+            seqs[i, c + 2] = "G"
+        else:
+            seqs[i, c + 1] = rng.choice(h)
+            seqs[i, c + 2] = rng.choice(h)
+    motif = (seqs[:, c - 3] == "A") & (seqs[:, c - 2] == "T")
+    p = np.where(contexts == "CG", 0.35, 0.03) + 0.4 * motif
+    label = (rng.random(n) < p).astype("int8")
+    split = rng.choice(["train", "val", "test"], size=n, p=[0.6, 0.2, 0.2])
+    cov = rng.integers(3, 30, size=n)
+    mc = np.where(label == 1, cov, 0)
+    df = pd.DataFrame({
+        "chrom": "chr1",
+        "pos": np.arange(n, dtype="int64") * 500 + 1000,
+        "strand": rng.choice(["+", "-"], size=n),
+        "context": contexts,
+        "trinuc": ["".join(s[c:c + 3]) for s in seqs],
+        "mc": mc.astype("int32"),
+        "cov": cov.astype("int32"),
+        "level": (mc / cov).astype("float32"),
+        "label": label,
+        "split": split,
+        "repeat": rng.random(n) < 0.1,
+        "seq": ["".join(s) for s in seqs],
+    })
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "dataset.parquet"
+    df.to_parquet(path, index=False)
+    (out_dir / "prepare.json").write_text(json.dumps({"window": window, "synthetic": True}))
+    return path
+
+
+@pytest.fixture
+def tiny_dataset(tmp_path: Path) -> Path:
+    return make_tiny_dataset(tmp_path / "data")
