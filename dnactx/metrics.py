@@ -104,43 +104,50 @@ def brier(y: np.ndarray, p: np.ndarray) -> float | None:
     return None if y.size == 0 else float(np.mean((np.asarray(p, dtype=float) - y) ** 2))
 
 
-def binary_metrics(y: np.ndarray, p: np.ndarray, tuned_threshold: float | None = None) -> dict:
-    """Every headline number for one split (or one subset): ranking, F1 at 0.5 and at a tuned threshold."""
+def binary_metrics(y: np.ndarray, p: np.ndarray, threshold: float | None = None) -> dict:
+    """Every headline number for one split (or subset): ranking, F1 at 0.5 and at a tuned threshold.
+
+    Values that are undefined for this subset (AUROC without both classes) are None, and ``null_reason``
+    says why.
+    """
     y = np.asarray(y).astype(int)
     p = np.asarray(p, dtype=float)
     at_half = confusion_at(y, p, 0.5)
-    out: dict[str, float | int | None] = {
+    out: dict[str, float | int | str | None] = {
         "n": int(y.size),
         "n_pos": int(y.sum()),
-        "base_rate": float(y.mean()) if y.size else None,
+        "pos_rate": float(y.mean()) if y.size else None,
         "auroc": auroc(y, p),
         "auprc": auprc(y, p),
-        "f1": at_half["f1"],
-        "precision": at_half["precision"],
-        "recall": at_half["recall"],
-        "pred_pos_rate": at_half["pred_pos_rate"],
-        "brier": brier(y, p),
-        "ece": expected_calibration_error(y, p),
+        "f1_at_0_5": at_half["f1"],
+        "precision_at_0_5": at_half["precision"],
+        "recall_at_0_5": at_half["recall"],
+        "pred_pos_rate_at_0_5": at_half["pred_pos_rate"],
         "mean_prob_pos": float(p[y == 1].mean()) if (y == 1).any() else None,
         "mean_prob_neg": float(p[y == 0].mean()) if (y == 0).any() else None,
         "score_std": float(p.std()) if p.size else None,
+        "brier": brier(y, p),
+        "ece": expected_calibration_error(y, p),
     }
-    if tuned_threshold is not None:
-        tuned = confusion_at(y, p, tuned_threshold)
-        out.update(f1_tuned=tuned["f1"], precision_tuned=tuned["precision"], recall_tuned=tuned["recall"])
+    if threshold is not None:
+        tuned = confusion_at(y, p, threshold)
+        out.update(f1_at_threshold=tuned["f1"], precision_at_threshold=tuned["precision"],
+                   recall_at_threshold=tuned["recall"], pred_pos_rate_at_threshold=tuned["pred_pos_rate"])
+    if y.size == 0:
+        out["null_reason"] = "no sites"
+    elif y.max() == 0:
+        out["null_reason"] = "no positives: AUROC and AUPRC are undefined"
+    elif y.min() == 1:
+        out["null_reason"] = "no negatives: AUROC is undefined"
     return out
 
 
-def split_metrics(y: np.ndarray, p: np.ndarray, context: np.ndarray | None, tuned_threshold: float) -> dict:
-    """``{"all": {...}, "CG": {...}, ...}`` for one split; per-context entries only for contexts present."""
-    out = {"all": binary_metrics(y, p, tuned_threshold)}
-    if context is not None:
-        context = np.asarray(context).astype(str)
-        for ctx in CONTEXTS:
-            mask = context == ctx
-            if mask.any():
-                out[ctx] = binary_metrics(np.asarray(y)[mask], np.asarray(p)[mask], tuned_threshold)
-    return out
+def by_context(y: np.ndarray, p: np.ndarray, context: np.ndarray, threshold: float) -> dict:
+    """``{"CG": M, "CHG": M, "CHH": M}`` for the contexts present in ``context``."""
+    context = np.asarray(context).astype(str)
+    y, p = np.asarray(y), np.asarray(p)
+    return {ctx: binary_metrics(y[context == ctx], p[context == ctx], threshold)
+            for ctx in CONTEXTS if (context == ctx).any()}
 
 
 def evaluate(
@@ -151,21 +158,41 @@ def evaluate(
     val_context: np.ndarray | None = None,
     test_context: np.ndarray | None = None,
 ) -> dict:
-    """The metrics.json core: a threshold tuned for F1 on validation, applied unchanged to test."""
+    """The metrics.json core: a threshold that maximises F1 on validation, applied unchanged to test.
+
+    ``{"val": M, "test": M, "threshold": t, "by_context": {"val": {"CG": M, ...}, "test": {...}}}``
+    """
     threshold = best_f1_threshold(val_y, val_p)
-    return {
+    out: dict = {
+        "val": binary_metrics(val_y, val_p, threshold),
+        "test": binary_metrics(test_y, test_p, threshold),
         "threshold": threshold,
-        "val": split_metrics(val_y, val_p, val_context, threshold),
-        "test": split_metrics(test_y, test_p, test_context, threshold),
+        "by_context": {},
     }
+    if val_context is not None:
+        out["by_context"]["val"] = by_context(val_y, val_p, val_context, threshold)
+    if test_context is not None:
+        out["by_context"]["test"] = by_context(test_y, test_p, test_context, threshold)
+    return out
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def flatten(metrics: dict) -> list[tuple[str, str | None, str, float]]:
-    """``(split, context or None, name, value)`` rows from a metrics dict shaped like :func:`evaluate`'s."""
+    """``(split, context or None, name, value)`` rows from a metrics dict shaped like :func:`evaluate`'s.
+
+    Top-level numbers (threshold, truncated_fraction, ...) get split ``"run"``; None values are left out.
+    """
     rows: list[tuple[str, str | None, str, float]] = []
-    for split in ("train", "val", "test"):
-        for ctx, values in (metrics.get(split) or {}).items():
-            for name, value in values.items():
-                if isinstance(value, (int, float)) and not isinstance(value, bool) and value is not None:
-                    rows.append((split, None if ctx == "all" else ctx, name, float(value)))
+    for key, value in metrics.items():
+        if key in ("train", "val", "test") and isinstance(value, dict):
+            rows += [(key, None, k, float(v)) for k, v in value.items() if _is_number(v)]
+        elif key == "by_context" and isinstance(value, dict):
+            for split, contexts in value.items():
+                for ctx, m in contexts.items():
+                    rows += [(split, ctx, k, float(v)) for k, v in m.items() if _is_number(v)]
+        elif _is_number(value):
+            rows.append(("run", None, key, float(value)))
     return rows

@@ -40,7 +40,9 @@ def _root(
         typer.Option("--home", envvar="DNACTX_HOME", help="Run registry folder (registry.sqlite + one folder per run).",
                      show_default="./runs"),
     ] = None,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
 ) -> None:
     state.home = home if home is not None else Path("runs")
 
