@@ -1,0 +1,1 @@
+"""sbatch templates for ``dnactx submit`` (shipped inside the wheel as ``dnactx.jobs``)."""

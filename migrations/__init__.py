@@ -1,0 +1,1 @@
+"""Alembic migrations of the run registry (shipped inside the wheel as ``dnactx.migrations``)."""
