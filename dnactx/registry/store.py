@@ -1,0 +1,299 @@
+"""The Registry: open (create or migrate) ``<home>/registry.sqlite`` and read or write it in short transactions.
+
+Callers get plain dicts, never ORM objects. Every write is one ``BEGIN IMMEDIATE`` transaction retried on
+"database is locked"; matrices and datasets are also written as small JSON files under ``<home>/.registry/``
+first, so ``runs sync --rebuild`` can restore them along with the run folders.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import urllib.parse
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, delete, insert, or_, select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DatabaseError
+from sqlmodel import Session
+
+from ..atomic import write_json
+from ..errors import DnactxError
+from .db import explain, make_engine, registry_path, with_retries
+from .folder import utcnow
+from .migrate import ensure_schema
+from .models import Artifact, Dataset, Matrix, Metric, Run
+from .query import nest
+
+T = TypeVar("T")
+
+SIDECAR = ".registry"
+RUN_FIELDS = ("id", "name", "status", "family", "model", "size", "mode", "finetune", "seed", "matrix", "created",
+              "started", "finished", "host", "slurm_job_id", "error", "data", "dataset_fingerprint", "window",
+              "device", "dnactx_version", "cell", "versions", "config")
+
+
+@dataclass(frozen=True)
+class RunRows:
+    """Everything the registry holds about one run, as plain rows ready to write."""
+
+    run: dict[str, Any]
+    metrics: list[dict[str, Any]]
+    artifacts: list[dict[str, Any]]
+
+
+# (resolved registry path, pid) -> (engine, inode the schema was checked on)
+_OPEN: dict[tuple[str, int], tuple[Engine, int]] = {}
+
+
+def _sidecar_file(home: Path, kind: str, key: str) -> Path:
+    return Path(home) / SIDECAR / kind / (urllib.parse.quote(key, safe="") + ".json")
+
+
+def _read_sidecar(path: Path) -> dict:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+class Registry:
+    """``<home>/registry.sqlite``: runs, metrics, artifacts, matrices and datasets."""
+
+    def __init__(self, home: Path, engine: Engine) -> None:
+        self.home = Path(home)
+        self.path = registry_path(self.home)
+        self.engine = engine
+
+    # -- opening -----------------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, home: Path) -> Registry:
+        """Create the registry if absent and upgrade it to the newest schema; errors are one-line DnactxErrors."""
+        home = Path(home)
+        try:
+            home.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DnactxError(f"cannot create the registry home {home} ({exc.strerror}); "
+                              "choose a writable --home or set DNACTX_HOME") from None
+        path = registry_path(home)
+        key = (str(path.resolve()), os.getpid())
+        cached = _OPEN.get(key)
+        if cached is not None and path.exists() and path.stat().st_ino == cached[1]:
+            return cls(home, cached[0])
+        engine = make_engine(path)
+        try:
+            ensure_schema(engine, home, path)
+        except DatabaseError as exc:
+            raise explain(exc, path) from None
+        _OPEN[key] = (engine, path.stat().st_ino)
+        return cls(home, engine)
+
+    # -- plumbing ------------------------------------------------------------------------------------------
+    def _read(self, fn: Callable[[Session], T]) -> T:
+        def run() -> T:
+            with Session(self.engine) as session:
+                return fn(session)
+
+        try:
+            return with_retries(run, path=self.path)
+        except DatabaseError as exc:
+            raise explain(exc, self.path) from None
+
+    def _write(self, fn: Callable[[Connection], T]) -> T:
+        def run() -> T:
+            with self.engine.connect().execution_options(write=True) as conn, conn.begin():
+                return fn(conn)
+
+        try:
+            return with_retries(run, path=self.path)
+        except DatabaseError as exc:
+            raise explain(exc, self.path) from None
+
+    # -- runs ------------------------------------------------------------------------------------------------
+    def upsert(self, rows: Iterable[RunRows]) -> int:
+        """Insert or replace runs with their metrics and artifacts, all in one transaction; returns the count."""
+        batch = list(rows)
+
+        def write(conn: Connection) -> int:
+            for r in batch:
+                write_rows(conn, r)
+            return len(batch)
+
+        return self._write(write) if batch else 0
+
+    def ids(self) -> list[str]:
+        return self._read(lambda s: list(s.exec(select(Run.id).order_by(Run.id)).scalars()))
+
+    def resolve(self, prefix: str) -> str:
+        """A unique run-id prefix (like a git hash) → the full id; run folders not yet synced count too."""
+        prefix = prefix.strip().lower()
+        if not prefix:
+            raise DnactxError("empty run id; give a run id or a unique prefix (see `dnactx runs ls`)")
+        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        found = set(self._read(lambda s: list(s.exec(
+            select(Run.id).where(Run.id.like(pattern, escape="\\")).limit(20)).scalars())))
+        if prefix not in found and self.home.is_dir():
+            found |= {p.name for p in self.home.iterdir()
+                      if p.name.startswith(prefix) and (p / "status.json").is_file()}
+        if prefix in found:
+            return prefix
+        if not found:
+            raise DnactxError(f"no run matches {prefix!r} in {self.home}; see `dnactx runs ls` "
+                              "(or `dnactx runs sync` if the folder exists but is not registered)")
+        if len(found) > 1:
+            shown = ", ".join(sorted(found)[:5])
+            raise DnactxError(f"run id prefix {prefix!r} is ambiguous: it matches {shown}; give more characters")
+        return found.pop()
+
+    def runs(self, *, status: str | Sequence[str] | None = None, matrix: str | None = None,
+             model: str | None = None) -> list[dict]:
+        """Runs (oldest first) with config, metrics and artifacts; ``model`` matches a model name or a family."""
+        conds = []
+        if status:
+            conds.append(Run.status.in_([status] if isinstance(status, str) else list(status)))
+        if matrix:
+            conds.append(Run.matrix == matrix)
+        if model:
+            conds.append(or_(Run.model == model, Run.family == model))
+        return self._read(lambda s: _load_runs(s, conds, self.home))
+
+    def run(self, run_id: str) -> dict:
+        """One run by id or unique prefix."""
+        full = self.resolve(run_id)
+        found = self._read(lambda s: _load_runs(s, [Run.id == full], self.home))
+        if not found:
+            raise DnactxError(f"run {full} has a folder in {self.home} but is not in the registry; "
+                              "import it with `dnactx runs sync`")
+        return found[0]
+
+    def delete_run(self, run_id: str, *, remove_folder: bool = True) -> None:
+        """Remove a run's folder (the source of truth, first) and then its rows."""
+        folder = self.home / run_id
+        if remove_folder and folder.exists():
+            # Rename first so a crash mid-delete never leaves a half-removed run that sync would re-import.
+            trash = self.home / f".{run_id}.deleting"
+            os.replace(folder, trash)
+            shutil.rmtree(trash, ignore_errors=True)
+        self.delete_rows([run_id])
+
+    def delete_rows(self, run_ids: Sequence[str]) -> int:
+        ids = list(run_ids)
+
+        def write(conn: Connection) -> int:
+            conn.execute(delete(Metric).where(Metric.run_id.in_(ids)))
+            conn.execute(delete(Artifact).where(Artifact.run_id.in_(ids)))
+            return conn.execute(delete(Run).where(Run.id.in_(ids))).rowcount
+
+        return self._write(write) if ids else 0
+
+    def metric_rows(self, *, split: str | None = None, context: str | None = None, name: str | None = None,
+                    all_contexts: bool = False) -> list[dict]:
+        """Metric rows for ranking and tables; ``context=None`` means the all-sites value unless ``all_contexts``."""
+        conds = []
+        if split:
+            conds.append(Metric.split == split)
+        if name:
+            conds.append(Metric.name == name)
+        if context:
+            conds.append(Metric.context == context)
+        elif not all_contexts:
+            conds.append(Metric.context.is_(None))
+
+        def read(s: Session) -> list[dict]:
+            q = select(Metric.run_id, Metric.split, Metric.context, Metric.name, Metric.value).where(*conds)
+            return [dict(r._mapping) for r in s.exec(q.order_by(Metric.run_id))]
+
+        return self._read(read)
+
+    # -- matrices and datasets ---------------------------------------------------------------------------------
+    def ensure_matrix(self, name: str, spec: dict) -> str:
+        """The matrix id for ``name`` (its name), creating it if absent; safe when many tasks call it at once."""
+        if not name or not str(name).strip():
+            raise DnactxError("a matrix needs a non-empty name (--name)")
+        name = str(name).strip()
+        sidecar = _sidecar_file(self.home, "matrices", name)
+        created = _read_sidecar(sidecar).get("created") or utcnow()
+        write_json(sidecar, {"id": name, "name": name, "spec": spec, "created": created})
+        return self._write(lambda conn: _upsert_matrix(conn, name, spec, created))
+
+    def matrices(self) -> list[dict]:
+        """Every matrix with its spec and how many of its runs are in each status."""
+
+        def read(s: Session) -> list[dict]:
+            counts: dict[str, dict[str, int]] = {}
+            for m, st in s.exec(select(Run.matrix, Run.status).where(Run.matrix.is_not(None))):
+                counts.setdefault(m, {}).setdefault(st, 0)
+                counts[m][st] += 1
+            rows = s.exec(select(Matrix).order_by(Matrix.created, Matrix.id)).scalars()
+            return [{"id": m.id, "name": m.name, "spec": m.spec, "created": m.created,
+                     "runs": counts.get(m.id, {})} for m in rows]
+
+        return self._read(read)
+
+    def record_dataset(self, fingerprint: str, path: str | os.PathLike[str], summary: dict) -> None:
+        """Remember a prepared dataset by its sha256 (file under .registry/ first, then the row)."""
+        entry = {"fingerprint": fingerprint, "path": os.fspath(path), "summary": summary, "recorded": utcnow()}
+        write_json(_sidecar_file(self.home, "datasets", fingerprint), entry)
+        self._write(lambda conn: _upsert_dataset(conn, entry))
+
+    def datasets(self) -> list[dict]:
+        def read(s: Session) -> list[dict]:
+            return [{"fingerprint": d.fingerprint, "path": d.path, "summary": d.summary, "recorded": d.recorded}
+                    for d in s.exec(select(Dataset).order_by(Dataset.recorded)).scalars()]
+
+        return self._read(read)
+
+
+def write_rows(conn: Connection, rows: RunRows) -> None:
+    """Upsert one run and replace its metric and artifact rows (idempotent; caller owns the transaction)."""
+    run_id = rows.run["id"]
+    stmt = sqlite_insert(Run).values(**rows.run)
+    conn.execute(stmt.on_conflict_do_update(
+        index_elements=["id"], set_={k: stmt.excluded[k] for k in rows.run if k != "id"}))
+    conn.execute(delete(Metric).where(Metric.run_id == run_id))
+    conn.execute(delete(Artifact).where(Artifact.run_id == run_id))
+    if rows.metrics:
+        conn.execute(insert(Metric), rows.metrics)
+    if rows.artifacts:
+        conn.execute(insert(Artifact), rows.artifacts)
+
+
+def _upsert_matrix(conn: Connection, name: str, spec: dict, created: str) -> str:
+    stmt = sqlite_insert(Matrix).values(id=name, name=name, spec=spec, created=created)
+    conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={"spec": stmt.excluded.spec}))
+    return name
+
+
+def _upsert_dataset(conn: Connection, entry: dict) -> None:
+    stmt = sqlite_insert(Dataset).values(**entry)
+    conn.execute(stmt.on_conflict_do_update(
+        index_elements=["fingerprint"], set_={k: stmt.excluded[k] for k in ("path", "summary", "recorded")}))
+
+
+def _load_runs(session: Session, conds: list, home: Path) -> list[dict]:
+    runs = session.exec(select(Run).where(*conds).order_by(Run.id)).scalars().all()
+    if not runs:
+        return []
+    metrics: dict[str, list] = {}
+    q = select(Metric.run_id, Metric.split, Metric.context, Metric.name, Metric.value).join(
+        Run, Run.id == Metric.run_id).where(*conds).order_by(Metric.id)
+    for run_id, split, context, name, value in session.exec(q):
+        metrics.setdefault(run_id, []).append((split, context, name, value))
+    artifacts: dict[str, list[dict]] = {}
+    qa = select(Artifact).join(Run, Run.id == Artifact.run_id).where(*conds).order_by(Artifact.id)
+    for a in session.exec(qa).scalars():
+        artifacts.setdefault(a.run_id, []).append(
+            {"kind": a.kind, "path": a.path, "sha256": a.sha256, "bytes": a.bytes})
+    out = []
+    for r in runs:
+        d = {f: getattr(r, f) for f in RUN_FIELDS}
+        d["folder"] = str(home / r.id)
+        d["metrics"] = nest(metrics.get(r.id, []))
+        d["artifacts"] = artifacts.get(r.id, [])
+        out.append(d)
+    return out

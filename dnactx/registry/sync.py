@@ -1,0 +1,206 @@
+"""Run folders → registry rows: ``record_run`` after each run, ``sync`` for missed ones, ``rebuild`` from scratch.
+
+The folder is the source of truth; all three use the same idempotent upsert, so recording a run twice,
+or syncing a folder that was already recorded, changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..errors import DnactxError
+from ..metrics import flatten
+from .db import make_engine, registry_path, set_journal_mode
+from .folder import RunFolder, iter_run_folders
+from .migrate import _home_lock, upgrade
+from .store import SIDECAR, Registry, RunRows, _upsert_dataset, _upsert_matrix, write_rows
+
+_BATCH = 100
+
+
+def _int(value: Any) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def rows_from_folder(folder: RunFolder) -> RunRows:
+    """Read config.json, status.json, metrics.json and artifacts.json into registry rows."""
+    cfg, st = folder.config, folder.status
+    versions = cfg.get("versions") if isinstance(cfg.get("versions"), dict) else None
+    run = {
+        "id": folder.id,
+        "name": _str(st.get("name") or cfg.get("name") or folder.id),
+        "status": _str(st.get("status")) or "queued",
+        "family": _str(cfg.get("family")),
+        "model": _str(cfg.get("model")),
+        "size": _int(cfg.get("size")),
+        "mode": _str(cfg.get("mode")),
+        "finetune": _str(cfg.get("finetune")),
+        "seed": _int(cfg.get("seed")),
+        "data": _str(cfg.get("data")),
+        "dataset_fingerprint": _str(cfg.get("dataset_fingerprint")),
+        "matrix": _str(cfg.get("matrix") or st.get("matrix")),
+        "config": cfg,
+        "versions": versions,
+        "created": _str(st.get("created")),
+        "started": _str(st.get("started")),
+        "finished": _str(st.get("finished")),
+        "host": _str(st.get("host")),
+        "slurm_job_id": _str(st.get("slurm_job_id")),
+        "error": _str(st.get("error")),
+        "cell": cfg.get("cell") if isinstance(cfg.get("cell"), dict) else None,
+        "window": _int(cfg.get("window")),
+        "device": _str(cfg.get("device")),
+        "dnactx_version": _str((versions or {}).get("dnactx")),
+    }
+    metrics = [{"run_id": folder.id, "split": s, "context": c, "name": n, "value": v}
+               for s, c, n, v in flatten(folder.metrics or {})]
+    artifacts = [{"run_id": folder.id, "kind": str(a.get("kind", "")), "path": str(a.get("path", "")),
+                  "sha256": a.get("sha256"), "bytes": _int(a.get("bytes"))}
+                 for a in folder.artifacts if isinstance(a, dict)]
+    return RunRows(run=run, metrics=metrics, artifacts=artifacts)
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {' '.join(message.split())}", file=sys.stderr, flush=True)
+
+
+def record_run(home: Path, folder: RunFolder) -> bool:
+    """Best-effort upsert of one run folder into the registry (retrying while it is locked).
+
+    Returns False, after a warning on stderr, when the registry cannot be written: the run folder is
+    complete either way and ``dnactx runs sync`` imports it later.
+    """
+    try:
+        rows = rows_from_folder(folder)
+        Registry.open(home).upsert([rows])
+        return True
+    except (DnactxError, SQLAlchemyError, OSError) as exc:
+        _warn(f"run {folder.id} was not recorded in the registry of {home} ({exc}); its folder {folder.path} is "
+              "complete: run `dnactx runs sync` to import it")
+        return False
+
+
+@dataclass
+class SyncReport:
+    """What ``sync`` did: ids imported (new) and refreshed, folders it could not read, rows without a folder."""
+
+    imported: list[str] = field(default_factory=list)
+    refreshed: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    orphans: list[str] = field(default_factory=list)
+    pruned: int = 0
+    rebuilt: bool = False
+    matrices: int = 0
+    datasets: int = 0
+
+    def as_dict(self) -> dict:
+        return {"imported": len(self.imported), "refreshed": len(self.refreshed),
+                "failed": [{"id": i, "error": e} for i, e in self.failed], "orphans": self.orphans,
+                "pruned": self.pruned, "rebuilt": self.rebuilt, "matrices": self.matrices,
+                "datasets": self.datasets}
+
+
+def _read_folders(home: Path, report: SyncReport) -> list[RunRows]:
+    rows = []
+    for folder in iter_run_folders(home):
+        try:
+            rows.append(rows_from_folder(folder))
+        except (DnactxError, OSError, ValueError, AttributeError) as exc:
+            report.failed.append((folder.id, str(exc)))
+    return rows
+
+
+def _sidecars(home: Path, kind: str) -> list[dict]:
+    out = []
+    for path in sorted((Path(home) / SIDECAR / kind).glob("*.json")):
+        try:
+            out.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, json.JSONDecodeError):
+            continue
+    return out
+
+
+def sync(home: Path, *, prune: bool = False) -> SyncReport:
+    """Upsert every run folder under ``home`` (new ones and stale rows alike); optionally drop orphan rows."""
+    home = Path(home)
+    reg = Registry.open(home)
+    report = SyncReport()
+    known = set(reg.ids())
+    rows = _read_folders(home, report)
+    for i in range(0, len(rows), _BATCH):
+        reg.upsert(rows[i:i + _BATCH])
+    on_disk = {r.run["id"] for r in rows} | {i for i, _ in report.failed}
+    for r in rows:
+        (report.refreshed if r.run["id"] in known else report.imported).append(r.run["id"])
+    report.orphans = sorted(known - on_disk)
+    if prune and report.orphans:
+        report.pruned = reg.delete_rows(report.orphans)
+    for m in _sidecars(home, "matrices"):
+        if m.get("name") and m["name"] not in {x["id"] for x in reg.matrices()}:
+            reg.ensure_matrix(m["name"], m.get("spec") or {})
+            report.matrices += 1
+    return report
+
+
+def rebuild(home: Path) -> SyncReport:
+    """Recreate registry.sqlite from the run folders (and .registry/ sidecars) alone.
+
+    The new file is built beside the old one and renamed over it; the old file, if any, is kept as
+    ``registry.sqlite.bak`` (with its -wal/-shm, so the backup stays consistent).
+    """
+    home = Path(home)
+    if not home.is_dir():
+        raise DnactxError(f"registry home {home} does not exist; check --home or DNACTX_HOME")
+    report = SyncReport(rebuilt=True)
+    tmp = home / f".registry.rebuild-{os.getpid()}.sqlite"
+    for p in (tmp, Path(f"{tmp}-journal")):
+        p.unlink(missing_ok=True)
+    engine = make_engine(tmp)
+    try:
+        upgrade(engine, "head")
+        rows = _read_folders(home, report)
+        matrices = [m for m in _sidecars(home, "matrices") if m.get("name")]
+        datasets = [d for d in _sidecars(home, "datasets") if d.get("fingerprint") and d.get("path")]
+        with engine.connect().execution_options(write=True) as conn, conn.begin():
+            for r in rows:
+                write_rows(conn, r)
+            for m in matrices:
+                _upsert_matrix(conn, m["name"], m.get("spec") or {}, m.get("created") or "")
+            for d in datasets:
+                _upsert_dataset(conn, {"fingerprint": d["fingerprint"], "path": d["path"],
+                                       "summary": d.get("summary") or {}, "recorded": d.get("recorded")})
+        engine.dispose()
+        report.imported = [r.run["id"] for r in rows]
+        report.matrices, report.datasets = len(matrices), len(datasets)
+        path = registry_path(home)
+        with _home_lock(home):
+            if path.exists():
+                backup = path.with_name(path.name + ".bak")
+                for suffix in ("", "-wal", "-shm"):
+                    old = Path(f"{path}{suffix}")
+                    if old.exists():
+                        os.replace(old, Path(f"{backup}{suffix}"))
+                    else:
+                        Path(f"{backup}{suffix}").unlink(missing_ok=True)
+            os.replace(tmp, path)
+        set_journal_mode(make_engine(path), home)
+    finally:
+        engine.dispose()
+        tmp.unlink(missing_ok=True)
+    return report
