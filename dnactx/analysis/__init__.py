@@ -1,0 +1,1 @@
+"""Analysis of finished runs: per-run diagnosis (findings, verdict, remedies) and the study report."""

@@ -1,0 +1,388 @@
+"""Diagnosis of one run: explicit rules over its figures give findings that cite numbers, a verdict, remedies.
+
+``evidence`` is a plain dict (see :func:`build_evidence`), so every rule is a pure function that tests can
+feed with hand-made numbers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..metrics import CONTEXTS, threshold_sweep
+from .figures import figures_from_metrics, gap, split_figures, subset_metrics
+from .remedies import remedy
+
+# Rule thresholds, named so the report can cite them.
+NO_SKILL_AUROC = 0.60          # below: ranking barely better than chance
+WEAK_AUROC = 0.70              # below: weak ranking; at or above: "well ranked"
+MIN_SEPARATION = 0.02          # mean p(positive) - mean p(negative) below this: no separation
+SMALL_F1_LIFT = 0.05           # tuned threshold lifts F1 by less: calibration is not the bottleneck
+HIGH_ECE = 0.10
+CONCENTRATED_STD = 0.05
+DOMINANT_SHARE = 0.60          # one context holding this share of positives "carries the signal"
+CONTEXT_ONLY_DROP = 0.15       # pooled AUROC exceeds every within-context AUROC by this much
+TRUNCATION = 0.05
+OVERFIT_GAP = 0.15             # train AUPRC - val AUPRC
+VAL_TEST_GAP = 0.05            # val AUPRC - test AUPRC (and 20% relative)
+REPEAT_GAP = 0.10
+
+
+def fmt(x: float | None) -> str:
+    if x is None:
+        return "n/a"
+    return f"{x:.2f}" if abs(x) >= 0.095 or x == 0 else f"{x:.3f}"
+
+
+def pct(x: float | None) -> str:
+    if x is None:
+        return "n/a"
+    return f"{100 * x:.0f}%" if abs(x) >= 0.095 else f"{100 * x:.1f}%"
+
+
+def build_evidence(
+    *,
+    threshold: float,
+    val: tuple[np.ndarray, np.ndarray] | None = None,
+    test: tuple[np.ndarray, np.ndarray] | None = None,
+    val_context: np.ndarray | None = None,
+    test_context: np.ndarray | None = None,
+    val_repeat: np.ndarray | None = None,
+    test_repeat: np.ndarray | None = None,
+    metrics: dict | None = None,
+    config: dict | None = None,
+    baseline: dict | None = None,
+    notes: list[str] | None = None,
+) -> dict:
+    """Figures for the rules: from (label, prob) arrays where given, else from metrics.json alone.
+
+    ``baseline`` is ``{"id", "name", "metrics"}`` of a run to compare against (the LR baseline), or None.
+    """
+    metrics = metrics or {}
+    ev: dict = {"threshold": threshold, "source": "predictions" if val is not None else "metrics",
+                "config": config or {}, "notes": list(notes or []), "baseline": baseline}
+    sweeps: dict = {}
+    by_context: dict = {}
+    by_repeat: dict = {}
+    for split, arrays, ctx, rep in (("val", val, val_context, val_repeat), ("test", test, test_context, test_repeat)):
+        if arrays is not None:
+            y, p = np.asarray(arrays[0]), np.asarray(arrays[1])
+            ev[split] = split_figures(y, p, threshold)
+            sweeps[split] = threshold_sweep(y, p)
+            if ctx is not None:
+                ctx = np.asarray(ctx).astype(str)
+                by_context[split] = subset_metrics(y, p, {c: ctx == c for c in CONTEXTS}, threshold)
+            if rep is not None:
+                rep = np.asarray(rep).astype(bool)
+                by_repeat[split] = subset_metrics(y, p, {"repeat": rep, "non_repeat": ~rep}, threshold)
+        elif isinstance(metrics.get(split), dict):
+            ev[split] = figures_from_metrics(metrics[split])
+        else:
+            ev[split] = None
+    if not by_context:
+        by_context = metrics.get("by_context") or {}
+    ev["sweep"] = sweeps
+    ev["by_context"] = by_context
+    ev["by_repeat"] = by_repeat
+    ev["train"] = metrics.get("train") if isinstance(metrics.get("train"), dict) else None
+    ev["gap"] = gap(ev["val"], ev["test"]) if ev["val"] and ev["test"] else {}
+    for key in ("truncated_fraction", "best_epoch", "epochs_run"):
+        ev[key] = metrics.get(key)
+    return ev
+
+
+def _primary(ev: dict) -> tuple[str, dict] | None:
+    """The split rules judge: test (val-tuned threshold applied unchanged) unless it has no positives."""
+    for split in ("test", "val"):
+        f = ev.get(split)
+        if f and f.get("n_pos"):
+            return split, f
+    return None
+
+
+def _finding(code: str, title: str, severity: int, evidence: str, conclusion: str, figures: dict,
+             remedies: list[tuple[str, int]]) -> dict:
+    return {"code": code, "title": title, "severity": severity, "evidence": evidence, "conclusion": conclusion,
+            "figures": figures, "remedies": remedies}
+
+
+def rule_no_separation(ev: dict) -> dict | None:
+    """Positives and negatives get the same scores: the model has not learned to tell them apart."""
+    picked = _primary(ev)
+    if picked is None:
+        return None
+    split, f = picked
+    auroc, sep, lift = f.get("auroc"), f.get("separation"), f.get("f1_lift")
+    if not ((auroc is not None and auroc < NO_SKILL_AUROC)
+            or (sep is not None and abs(sep) < MIN_SEPARATION and (lift is None or lift < SMALL_F1_LIFT))):
+        return None
+    parts = [f"mean probability {fmt(f.get('mean_prob_pos'))} for positives vs {fmt(f.get('mean_prob_neg'))} "
+             f"for negatives ({split} AUROC {fmt(auroc)}, AUPRC {fmt(f.get('auprc'))} vs base rate "
+             f"{pct(f.get('base_rate'))})"]
+    std = f.get("score_std")
+    if std is not None and std < CONCENTRATED_STD:
+        centre = f.get("score_median")
+        if centre is None:  # metrics.json has no quantiles; the class means are then both near the centre
+            centre = ((f.get("mean_prob_pos") or 0.0) + (f.get("mean_prob_neg") or 0.0)) / 2
+        parts.insert(0, f"scores concentrated near {fmt(centre)}: std {fmt(std)}")
+    if lift is not None:
+        verb = "lifts" if lift >= 0 else "moves"
+        only = " only" if lift < SMALL_F1_LIFT else ""
+        parts.append(f"threshold tuning {verb} {split} F1{only} from {fmt(f.get('f1_at_0_5'))} to "
+                     f"{fmt(f.get('f1_at_threshold'))}")
+    return _finding(
+        "no_separation", "no separation", 3, "; ".join(parts),
+        "representation or trainability, not calibration",
+        {k: f.get(k) for k in ("auroc", "auprc", "base_rate", "mean_prob_pos", "mean_prob_neg", "score_std",
+                               "f1_at_0_5", "f1_at_threshold")},
+        [("unfreeze", 3), ("epochs", 2), ("site_context", 2), ("model_cnn", 2), ("size_other", 1)])
+
+
+def rule_weak_ranking(ev: dict) -> dict | None:
+    picked = _primary(ev)
+    if picked is None:
+        return None
+    split, f = picked
+    auroc = f.get("auroc")
+    if auroc is None or not NO_SKILL_AUROC <= auroc < WEAK_AUROC:
+        return None
+    return _finding(
+        "weak_ranking", "weak ranking", 2,
+        f"{split} AUROC {fmt(auroc)}, AUPRC {fmt(f.get('auprc'))} = {fmt(f.get('auprc_lift'))}× the base rate "
+        f"{pct(f.get('base_rate'))}",
+        "the representation separates the classes only a little",
+        {k: f.get(k) for k in ("auroc", "auprc", "base_rate")},
+        [("unfreeze", 2), ("epochs", 2), ("site_context", 1), ("model_cnn", 1), ("size_other", 1)])
+
+
+def rule_threshold_calibration(ev: dict) -> dict | None:
+    """Ranked well but the 0.5 cut or the probabilities are off: a threshold/calibration problem."""
+    picked = _primary(ev)
+    if picked is None:
+        return None
+    split, f = picked
+    auroc, ece, base = f.get("auroc"), f.get("ece"), f.get("base_rate")
+    pred, lift = f.get("pred_pos_rate_at_0_5"), f.get("f1_lift")
+    if auroc is None or auroc < WEAK_AUROC or base is None or pred is None:
+        return None
+    rate_off = abs(pred - base) > 0.05 and (pred > 2 * base or pred < base / 2)
+    if not ((ece is not None and ece > HIGH_ECE) or rate_off or (lift is not None and lift >= SMALL_F1_LIFT)):
+        return None
+    over = pred > base
+    tune = rate_off or (lift is not None and lift >= SMALL_F1_LIFT)
+    evidence = (f"well ranked ({split} AUROC {fmt(auroc)}) but mis-calibrated (ECE {fmt(ece)} over "
+                f"{f.get('ece_bins')} bins, Brier {fmt(f.get('brier'))}, predicted positive rate {pct(pred)} at 0.5 vs "
+                f"base rate {pct(base)})")
+    if lift is not None:
+        evidence += (f"; the val-tuned threshold {fmt(ev['threshold'])} moves {split} F1 from "
+                     f"{fmt(f.get('f1_at_0_5'))} to {fmt(f.get('f1_at_threshold'))}")
+    if not tune:
+        remedies = [("calibrate", 2)]
+        conclusion = "calibrate the probabilities; the ranking and the 0.5 cut are usable"
+    elif not rate_off:
+        remedies = [("threshold", 3), ("calibrate", 1)]
+        conclusion = "tune the threshold / calibrate; the ranking itself is usable"
+    elif over:
+        remedies = [("threshold", 3), ("loss_bce", 2), ("class_weight_none", 2), ("calibrate", 1)]
+        conclusion = "tune the threshold / calibrate (over-predicts positives); the ranking itself is usable"
+    else:
+        remedies = [("threshold", 3), ("loss_weighted", 2), ("loss_focal", 1), ("calibrate", 1)]
+        conclusion = "tune the threshold / calibrate (under-predicts positives); the ranking itself is usable"
+    return _finding(
+        "threshold_calibration", "threshold/calibration", 2, evidence, conclusion,
+        {"auroc": auroc, "ece": ece, "brier": f.get("brier"), "pred_pos_rate_at_0_5": pred, "base_rate": base,
+         "threshold": ev["threshold"], "f1_at_0_5": f.get("f1_at_0_5"), "f1_at_threshold": f.get("f1_at_threshold")},
+        remedies)
+
+
+def _context_table(ev: dict) -> tuple[str, dict] | None:
+    for split in ("test", "val"):
+        table = (ev.get("by_context") or {}).get(split)
+        if table and sum(m.get("n_pos") or 0 for m in table.values()):
+            return split, table
+    return None
+
+
+def rule_context_dominance(ev: dict) -> dict | None:
+    """One cytosine context holds most positives (usually CG): the pooled numbers mostly measure it."""
+    picked = _context_table(ev)
+    if picked is None:
+        return None
+    split, table = picked
+    total = sum(m.get("n_pos") or 0 for m in table.values())
+    ctx, m = max(table.items(), key=lambda kv: kv[1].get("n_pos") or 0)
+    share = (m.get("n_pos") or 0) / total
+    if share < DOMINANT_SHARE or len(table) < 2:
+        return None
+    rates = ", ".join(f"{c} {pct(t.get('pos_rate'))}" for c, t in table.items())
+    auprcs = ", ".join(f"{c} {fmt(t.get('auprc'))}" for c, t in table.items())
+    return _finding(
+        "context_dominance", f"{ctx} carries the signal", 1,
+        f"{ctx} holds {pct(share)} of {split} positives (positive rate {rates}); AUPRC by context {auprcs}",
+        f"pooled metrics mostly measure {ctx}; compare models per context",
+        {"context": ctx, "share_of_positives": share,
+         **{f"{c}_auprc": t.get("auprc") for c, t in table.items()}},
+        [("site_context", 2)])
+
+
+def rule_context_only(ev: dict) -> dict | None:
+    """Pooled AUROC is good but within each context it is near chance: the model learned the context only."""
+    picked = _context_table(ev)
+    primary = _primary(ev)
+    if picked is None or primary is None:
+        return None
+    split, table = picked
+    pooled = primary[1].get("auroc")
+    within = {c: t.get("auroc") for c, t in table.items() if t.get("auroc") is not None}
+    if pooled is None or pooled < WEAK_AUROC or len(within) < 2:
+        return None
+    if max(within.values()) > pooled - CONTEXT_ONLY_DROP or max(within.values()) >= NO_SKILL_AUROC + 0.05:
+        return None
+    listing = ", ".join(f"{c} {fmt(a)}" for c, a in within.items())
+    return _finding(
+        "context_only", "ranks by context only", 2,
+        f"pooled {primary[0]} AUROC {fmt(pooled)} but within contexts only {listing}",
+        "the model separates CG/CHG/CHH, not methylated from unmethylated sites within a context",
+        {"pooled_auroc": pooled, **{f"{c}_auroc": a for c, a in within.items()}},
+        [("unfreeze", 2), ("epochs", 1), ("size_other", 1)])
+
+
+def rule_truncation(ev: dict) -> dict | None:
+    frac = ev.get("truncated_fraction")
+    if frac is None or frac <= TRUNCATION:
+        return None
+    size = ev["config"].get("size")
+    return _finding(
+        "truncation", "inputs truncated", 2,
+        f"{pct(frac)} of inputs were cut to the model's maximum length (--size {size})",
+        "the model never sees part of the context it was given",
+        {"truncated_fraction": frac, "size": size},
+        [("size_smaller", 3)])
+
+
+def rule_overfitting(ev: dict) -> dict | None:
+    train, val = ev.get("train"), ev.get("val")
+    if not train or not val or train.get("auprc") is None or val.get("auprc") is None:
+        return None
+    diff = train["auprc"] - val["auprc"]
+    if diff <= OVERFIT_GAP:
+        return None
+    return _finding(
+        "overfitting", "overfitting", 2,
+        f"train AUPRC {fmt(train['auprc'])} vs val {fmt(val['auprc'])} (gap {fmt(diff)})",
+        "the model memorises training sites",
+        {"train_auprc": train["auprc"], "val_auprc": val["auprc"]},
+        [("regularise", 2)])
+
+
+def rule_val_test_gap(ev: dict) -> dict | None:
+    val, test = ev.get("val"), ev.get("test")
+    diff = (ev.get("gap") or {}).get("auprc")
+    if diff is None or diff <= VAL_TEST_GAP or diff <= 0.2 * val["auprc"]:
+        return None
+    return _finding(
+        "val_test_gap", "val-to-test gap", 1,
+        f"val AUPRC {fmt(val['auprc'])} vs test {fmt(test['auprc'])} (gap {fmt(diff)}); "
+        f"F1 at the tuned threshold {fmt(val.get('f1_at_threshold'))} vs {fmt(test.get('f1_at_threshold'))}",
+        "what was tuned on validation transfers only partly: small splits or a shift between regions",
+        {"val_auprc": val["auprc"], "test_auprc": test["auprc"]},
+        [("seeds", 1), ("regularise", 1)])
+
+
+def rule_undertrained(ev: dict) -> dict | None:
+    best, run = ev.get("best_epoch"), ev.get("epochs_run")
+    planned = ev["config"].get("epochs")
+    if best is None or run is None or planned is None or run < planned or best < run - 1:
+        return None
+    return _finding(
+        "still_improving", "still improving", 1,
+        f"best val AUPRC at epoch {int(best)} of {int(run)} (the maximum, --epochs {int(planned)})",
+        "training stopped while validation was still improving",
+        {"best_epoch": best, "epochs_run": run, "epochs": planned},
+        [("epochs", 3)])
+
+
+def rule_below_baseline(ev: dict) -> dict | None:
+    base = ev.get("baseline")
+    if not base or not ev.get("val"):
+        return None
+    bm = (base.get("metrics") or {}).get("val") or {}
+    mine, theirs = ev["val"].get("auprc"), bm.get("auprc")
+    if mine is None or theirs is None or mine >= theirs:
+        return None
+    test_mine = (ev.get("test") or {}).get("auprc")
+    test_theirs = ((base.get("metrics") or {}).get("test") or {}).get("auprc")
+    return _finding(
+        "below_baseline", "below the baseline", 3,
+        f"val AUPRC {fmt(mine)} vs {fmt(theirs)} for baseline {base.get('name') or base.get('id')} "
+        f"(test {fmt(test_mine)} vs {fmt(test_theirs)})",
+        "this model adds nothing over logistic regression on k-mers yet",
+        {"val_auprc": mine, "baseline_val_auprc": theirs, "baseline": base.get("id")},
+        [("unfreeze", 2), ("epochs", 2), ("size_other", 1)])
+
+
+def rule_repeat_gap(ev: dict) -> dict | None:
+    for split in ("test", "val"):
+        table = (ev.get("by_repeat") or {}).get(split) or {}
+        rep, non = table.get("repeat"), table.get("non_repeat")
+        if not rep or not non or rep.get("auroc") is None or non.get("auroc") is None:
+            continue
+        if min(rep.get("n_pos") or 0, non.get("n_pos") or 0) < 10:
+            continue
+        diff = non["auroc"] - rep["auroc"]
+        if abs(diff) <= REPEAT_GAP:
+            return None
+        worse = "repeats" if diff > 0 else "non-repeat sites"
+        return _finding(
+            "repeat_gap", f"weaker on {worse}", 1,
+            f"{split} AUROC {fmt(rep['auroc'])} in repeats (n {rep['n']}, positive rate {pct(rep.get('pos_rate'))}) "
+            f"vs {fmt(non['auroc'])} outside (n {non['n']}, {pct(non.get('pos_rate'))})",
+            f"performance differs by genomic compartment; report {worse} separately",
+            {"repeat_auroc": rep["auroc"], "non_repeat_auroc": non["auroc"]},
+            [("size_other", 1)])
+    return None
+
+
+RULES = (rule_no_separation, rule_below_baseline, rule_weak_ranking, rule_threshold_calibration, rule_context_only,
+         rule_truncation, rule_overfitting, rule_context_dominance, rule_val_test_gap, rule_undertrained,
+         rule_repeat_gap)
+
+
+def rank_remedies(findings: list[dict], config: dict, threshold: float | None) -> list[dict]:
+    """Score each remedy by the severity of the findings that call for it; drop those that do not apply."""
+    scores: dict[str, float] = {}
+    because: dict[str, list[str]] = {}
+    for f in findings:
+        for key, weight in f["remedies"]:
+            scores[key] = scores.get(key, 0.0) + f["severity"] * weight
+            because.setdefault(key, []).append(f["code"])
+    out = []
+    for key in sorted(scores, key=lambda k: -scores[k]):
+        r = remedy(key, config, threshold)
+        if r is not None:
+            out.append({**r, "score": scores[key], "because": because[key]})
+    for rank, r in enumerate(out, 1):
+        r["rank"] = rank
+    return out
+
+
+def verdict(findings: list[dict]) -> str:
+    """One line: the most severe finding's conclusion, or a clean bill."""
+    if not findings:
+        return "no problem found by the rules: ranking, calibration and splits look consistent"
+    top = max(findings, key=lambda f: f["severity"])
+    return f"{top['title']} → {top['conclusion']}"
+
+
+def diagnose(ev: dict) -> dict:
+    """Apply every rule; return the evidence with ``findings``, ``verdict`` and ranked ``remedies`` added."""
+    findings = [f for rule in RULES if (f := rule(ev)) is not None]
+    # "below the baseline" and "no separation" both exist; the weaker ranking rule would only repeat them.
+    codes = {f["code"] for f in findings}
+    if "no_separation" in codes:
+        findings = [f for f in findings if f["code"] != "weak_ranking"]
+    findings.sort(key=lambda f: -f["severity"])
+    out = {k: v for k, v in ev.items()}
+    out["findings"] = findings
+    out["verdict"] = verdict(findings)
+    out["remedies"] = rank_remedies(findings, ev.get("config") or {}, ev.get("threshold"))
+    return out

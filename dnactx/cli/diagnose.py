@@ -1,0 +1,34 @@
+"""``dnactx diagnose RUN_ID``: why a run scored as it did, with findings that cite numbers and ranked remedies."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .common import console, state
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("diagnose")
+    def diagnose(
+        run_id: Annotated[str, typer.Argument(help="Run id or a unique prefix of it (see `dnactx runs ls`).")],
+        as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
+        plots: Annotated[
+            Path | None,
+            typer.Option("--plots", help="Write reliability.png, pr.png, roc.png, score_hist.png and "
+                                         "threshold_sweep.png into this folder."),
+        ] = None,
+    ) -> None:
+        """Diagnose a run: base rate, score spread, threshold sweep, calibration, per context and repeat, gaps;
+        then a verdict and remedies as dnactx flags. Also saves diagnosis.json in the run folder."""
+        from ..analysis.commands import diagnose_run
+        from ..analysis.render import print_diagnosis
+
+        result = diagnose_run(state.home, run_id, plots_dir=plots)
+        if as_json:
+            typer.echo(json.dumps(result, indent=2))
+        else:
+            print_diagnosis(result, console)
