@@ -45,6 +45,7 @@ class TrainConfig:
     class_weight: str = _opt("balanced", "lr only: balanced | none.")
     C: float = _opt(1.0, "lr only: inverse regularisation strength.", flag="--C")
     max_train: int | None = _opt(None, "Use at most this many training sites (deterministic subsample).")
+    train_fraction: float | None = _opt(None, "Use this fraction of the training sites (deterministic subsample).")
 
     def __post_init__(self) -> None:
         self.mode = normalise_mode(self.mode)
@@ -57,6 +58,19 @@ class TrainConfig:
         if self.class_weight not in ("balanced", "none"):
             raise DnactxError(f"--class-weight must be balanced or none, got {self.class_weight!r}")
         parse_finetune(self.finetune)
+        for name in ("epochs", "batch_size", "grad_accum"):
+            if getattr(self, name) < 1:
+                raise DnactxError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.patience < 0:
+            raise DnactxError(f"--patience must be 0 or more, got {self.patience}")
+        if not 0 <= self.warmup < 1:
+            raise DnactxError(f"--warmup is a fraction of all steps in [0, 1), got {self.warmup}")
+        if self.train_fraction is not None and not 0 < self.train_fraction <= 1:
+            raise DnactxError(f"--train-fraction must be in (0, 1], got {self.train_fraction}")
+        if self.max_train is not None and self.max_train < 1:
+            raise DnactxError(f"--max-train must be at least 1, got {self.max_train}")
+        if self.C <= 0:
+            raise DnactxError(f"--C must be positive, got {self.C}")
 
     @property
     def family(self) -> str:

@@ -1,0 +1,79 @@
+"""Logistic regression baseline: k-mer frequencies (k = 1..6, sparse, vectorised) plus the site context."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+
+from ..tokenize import base_codes
+
+KMAX = 6
+_CHUNK = 2048  # rows per dense bincount block: 2048 x 4096 counts at most
+
+
+def n_features(kmax: int = KMAX, site_context: bool = True) -> int:
+    return sum(4**k for k in range(1, kmax + 1)) + (3 if site_context else 0)
+
+
+def _kmer_block(codes: np.ndarray, k: int) -> np.ndarray:
+    """Dense (rows, 4^k) k-mer frequencies for a block of base codes; k-mers with N are not counted."""
+    n, length = codes.shape
+    nk = length - k + 1
+    if nk <= 0:
+        return np.zeros((n, 4**k), dtype=np.float32)
+    ids = np.zeros((n, nk), dtype=np.int64)
+    bad = np.zeros((n, nk), dtype=bool)
+    for j in range(k):
+        col = codes[:, j:j + nk]
+        ids = ids * 4 + (col & 3)
+        bad |= col > 3
+    flat = (ids + (np.arange(n, dtype=np.int64) * 4**k)[:, None])[~bad]
+    return (np.bincount(flat, minlength=n * 4**k).reshape(n, 4**k) / nk).astype(np.float32)
+
+
+def kmer_features(bases: np.ndarray, context_id: np.ndarray | None = None, kmax: int = KMAX) -> sp.csr_matrix:
+    """Sparse CSR (n, 4 + 16 + ... + 4^kmax [+ 3]) of k-mer frequencies, then one-hot CG/CHG/CHH if given."""
+    codes = base_codes(bases)
+    blocks = []
+    for start in range(0, codes.shape[0], _CHUNK):
+        chunk = codes[start:start + _CHUNK]
+        blocks.append(sp.csr_matrix(np.hstack([_kmer_block(chunk, k) for k in range(1, kmax + 1)])))
+    x = sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix((0, n_features(kmax, False)), dtype=np.float32)
+    if context_id is not None:
+        ctx = sp.csr_matrix((np.ones(len(context_id), dtype=np.float32),
+                             (np.arange(len(context_id)), np.asarray(context_id))), shape=(len(context_id), 3))
+        x = sp.hstack([x, ctx], format="csr")
+    return x
+
+
+def fit_lr(x: sp.csr_matrix, y: np.ndarray, *, C: float, class_weight: str, seed: int,
+           max_iter: int = 200) -> tuple[LogisticRegression, bool]:
+    """saga logistic regression; returns (model, converged)."""
+    model = LogisticRegression(solver="saga", C=C, class_weight=None if class_weight == "none" else class_weight,
+                               max_iter=max_iter, tol=1e-3, random_state=seed)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        model.fit(x, y)
+    return model, not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+
+
+def predict_proba(model: LogisticRegression, bases: np.ndarray, context_id: np.ndarray | None,
+                  chunk: int = 20000) -> np.ndarray:
+    """P(methylated) in row blocks so big splits never hold all features at once."""
+    out = [model.predict_proba(kmer_features(bases[i:i + chunk], None if context_id is None
+                                             else context_id[i:i + chunk]))[:, 1]
+           for i in range(0, len(bases), chunk)]
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def save_lr(model: LogisticRegression, path: Path) -> None:
+    """coef and intercept as safetensors (no pickle)."""
+    from safetensors.numpy import save_file
+
+    save_file({"coef": np.ascontiguousarray(model.coef_, dtype=np.float64),
+               "intercept": np.ascontiguousarray(model.intercept_, dtype=np.float64)}, str(path))

@@ -1,0 +1,154 @@
+"""Hugging Face encoders: resolve a checkpoint offline, build ``dnabert6-tiny``, tokenise, freeze, pool."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..atomic import atomic_dir
+from ..errors import DnactxError
+from ..provenance import sha256_file
+from ..tokenize import HFTokenizer, KmerTokenizer, dnabert_vocab, kmer_size, read_vocab
+from .heads import Head
+
+TINY = "dnabert6-tiny"
+_TINY_CONFIG = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=256,
+                    max_position_embeddings=512, type_vocab_size=1)
+_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+
+
+def build_tiny(dest: Path, seed: int = 0) -> Path:
+    """A random-init 2-layer BERT with the real DNABERT-6 vocab, saved as a normal local checkpoint."""
+    from transformers import BertConfig, BertForMaskedLM
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    vocab = dnabert_vocab(6)
+    with atomic_dir(dest) as tmp:
+        torch.manual_seed(seed)
+        model = BertForMaskedLM(BertConfig(vocab_size=len(vocab), pad_token_id=0, **_TINY_CONFIG))
+        model.save_pretrained(tmp)
+        (tmp / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    return dest
+
+
+def tiny_dir(home: Path) -> Path:
+    dest = Path(home) / ".models" / TINY
+    if not (dest / "config.json").is_file():
+        build_tiny(dest)
+    return dest
+
+
+def resolve_checkpoint(model: str, home: Path) -> Path:
+    """A local folder for ``model``: dnabert6-tiny (built on first use), a local directory, or a cached hub id."""
+    if model == TINY:
+        return tiny_dir(home)
+    local = Path(model).expanduser()
+    if local.is_dir():
+        if not (local / "config.json").is_file():
+            raise DnactxError(f"{local} has no config.json; pass a Hugging Face checkpoint folder "
+                              "(config.json + weights + tokenizer files)")
+        return local
+    from huggingface_hub import snapshot_download
+
+    patterns = ["*.json", "*.txt", "*.safetensors", "*.bin", "*.model", "*.py"]
+    try:
+        return Path(snapshot_download(model, local_files_only=True, allow_patterns=patterns))
+    except Exception:
+        pass
+    if os.environ.get("HF_HUB_OFFLINE", "") not in ("1", "true", "True"):
+        try:
+            return Path(snapshot_download(model, allow_patterns=patterns))
+        except Exception:
+            pass
+    raise DnactxError(
+        f"cannot load model {model!r}: it is not a local folder and not in the Hugging Face cache, and it could not "
+        f"be downloaded; on a machine with internet run `huggingface-cli download {model}` (with HF_HOME set to "
+        "a shared folder, then export the same HF_HOME here), or pass --model /path/to/checkpoint_dir")
+
+
+def model_identity(path: Path, name: str) -> str:
+    """A stable identity for a checkpoint: its name plus hashes of config and weights (for cache keys)."""
+    h = hashlib.sha256(name.encode())
+    for fname in ("config.json", "vocab.txt", *_WEIGHT_FILES):
+        if (path / fname).is_file():
+            h.update(fname.encode() + sha256_file(path / fname).encode())
+    return h.hexdigest()
+
+
+def load_tokenizer(path: Path) -> KmerTokenizer | HFTokenizer:
+    """A k-mer tokenizer from vocab.txt when the checkpoint is a k-mer BERT, else its own AutoTokenizer."""
+    vocab_file = path / "vocab.txt"
+    if vocab_file.is_file() and kmer_size(read_vocab(vocab_file)) is not None:
+        return KmerTokenizer.from_dir(path)
+    from transformers import AutoTokenizer
+
+    try:
+        return HFTokenizer(AutoTokenizer.from_pretrained(path))
+    except Exception as exc:
+        raise DnactxError(f"cannot load a tokenizer from {path} ({type(exc).__name__}: {exc})") from None
+
+
+def load_encoder(path: Path) -> nn.Module:
+    """AutoModel from a local folder; safetensors preferred, .bin only through torch's weights_only loader."""
+    from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # "newly initialised pooler" noise for MLM checkpoints
+    hf_logging.disable_progress_bar()
+    try:
+        return AutoModel.from_pretrained(path, local_files_only=True)
+    except Exception as exc:
+        raise DnactxError(f"cannot load the model in {path} ({type(exc).__name__}: {exc}); "
+                          "check the folder holds config.json and model.safetensors") from None
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        hf_logging.enable_progress_bar()
+
+
+def max_positions(encoder: nn.Module) -> int:
+    n = getattr(encoder.config, "max_position_embeddings", None)
+    return int(n) if n and n > 0 else 512
+
+
+def _layers(encoder: nn.Module) -> nn.ModuleList:
+    """The encoder's stack of transformer blocks: the longest ModuleList (BERT: encoder.layer)."""
+    lists = [m for m in encoder.modules() if isinstance(m, nn.ModuleList)]
+    if not lists:
+        raise DnactxError(f"cannot find the layer stack of {type(encoder).__name__} for --finetune top:N")
+    return max(lists, key=len)
+
+
+def set_trainable(encoder: nn.Module, top: int | None) -> None:
+    """frozen (0): nothing trains; top:N: the last N blocks train; full (None): everything trains."""
+    for p in encoder.parameters():
+        p.requires_grad = top is None
+    if top:
+        layers = _layers(encoder)
+        if top > len(layers):
+            raise DnactxError(f"--finetune top:{top} but the model has only {len(layers)} layers")
+        for layer in layers[-top:]:
+            for p in layer.parameters():
+                p.requires_grad = True
+
+
+class EncoderClassifier(nn.Module):
+    """Encoder → masked mean pooling → shared Head (with the site-context embedding)."""
+
+    def __init__(self, encoder: nn.Module, site_context: bool) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.head = Head(int(encoder.config.hidden_size), site_context)
+
+    def pool(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        out = self.encoder(input_ids=input_ids.long(), attention_mask=attention_mask.long()).last_hidden_state
+        mask = attention_mask.unsqueeze(-1).to(out.dtype)
+        return (out * mask).sum(1) / mask.sum(1).clamp(min=1)
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.head(self.pool(batch["input_ids"], batch["attention_mask"]).float(), batch.get("context_id"))

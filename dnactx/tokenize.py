@@ -1,0 +1,142 @@
+"""Vectorised tokenisation of DNA windows: overlapping k-mers → vocab ids, truncation keeping the C centred."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DnactxError
+
+SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+_CODE = np.full(256, 4, dtype=np.uint8)  # A C G T → 0 1 2 3; anything else (N) → 4
+for _i, _b in enumerate("ACGT"):
+    _CODE[ord(_b)] = _CODE[ord(_b.lower())] = _i
+
+
+def base_codes(bases: np.ndarray) -> np.ndarray:
+    """uint8 ASCII matrix → codes A0 C1 G2 T3, 4 for N or anything else."""
+    return _CODE[np.asarray(bases, dtype=np.uint8)]
+
+
+def to_ascii(seqs: list[str]) -> np.ndarray:
+    """Equal-length strings → uint8 (n, length) ASCII matrix."""
+    if not seqs:
+        return np.zeros((0, 0), dtype=np.uint8)
+    return np.frombuffer("".join(seqs).encode("ascii"), dtype=np.uint8).reshape(len(seqs), -1)
+
+
+def dnabert_vocab(k: int = 6) -> list[str]:
+    """The DNABERT-k vocab.txt: five specials, then every k-mer in product order over A, T, C, G."""
+    return list(SPECIALS) + ["".join(p) for p in itertools.product("ATCG", repeat=k)]
+
+
+def read_vocab(path: Path) -> list[str]:
+    return [line.rstrip("\r\n") for line in Path(path).read_text(encoding="utf-8").splitlines()]
+
+
+def kmer_size(vocab: list[str]) -> int | None:
+    """k when ``vocab`` is an overlapping k-mer vocab (all 4^k k-mers over ACGT present), else None."""
+    kmers = [t for t in vocab if t and not t.startswith("[")]
+    lengths = {len(t) for t in kmers}
+    if len(lengths) != 1 or not all(set(t) <= set("ACGT") for t in kmers):
+        return None
+    k = lengths.pop()
+    return k if len(set(kmers)) == 4**k and "[UNK]" in vocab and "[CLS]" in vocab and "[SEP]" in vocab else None
+
+
+@dataclass
+class Encoded:
+    input_ids: np.ndarray  # int16/int32 (n, tokens)
+    attention_mask: np.ndarray  # uint8 (n, tokens)
+    truncated: np.ndarray  # bool (n,): row lost bases to the position limit
+
+
+def centred_span(length: int, center: int, keep: int) -> tuple[int, int]:
+    """[start, stop) of ``keep`` consecutive items out of ``length`` centred on ``center`` (clipped to the ends)."""
+    if keep >= length:
+        return 0, length
+    start = min(max(center - keep // 2, 0), length - keep)
+    return start, start + keep
+
+
+class KmerTokenizer:
+    """DNABERT-style overlapping k-mer tokenizer driven by a checkpoint's vocab.txt, with numpy only."""
+
+    def __init__(self, vocab: list[str]) -> None:
+        k = kmer_size(vocab)
+        if k is None:
+            raise DnactxError("vocab is not an overlapping k-mer vocab (DNABERT-k); use the checkpoint's own tokenizer")
+        self.k = k
+        self.vocab = vocab
+        index = {t: i for i, t in enumerate(vocab)}
+        self.unk, self.cls, self.sep, self.pad = index["[UNK]"], index["[CLS]"], index["[SEP]"], index.get("[PAD]", 0)
+        # table[id in base 4 over A C G T] = vocab id, whatever order the vocab file lists them in
+        self.table = np.full(4**k, self.unk, dtype=np.int32)
+        for kmer in itertools.product("ACGT", repeat=k):
+            code = 0
+            for b in kmer:
+                code = code * 4 + "ACGT".index(b)
+            self.table[code] = index["".join(kmer)]
+        self.dtype = np.int16 if len(vocab) < 2**15 else np.int32
+
+    @classmethod
+    def from_dir(cls, path: Path) -> KmerTokenizer:
+        return cls(read_vocab(Path(path) / "vocab.txt"))
+
+    def num_tokens(self, length: int) -> int:
+        return max(length - self.k + 1, 0) + 2
+
+    def encode(self, bases: np.ndarray, center: int, max_tokens: int = 512) -> Encoded:
+        """[CLS] k-mers [SEP] for each row; over ``max_tokens`` the k-mers around the C are kept."""
+        bases = np.asarray(bases, dtype=np.uint8)
+        n, length = bases.shape
+        k = self.k
+        nk = max(length - k + 1, 0)
+        keep = min(nk, max_tokens - 2)
+        # the k-mer whose middle base is the C (clipped at the ends, e.g. for up/down windows)
+        start, stop = centred_span(nk, min(max(center - k // 2, 0), max(nk - 1, 0)), keep)
+        codes = base_codes(bases[:, start:stop + k - 1])
+        ids = np.zeros((n, keep), dtype=np.int64)
+        bad = np.zeros((n, keep), dtype=bool)
+        for j in range(k):  # rolling base-4 k-mer id: k vectorised passes over the matrix
+            col = codes[:, j:j + keep]
+            ids = ids * 4 + (col & 3)
+            bad |= col > 3
+        tokens = np.where(bad, self.unk, self.table[ids]).astype(self.dtype)
+        out = np.empty((n, keep + 2), dtype=self.dtype)
+        out[:, 0], out[:, -1], out[:, 1:-1] = self.cls, self.sep, tokens
+        return Encoded(out, np.ones_like(out, dtype=np.uint8), np.full(n, keep < nk, dtype=bool))
+
+
+class HFTokenizer:
+    """Any other checkpoint (BPE, character-level, non-overlapping k-mers) through its own AutoTokenizer."""
+
+    def __init__(self, tokenizer) -> None:
+        self.tok = tokenizer
+        self.pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        self.dtype = np.int32
+
+    def encode(self, bases: np.ndarray, center: int, max_tokens: int = 512) -> Encoded:
+        from .data.dataset import as_strings
+
+        n, length = bases.shape
+        enc = self.tok(as_strings(bases), add_special_tokens=True, truncation=False)["input_ids"]
+        rel = center / max(length - 1, 1)
+        rows, truncated = [], np.zeros(n, dtype=bool)
+        for i, ids in enumerate(enc):
+            if len(ids) > max_tokens:
+                truncated[i] = True
+                head, body, tail = ids[:1], ids[1:-1], ids[-1:]
+                start, stop = centred_span(len(body), round(rel * (len(body) - 1)), max_tokens - 2)
+                ids = head + body[start:stop] + tail
+            rows.append(ids)
+        width = max((len(r) for r in rows), default=0)
+        out = np.full((n, width), self.pad, dtype=self.dtype)
+        mask = np.zeros((n, width), dtype=np.uint8)
+        for i, ids in enumerate(rows):
+            out[i, :len(ids)] = ids
+            mask[i, :len(ids)] = 1
+        return Encoded(out, mask, truncated)

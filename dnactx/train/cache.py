@@ -1,0 +1,62 @@
+"""Frozen mode's on-disk cache of pooled encoder outputs, keyed by everything that determines them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..atomic import atomic_path
+
+
+def cache_key(**parts: object) -> str:
+    """sha256 over the sorted parts (dataset fingerprint, model identity, size, mode, truncation, rows)."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def rows_digest(*arrays: np.ndarray) -> str:
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(np.ascontiguousarray(a, dtype=np.int64).tobytes())
+    return h.hexdigest()
+
+
+def cache_path(home: Path, key: str) -> Path:
+    return Path(home) / ".cache" / "embeddings" / f"{key}.safetensors"
+
+
+def load_features(path: Path) -> dict[str, np.ndarray] | None:
+    """The cached feature matrices, or None when absent or unreadable (then they are recomputed)."""
+    if not path.is_file():
+        return None
+    from safetensors.numpy import load_file
+
+    try:
+        return load_file(str(path))
+    except Exception:
+        return None
+
+
+def save_features(path: Path, features: dict[str, np.ndarray]) -> None:
+    from safetensors.numpy import save_file
+
+    with atomic_path(path) as tmp:
+        save_file({k: np.ascontiguousarray(v, dtype=np.float32) for k, v in features.items()}, str(tmp))
+
+
+@torch.no_grad()
+def encode_pooled(accelerator, model, columns: dict[str, torch.Tensor], batch_size: int) -> np.ndarray:
+    """Pooled encoder outputs for every row (``model.pool(input_ids, attention_mask)``), float32 on CPU."""
+    model.eval()
+    model.to(accelerator.device)
+    ids, mask = columns["input_ids"], columns["attention_mask"]
+    out = []
+    for i in range(0, len(ids), batch_size):
+        with accelerator.autocast():
+            pooled = model.pool(ids[i:i + batch_size].to(accelerator.device),
+                                mask[i:i + batch_size].to(accelerator.device))
+        out.append(pooled.float().cpu())
+    return torch.cat(out).numpy() if out else np.zeros((0, 0), dtype=np.float32)

@@ -1,0 +1,155 @@
+"""One training run end to end: run folder, data, model family, trainer, metrics, artifacts, registry."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+from ..atomic import atomic_path, write_text
+from ..data.dataset import Dataset, cut_context, load_dataset, read_meta
+from ..errors import DnactxError
+from ..metrics import evaluate
+from ..provenance import library_versions
+from ..registry.folder import RunFolder, iter_run_folders
+from .checkpoint import Preempted, has_checkpoint
+from .config import TrainConfig
+
+
+def _log(quiet: bool, message: str) -> None:
+    if not quiet:
+        from rich.console import Console
+
+        Console(stderr=True).print(message, highlight=False, soft_wrap=True)
+
+
+def default_name(config: TrainConfig) -> str:
+    model = Path(config.model).name if config.family == "transformer" else config.model
+    tail = f"-{config.finetune}" if config.family == "transformer" else ""
+    return f"{model}-{config.mode}{config.size}{tail}-{config.loss}-s{config.seed}"
+
+
+def _dataset_path(config: TrainConfig) -> Path:
+    path = Path(config.data)
+    path = path / "dataset.parquet" if path.is_dir() else path
+    if not path.is_file():
+        raise DnactxError(f"dataset {path} not found; run `dnactx prepare` first or pass --data DIR/dataset.parquet")
+    return path
+
+
+def _record(home: Path, folder: RunFolder, quiet: bool) -> bool:
+    try:
+        from ..registry import record_run
+    except ImportError:
+        _log(quiet, "[yellow]warning:[/] the run registry is not available; the run folder is complete")
+        return False
+    return bool(record_run(home, folder))
+
+
+def _find_run(home: Path, run_id: str) -> RunFolder:
+    try:
+        from ..registry import Registry
+
+        return RunFolder.open(home, Registry.open(home).resolve(run_id))
+    except ImportError:
+        pass
+    matches = [f for f in iter_run_folders(home) if f.id.startswith(run_id)]
+    if len(matches) != 1:
+        raise DnactxError(f"--resume {run_id}: {'no run' if not matches else 'several runs'} under {home} "
+                          "match; pass the full run id (see `dnactx runs list`)")
+    return matches[0]
+
+
+def train_run(config: TrainConfig, home: Path, *, matrix: str | None = None, cell: dict | None = None,
+              resume: str | None = None, quiet: bool = False) -> dict:
+    """Train one model, write its run folder and register it; ``{"run_id", "status", "metrics"}``.
+
+    A run stopped by SIGTERM is marked preempted (status "preempted", metrics None) and can be finished with
+    ``resume=run_id``. User errors are recorded in status.json and raised as DnactxError.
+    """
+    home = Path(home)
+    if resume:
+        folder = _find_run(home, resume)
+        status = folder.status.get("status")
+        if status == "completed":
+            raise DnactxError(f"run {folder.id} is already completed; nothing to resume")
+        if not has_checkpoint(folder.path):
+            raise DnactxError(f"run {folder.id} ({status}) has no checkpoint to resume from; start a new run")
+        config = TrainConfig.from_dict(folder.config)
+    else:
+        data_path = _dataset_path(config)
+        meta = read_meta(data_path)
+        if meta.get("window"):
+            cut_context([], int(meta["window"]), config.size, config.mode)  # size vs window, before any folder
+        record = {**config.to_dict(), "data": str(data_path.resolve()), "family": config.family,
+                  "dataset_fingerprint": meta["fingerprint"], "window": meta.get("window"),
+                  "versions": library_versions(), "device": None, "matrix": matrix, "cell": cell}
+        folder = RunFolder.create(home, record, name=config.name or default_name(config), matrix=matrix)
+    folder.set_status("running")
+    _record(home, folder, quiet)
+    try:
+        metrics = _train(config, folder, home, resume=bool(resume), quiet=quiet)
+    except Preempted as exc:
+        folder.set_status("preempted", error=str(exc))
+        _record(home, folder, quiet)
+        _log(quiet, f"[yellow]preempted:[/] {exc}; continue with `dnactx train --resume {folder.id}`")
+        return {"run_id": folder.id, "status": "preempted", "metrics": None}
+    except DnactxError as exc:
+        folder.set_status("failed", error=str(exc))
+        _record(home, folder, quiet)
+        raise
+    except BaseException as exc:
+        write_text(folder.path / "error.txt", traceback.format_exc())
+        folder.set_status("failed", error=f"{type(exc).__name__}: {exc}")
+        _record(home, folder, quiet)
+        if isinstance(exc, Exception):
+            raise DnactxError(f"run {folder.id} failed: {type(exc).__name__}: {exc} "
+                              f"(traceback in {folder.path / 'error.txt'})") from exc
+        raise
+    folder.set_status("completed")
+    _record(home, folder, quiet)
+    return {"run_id": folder.id, "status": "completed", "metrics": metrics}
+
+
+def _train(config: TrainConfig, folder: RunFolder, home: Path, *, resume: bool, quiet: bool) -> dict:
+    from accelerate.utils import set_seed
+
+    set_seed(config.seed)
+    t0 = time.perf_counter()
+    ds = load_dataset(config.data, config.size, config.mode, max_train=config.max_train,
+                      train_fraction=config.train_fraction, seed=config.seed)
+    if ds.fingerprint != folder.config.get("dataset_fingerprint"):
+        raise DnactxError(f"{ds.path} changed since run {folder.id} started (fingerprint differs); start a new run")
+    _log(quiet, f"run {folder.id}: {config.model} {config.mode} {config.size} bp, "
+                f"train {len(ds.splits['train'])} / val {len(ds.splits['val'])} / test {len(ds.splits['test'])}")
+    if config.family == "lr":
+        from .lr_run import train_lr
+
+        probs, extra = train_lr(config, ds, folder, quiet=quiet)
+    else:
+        from .neural import train_neural
+
+        probs, extra = train_neural(config, ds, folder, home, resume=resume, quiet=quiet)
+    val, test = ds.splits["val"], ds.splits["test"]
+    metrics = evaluate(val.labels, probs["val"], test.labels, probs["test"], val.context, test.context)
+    metrics.update(extra)
+    metrics.setdefault("train_seconds", time.perf_counter() - t0)
+    _write_predictions(folder, ds, probs)
+    folder.write_metrics(metrics)
+    folder.add_artifact(folder.path / "metrics.json", "metrics")
+    return metrics
+
+
+def _write_predictions(folder: RunFolder, ds: Dataset, probs: dict[str, np.ndarray]) -> None:
+    arrays = {}
+    for split in ("val", "test"):
+        s = ds.splits[split]
+        arrays.update({f"{split}_prob": probs[split].astype(np.float32), f"{split}_label": s.labels,
+                       f"{split}_context": s.context.astype(str), f"{split}_index": s.index})
+    target = folder.path / "predictions_val_test.npz"
+    with atomic_path(target) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+    folder.add_artifact(target, "predictions")
