@@ -9,6 +9,9 @@ from ..metrics import CONTEXTS
 SPLITS = ("train", "val", "test", "run")
 # Counts come back from the REAL value column as floats; give them back as ints.
 INT_METRICS = frozenset({"n", "n_pos", "best_epoch", "epochs_run"})
+# Run-level scalars whose names would otherwise read as "<split>_<metric>" (train_seconds).
+RUN_SCALARS = frozenset({"threshold", "truncated_fraction", "best_epoch", "epochs_run", "train_seconds",
+                         "samples_per_s"})
 
 
 def parse_metric(text: str) -> tuple[str, str | None, str]:
@@ -17,7 +20,9 @@ def parse_metric(text: str) -> tuple[str, str | None, str]:
     A name that does not start with a split is a run-level scalar (split ``run``), as in metrics.json.
     """
     head, _, rest = text.partition("_")
-    if head not in SPLITS or not rest:
+    if head == "run" and rest:
+        return "run", None, rest
+    if text in RUN_SCALARS or head not in SPLITS or not rest:
         return "run", None, text
     ctx, _, name = rest.partition("_")
     if ctx in CONTEXTS and name:
@@ -56,4 +61,6 @@ def metric_value(run: dict, metric: str) -> float | None:
         value = (m.get(split) or {}).get(name)
     else:
         value = (((m.get("by_context") or {}).get(split) or {}).get(context) or {}).get(name)
+    if value is None and split != "run":
+        value = m.get(metric)  # a run-level scalar that merely looks like "<split>_<name>"
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None

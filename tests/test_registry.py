@@ -1,0 +1,229 @@
+"""The registry API: recording run folders, prefixes, filters, matrices, datasets, failures made clear."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dnactx.errors import DnactxError
+from dnactx.metrics import evaluate, flatten
+from dnactx.registry import Registry, RunFolder, metric_value, parse_metric, record_run, rows_from_folder, sync
+from dnactx.registry import db as dbmod
+
+
+def make_run(home: Path, *, model: str = "lr", status: str = "completed", seed: int = 0, matrix: str | None = None,
+             metrics: dict | None = None) -> RunFolder:
+    family = model if model in ("lr", "cnn") else "transformer"
+    cfg = {"model": model, "family": family, "size": 50, "mode": "both", "finetune": "frozen", "seed": seed,
+           "data": "/d/dataset.parquet", "dataset_fingerprint": "f" * 64, "window": 200, "device": "cpu",
+           "versions": {"dnactx": "0.1.0"}, "matrix": matrix, "cell": {"seed": seed} if matrix else None}
+    folder = RunFolder.create(home, cfg, name=f"{model}-s{seed}", matrix=matrix)
+    folder.set_status("running")
+    if metrics is not None:
+        folder.write_metrics(metrics)
+    (folder.path / "model.bin").write_bytes(b"weights" * (seed + 1))
+    folder.add_artifact(folder.path / "model.bin", "model")
+    if status != "running":
+        folder.set_status(status, error="boom" if status == "failed" else None)
+    return folder
+
+
+def real_metrics(seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, 300)
+    p = np.clip(y * 0.3 + rng.random(300) * 0.7, 0, 1)
+    ctx = rng.choice(["CG", "CHG", "CHH"], 300)
+    m = evaluate(y[:150], p[:150], y[150:], p[150:], ctx[:150], ctx[150:])
+    m.update(best_epoch=2, epochs_run=3, train_seconds=1.25, truncated_fraction=0.0)
+    return m
+
+
+def _key(row: tuple) -> tuple:
+    return row[0], row[1] or "", row[2]
+
+
+def test_record_run_round_trips_metrics_artifacts_and_columns(tmp_path: Path) -> None:
+    m = real_metrics()
+    folder = make_run(tmp_path, metrics=m, matrix="grid", seed=3)
+    assert record_run(tmp_path, folder) is True
+    assert record_run(tmp_path, folder) is True  # idempotent: no duplicate rows
+    reg = Registry.open(tmp_path)
+    run = reg.run(folder.id)
+    assert run["status"] == "completed" and run["model"] == "lr" and run["family"] == "lr"
+    assert (run["size"], run["mode"], run["finetune"], run["seed"], run["matrix"]) == (50, "both", "frozen", 3, "grid")
+    assert run["folder"] == str(tmp_path / folder.id)
+    assert run["config"] == folder.config and run["cell"] == {"seed": 3}
+    assert run["dnactx_version"] == "0.1.0" and run["window"] == 200 and run["device"] == "cpu"
+    assert run["host"] and run["created"] and run["started"] and run["finished"]
+    assert sorted(flatten(run["metrics"]), key=_key) == sorted(flatten(m), key=_key)
+    assert run["metrics"]["val"]["n"] == 150 and isinstance(run["metrics"]["val"]["n"], int)
+    assert run["metrics"]["by_context"]["test"]["CG"]["auprc"] == pytest.approx(m["by_context"]["test"]["CG"]["auprc"])
+    assert run["artifacts"] == folder.artifacts
+    with sqlite3.connect(reg.path) as db:
+        assert db.execute("SELECT count(*) FROM metrics").fetchone()[0] == len(flatten(m))
+        assert db.execute("SELECT count(*) FROM artifacts").fetchone()[0] == 1
+
+
+def test_record_run_updates_status_transitions(tmp_path: Path) -> None:
+    folder = make_run(tmp_path, status="running")
+    record_run(tmp_path, folder)
+    reg = Registry.open(tmp_path)
+    assert reg.run(folder.id)["status"] == "running" and reg.run(folder.id)["metrics"] == {}
+    folder.write_metrics(real_metrics())
+    folder.set_status("failed", error="CUDA out of memory\n  at step 3")
+    record_run(tmp_path, folder)
+    run = reg.run(folder.id)
+    assert run["status"] == "failed" and run["error"] == "CUDA out of memory at step 3" and run["metrics"]
+
+
+def test_filters_and_metric_sort_helpers(tmp_path: Path) -> None:
+    for seed, (model, status, matrix) in enumerate([("lr", "completed", "a"), ("cnn", "completed", "a"),
+                                                    ("zhihan1996/DNA_bert_6", "failed", "b"),
+                                                    ("dnabert6-tiny", "completed", None)]):
+        record_run(tmp_path, make_run(tmp_path, model=model, status=status, seed=seed, matrix=matrix,
+                                      metrics=real_metrics(seed)))
+    reg = Registry.open(tmp_path)
+    assert len(reg.runs()) == 4
+    assert [r["model"] for r in reg.runs(matrix="a")] == ["lr", "cnn"]
+    assert [r["status"] for r in reg.runs(status="failed")] == ["failed"]
+    assert len(reg.runs(status=["completed", "failed"])) == 4
+    assert {r["model"] for r in reg.runs(model="transformer")} == {"zhihan1996/DNA_bert_6", "dnabert6-tiny"}
+    assert [r["model"] for r in reg.runs(model="cnn")] == ["cnn"]
+    assert reg.runs(model="nope") == []
+    run = reg.runs(model="lr")[0]
+    assert metric_value(run, "val_auprc") == run["metrics"]["val"]["auprc"]
+    assert metric_value(run, "test_CHH_auroc") == run["metrics"]["by_context"]["test"]["CHH"]["auroc"]
+    assert metric_value(run, "train_seconds") == 1.25
+    assert metric_value(run, "val_nonexistent") is None
+    rows = reg.metric_rows(split="val", name="auprc")
+    assert len(rows) == 4 and all(r["context"] is None for r in rows)
+    assert len(reg.metric_rows(split="val", name="auprc", all_contexts=True)) == 16
+
+
+def test_parse_metric() -> None:
+    assert parse_metric("val_auprc") == ("val", None, "auprc")
+    assert parse_metric("test_f1_at_threshold") == ("test", None, "f1_at_threshold")
+    assert parse_metric("test_CG_f1_at_0_5") == ("test", "CG", "f1_at_0_5")
+    assert parse_metric("train_seconds") == ("run", None, "train_seconds")
+    assert parse_metric("threshold") == ("run", None, "threshold")
+
+
+def test_resolve_prefixes(tmp_path: Path) -> None:
+    a = RunFolder.create(tmp_path, {"model": "lr"}, run_id="01aaaaaaaaaaaaaaaaaaaaaaaa")
+    b = RunFolder.create(tmp_path, {"model": "lr"}, run_id="01aabbbbbbbbbbbbbbbbbbbbbb")
+    record_run(tmp_path, a)
+    record_run(tmp_path, b)
+    reg = Registry.open(tmp_path)
+    assert reg.resolve("01aaa") == a.id and reg.resolve("01AAB") == b.id and reg.resolve(a.id) == a.id
+    with pytest.raises(DnactxError, match="ambiguous"):
+        reg.resolve("01aa")
+    with pytest.raises(DnactxError, match="no run matches"):
+        reg.resolve("zz")
+    with pytest.raises(DnactxError, match="no run matches"):
+        reg.resolve("01a_")  # LIKE wildcards are escaped
+    c = RunFolder.create(tmp_path, {"model": "lr"}, run_id="02cccccccccccccccccccccccc")  # folder only
+    assert reg.resolve("02") == c.id
+    with pytest.raises(DnactxError, match="runs sync"):
+        reg.run("02")
+
+
+def _ensure(home: str, barrier, out) -> None:
+    from dnactx.registry import Registry
+
+    barrier.wait()
+    out.put(Registry.open(Path(home)).ensure_matrix("grid-1", {"size": [50, 100], "seed": [0, 1]}))
+
+
+def test_ensure_matrix_is_race_free_across_processes(tmp_path: Path) -> None:
+    ctx = mp.get_context("fork")
+    n = 8
+    barrier, out = ctx.Barrier(n), ctx.Queue()
+    procs = [ctx.Process(target=_ensure, args=(str(tmp_path), barrier, out)) for _ in range(n)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=120)
+    assert [p.exitcode for p in procs] == [0] * n
+    assert sorted(out.get() for _ in range(n)) == ["grid-1"] * n
+    reg = Registry.open(tmp_path)
+    (m,) = reg.matrices()
+    assert (m["id"], m["name"], m["spec"]) == ("grid-1", "grid-1", {"size": [50, 100], "seed": [0, 1]})
+    record_run(tmp_path, make_run(tmp_path, matrix="grid-1"))
+    assert reg.matrices()[0]["runs"] == {"completed": 1}
+    with pytest.raises(DnactxError):
+        reg.ensure_matrix(" ", {})
+
+
+def test_record_dataset_and_delete_run(tmp_path: Path) -> None:
+    reg = Registry.open(tmp_path)
+    reg.record_dataset("ab" * 32, tmp_path / "dataset.parquet", {"window": 200, "n_sites": 10})
+    reg.record_dataset("ab" * 32, tmp_path / "dataset.parquet", {"window": 200, "n_sites": 11})
+    (d,) = reg.datasets()
+    assert d["summary"] == {"window": 200, "n_sites": 11} and d["path"].endswith("dataset.parquet")
+    folder = make_run(tmp_path, metrics=real_metrics())
+    record_run(tmp_path, folder)
+    reg.delete_run(folder.id)
+    assert not folder.path.exists() and reg.runs() == []
+    with sqlite3.connect(reg.path) as db:
+        assert db.execute("SELECT count(*) FROM metrics").fetchone()[0] == 0
+        assert db.execute("SELECT count(*) FROM artifacts").fetchone()[0] == 0
+
+
+def test_locked_registry_leaves_a_complete_folder_and_sync_imports_it(tmp_path: Path, monkeypatch, capsys) -> None:
+    Registry.open(tmp_path)
+    monkeypatch.setattr(dbmod, "RETRY_BUDGET_S", 0.3)
+    monkeypatch.setattr(dbmod, "BUSY_TIMEOUT_MS", 50)
+    holder = sqlite3.connect(tmp_path / "registry.sqlite", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    folder = make_run(tmp_path, metrics=real_metrics())
+    try:
+        from dnactx.registry import store
+
+        store._OPEN.clear()  # a fresh engine picks up the short busy timeout
+        assert record_run(tmp_path, folder) is False
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    err = capsys.readouterr().err
+    assert err.startswith("warning: run ") and "runs sync" in err and err.count("\n") == 1
+    assert rows_from_folder(folder).metrics  # the folder is complete
+    report = sync(tmp_path)
+    assert report.imported == [folder.id]
+    assert Registry.open(tmp_path).run(folder.id)["status"] == "completed"
+
+
+def test_unwritable_home_returns_false(tmp_path: Path, capsys) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    folder = make_run(tmp_path / "runs")
+    assert record_run(blocker / "home", folder) is False
+    assert "warning:" in capsys.readouterr().err
+
+
+def test_corrupt_registry_is_one_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "registry.sqlite").write_bytes(b"this is not sqlite at all" * 100)
+    with pytest.raises(DnactxError, match=r"corrupt .*dnactx runs sync --rebuild") as info:
+        Registry.open(tmp_path)
+    assert "\n" not in str(info.value)
+
+
+def test_rollback_journal_when_wal_is_not_allowed(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("DNACTX_REGISTRY_JOURNAL", "delete")
+    Registry.open(tmp_path / "nfs")
+    with sqlite3.connect(tmp_path / "nfs" / "registry.sqlite") as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    monkeypatch.delenv("DNACTX_REGISTRY_JOURNAL")
+    Registry.open(tmp_path / "local")
+    with sqlite3.connect(tmp_path / "local" / "registry.sqlite") as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_network_filesystems_are_detected(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(dbmod, "_fs_type", lambda path: "nfs4")
+    assert dbmod.wal_allowed(tmp_path) is False
+    monkeypatch.setattr(dbmod, "_fs_type", lambda path: "ext4")
+    assert dbmod.wal_allowed(tmp_path) is True
