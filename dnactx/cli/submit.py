@@ -1,0 +1,151 @@
+"""``dnactx submit matrix|train``: write a SLURM job script (pinned Python, preflight), optionally sbatch it."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+
+from ..errors import DnactxError
+from .common import console, console_err, state
+from .matrix import matrix_parameters, spec_from_options, with_signature
+
+SLURM_PANEL = "SLURM"
+ENV_PANEL = "Environment (default: the Python running this command)"
+
+
+def _slurm_parameters(*, array: bool) -> list[inspect.Parameter]:
+    kw = inspect.Parameter.KEYWORD_ONLY
+
+    def opt(name: str, annotation: Any, default: Any, *flags: str, help: str, panel: str = SLURM_PANEL):
+        option = typer.Option(*flags, help=help, rich_help_panel=panel)
+        return inspect.Parameter(name, kw, default=default, annotation=Annotated[annotation, option])
+
+    params = [
+        opt("partition", str | None, None, "--partition", help="SLURM partition (omit for the cluster default)."),
+        opt("gpus", int, 1, "--gpus", help="GPUs per task; >1 runs the trainer under `accelerate launch`."),
+        opt("time", str, "24:00:00", "--time", help="Time limit per task (HH:MM:SS or D-HH:MM:SS)."),
+        opt("mem", str, "32G", "--mem", help="Memory per task, e.g. 32G."),
+        opt("cpus", int, 4, "--cpus", help="CPUs per task."),
+        opt("account", str | None, None, "--account", help="SLURM account."),
+        opt("qos", str | None, None, "--qos", help="SLURM QOS."),
+        opt("setup", list[str] | None, None, "--setup", help="A command run before the job, e.g. "
+            "'module load cuda/12.1' (repeatable). Each is ONE plain command: its words are quoted, so shell "
+            "syntax ($VAR, $(...), |, &&) is not interpreted."),
+        opt("python", str | None, None, "--python", help="Absolute path of the Python to run.", panel=ENV_PANEL),
+        opt("venv", str | None, None, "--venv", help="A virtual environment: runs PATH/bin/python.", panel=ENV_PANEL),
+        opt("conda_env", str | None, None, "--conda-env", help="A conda env name or folder: runs its bin/python "
+            "(found now, so the job never depends on `conda activate`).", panel=ENV_PANEL),
+        opt("out", Path | None, None, "--out", help="Folder for the script (default jobs/NAME/ here)."),
+        opt("submit", bool, False, "--submit", help="Also run sbatch (when on PATH) and record the job id."),
+        opt("template", Path | None, None, "--template", help="Your own sbatch template with {{PYTHON}}, "
+            "{{PREFLIGHT}}, {{COMMAND}} (and optionally {{DIRECTIVES}}, {{WORKDIR}}, {{SETUP}}, {{JOB_NAME}})."),
+    ]
+    if array:
+        params.insert(7, opt("max_parallel", int | None, None, "--max-parallel",
+                             help="At most K array tasks at once (sbatch --array=...%K)."))
+    return params
+
+
+def _slurm_options(options: dict[str, Any]):
+    from ..slurm.interpreter import resolve_python
+    from ..slurm.render import SlurmOptions
+
+    python = resolve_python(python=options["python"], venv=options["venv"], conda_env=options["conda_env"])
+    return SlurmOptions(python=python, time=options["time"], mem=options["mem"], cpus=options["cpus"],
+                        gpus=options["gpus"], partition=options["partition"], account=options["account"],
+                        qos=options["qos"], max_parallel=options.get("max_parallel"),
+                        setup=list(options["setup"] or []))
+
+
+def _finish(files, options: dict[str, Any], job_name: str, on_submitted=None) -> None:
+    from ..slurm.sbatch import record_submission, sbatch_line, submit
+
+    console_err.print(f"wrote {files.script} ({files.tasks} task{'s' if files.tasks != 1 else ''})"
+                      + (f" and {files.manifest}" if files.manifest else ""), highlight=False, soft_wrap=True)
+    line = sbatch_line(files.script)
+    if not options["submit"]:
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
+        return
+    job_id = submit(files.script, Path.cwd())
+    entry = {"job_id": job_id, "job_name": job_name, "script": str(files.script), "tasks": files.tasks}
+    record_submission(files.script.parent, entry)
+    if on_submitted:
+        on_submitted(entry)
+    console_err.print(f"submitted job {job_id}: {line}", highlight=False, soft_wrap=True, markup=False)
+    console.print(job_id, highlight=False)
+
+
+def _submit_matrix(**options: Any) -> None:
+    from ..matrix.session import register_matrix
+    from ..slurm.jobs import write_matrix_job
+    from .matrix import GRID_NAMES
+
+    spec = spec_from_options(options)
+    opts = _slurm_options(options)
+    out = options["out"] or Path("jobs") / spec.name
+    files = write_matrix_job(spec, {k: options.get(k) for k in GRID_NAMES}, opts, out, state.home,
+                             template=options["template"])
+    register_matrix(state.home, spec)
+    _finish(files, options, spec.name, on_submitted=lambda entry: register_matrix(state.home, spec, entry))
+
+
+def _validate_train_args(args: list[str]) -> None:
+    """Parse the arguments with the real ``dnactx train`` command, so mistakes show now, not in the queue."""
+    from . import app
+
+    group = typer.main.get_command(app)
+    train = getattr(group, "commands", {}).get("train")
+    if train is None:
+        raise DnactxError("`dnactx train` is not available in this installation; cannot write a train job")
+    try:
+        train.make_context("train", list(args))
+    except click.exceptions.Exit:
+        pass
+    except click.ClickException as exc:
+        raise DnactxError(f"submit train: {exc.format_message()} (the options after the SLURM ones are "
+                          "`dnactx train` options)") from None
+
+
+def _submit_train(ctx: typer.Context, **options: Any) -> None:
+    from ..matrix.spec import validate_name
+    from ..slurm.jobs import write_train_job
+
+    args = list(ctx.args)
+    _validate_train_args(args)
+    job_name = validate_name(options["job_name"], "--job-name")
+    opts = _slurm_options(options)
+    out = options["out"] or Path("jobs") / job_name
+    files = write_train_job(args, opts, out, state.home, job_name, template=options["template"])
+    _finish(files, options, job_name)
+
+
+def register(app: typer.Typer) -> None:
+    sub = typer.Typer(help="Write SLURM job scripts (and optionally submit them) for a matrix or one run.",
+                      no_args_is_help=True)
+    sub.command(
+        "matrix",
+        help="Write jobs/NAME/matrix.sbatch (a job array: task K runs `dnactx matrix ... --cell K`) and "
+             "cells.json; print the sbatch line. Takes every `dnactx matrix` option. Submitting the same matrix "
+             "again skips completed cells and resumes preempted ones.",
+    )(with_signature(_submit_matrix, matrix_parameters() + _slurm_parameters(array=True)))
+
+    kw = inspect.Parameter.KEYWORD_ONLY
+    train_params = [
+        inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context),
+        inspect.Parameter("job_name", kw, default="dnactx-train", annotation=Annotated[str, typer.Option(
+            "--job-name", help="SLURM job name (letters, digits, . _ -).", rich_help_panel=SLURM_PANEL)]),
+        *_slurm_parameters(array=False),
+    ]
+    sub.command(
+        "train",
+        help="Write jobs/JOB_NAME/train.sbatch running `dnactx train` with the remaining options "
+             "(e.g. --data D --model dnabert6-tiny --size 100); print the sbatch line.",
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    )(with_signature(_submit_train, train_params))
+    app.add_typer(sub, name="submit")
+
+

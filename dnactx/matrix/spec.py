@@ -1,0 +1,171 @@
+"""A matrix spec (name, dataset, axes, baseline) and its deterministic expansion into cells."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import DnactxError
+from ..provenance import sha256_file
+from ..train.config import TrainConfig, grid_fields
+
+NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+BASELINES = ("lr", "none")
+# The baseline's context: a fixed, symmetric reference independent of the grid's order (see baseline_config).
+BASELINE_SIZE = 100
+BASELINE_MODE = "both"
+# Fields the baseline copies from the first cell so it trains on the same sites with the same seed.
+_BASELINE_INHERITS = ("seed", "max_train", "site_context", "C", "class_weight")
+
+
+def validate_name(name: str, what: str = "matrix name") -> str:
+    if not NAME_RE.fullmatch(name) or name.startswith("."):
+        raise DnactxError(f"{what} {name!r} is not allowed: use 1-64 letters, digits, '.', '_' or '-', "
+                          "not starting with '.'")
+    return name
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    path: Path
+    fingerprint: str
+    window: int | None
+
+
+def dataset_info(data: str | Path) -> DatasetInfo:
+    """The dataset's absolute path, fingerprint (prepare.json's, else sha256 of the file) and window."""
+    path = Path(data).expanduser()
+    if path.is_dir() and (path / "dataset.parquet").is_file():
+        path = path / "dataset.parquet"
+    if not path.is_file():
+        raise DnactxError(f"--data {data}: no such dataset file; pass the dataset.parquet written by "
+                          "`dnactx prepare --out DIR` (or DIR itself)")
+    path = path.resolve()
+    meta: dict = {}
+    prep = path.parent / "prepare.json"
+    if prep.is_file():
+        try:
+            meta = json.loads(prep.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            raise DnactxError(f"{prep} is not valid JSON; re-run `dnactx prepare`") from None
+    fingerprint = meta.get("fingerprint") or sha256_file(path)
+    window = meta.get("window")
+    return DatasetInfo(path, fingerprint, int(window) if window is not None else None)
+
+
+@dataclass
+class Cell:
+    """One training run of the matrix: its index, its cell dict (stored as config.json ``cell``) and config."""
+
+    index: int
+    values: dict[str, Any]
+    config: TrainConfig
+    baseline: bool = False
+    # Config values a registry run must also share to count as this cell (the baseline's pinned fields).
+    pinned: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """A short stable id of the cell's identity (values + pinned fields), used for lock files."""
+        blob = json.dumps({"cell": self.values, "pinned": self.pinned}, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    @property
+    def label(self) -> str:
+        if self.baseline:
+            return f"baseline ({self.config.model} {self.config.size} {self.config.mode})"
+        return " ".join(f"{k}={v}" for k, v in self.values.items())
+
+    def matches(self, config: dict, fingerprint: str) -> bool:
+        """Whether a run's config.json is this cell of a matrix on the same dataset."""
+        return (config.get("cell") == self.values
+                and config.get("dataset_fingerprint") == fingerprint
+                and all(config.get(k) == v for k, v in self.pinned.items()))
+
+
+@dataclass
+class MatrixSpec:
+    """Everything that defines a matrix; ``cells()`` is a pure function of it."""
+
+    name: str
+    dataset: DatasetInfo
+    axes: dict[str, list[Any]]
+    baseline: str = "lr"
+
+    def __post_init__(self) -> None:
+        validate_name(self.name)
+        if self.baseline not in BASELINES:
+            raise DnactxError(f"--baseline must be lr or none, got {self.baseline!r}")
+        half = (self.dataset.window // 2) if self.dataset.window else None
+        for size in self.axes.get("size", []):
+            if half is not None and size > half:
+                raise DnactxError(f"--sizes {size}: the dataset {self.dataset.path} has window "
+                                  f"{self.dataset.window}, so sizes up to {half} bp fit; re-run "
+                                  "`dnactx prepare --window` larger or drop that size")
+
+    def grid_cells(self) -> list[Cell]:
+        """Every combination of the axes, in TrainConfig field order (the first axis varies slowest)."""
+        names = [f.name for f in grid_fields() if f.name in self.axes]
+        defaults = TrainConfig()
+        for name in ("size", "mode"):  # always part of a cell, so summaries show them
+            if name not in names:
+                names.append(name)
+        names.sort(key=[f.name for f in grid_fields()].index)
+        lists = [self.axes.get(n, [getattr(defaults, n)]) for n in names]
+        cells = []
+        for index, combo in enumerate(itertools.product(*lists)):
+            values = dict(zip(names, combo, strict=True))
+            config = TrainConfig(data=str(self.dataset.path), name=f"{self.name}-{index}", **values)
+            cells.append(Cell(index, {k: getattr(config, k) for k in names}, config))
+        return cells
+
+    def cells(self) -> list[Cell]:
+        """The grid cells, then the baseline (when enabled) with the next index."""
+        cells = self.grid_cells()
+        if self.baseline == "lr":
+            cells.append(baseline_cell(cells[0], len(cells), self))
+        return cells
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "data": str(self.dataset.path), "dataset_fingerprint": self.dataset.fingerprint,
+                "window": self.dataset.window, "axes": self.axes, "baseline": self.baseline}
+
+
+def baseline_cell(first: Cell, index: int, spec: MatrixSpec) -> Cell:
+    """An lr run on ``both`` sides of 100 bp (or half the window if smaller), seed etc. of the first cell.
+
+    A fixed symmetric context makes the baseline the same reference whatever the grid's order or sizes.
+    """
+    size = BASELINE_SIZE if not spec.dataset.window else min(BASELINE_SIZE, spec.dataset.window // 2)
+    inherited = {k: getattr(first.config, k) for k in _BASELINE_INHERITS}
+    config = TrainConfig(data=str(spec.dataset.path), name=f"{spec.name}-baseline", model="lr",
+                         size=size, mode=BASELINE_MODE, **inherited)
+    pinned = {"model": "lr", "size": size, "mode": BASELINE_MODE, **inherited}
+    return Cell(index, {"baseline": True}, config, baseline=True, pinned=pinned)
+
+
+def default_name(dataset: DatasetInfo, axes: dict[str, list[Any]], baseline: str) -> str:
+    """``matrix-<hash>`` of the grid and dataset: the same command always names the same matrix."""
+    blob = json.dumps({"axes": axes, "fingerprint": dataset.fingerprint, "baseline": baseline},
+                      sort_keys=True, default=str)
+    return "matrix-" + hashlib.sha256(blob.encode()).hexdigest()[:10]
+
+
+def build_spec(data: str | Path, raw_axes: dict[str, str | None], *, name: str | None = None,
+               baseline: str = "lr") -> MatrixSpec:
+    """Parse comma lists, read the dataset's identity, and name the matrix (given or derived)."""
+    from .axes import parse_axes
+
+    axes = parse_axes({k: v for k, v in raw_axes.items() if v is not None})
+    dataset = dataset_info(data)
+    return MatrixSpec(name or default_name(dataset, axes, baseline), dataset, axes, baseline)
+
+
+def config_dict(cell: Cell) -> dict[str, Any]:
+    return dataclasses.asdict(cell.config)

@@ -1,0 +1,118 @@
+"""What the registry already holds for each cell: done, resumable, stale, or busy in another process."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import DnactxError
+from ..registry.folder import RunFolder, iter_run_folders
+from .spec import Cell, MatrixSpec
+
+try:
+    import fcntl
+except ImportError:  # not on POSIX: cells are not locked, as if on a filesystem without flock
+    fcntl = None  # type: ignore[assignment]
+
+
+def matrix_dir(home: Path, name: str) -> Path:
+    return Path(home) / "matrices" / name
+
+
+def matrix_runs(home: Path, name: str) -> list[dict]:
+    """The runs of matrix ``name``, each refreshed from its folder (the source of truth).
+
+    From the registry; when it cannot be opened, from a scan of the run folders instead.
+    """
+    try:
+        from ..registry import Registry
+
+        runs = Registry.open(Path(home)).runs(matrix=name)
+    except (ImportError, DnactxError) as exc:
+        warnings.warn(f"registry unavailable ({exc}); reading run folders under {home}", stacklevel=2)
+        runs = [{"id": f.id, "folder": str(f.path)} for f in iter_run_folders(Path(home))
+                if f.config.get("matrix") == name]
+    out = []
+    for run in runs:
+        folder = Path(run.get("folder") or Path(home) / run["id"])
+        if (folder / "status.json").is_file():
+            rf = RunFolder(folder)
+            status = rf.status
+            run = {**run, "status": status.get("status"), "error": status.get("error"),
+                   "config": rf.config, "metrics": rf.metrics or {}, "folder": str(folder)}
+        out.append(run)
+    return sorted(out, key=lambda r: r["id"])
+
+
+@dataclass
+class CellState:
+    """The runs of one cell, newest last, and what to do next."""
+
+    runs: list[dict] = field(default_factory=list)
+
+    @property
+    def completed(self) -> dict | None:
+        done = [r for r in self.runs if r.get("status") == "completed"]
+        return done[-1] if done else None
+
+    @property
+    def latest(self) -> dict | None:
+        return self.runs[-1] if self.runs else None
+
+    @property
+    def resumable(self) -> str | None:
+        """The newest run, if it was preempted (SIGTERM at a time limit) and can continue."""
+        latest = self.latest
+        return latest["id"] if latest and latest.get("status") == "preempted" else None
+
+
+def cell_states(runs: list[dict], spec: MatrixSpec, cells: list[Cell]) -> list[CellState]:
+    return [CellState([r for r in runs if c.matches(r.get("config") or {}, spec.dataset.fingerprint)])
+            for c in cells]
+
+
+@contextlib.contextmanager
+def cell_lock(home: Path, name: str, cell: Cell, *, enabled: bool = True) -> Iterator[bool]:
+    """Hold an exclusive lock on the cell while it trains; yields False if another process holds it.
+
+    A run left ``running`` whose cell lock is free belongs to a process that died (killed, node lost).
+    """
+    if fcntl is None or not enabled:
+        yield True
+        return
+    path = matrix_dir(home, name) / "locks" / f"{cell.key}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        except OSError:  # a filesystem without flock: proceed unlocked
+            yield True
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def mark_stale(home: Path, run: dict) -> None:
+    """A ``running`` run whose process is gone: mark it failed so the cell is retried, and record it."""
+    folder = RunFolder(Path(run.get("folder") or Path(home) / run["id"]))
+    if not (folder.path / "status.json").is_file():
+        return
+    folder.set_status("failed", error="interrupted: its process ended without finishing (matrix retried the cell)")
+    try:
+        from ..registry import record_run
+
+        record_run(Path(home), folder)
+    except ImportError:
+        pass
