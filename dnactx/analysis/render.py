@@ -169,10 +169,10 @@ def report_markdown(r: dict, heatmap_src: str | None = "heatmap.png") -> str:
         lines += ["", f"Baseline: none ({r['baseline_reason']})."]
     bt = r.get("best_by_test")
     if bt and bt.get("id") != sel.get("id"):
-        lines += ["", f"_{OPTIMISTIC}_: `{bt['id']}` ({_md_escape(bt.get('name'))}) has the best test "
-                  f"{m} {_cell(bt.get('value'), 'num3')}; not used for selection."]
+        lines += ["", f"_{OPTIMISTIC}_: `{bt['id']}` ({_md_escape(bt.get('name'))}) has the best "
+                  f"{label('test', m)} {_cell(bt.get('value'), 'num3')}; not used for selection."]
     elif bt:
-        lines += ["", f"_{OPTIMISTIC}_: the same run also has the best test {m}."]
+        lines += ["", f"_{OPTIMISTIC}_: the same run also has the best {label('test', m)}."]
 
     if r.get("comparison"):
         lines += ["", "## Selected run vs baseline", ""]
@@ -203,7 +203,8 @@ def report_markdown(r: dict, heatmap_src: str | None = "heatmap.png") -> str:
         if len(groups) < 1:
             continue
         lines += ["", f"## Mean by {title}", ""]
-        lines.append(md_table([title, "runs", f"mean {metric_label}", f"mean test {m}", f"best {metric_label}"],
+        lines.append(md_table([title, "runs", f"mean {metric_label}", f"mean {label('test', m)}",
+                               f"best {metric_label}"],
                               [[g[title], g["runs"], _cell(g["val_mean"], "num3"), _cell(g["test_mean"], "num3"),
                                 _cell(g["val_best"], "num3")] for g in groups]))
 
