@@ -1,0 +1,74 @@
+"""`dnactx prepare`: a reference FASTA and a methylation call file → dataset.parquet + prepare.json."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..prepare import PrepareOptions, parse_aliases, prepare_dataset
+from .common import console, console_err, parse_csv
+
+
+def prepare(
+    genome: Annotated[Path, typer.Option(help="Reference FASTA (plain or gzip); lower case = repeats.")],
+    calls: Annotated[Path, typer.Option(help="Methylation calls (plain or gzip).")],
+    out: Annotated[Path, typer.Option(help="Output folder for dataset.parquet and prepare.json.")],
+    format: Annotated[str, typer.Option(
+        help="auto | cgmap | cx_report | bismark_cov | bedmethyl | allc (auto reads the content).")] = "auto",
+    window: Annotated[int, typer.Option(
+        help="Total flank in bp (window/2 each side); seq has window+1 bases.")] = 800,
+    min_coverage: Annotated[int, typer.Option(help="Drop sites with fewer reads.")] = 3,
+    threshold: Annotated[float, typer.Option(help="Label 1 when the methylated fraction is ≥ this.")] = 0.5,
+    exclude_between: Annotated[tuple[float, float] | None, typer.Option(
+        help="Drop ambiguous sites with LO < level < HI.", metavar="LO HI")] = None,
+    contexts: Annotated[str, typer.Option(help="Comma list of contexts to keep.")] = "CG,CHG,CHH",
+    fraction: Annotated[float, typer.Option(help="Deterministic subsample of sites (0.05 = 5%).")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Seed of the subsample and of the block splits.")] = 0,
+    split: Annotated[str, typer.Option(help="blocks (genomic blocks) | chroms (whole chromosomes).")] = "blocks",
+    block_size: Annotated[int, typer.Option(help="Block length in bp for --split blocks.")] = 100_000,
+    val_frac: Annotated[float, typer.Option(help="Share of blocks for validation.")] = 0.1,
+    test_frac: Annotated[float, typer.Option(help="Share of blocks for test.")] = 0.1,
+    val_chroms: Annotated[str, typer.Option(help="Comma list of validation chromosomes (--split chroms).")] = "",
+    test_chroms: Annotated[str, typer.Option(help="Comma list of test chromosomes (--split chroms).")] = "",
+    chrom_alias: Annotated[list[str] | None, typer.Option(
+        help="NAME=FASTA_NAME for a calls-file chromosome named differently (repeatable).")] = None,
+    control_chrom: Annotated[str | None, typer.Option(
+        help="Unmethylated spike-in (e.g. lambda L): skipped, its non-conversion rate reported.")] = None,
+) -> None:
+    """Cut a window around every covered cytosine, label it, split it by genomic block, write a parquet."""
+    options = PrepareOptions(
+        genome=genome, calls=calls, out=out, format=format, window=window, min_coverage=min_coverage,
+        threshold=threshold, exclude_between=exclude_between, contexts=tuple(parse_csv(contexts)),
+        fraction=fraction, seed=seed, split=split, block_size=block_size, val_frac=val_frac, test_frac=test_frac,
+        val_chroms=tuple(parse_csv(val_chroms)), test_chroms=tuple(parse_csv(test_chroms)),
+        chrom_alias=parse_aliases(chrom_alias), control_chrom=control_chrom,
+    )
+    with console_err.status("preparing…") as status:
+        summary = prepare_dataset(options, progress=lambda rows: status.update(f"preparing… {rows:,} rows read"))
+    for message in summary["warnings"]:
+        console_err.print(f"[yellow]warning:[/] {message}", soft_wrap=True, highlight=False)
+    _report(summary, out)
+
+
+def _report(summary: dict, out: Path) -> None:
+    counts, rates = summary["counts"], summary["label_rates"]
+    console.print(f"wrote {out / 'dataset.parquet'}: {summary['n_sites']:,} sites from {summary['rows_read']:,} "
+                  f"{summary['format']} rows in {summary['seconds']:.1f} s", highlight=False)
+    for split in ("train", "val", "test"):
+        parts = ", ".join(f"{c} {counts[split][c]:,}" for c in ("CG", "CHG", "CHH"))
+        rate = rates[split]["all"]
+        console.print(f"  {split:5s} {counts[split]['all']:>10,} ({parts}); label rate "
+                      f"{'-' if rate is None else f'{100 * rate:.2f}%'}", highlight=False)
+    skipped = ", ".join(f"{k} {v:,}" for k, v in summary["skipped"].items() if v)
+    if skipped:
+        console.print(f"  skipped: {skipped}", highlight=False)
+    control = summary.get("control")
+    if control and control["non_conversion_rate"] is not None:
+        console.print(f"  control {control['chrom']}: non-conversion rate {100 * control['non_conversion_rate']:.3f}% "
+                      f"({control['mc']:,}/{control['cov']:,} reads)", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("prepare")(prepare)

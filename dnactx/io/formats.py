@@ -1,0 +1,245 @@
+"""Methylation call formats: how to recognise each one's lines and turn a parsed chunk into common columns."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DnactxError
+
+CONTEXTS = ("CG", "CHG", "CHH")
+CONTEXT_CODE = {name: i for i, name in enumerate(CONTEXTS)}
+N = ord("N")
+
+
+@dataclass
+class CallChunk:
+    """One chunk of calls in common form; positions 1-based, strand +1/-1 or 0 where the format has none."""
+
+    chrom_codes: np.ndarray  # int64 index into chrom_names
+    chrom_names: list[str]
+    pos: np.ndarray  # int64
+    strand: np.ndarray  # int8
+    mc: np.ndarray  # int64 methylated reads
+    cov: np.ndarray  # int64 all reads
+    line: np.ndarray  # int64 line number in the calls file, for messages
+    context: np.ndarray | None = None  # int8 code into CONTEXTS, -1 where the file says it is undetermined
+    motif: np.ndarray | None = None  # (n, 3) uint8 bases from the C on its strand as the file gives them, N unknown
+    dropped: dict[str, int] = field(default_factory=dict)  # rows the format sets aside, by reason
+
+    def __len__(self) -> int:
+        return int(self.pos.size)
+
+
+class Columns:
+    """Typed access to a raw chunk's columns; a bad value stops with the file's line number."""
+
+    def __init__(self, df: pd.DataFrame, path: Path, fmt: str, lines: np.ndarray) -> None:
+        self.df, self.path, self.fmt, self.lines = df, path, fmt, lines
+
+    def fail(self, row: int, col: int, name: str, expected: str) -> DnactxError:
+        value = self.df.iloc[row, col]
+        return DnactxError(f"--calls {self.path} line {int(self.lines[row])}: {name} (column {col + 1}) is "
+                           f"{value!r}, expected {expected} for format {self.fmt}; fix or remove that line")
+
+    def integer(self, col: int, name: str) -> np.ndarray:
+        s = self.df.iloc[:, col]
+        if pd.api.types.is_integer_dtype(s.dtype):
+            values = s.to_numpy(dtype=np.int64)
+        else:
+            num = pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+            bad = np.flatnonzero(~np.isfinite(num) | (num != np.round(num)))
+            if bad.size:
+                raise self.fail(int(bad[0]), col, name, "a whole number")
+            values = num.astype(np.int64)
+        neg = np.flatnonzero(values < 0)
+        if neg.size:
+            raise self.fail(int(neg[0]), col, name, "a count or position ≥ 0")
+        return values
+
+    def number(self, col: int, name: str, lo: float, hi: float) -> np.ndarray:
+        num = pd.to_numeric(self.df.iloc[:, col], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        bad = np.flatnonzero(~np.isfinite(num) | (num < lo) | (num > hi))
+        if bad.size:
+            raise self.fail(int(bad[0]), col, name, f"a number from {lo:g} to {hi:g}")
+        return num
+
+    def coded(self, col: int, name: str, mapping: dict[str, int], dtype: type = np.int8) -> np.ndarray:
+        """Map a small-vocabulary text column through ``mapping``; unknown values stop with their line."""
+        codes, uniques = pd.factorize(self.df.iloc[:, col], use_na_sentinel=True)
+        lut = np.array([mapping.get(str(u), -999) for u in uniques] + [-999], dtype=np.int64)
+        values = lut[codes]
+        bad = np.flatnonzero(values == -999)
+        if bad.size:
+            raise self.fail(int(bad[0]), col, name, " or ".join(repr(k) for k in mapping))
+        return values.astype(dtype)
+
+    def chrom(self, col: int = 0) -> tuple[np.ndarray, list[str]]:
+        codes, uniques = pd.factorize(self.df.iloc[:, col])
+        return codes.astype(np.int64), [str(u) for u in uniques]
+
+    def motif(self, col: int, name: str, length: int) -> np.ndarray:
+        """(n, 3) uint8 bases of a dinucleotide/trinucleotide column; N where a base is not A/C/G/T."""
+        codes, uniques = pd.factorize(self.df.iloc[:, col])
+        table = np.full((len(uniques) + 1, 3), N, dtype=np.uint8)
+        for i, u in enumerate(uniques):
+            text = str(u).upper()
+            if text in ("--", "."):
+                continue
+            if len(text) != length or not text.isalpha():
+                raise self.fail(int(np.flatnonzero(codes == i)[0]), col, name, f"{length} bases such as 'CGA'")
+            for j, base in enumerate(text.encode("ascii")[:3]):
+                table[i, j] = base if base in b"ACGT" else N
+        return table[codes]
+
+
+def _cgmap(c: Columns) -> CallChunk:
+    codes, names = c.chrom()
+    return CallChunk(codes, names, pos=c.integer(2, "pos"), strand=c.coded(1, "nuc", {"C": 1, "G": -1}),
+                     mc=c.integer(6, "mC"), cov=c.integer(7, "coverage"), line=c.lines,
+                     context=c.coded(3, "context", {**CONTEXT_CODE, "--": -1}), motif=c.motif(4, "dinuc", 2))
+
+
+def _cx_report(c: Columns) -> CallChunk:
+    codes, names = c.chrom()
+    mc = c.integer(3, "count_methylated")
+    return CallChunk(codes, names, pos=c.integer(1, "pos"), strand=c.coded(2, "strand", {"+": 1, "-": -1}),
+                     mc=mc, cov=mc + c.integer(4, "count_unmethylated"), line=c.lines,
+                     context=c.coded(5, "context", CONTEXT_CODE), motif=c.motif(6, "trinucleotide", 3))
+
+
+def _bismark_cov(c: Columns) -> CallChunk:
+    codes, names = c.chrom()
+    mc = c.integer(4, "count_methylated")
+    pos = c.integer(1, "start")
+    c.integer(2, "end")
+    c.number(3, "percent", 0.0, 100.0)
+    return CallChunk(codes, names, pos=pos, strand=np.zeros(pos.size, np.int8), mc=mc,
+                     cov=mc + c.integer(5, "count_unmethylated"), line=c.lines)
+
+
+_BED_STRAND = {"+": 1, "-": -1, ".": 0}
+
+
+def _bedmethyl_modkit(c: Columns) -> CallChunk:
+    is_m = (c.df.iloc[:, 3].astype(str) == "m").to_numpy()
+    dropped = {"other_modification": int((~is_m).sum())}
+    if not is_m.all():
+        c = Columns(c.df.loc[is_m], c.path, c.fmt, c.lines[is_m])
+    codes, names = c.chrom()
+    start = c.integer(1, "start")
+    cov = c.integer(9, "valid coverage")
+    mc = c.integer(11, "modified count")
+    c.number(10, "percent modified", 0.0, 100.0)
+    return CallChunk(codes, names, pos=start + 1, strand=c.coded(5, "strand", _BED_STRAND), mc=mc, cov=cov,
+                     line=c.lines, dropped=dropped)
+
+
+def _bedmethyl_encode(c: Columns) -> CallChunk:
+    codes, names = c.chrom()
+    start = c.integer(1, "start")
+    cov = c.integer(9, "coverage")
+    pct = c.number(10, "percent methylated", 0.0, 100.0)
+    mc = np.rint(cov * pct / 100.0).astype(np.int64)
+    return CallChunk(codes, names, pos=start + 1, strand=c.coded(5, "strand", _BED_STRAND), mc=mc, cov=cov,
+                     line=c.lines)
+
+
+def _allc(c: Columns) -> CallChunk:
+    codes, names = c.chrom()
+    return CallChunk(codes, names, pos=c.integer(1, "pos"), strand=c.coded(2, "strand", {"+": 1, "-": -1}),
+                     mc=c.integer(4, "mc"), cov=c.integer(5, "total"), line=c.lines,
+                     motif=c.motif(3, "mc_class", 3))
+
+
+# -- recognising lines ---------------------------------------------------------------------------------
+_INT = re.compile(r"^\d+$")
+_NUM = re.compile(r"^(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
+_BASES = re.compile(r"^[ACGTNHDBVRYKMSWacgtnhdbvrykmsw]+$")
+
+
+def _is_int(s: str) -> bool:
+    return bool(_INT.match(s))
+
+
+def _is_num(s: str) -> bool:
+    return bool(_NUM.match(s))
+
+
+def _looks_cgmap(f: list[str]) -> bool:
+    return (len(f) == 8 and f[1] in ("C", "G") and _is_int(f[2]) and f[3] in ("CG", "CHG", "CHH", "--")
+            and _is_num(f[5]) and _is_int(f[6]) and _is_int(f[7]))
+
+
+def _looks_cx_report(f: list[str]) -> bool:
+    return (len(f) == 7 and _is_int(f[1]) and f[2] in ("+", "-") and _is_int(f[3]) and _is_int(f[4])
+            and f[5] in CONTEXTS and bool(_BASES.match(f[6])))
+
+
+def _looks_allc(f: list[str]) -> bool:
+    return (len(f) == 7 and _is_int(f[1]) and f[2] in ("+", "-") and bool(_BASES.match(f[3]))
+            and _is_int(f[4]) and _is_int(f[5]) and f[6] in ("0", "1"))
+
+
+def _looks_bismark_cov(f: list[str]) -> bool:
+    return (len(f) == 6 and _is_int(f[1]) and _is_int(f[2]) and _is_num(f[3]) and _is_int(f[4])
+            and _is_int(f[5]))
+
+
+def _looks_bed(f: list[str]) -> bool:
+    return len(f) >= 11 and _is_int(f[1]) and _is_int(f[2]) and f[5] in _BED_STRAND and _is_int(f[9])
+
+
+def _looks_modkit(f: list[str]) -> bool:
+    return _looks_bed(f) and len(f) >= 18 and _is_num(f[10]) and _is_int(f[11]) and _is_int(f[12])
+
+
+def _looks_encode(f: list[str]) -> bool:
+    return _looks_bed(f) and len(f) == 11 and _is_num(f[10])
+
+
+@dataclass(frozen=True)
+class FormatSpec:
+    """One call format: its public name, field separator, column count and how to read a chunk."""
+
+    name: str
+    variant: str
+    ncols: int
+    sep: str
+    columns: str  # for messages and --help
+    looks_like: Callable[[list[str]], bool]
+    parse: Callable[[Columns], CallChunk]
+    has_strand: bool
+    has_context: bool
+
+
+_SPECS = (
+    FormatSpec("cgmap", "cgmap", 8, "\t", "chr, C/G, pos, context, dinuc, level, mC, coverage",
+               _looks_cgmap, _cgmap, True, True),
+    FormatSpec("cx_report", "cx_report", 7, "\t",
+               "chr, pos, strand, count_methylated, count_unmethylated, context, trinucleotide",
+               _looks_cx_report, _cx_report, True, True),
+    FormatSpec("allc", "allc", 7, "\t", "chr, pos, strand, mc_class, mc, total, methylated",
+               _looks_allc, _allc, True, False),
+    FormatSpec("bismark_cov", "bismark_cov", 6, "\t",
+               "chr, start, end, percent, count_methylated, count_unmethylated",
+               _looks_bismark_cov, _bismark_cov, False, False),
+    FormatSpec("bedmethyl", "modkit", 18, r"\s+",
+               "chrom, start (0-based), end, code, score, strand, ..., valid coverage, percent, modified, ...",
+               _looks_modkit, _bedmethyl_modkit, True, False),
+    FormatSpec("bedmethyl", "encode", 11, r"\s+",
+               "chrom, start (0-based), end, name, score, strand, thickStart, thickEnd, rgb, coverage, percent",
+               _looks_encode, _bedmethyl_encode, True, False),
+)
+
+FORMATS = ("cgmap", "cx_report", "bismark_cov", "bedmethyl", "allc")
+
+
+def specs(name: str | None = None) -> list[FormatSpec]:
+    """Every spec, or the variants of one format name."""
+    return [s for s in _SPECS if name is None or s.name == name]

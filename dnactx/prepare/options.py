@@ -1,0 +1,99 @@
+"""Every knob of `dnactx prepare`, checked up front so that bad values fail before any work is done."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import DnactxError
+from ..io.formats import CONTEXTS, FORMATS
+
+
+@dataclass
+class PrepareOptions:
+    genome: Path
+    calls: Path
+    out: Path
+    format: str = "auto"
+    window: int = 800
+    min_coverage: int = 3
+    threshold: float = 0.5
+    exclude_between: tuple[float, float] | None = None
+    contexts: tuple[str, ...] = CONTEXTS
+    fraction: float = 1.0
+    seed: int = 0
+    split: str = "blocks"
+    block_size: int = 100_000
+    val_frac: float = 0.1
+    test_frac: float = 0.1
+    val_chroms: tuple[str, ...] = ()
+    test_chroms: tuple[str, ...] = ()
+    chrom_alias: dict[str, str] = field(default_factory=dict)
+    control_chrom: str | None = None
+    mismatch_tolerance: float = 0.01
+    chunk_rows: int = 250_000
+
+    def __post_init__(self) -> None:
+        self.genome, self.calls, self.out = Path(self.genome), Path(self.calls), Path(self.out)
+        self.contexts = tuple(c.strip().upper() for c in self.contexts)
+        self.val_chroms, self.test_chroms = tuple(self.val_chroms), tuple(self.test_chroms)
+        self.validate()
+
+    def validate(self) -> None:
+        if self.format != "auto" and self.format not in FORMATS:
+            raise DnactxError(f"unknown --format {self.format!r}; use auto or one of {', '.join(FORMATS)}")
+        if self.window < 2 or self.window % 2:
+            raise DnactxError(f"--window must be an even number ≥ 2 (flank of window/2 each side), got {self.window}")
+        if self.min_coverage < 1:
+            raise DnactxError(f"--min-coverage must be at least 1 (a level needs reads), got {self.min_coverage}")
+        if not 0.0 < self.threshold <= 1.0:
+            raise DnactxError(f"--threshold must be in (0, 1], got {self.threshold}")
+        if self.exclude_between is not None:
+            lo, hi = self.exclude_between
+            if not 0.0 <= lo < hi <= 1.0:
+                raise DnactxError(f"--exclude-between needs 0 ≤ LO < HI ≤ 1, got {lo} {hi}")
+        bad = [c for c in self.contexts if c not in CONTEXTS]
+        if bad or not self.contexts:
+            raise DnactxError(f"--contexts must be a comma list of {','.join(CONTEXTS)}, got {','.join(self.contexts)}")
+        if not 0.0 < self.fraction <= 1.0:
+            raise DnactxError(f"--fraction must be in (0, 1], got {self.fraction}")
+        if self.split not in ("blocks", "chroms"):
+            raise DnactxError(f"--split must be blocks or chroms, got {self.split!r}")
+        if self.split == "blocks":
+            if self.block_size <= self.window:
+                raise DnactxError(f"--block-size ({self.block_size}) must be larger than --window ({self.window}) "
+                                  "so that windows can stay inside one block")
+            if self.val_frac <= 0 or self.test_frac <= 0 or self.val_frac + self.test_frac >= 1:
+                raise DnactxError(f"--val-frac and --test-frac must be > 0 with a sum below 1, got "
+                                  f"{self.val_frac} and {self.test_frac}")
+        else:
+            if not self.val_chroms or not self.test_chroms:
+                raise DnactxError("--split chroms needs --val-chroms and --test-chroms (comma lists of FASTA names)")
+            both = set(self.val_chroms) & set(self.test_chroms)
+            if both:
+                raise DnactxError(f"chromosome(s) {', '.join(sorted(both))} are in both --val-chroms and "
+                                  "--test-chroms; give each to one split")
+        if not 0.0 <= self.mismatch_tolerance < 1.0:
+            raise DnactxError(f"mismatch tolerance must be in [0, 1), got {self.mismatch_tolerance}")
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        for key in ("genome", "calls", "out"):
+            d[key] = str(d[key])
+        d["contexts"] = list(self.contexts)
+        d["exclude_between"] = list(self.exclude_between) if self.exclude_between else None
+        d["val_chroms"], d["test_chroms"] = list(self.val_chroms), list(self.test_chroms)
+        del d["chunk_rows"]
+        return d
+
+
+def parse_aliases(items: list[str] | None) -> dict[str, str]:
+    """``["Chr1=chr1", ...]`` → ``{"Chr1": "chr1"}`` (calls-file name → FASTA name)."""
+    out: dict[str, str] = {}
+    for item in items or []:
+        name, sep, target = item.partition("=")
+        if not sep or not name.strip() or not target.strip():
+            raise DnactxError(f"--chrom-alias must look like NAME=FASTA_NAME (e.g. Chr1=chr1), got {item!r}")
+        out[name.strip()] = target.strip()
+    return out

@@ -1,0 +1,47 @@
+"""Stage prepare's files in a temporary folder beside --out and publish them only when all succeeded."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..errors import DnactxError
+
+OUTPUT_FILES = ("dataset.parquet", "prepare.json")
+
+
+@contextlib.contextmanager
+def staged_output(out: Path) -> Iterator[Path]:
+    """Yield a fresh staging folder; on success it becomes ``out`` (or its files replace those in ``out``).
+
+    On any error the staging folder is removed, so a failed run leaves ``out`` exactly as it was.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise DnactxError(f"--out {out} exists and is not a folder; give a folder path")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".prepare-tmp", dir=out.parent))
+    try:
+        yield stage
+        umask = _umask()
+        os.chmod(stage, 0o777 & ~umask)  # mkdtemp/mkstemp create private modes; outputs are ordinary files
+        for name in OUTPUT_FILES:
+            os.chmod(stage / name, 0o666 & ~umask)
+        if not out.exists():
+            os.replace(stage, out)
+        else:
+            # out already holds other files: swap ours in one by one, the data first, its summary last
+            for name in OUTPUT_FILES:
+                os.replace(stage / name, out / name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
