@@ -1,0 +1,79 @@
+"""Model pieces: LR k-mer features, CNN/head shapes, layer freezing, losses, offline Hugging Face errors."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from dnactx.errors import DnactxError
+from dnactx.losses import default_pos_weight, focal_loss, make_loss
+from dnactx.models.cnn import CNN
+from dnactx.models.heads import Head
+from dnactx.models.lr import kmer_features, n_features
+from dnactx.tokenize import to_ascii
+
+torch.set_num_threads(1)
+
+
+def _naive_features(seq: str, kmax: int = 3) -> np.ndarray:
+    row = []
+    for k in range(1, kmax + 1):
+        kmers = ["".join(p) for p in itertools.product("ACGT", repeat=k)]
+        windows = [seq[i:i + k] for i in range(len(seq) - k + 1)]
+        row += [windows.count(km) / len(windows) for km in kmers]
+    return np.array(row)
+
+
+def test_kmer_features_match_naive_counts():
+    seqs = ["ACGTACGGTA", "TTTTNCCCAA", "GATTACAGAT"]
+    x = kmer_features(to_ascii(seqs), np.array([0, 2, 1]), kmax=3).toarray()
+    assert x.shape == (3, n_features(3, site_context=True))
+    for i, s in enumerate(seqs):
+        np.testing.assert_allclose(x[i, :-3], _naive_features(s), rtol=1e-6)
+    assert x[:, -3:].tolist() == [[1, 0, 0], [0, 0, 1], [0, 1, 0]]
+
+
+def test_cnn_and_head_shapes():
+    model = CNN(center=20, site_context=True)
+    codes = torch.randint(0, 5, (4, 41))
+    out = model({"codes": codes, "context_id": torch.tensor([0, 1, 2, 0])})
+    assert out.shape == (4,)
+    assert Head(16, site_context=False)(torch.randn(3, 16)).shape == (3,)
+
+
+def test_set_trainable_top_layers(tmp_path):
+    from dnactx.models.transformer import load_encoder, resolve_checkpoint, set_trainable
+
+    encoder = load_encoder(resolve_checkpoint("dnabert6-tiny", tmp_path))
+    set_trainable(encoder, 1)
+    trainable = {n for n, p in encoder.named_parameters() if p.requires_grad}
+    assert trainable and all(n.startswith("encoder.layer.1.") for n in trainable)
+    set_trainable(encoder, None)
+    assert all(p.requires_grad for p in encoder.parameters())
+    with pytest.raises(DnactxError, match="only 2 layers"):
+        set_trainable(encoder, 3)
+
+
+def test_losses():
+    logits, labels = torch.randn(50), (torch.rand(50) < 0.3).float()
+    bce = F.binary_cross_entropy_with_logits(logits, labels)
+    assert torch.allclose(focal_loss(logits, labels, gamma=0.0, alpha=None), bce)
+    assert focal_loss(logits, labels, gamma=2.0, alpha=0.25) < bce
+    assert default_pos_weight(np.array([0, 0, 0, 1])) == 3.0
+    fn, info = make_loss("weighted", np.array([0, 0, 0, 1]))
+    assert info == {"pos_weight_used": 3.0}
+    expected = F.binary_cross_entropy_with_logits(logits, labels, pos_weight=torch.tensor(3.0))
+    assert torch.allclose(fn(logits, labels), expected)
+
+
+def test_hub_id_offline_is_a_clear_error(tmp_path, monkeypatch):
+    from dnactx.models.transformer import resolve_checkpoint
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    with pytest.raises(DnactxError, match="huggingface-cli download"):
+        resolve_checkpoint("zhihan1996/DNA_bert_6", tmp_path)

@@ -1,0 +1,120 @@
+"""``train_run`` and ``dnactx train`` end to end on the tiny dataset: every family, every loss, the run folder."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from dnactx.cli import main
+from dnactx.errors import DnactxError
+from dnactx.registry.folder import RunFolder
+from dnactx.train.config import TrainConfig
+from dnactx.train.run import train_run
+
+torch.set_num_threads(1)
+
+RUN_FILES = {"config.json", "status.json", "metrics.json", "artifacts.json", "predictions_val_test.npz",
+             "train_log.jsonl"}
+
+
+def _run(tiny_dataset, home, **kw):
+    kw.setdefault("size", 30)
+    return train_run(TrainConfig(data=str(tiny_dataset), **kw), home, quiet=True)
+
+
+def test_lr_run_folder_metrics_and_registry(tiny_dataset, tmp_path):
+    home = tmp_path / "runs"
+    result = _run(tiny_dataset, home, model="lr", size=50)
+    assert result["status"] == "completed"
+    folder = RunFolder.open(home, result["run_id"])
+    assert RUN_FILES | {"lr.safetensors"} <= {p.name for p in folder.path.iterdir()}
+    config = folder.config
+    assert config["family"] == "lr" and config["size"] == 50 and config["matrix"] is None
+    assert config["dataset_fingerprint"] and config["window"] == 200 and config["versions"]["torch"]
+    m = folder.metrics
+    assert set(m) >= {"val", "test", "threshold", "by_context", "truncated_fraction", "best_epoch", "epochs_run",
+                      "train_seconds", "samples_per_s"}
+    assert set(m["by_context"]["test"]) == {"CG", "CHG", "CHH"}
+    pred = np.load(folder.path / "predictions_val_test.npz")
+    assert set(pred.files) == {f"{s}_{k}" for s in ("val", "test") for k in ("prob", "label", "context", "index")}
+    # the metrics equal scikit-learn's on the saved arrays, and the rows point back into dataset.parquet
+    assert m["test"]["auroc"] == pytest.approx(roc_auc_score(pred["test_label"], pred["test_prob"]), abs=1e-6)
+    assert m["test"]["auprc"] == pytest.approx(average_precision_score(pred["test_label"], pred["test_prob"]),
+                                               abs=1e-6)
+    import pandas as pd
+
+    df = pd.read_parquet(tiny_dataset)
+    assert (df["label"].to_numpy()[pred["val_index"]] == pred["val_label"]).all()
+    assert (df["split"].to_numpy()[pred["test_index"]] == "test").all()
+    assert m["test"]["auroc"] > 0.6  # context + motif are learnable
+    from dnactx.registry import Registry
+
+    row = Registry.open(home).run(result["run_id"])
+    assert row["status"] == "completed" and row["metrics"]["test"]["auroc"] == pytest.approx(m["test"]["auroc"])
+
+
+def test_cnn_loss_falls_and_weights_are_safetensors(tiny_dataset, tmp_path):
+    result = _run(tiny_dataset, tmp_path, model="cnn", epochs=4, patience=4, batch_size=32)
+    folder = RunFolder.open(tmp_path, result["run_id"])
+    log = [json.loads(line) for line in (folder.path / "train_log.jsonl").read_text().splitlines()]
+    assert len(log) == 4 and log[-1]["train_loss"] < log[0]["train_loss"]
+    from safetensors.torch import load_file
+
+    assert any(k.startswith("head.") for k in load_file(str(folder.path / "model.safetensors")))
+    assert result["metrics"]["best_epoch"] in range(1, 5)
+
+
+@pytest.mark.parametrize("finetune,loss", [("frozen", "bce"), ("top:1", "weighted"), ("full", "focal")])
+def test_dnabert6_tiny_finetune_modes_and_losses(tiny_dataset, tmp_path, finetune, loss):
+    result = _run(tiny_dataset, tmp_path, model="dnabert6-tiny", finetune=finetune, loss=loss, epochs=2)
+    m = result["metrics"]
+    assert result["status"] == "completed" and m["epochs_run"] == 2
+    assert 0 <= m["test"]["auroc"] <= 1 and m["truncated_fraction"] == 0.0
+    config = RunFolder.open(tmp_path, result["run_id"]).config
+    assert config["family"] == "transformer" and config["tokenizer"] == "KmerTokenizer"
+    if loss == "weighted":
+        assert m["pos_weight_used"] > 1
+
+
+def test_early_stopping_stops_after_patience(tiny_dataset, tmp_path):
+    result = _run(tiny_dataset, tmp_path, model="dnabert6-tiny", epochs=30, patience=1, head_lr=1e-5)
+    m = result["metrics"]
+    assert m["epochs_run"] == m["best_epoch"] + 1 < 30
+
+
+def test_truncation_is_recorded(tmp_path):
+    from conftest import make_tiny_dataset
+
+    data = make_tiny_dataset(tmp_path / "wide", n=60, window=1100)
+    result = train_run(TrainConfig(data=str(data), model="dnabert6-tiny", size=550, epochs=1), tmp_path / "runs",
+                       quiet=True)
+    assert result["metrics"]["truncated_fraction"] == 1.0
+
+
+def _cli(args: list[str]) -> int:
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    return exc.value.code
+
+
+def test_cli_prints_run_id_last_and_json(tiny_dataset, tmp_path, capsys):
+    home = str(tmp_path / "runs")
+    assert _cli(["--home", home, "train", "--data", str(tiny_dataset), "--model", "lr", "--size", "20", "-q"]) == 0
+    run_id = capsys.readouterr().out.strip().splitlines()[-1]
+    assert RunFolder.open(tmp_path / "runs", run_id).status["status"] == "completed"
+    assert _cli(["--home", home, "train", "--data", str(tiny_dataset), "--model", "cnn", "--size", "20",
+                 "--epochs", "1", "--no-site-context", "--json", "-q"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["test"]["n"] > 0
+
+
+def test_user_errors_are_one_line(tiny_dataset, tmp_path, capsys):
+    assert _cli(["--home", str(tmp_path), "train", "--data", str(tiny_dataset), "--model", "lr", "--size", "500"]) != 0
+    err = capsys.readouterr().err
+    assert "window 200" in err and "Traceback" not in err
+    with pytest.raises(DnactxError, match="--loss"):
+        TrainConfig(loss="hinge")
