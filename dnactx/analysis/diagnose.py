@@ -291,6 +291,8 @@ def rule_val_test_gap(ev: dict) -> dict | None:
 def rule_undertrained(ev: dict) -> dict | None:
     best, run = ev.get("best_epoch"), ev.get("epochs_run")
     planned = ev["config"].get("epochs")
+    if ev["config"].get("family") == "lr" or ev["config"].get("model") == "lr":
+        return None  # logistic regression is fitted to convergence; it has no epochs to add
     if best is None or run is None or planned is None or run < planned or best < run - 1:
         return None
     return _finding(

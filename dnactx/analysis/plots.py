@@ -86,7 +86,7 @@ def score_hist(splits: dict[str, tuple[np.ndarray, np.ndarray]], path: Path) -> 
 
 
 def threshold_sweep(sweeps: dict[str, dict], tuned: float, path: Path) -> Path:
-    fig, ax = _figure(6.0, 4.0)
+    fig, ax = _figure(6.0, 4.6)
     styles = {"f1": "-", "precision": "--", "recall": ":"}
     for name, sweep in sweeps.items():
         for key, style in styles.items():
@@ -95,7 +95,7 @@ def threshold_sweep(sweeps: dict[str, dict], tuned: float, path: Path) -> Path:
     ax.axvline(tuned, color="black", linewidth=1)
     ax.text(tuned, 1.01, f" tuned {tuned:.3g}", fontsize=8, va="bottom")
     ax.set(xlim=(0, 1), ylim=(0, 1.08), xlabel="threshold", ylabel="value", title="Threshold sweep")
-    ax.legend(loc="upper right", fontsize=7, ncol=2)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=7, ncol=len(sweeps) * 3 // 2 or 1)
     return _save(fig, path)
 
 

@@ -215,6 +215,11 @@ def next_steps(report: dict) -> list[str]:
     if len(seeds) < 3:
         steps.append("repeat the selected configuration over 3 seeds (`dnactx matrix ... --seed 0,1,2`) before "
                      "trusting differences smaller than the seed-to-seed spread")
-    if report.get("baseline") is None:
+    others = [r for r in report["runs"] if r.get("family") != "lr"]
+    if selected.get("family") == "lr" and others:
+        best = others[0]
+        steps.append(f"the lr baseline beats every other model on {report['metric_label']}: see why the best of them "
+                     f"falls short with `dnactx diagnose {best['id']}` ({best.get('name')})")
+    elif report.get("baseline") is None:
         steps.append(report.get("baseline_reason") or "train an lr baseline")
     return steps
