@@ -7,13 +7,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.table import Table
 
 from ..errors import DnactxError
 from .common import console, console_err, parse_csv, state
 
-SHORT_ID = 12
-_HEADLINE = ("val_auprc", "val_auroc", "test_auprc", "test_f1_at_threshold")
+SHORT_ID = 10
+_HEADLINE = ("val_auprc", "test_auprc")
 # Module level: with postponed annotations Typer evaluates them in the module's globals.
 StatusOpt = Annotated[str | None, typer.Option(
     "--status", help="Only runs with this status (comma list: completed,failed).")]
@@ -22,11 +23,11 @@ ModelOpt = Annotated[str | None, typer.Option(
     "--model", help="Only runs of this model (lr, cnn, a HF id) or family (transformer).")]
 
 
-def _fmt(value: object) -> str:
+def _fmt(value: object, digits: int = 3) -> str:
     if value is None:
         return "–"
     if isinstance(value, float):
-        return f"{value:.4f}"
+        return f"{value:.{digits}f}"
     return str(value)
 
 
@@ -54,22 +55,41 @@ def _select(status: str | None, matrix: str | None, model: str | None, sort: str
     return runs
 
 
+def _short_model(model: str | None) -> str:
+    """``zhihan1996/DNA_bert_6`` → ``DNA_bert_6``; local checkpoint paths → their last part."""
+    return (model or "–").rstrip("/").rsplit("/", 1)[-1]
+
+
 def _runs_table(runs: list[dict], sort: str | None) -> Table:
     from ..registry import metric_value
 
-    cols = list(_HEADLINE) if sort in (None, *_HEADLINE) else [sort, *_HEADLINE[:2]]
-    table = Table(title=f"{len(runs)} runs in {state.home}", title_justify="left")
-    for name in ("id", "name", "status", "model", "size", "mode", "finetune", "seed", "matrix"):
-        table.add_column(name, no_wrap=name == "id")
+    cols = list(_HEADLINE) if sort in (None, *_HEADLINE) else [sort, _HEADLINE[0]]
+    matrices = {r["matrix"] for r in runs}
+    title = f"{len(runs)} runs in {state.home}"
+    if len(matrices) == 1 and None not in matrices:
+        title += f", matrix {matrices.pop()}"
+        matrices = set()
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=False, show_edge=False, collapse_padding=True)
+    # Sized for an 80-column pipe: ids, statuses, axes and numbers never shrink; model and matrix elide.
+    table.add_column("id", no_wrap=True, min_width=SHORT_ID)
+    table.add_column("status", no_wrap=True, min_width=9)
+    table.add_column("model", no_wrap=True, overflow="ellipsis", min_width=6)
+    for name in ("size", "mode", "finetune", "seed"):
+        table.add_column(name, no_wrap=True)
+    if matrices:
+        table.add_column("matrix", no_wrap=True, overflow="ellipsis", min_width=6)
     for name in cols:
-        table.add_column(name, justify="right")
-    table.add_column("created")
+        split, _, rest = name.partition("_")
+        header = f"{split}\n{rest.replace('_', ' ')}" if rest else name
+        table.add_column(header, justify="right", min_width=5)  # numbers have no spaces: only headers wrap
     colour = {"completed": "green", "failed": "red", "running": "yellow", "preempted": "magenta"}
     for r in runs:
-        status = f"[{colour.get(r['status'], 'white')}]{r['status']}[/]"
-        table.add_row(r["id"][:SHORT_ID], r["name"], status, r["model"], _fmt(r["size"]), r["mode"], r["finetune"],
-                      _fmt(r["seed"]), r["matrix"] or "–", *[_fmt(metric_value(r, c)) for c in cols],
-                      (r["created"] or "")[:19])
+        cells = [r["id"][:SHORT_ID], f"[{colour.get(r['status'], 'white')}]{r['status']}[/]", _short_model(r["model"]),
+                 _fmt(r["size"]), r["mode"] or "–", r["finetune"] or "–", _fmt(r["seed"])]
+        if matrices:
+            cells.append(r["matrix"] or "–")
+        table.add_row(*cells, *[_fmt(metric_value(r, c)) for c in cols])
     return table
 
 
@@ -85,11 +105,13 @@ def _show(run: dict) -> None:
     m = run["metrics"]
     names = ("n", "pos_rate", "auroc", "auprc", "f1_at_0_5", "f1_at_threshold", "brier", "ece")
     if any(s in m for s in ("val", "test")):
-        table = Table(title=f"metrics (threshold {_fmt(m.get('threshold'))}, tuned on val)", title_justify="left")
+        table = Table(title=f"metrics (threshold {_fmt(m.get('threshold'))}, tuned on val)", title_justify="left",
+                      box=box.SIMPLE_HEAD,
+                  pad_edge=False, show_edge=False, collapse_padding=True)
         table.add_column("split")
-        table.add_column("context")
+        table.add_column("ctx")
         for n in names:
-            table.add_column(n, justify="right")
+            table.add_column(n.replace("_at_", "@").replace("_", "."), justify="right", no_wrap=True, min_width=5)
         for split in ("train", "val", "test"):
             rows = [(None, m.get(split))] + list(((m.get("by_context") or {}).get(split) or {}).items())
             for ctx, vals in rows:
@@ -100,7 +122,8 @@ def _show(run: dict) -> None:
     if scalars:
         console.print("  ".join(f"[bold]{k}[/] {_fmt(v)}" for k, v in scalars.items()))
     if run["artifacts"]:
-        table = Table(title="artifacts", title_justify="left")
+        table = Table(title="artifacts", title_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=False, show_edge=False, collapse_padding=True)
         for col in ("kind", "path", "bytes", "sha256"):
             table.add_column(col)
         for a in run["artifacts"]:

@@ -1,0 +1,168 @@
+"""``dnactx runs``: ls/show/rm/export/sync through the real CLI entry point, including --rebuild and a corrupt file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_registry import make_run, real_metrics
+from typer.testing import CliRunner
+
+from dnactx.cli import app, main
+from dnactx.registry import Registry, record_run
+
+
+def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    home = tmp_path / "runs"
+    for seed, (model, status) in enumerate([("lr", "completed"), ("cnn", "completed"), ("cnn", "failed")]):
+        record_run(home, make_run(home, model=model, status=status, seed=seed, matrix="grid",
+                                  metrics=real_metrics(seed)))
+    return home
+
+
+def test_ls_json_on_a_fresh_home_prints_empty_list(tmp_path: Path, capsys) -> None:
+    proc = subprocess.run([sys.executable, "-m", "dnactx", "--home", str(tmp_path / "fresh"), "runs", "ls", "--json"],
+                          capture_output=True, text=True, timeout=120)
+    assert (proc.returncode, proc.stdout.strip()) == (0, "[]")
+    Registry.open(tmp_path / "empty")  # an existing but empty registry too
+    code, out, _ = run_cli(["--home", str(tmp_path / "empty"), "runs", "ls", "--json"], capsys)
+    assert (code, out.strip()) == (0, "[]")
+
+
+def test_ls_filters_sort_and_table(home: Path, capsys, monkeypatch) -> None:
+    from dnactx.cli import common
+
+    monkeypatch.setattr(common.console, "_width", 160)  # a wide terminal, so cells are not elided
+    code, out, _ = run_cli(["--home", str(home), "runs", "ls", "--json", "--status", "completed", "--model", "cnn"],
+                           capsys)
+    runs = json.loads(out)
+    assert code == 0 and [(r["model"], r["status"]) for r in runs] == [("cnn", "completed")]
+    code, out, _ = run_cli(["--home", str(home), "runs", "ls", "--json", "--sort", "val_auprc"], capsys)
+    values = [r["metrics"]["val"]["auprc"] for r in json.loads(out)]
+    assert values == sorted(values, reverse=True) and len(values) == 3
+    code, out, _ = run_cli(["--home", str(home), "runs", "ls", "--json", "--sort", "val_brier", "--reverse"], capsys)
+    values = [r["metrics"]["val"]["brier"] for r in json.loads(out)]
+    assert values == sorted(values)
+    code, out, _ = run_cli(["--home", str(home), "runs", "ls", "--matrix", "grid"], capsys)
+    assert code == 0 and "3 runs in" in out and "matrix grid" in out and "auprc" in out and "failed" in out
+    code, _, err = run_cli(["--home", str(home), "runs", "ls", "--sort", "val_nope"], capsys)
+    assert code != 0 and err.startswith("error: no run has metric 'val_nope'")
+
+
+def test_show_by_prefix_json_and_table(home: Path, capsys) -> None:
+    run = Registry.open(home).runs(model="lr")[0]
+    code, out, _ = run_cli(["--home", str(home), "runs", "show", run["id"][:10], "--json"], capsys)
+    assert code == 0 and json.loads(out) == json.loads(json.dumps(run))
+    code, out, _ = run_cli(["--home", str(home), "runs", "show", run["id"][:10]], capsys)
+    assert code == 0 and run["id"] in out and "auprc" in out and "model.bin" in out
+    code, _, err = run_cli(["--home", str(home), "runs", "show", "zzzz"], capsys)
+    assert code != 0 and err.startswith("error: no run matches 'zzzz'") and err.count("\n") == 1
+
+
+def test_rm_asks_unless_yes(home: Path) -> None:
+    runner = CliRunner()
+    reg = Registry.open(home)
+    first, second = [r["id"] for r in reg.runs()][:2]
+    result = runner.invoke(app, ["--home", str(home), "runs", "rm", first[:12]], input="n\n")
+    assert result.exit_code != 0 and (home / first).is_dir() and len(reg.runs()) == 3
+    result = runner.invoke(app, ["--home", str(home), "runs", "rm", first[:12]], input="y\n")
+    assert result.exit_code == 0 and not (home / first).exists() and len(reg.runs()) == 2
+    result = runner.invoke(app, ["--home", str(home), "runs", "rm", "--yes", second, second[:12]])
+    assert result.exit_code == 0 and not (home / second).exists() and len(reg.runs()) == 1
+
+
+def test_export_csv_and_json(home: Path, tmp_path: Path, capsys) -> None:
+    code, out, _ = run_cli(["--home", str(home), "runs", "export", "--format", "csv"], capsys)
+    rows = list(csv.DictReader(io.StringIO(out)))
+    runs = Registry.open(home).runs()
+    assert code == 0 and [r["id"] for r in rows] == [r["id"] for r in runs]
+    assert float(rows[0]["val_auprc"]) == pytest.approx(runs[0]["metrics"]["val"]["auprc"])
+    assert float(rows[0]["test_CG_auroc"]) == pytest.approx(runs[0]["metrics"]["by_context"]["test"]["CG"]["auroc"])
+    assert rows[0]["train_seconds"] == "1.25"
+    target = tmp_path / "out" / "runs.json"
+    code, _, _ = run_cli(["--home", str(home), "runs", "export", "--format", "json", "--out", str(target),
+                          "--status", "failed"], capsys)
+    assert code == 0 and [r["status"] for r in json.loads(target.read_text())] == ["failed"]
+    code, _, err = run_cli(["--home", str(home), "runs", "export", "--format", "xlsx"], capsys)
+    assert code != 0 and "csv or json" in err
+
+
+def _dump(path: Path) -> dict:
+    with sqlite3.connect(path) as db:
+        return {
+            "runs": db.execute("SELECT * FROM runs ORDER BY id").fetchall(),
+            "metrics": db.execute("SELECT run_id, split, context, name, value FROM metrics "
+                                  "ORDER BY run_id, split, ifnull(context, ''), name").fetchall(),
+            "artifacts": db.execute("SELECT run_id, kind, path, sha256, bytes FROM artifacts ORDER BY run_id, path"
+                                    ).fetchall(),
+            "matrices": db.execute("SELECT * FROM matrices").fetchall(),
+            "datasets": db.execute("SELECT * FROM datasets").fetchall(),
+        }
+
+
+def test_delete_registry_then_sync_rebuild_restores_everything(home: Path, capsys) -> None:
+    reg = Registry.open(home)
+    reg.ensure_matrix("grid", {"model": ["lr", "cnn"], "seed": [0, 1, 2]})
+    reg.record_dataset("f" * 64, "/d/dataset.parquet", {"window": 200, "n_sites": 1000})
+    before = _dump(reg.path)
+    assert len(before["runs"]) == 3 and len(before["metrics"]) > 100 and len(before["artifacts"]) == 3
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{reg.path}{suffix}").unlink(missing_ok=True)
+
+    code, _, err = run_cli(["--home", str(home), "runs", "sync", "--rebuild"], capsys)
+
+    assert code == 0 and "3 imported" in err
+    assert _dump(reg.path) == before
+    code, out, _ = run_cli(["--home", str(home), "runs", "ls", "--json"], capsys)
+    assert len(json.loads(out)) == 3
+
+
+def test_sync_imports_missing_folders_and_prunes_orphans(home: Path, capsys) -> None:
+    folder = make_run(home, model="lr", seed=9, metrics=real_metrics(9))  # never recorded
+    code, out, _ = run_cli(["--home", str(home), "runs", "sync", "--json"], capsys)
+    report = json.loads(out)
+    assert code == 0 and (report["imported"], report["refreshed"]) == (1, 3)
+    assert Registry.open(home).run(folder.id)["seed"] == 9
+    shutil.rmtree(folder.path)
+    code, _, err = run_cli(["--home", str(home), "runs", "sync"], capsys)
+    assert "runs sync --prune" in err
+    code, out, _ = run_cli(["--home", str(home), "runs", "sync", "--prune", "--json"], capsys)
+    assert json.loads(out)["pruned"] == 1 and len(Registry.open(home).runs()) == 3
+
+
+def test_corrupt_registry_one_line_nonzero_then_rebuild_fixes_it(home: Path, capsys) -> None:
+    path = home / "registry.sqlite"
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    path.write_bytes(b"\x00garbage" * 4096)
+    from dnactx.registry import store
+
+    store._OPEN.clear()
+    proc = subprocess.run([sys.executable, "-m", "dnactx", "--home", str(home), "runs", "ls"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: registry ")
+    assert "corrupt" in proc.stderr and "dnactx runs sync --rebuild" in proc.stderr and "Traceback" not in proc.stderr
+
+    code, _, err = run_cli(["--home", str(home), "runs", "sync", "--rebuild"], capsys)
+    assert code == 0 and "3 imported" in err
+    assert (home / "registry.sqlite.bak").read_bytes().startswith(b"\x00garbage")
+    assert len(Registry.open(home).runs()) == 3
