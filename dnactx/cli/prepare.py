@@ -55,19 +55,19 @@ def prepare(
 def _report(summary: dict, out: Path) -> None:
     counts, rates = summary["counts"], summary["label_rates"]
     console.print(f"wrote {out / 'dataset.parquet'}: {summary['n_sites']:,} sites from {summary['rows_read']:,} "
-                  f"{summary['format']} rows in {summary['seconds']:.1f} s", highlight=False)
+                  f"{summary['format']} rows in {summary['seconds']:.1f} s", highlight=False, soft_wrap=True)
     for split in ("train", "val", "test"):
         parts = ", ".join(f"{c} {counts[split][c]:,}" for c in ("CG", "CHG", "CHH"))
         rate = rates[split]["all"]
         console.print(f"  {split:5s} {counts[split]['all']:>10,} ({parts}); label rate "
-                      f"{'-' if rate is None else f'{100 * rate:.2f}%'}", highlight=False)
+                      f"{'-' if rate is None else f'{100 * rate:.2f}%'}", highlight=False, soft_wrap=True)
     skipped = ", ".join(f"{k} {v:,}" for k, v in summary["skipped"].items() if v)
     if skipped:
-        console.print(f"  skipped: {skipped}", highlight=False)
+        console.print(f"  skipped: {skipped}", highlight=False, soft_wrap=True)
     control = summary.get("control")
     if control and control["non_conversion_rate"] is not None:
         console.print(f"  control {control['chrom']}: non-conversion rate {100 * control['non_conversion_rate']:.3f}% "
-                      f"({control['mc']:,}/{control['cov']:,} reads)", highlight=False)
+                      f"({control['mc']:,}/{control['cov']:,} reads)", highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -25,12 +25,12 @@ def iter_calls(path: Path, layout: Layout, chunk_rows: int = CHUNK_ROWS) -> Iter
     text_cols = {0: str} | ({1: str} if spec.name == "cgmap" else {})
     line = layout.header_lines + 1  # file line number of the next row
     with open_binary(path) as fh:
-        reader = pd.read_csv(
-            fh, sep=spec.sep, header=None, names=names, skiprows=layout.header_lines, chunksize=chunk_rows,
-            dtype=text_cols, keep_default_na=False, na_values=[""], skip_blank_lines=False,
-            engine="c", comment=None,
-        )
         try:
+            reader = pd.read_csv(
+                fh, sep=spec.sep, header=None, names=names, skiprows=layout.header_lines, chunksize=chunk_rows,
+                dtype=text_cols, keep_default_na=False, na_values=[""], skip_blank_lines=False,
+                engine="c", comment=None,
+            )
             for df in reader:
                 lines = np.arange(line, line + len(df), dtype=np.int64)
                 line += len(df)

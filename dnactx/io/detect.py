@@ -47,7 +47,9 @@ def detect_format(path: str | Path, requested: str = "auto") -> Layout:
     if not sample:
         raise DnactxError(f"--calls {path} has no data lines; give a methylation call file "
                           f"({', '.join(FORMATS)})")
-    found = [s for s in specs() if all(s.looks_like(split_fields(ln, s.sep)) for ln in sample)]
+    # most sample lines must fit; a few bad ones are left for the parser to report with their line numbers
+    score = {s: sum(s.looks_like(split_fields(ln, s.sep)) for ln in sample) / len(sample) for s in specs()}
+    found = sorted((s for s in specs() if score[s] >= 0.8), key=lambda s: -score[s])
     first = sample[0]
     shown = first if len(first) <= 80 else first[:77] + "..."
     if requested == "auto":

@@ -74,7 +74,7 @@ class _Builder:
         self.keys = np.array([chrom_key(n) for n in genome.names], dtype=np.uint64)
         self.allowed = np.array([c in options.contexts for c in CONTEXTS])
         self.chrom_split = self._chrom_splits() if options.split == "chroms" else None
-        self._last_shift: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.int64), np.zeros(0, np.int8))
+        self._mismatches: list[tuple[np.ndarray, np.ndarray]] = []  # (gidx, stated strand) of some bad sites
 
     def _chrom_splits(self) -> np.ndarray:
         split = np.zeros(len(self.genome.names), dtype=np.int8)
@@ -208,9 +208,10 @@ class _Builder:
         if bad.any() and t.first_mismatch is None:
             i = int(np.flatnonzero(bad)[0])
             t.first_mismatch = self._describe(chunk, sel, fi, gidx, strand, tri, ctx, i)
+        if bad.any() and sum(a.size for a, _ in self._mismatches) < 10_000:
+            self._mismatches.append((gidx[bad], chunk.strand[sel][bad]))
         if t.checked >= MIN_CHECKED and t.mismatched > self.o.mismatch_tolerance * t.checked:
-            raise self.mismatch_error(shift_agreement(self.genome, gidx, chunk.strand[sel]))
-        self._last_shift = (gidx, chunk.strand[sel])
+            raise self.mismatch_error()
 
     def _describe(self, chunk: CallChunk, sel: np.ndarray, fi: np.ndarray, gidx: np.ndarray,
                   strand: np.ndarray, tri: np.ndarray, ctx: np.ndarray, i: int) -> str:
@@ -231,11 +232,15 @@ class _Builder:
         return (f"line {chunk.line[row]} {self.genome.names[fi[i]]}:{chunk.pos[row]} says "
                 f"{', '.join(said) or 'a cytosine'} but the genome has {found}")
 
-    def mismatch_error(self, shifts: dict[int, float]) -> DnactxError:
+    def mismatch_error(self) -> DnactxError:
+        """Stop: too many sites disagree with the genome. If the reference has the expected C one base away
+        from nearly all of them, the coordinates are shifted; otherwise the build or naming is wrong."""
         t, o = self.tally, self.o
+        gidx = np.concatenate([a for a, _ in self._mismatches])
+        shifts = shift_agreement(self.genome, gidx, np.concatenate([s for _, s in self._mismatches]))
         pct = 100.0 * t.mismatched / max(t.checked, 1)
         best = max((k for k in shifts if k), key=lambda k: shifts[k], default=None)
-        if best is not None and shifts[best] > 0.9 and shifts[best] > shifts.get(0, 0.0) + 0.3:
+        if best is not None and shifts[best] > 0.9:
             cause = (f"positions look shifted by {best:+d} bp (0- vs 1-based coordinates?): check --format "
                      "(bedMethyl starts are 0-based, the others 1-based)")
         else:
@@ -271,7 +276,7 @@ class _Builder:
         """Stop on states that make the dataset unusable; return warnings for the rest."""
         t, o = self.tally, self.o
         if t.mismatched and t.mismatched > o.mismatch_tolerance * t.checked:
-            raise self.mismatch_error(shift_agreement(self.genome, *self._last_shift))
+            raise self.mismatch_error()
         warnings = []
         if t.unknown_chroms:
             listed = ", ".join(f"{n} ({c:,} rows)" for n, c in t.unknown_chroms.most_common(8))

@@ -1,0 +1,117 @@
+"""Every call format from small hand-written fixtures: detection, strands, contexts, chromosome edges."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from dnactx.io.detect import detect_format
+from dnactx.io.fasta import read_fasta
+from dnactx.prepare import PrepareOptions, prepare_dataset
+
+DATA = Path(__file__).parent / "data" / "prepare"
+GENOME = DATA / "genome.fa"
+
+# Worked out by hand from genome.fa: (chrom, pos, strand) → (context, trinuc, mc, cov, label, repeat).
+EXPECTED = {
+    ("chrA", 2, "+"): ("CG", "CGT", 8, 10, 1, False),
+    ("chrA", 3, "-"): ("CG", "CGT", 9, 10, 1, False),
+    ("chrA", 6, "+"): ("CHG", "CAG", 1, 10, 0, False),
+    ("chrA", 8, "-"): ("CHG", "CTG", 0, 5, 0, False),
+    ("chrA", 9, "+"): ("CHH", "CAT", 0, 4, 0, False),
+    ("chrA", 12, "-"): ("CHH", "CAT", 3, 3, 1, False),
+    ("chrA", 17, "+"): ("CG", "CGA", 5, 6, 1, True),
+    ("chrA", 28, "-"): ("CHH", "CTT", 0, 7, 0, False),
+    ("chrB", 1, "+"): ("CHG", "CCG", 0, 12, 0, False),
+    ("chrB", 2, "+"): ("CG", "CGG", 10, 12, 1, False),
+    ("chrB", 13, "+"): ("CHG", "CAG", 0, 3, 0, False),
+    ("chrB", 20, "-"): ("CHG", "CAG", 0, 9, 0, False),
+    ("chrC", 4, "+"): ("CHH", "CCA", 1, 8, 0, False),
+    ("chrC", 13, "-"): ("CHH", "CAA", 0, 3, 0, False),
+    ("chrC", 18, "+"): ("CG", "CGG", 4, 4, 1, False),
+    ("chrC", 19, "-"): ("CG", "CGT", 3, 5, 1, False),
+}
+# window 10: 5 bp each side, N past the ends, minus strand reverse-complemented
+WINDOWS = {
+    ("chrA", 2, "+"): "NNNNACGTTCA",  # left chromosome edge
+    ("chrA", 3, "-"): "CTGAACGTNNN",  # minus strand at the left edge
+    ("chrA", 17, "+"): "GCCATCGACGG",  # soft-masked C, upper-cased
+    ("chrA", 28, "-"): "NNNGACTTGAA",  # minus strand at the right edge
+    ("chrB", 20, "-"): "NNNNNCAGNNC",  # last base, with a gap nearby
+}
+FIXTURES = [
+    ("calls.CGmap", "cgmap", "cgmap"),
+    ("calls.CX_report.txt.gz", "cx_report", "cx_report"),
+    ("calls.bismark.cov", "bismark_cov", "bismark_cov"),
+    ("calls.modkit.bed", "bedmethyl", "modkit"),
+    ("calls.encode.bed", "bedmethyl", "encode"),
+    ("calls.allc.tsv", "allc", "allc"),
+]
+
+
+def prepare_fixture(tmp_path: Path, calls: Path, **kw) -> tuple[dict, list[dict]]:
+    opts = dict(genome=GENOME, calls=calls, out=tmp_path / "out", window=10, split="chroms",
+                val_chroms=("chrB",), test_chroms=("chrC",), control_chrom="L") | kw
+    summary = prepare_dataset(PrepareOptions(**opts))
+    return summary, pq.read_table(tmp_path / "out" / "dataset.parquet").to_pylist()
+
+
+@pytest.mark.parametrize(("name", "fmt", "variant"), FIXTURES)
+def test_detects_format_by_content(tmp_path: Path, name: str, fmt: str, variant: str) -> None:
+    # a neutral file name, so only the content can tell
+    plain = tmp_path / "calls.txt"
+    plain.write_bytes((DATA / name).read_bytes())
+    layout = detect_format(plain)
+    assert (layout.spec.name, layout.spec.variant) == (fmt, variant)
+
+
+@pytest.mark.parametrize(("name", "fmt", "variant"), FIXTURES)
+def test_format_gives_hand_checked_sites(tmp_path: Path, name: str, fmt: str, variant: str) -> None:
+    summary, rows = prepare_fixture(tmp_path, DATA / name, format=fmt)
+    got = {(r["chrom"], r["pos"], r["strand"]): r for r in rows}
+    assert set(got) == set(EXPECTED)
+    for key, (context, trinuc, mc, cov, label, repeat) in EXPECTED.items():
+        r = got[key]
+        assert (r["context"], r["trinuc"], r["mc"], r["cov"], r["label"], r["repeat"]) == \
+            (context, trinuc, mc, cov, label, repeat), key
+        assert r["level"] == pytest.approx(mc / cov, rel=1e-6)
+        assert r["split"] == {"chrA": "train", "chrB": "val", "chrC": "test"}[key[0]]
+        assert len(r["seq"]) == 11 and r["seq"][5] == "C"
+        if key in WINDOWS:
+            assert r["seq"] == WINDOWS[key], key
+    skipped = summary["skipped"]
+    assert skipped["control_chromosome"] == 2
+    assert skipped["undetermined_context"] == 1  # chrA:30, the last base
+    assert skipped["low_coverage"] == 1  # chrC:9
+    assert skipped["other_modification"] == (20 if variant == "modkit" else 0)
+    assert summary["format"] == fmt and summary["format_variant"] == variant
+    assert summary["control"]["non_conversion_rate"] == pytest.approx(1 / 200)
+    assert summary["counts"]["train"]["all"] == 8 and summary["counts"]["val"]["CHG"] == 3
+
+
+def test_fasta_soft_mask_and_padding() -> None:
+    g = read_fasta(GENOME, pad=3)
+    assert g.names == ["chrA", "chrB", "chrC"]
+    assert g.lengths.tolist() == [30, 20, 20]
+    assert g.chromosome("chrA") == "ACGTTCAGCATGCCATCGACGGTTCAAGTC"
+    a = int(g.offsets[0])
+    assert g.masked[a + 16:a + 20].all() and not g.masked[a + 15] and not g.masked[a + 20]
+    assert bytes(g.seq[a - 3:a]) == b"NNN"
+    assert bytes(g.revcomp[:3]) == b"NNN"
+
+
+def test_gzip_fasta_reads_the_same(tmp_path: Path) -> None:
+    import gzip
+
+    gz = tmp_path / "genome.fa.gz"
+    gz.write_bytes(gzip.compress(GENOME.read_bytes()))
+    assert read_fasta(gz).chromosome("chrB") == read_fasta(GENOME).chromosome("chrB")
+
+
+def test_explicit_format_that_does_not_fit_names_the_likely_one() -> None:
+    from dnactx.errors import DnactxError
+
+    with pytest.raises(DnactxError, match="does not look like allc.*looks like cgmap"):
+        detect_format(DATA / "calls.CGmap", "allc")
