@@ -52,6 +52,10 @@ class EpochSampler(Sampler[int]):
 
 
 def make_loader(ds: ColumnDataset, batch_size: int, *, sampler: Sampler | None = None) -> DataLoader:
-    """Batches of dict tensors; ordered when no sampler is given (evaluation)."""
+    """Batches of dict tensors; ordered when no sampler is given (evaluation).
+
+    The loader gets its own generator: each new iterator draws a seed from it, which would otherwise come
+    from the global RNG and shift dropout masks between an interrupted and an uninterrupted run.
+    """
     return DataLoader(ds, batch_size=batch_size, sampler=sampler, shuffle=False, collate_fn=_as_batch,
-                      num_workers=0)
+                      num_workers=0, generator=torch.Generator().manual_seed(0))

@@ -115,6 +115,8 @@ def fit(model: nn.Module, train_ds: ColumnDataset, val_ds: ColumnDataset, *, acc
         while state.epoch < epochs:
             epoch_start = time.perf_counter()
             sampler.set_epoch(state.epoch)
+            if hasattr(train_loader, "set_epoch"):  # accelerate's loader re-sets the sampler's epoch from its own
+                train_loader.set_epoch(state.epoch)
             model.train()
             loader = accelerator.skip_first_batches(train_loader, state.batch) if state.batch else train_loader
             if progress:
