@@ -219,3 +219,17 @@ def test_diagnose_without_dataset_says_so_and_skips_repeat(tmp_path, tiny_datase
 def test_diagnose_unknown_run_is_one_line_error(tmp_path, capsys):
     code, out, err = _run_cli(["--home", str(tmp_path / "runs"), "diagnose", "zzzz"], capsys)
     assert code != 0 and err.startswith("error:") and "Traceback" not in err
+
+
+def test_calibrated_rare_positives_need_only_the_tuned_threshold():
+    rng = np.random.default_rng(7)
+
+    def draw(n=20000):
+        q = 1 / (1 + np.exp(-rng.normal(-4.8, 1.5, n)))  # calibrated by construction: y ~ Bernoulli(q)
+        return (rng.random(n) < q).astype(int), q
+
+    (yv, pv), (yt, pt) = draw(), draw()
+    d = _diagnose_arrays(yv, pv, yt, pt)
+    f = next(f for f in d["findings"] if f["code"] == "threshold_calibration")
+    assert "and calibrated" in f["evidence"] and "wrong cut" in f["evidence"]
+    assert [r["key"] for r in d["remedies"]] == ["threshold"]

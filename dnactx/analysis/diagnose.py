@@ -15,9 +15,10 @@ from .remedies import remedy
 # Rule thresholds, named so the report can cite them.
 NO_SKILL_AUROC = 0.60          # below: ranking barely better than chance
 WEAK_AUROC = 0.70              # below: weak ranking; at or above: "well ranked"
-MIN_SEPARATION = 0.02          # mean p(positive) - mean p(negative) below this: no separation
+MIN_SEPARATION = 0.02          # mean p(positive) - mean p(negative) below this ...
+MIN_RELATIVE_SEPARATION = 0.25  # ... and below this many score standard deviations: no separation
 SMALL_F1_LIFT = 0.05           # tuned threshold lifts F1 by less: calibration is not the bottleneck
-HIGH_ECE = 0.10
+HIGH_ECE = 0.10               # or half the base rate, whichever is lower
 CONCENTRATED_STD = 0.05
 DOMINANT_SHARE = 0.60          # one context holding this share of positives "carries the signal"
 CONTEXT_ONLY_DROP = 0.15       # pooled AUROC exceeds every within-context AUROC by this much
@@ -30,7 +31,9 @@ REPEAT_GAP = 0.10
 def fmt(x: float | None) -> str:
     if x is None:
         return "n/a"
-    return f"{x:.2f}" if abs(x) >= 0.095 or x == 0 else f"{x:.3f}"
+    if abs(x) >= 0.095 or x == 0:
+        return f"{x:.2f}"
+    return f"{x:.3f}" if abs(x) >= 0.001 else f"{x:.2g}"
 
 
 def pct(x: float | None) -> str:
@@ -112,13 +115,14 @@ def rule_no_separation(ev: dict) -> dict | None:
         return None
     split, f = picked
     auroc, sep, lift = f.get("auroc"), f.get("separation"), f.get("f1_lift")
-    if not ((auroc is not None and auroc < NO_SKILL_AUROC)
-            or (sep is not None and abs(sep) < MIN_SEPARATION and (lift is None or lift < SMALL_F1_LIFT))):
+    std = f.get("score_std")
+    # Absolute and relative: tiny but consistent differences (all scores near 1e-4) still rank.
+    flat = sep is not None and abs(sep) < MIN_SEPARATION and (not std or abs(sep) < MIN_RELATIVE_SEPARATION * std)
+    if not ((auroc is not None and auroc < NO_SKILL_AUROC) or flat):
         return None
     parts = [f"mean probability {fmt(f.get('mean_prob_pos'))} for positives vs {fmt(f.get('mean_prob_neg'))} "
              f"for negatives ({split} AUROC {fmt(auroc)}, AUPRC {fmt(f.get('auprc'))} vs base rate "
              f"{pct(f.get('base_rate'))})"]
-    std = f.get("score_std")
     if std is not None and std < CONCENTRATED_STD:
         centre = f.get("score_median")
         if centre is None:  # metrics.json has no quantiles; the class means are then both near the centre
@@ -164,29 +168,39 @@ def rule_threshold_calibration(ev: dict) -> dict | None:
     pred, lift = f.get("pred_pos_rate_at_0_5"), f.get("f1_lift")
     if auroc is None or auroc < WEAK_AUROC or base is None or pred is None:
         return None
-    rate_off = abs(pred - base) > 0.05 and (pred > 2 * base or pred < base / 2)
-    if not ((ece is not None and ece > HIGH_ECE) or rate_off or (lift is not None and lift >= SMALL_F1_LIFT)):
+    rate_off = abs(pred - base) > 0.01 and (pred > 2 * base or pred < base / 2)
+    tune = rate_off or (lift is not None and lift >= SMALL_F1_LIFT)
+    # With rare positives an absolute ECE bar is too lax: scores of 1e-4 against a 3% base rate have ECE 0.03.
+    miscalibrated = ece is not None and ece > min(HIGH_ECE, base / 2)
+    if not (miscalibrated or tune):
         return None
     over = pred > base
-    tune = rate_off or (lift is not None and lift >= SMALL_F1_LIFT)
-    evidence = (f"well ranked ({split} AUROC {fmt(auroc)}) but mis-calibrated (ECE {fmt(ece)} over "
-                f"{f.get('ece_bins')} bins, Brier {fmt(f.get('brier'))}, predicted positive rate {pct(pred)} at 0.5 vs "
-                f"base rate {pct(base)})")
+    rates = f"predicted positive rate {pct(pred)} at 0.5 vs base rate {pct(base)}"
+    calib = f"ECE {fmt(ece)} over {f.get('ece_bins')} bins, Brier {fmt(f.get('brier'))}"
+    if miscalibrated:
+        evidence = f"well ranked ({split} AUROC {fmt(auroc)}) but mis-calibrated ({calib}, {rates})"
+    else:
+        evidence = (f"well ranked ({split} AUROC {fmt(auroc)}) and calibrated ({calib}), but 0.5 is the wrong cut "
+                    f"for this base rate ({rates})")
     if lift is not None:
         evidence += (f"; the val-tuned threshold {fmt(ev['threshold'])} moves {split} F1 from "
                      f"{fmt(f.get('f1_at_0_5'))} to {fmt(f.get('f1_at_threshold'))}")
+    usable = "; the ranking itself is usable"
     if not tune:
         remedies = [("calibrate", 2)]
         conclusion = "calibrate the probabilities; the ranking and the 0.5 cut are usable"
+    elif not miscalibrated:
+        remedies = [("threshold", 3)]
+        conclusion = "use the val-tuned threshold; the probabilities themselves are calibrated"
     elif not rate_off:
         remedies = [("threshold", 3), ("calibrate", 1)]
-        conclusion = "tune the threshold / calibrate; the ranking itself is usable"
+        conclusion = "tune the threshold / calibrate" + usable
     elif over:
         remedies = [("threshold", 3), ("loss_bce", 2), ("class_weight_none", 2), ("calibrate", 1)]
-        conclusion = "tune the threshold / calibrate (over-predicts positives); the ranking itself is usable"
+        conclusion = "tune the threshold / calibrate (over-predicts positives)" + usable
     else:
         remedies = [("threshold", 3), ("loss_weighted", 2), ("loss_focal", 1), ("calibrate", 1)]
-        conclusion = "tune the threshold / calibrate (under-predicts positives); the ranking itself is usable"
+        conclusion = "tune the threshold / calibrate (under-predicts positives)" + usable
     return _finding(
         "threshold_calibration", "threshold/calibration", 2, evidence, conclusion,
         {"auroc": auroc, "ece": ece, "brier": f.get("brier"), "pred_pos_rate_at_0_5": pred, "base_rate": base,
@@ -239,7 +253,7 @@ def rule_context_only(ev: dict) -> dict | None:
         return None
     listing = ", ".join(f"{c} {fmt(a)}" for c, a in within.items())
     return _finding(
-        "context_only", "ranks by context only", 2,
+        "context_only", "ranks by context only", 3,
         f"pooled {primary[0]} AUROC {fmt(pooled)} but within contexts only {listing}",
         "the model separates CG/CHG/CHH, not methylated from unmethylated sites within a context",
         {"pooled_auroc": pooled, **{f"{c}_auroc": a for c, a in within.items()}},
@@ -344,7 +358,7 @@ def rule_repeat_gap(ev: dict) -> dict | None:
     return None
 
 
-RULES = (rule_no_separation, rule_below_baseline, rule_weak_ranking, rule_threshold_calibration, rule_context_only,
+RULES = (rule_no_separation, rule_context_only, rule_below_baseline, rule_weak_ranking, rule_threshold_calibration,
          rule_truncation, rule_overfitting, rule_context_dominance, rule_val_test_gap, rule_undertrained,
          rule_repeat_gap)
 
@@ -382,6 +396,11 @@ def diagnose(ev: dict) -> dict:
     codes = {f["code"] for f in findings}
     if "no_separation" in codes:
         findings = [f for f in findings if f["code"] != "weak_ranking"]
+    if "context_only" in codes:  # a threshold cannot fix a ranking that only knows the context
+        for f in findings:
+            if f["code"] == "threshold_calibration":
+                f["conclusion"] = (f["conclusion"].replace("; the ranking itself is usable", "")
+                                   + "; but the ranking comes from the context alone")
     findings.sort(key=lambda f: -f["severity"])
     out = {k: v for k, v in ev.items()}
     out["findings"] = findings
