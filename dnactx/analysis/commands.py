@@ -63,7 +63,7 @@ def diagnose_row(row: dict, home: Path, *, all_rows: list[dict] | None = None, p
         paths = plots.diagnosis_plots(splits, result["sweep"], threshold, Path(plots_dir))
         result["plots"] = [str(p) for p in paths]
     result = clean(result)
-    if save:
+    if save and (folder.path / "status.json").is_file():  # never recreate a run folder that was removed
         write_json(folder.path / DIAGNOSIS_FILE, result)
     return result
 
