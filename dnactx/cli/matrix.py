@@ -72,7 +72,7 @@ def _matrix(**options: Any) -> None:
     cells = spec.cells()
     if options["dry_run"]:
         for c in cells:
-            console.print(f"{c.index}\t{c.label}", highlight=False, soft_wrap=True)
+            typer.echo(f"{c.index}\t{c.label}")
         return
     result = run_matrix(spec, state.home, jobs=options["jobs"], cell=options["cell"], quiet=options["quiet"],
                         console=console_err)

@@ -40,6 +40,8 @@ def run_cell(home: Path, spec: MatrixSpec, cell: Cell, *, quiet: bool = True) ->
             if run.get("status") == "running" and not distributed:  # we hold the lock: its process is gone
                 mark_stale(home, run)
         resume = state.resumable
+        if resume and not _has_checkpoint(home, state.latest):
+            resume = None  # stopped before its first checkpoint: nothing to continue, so start afresh
         from ..train.run import train_run
 
         try:
@@ -50,6 +52,12 @@ def run_cell(home: Path, spec: MatrixSpec, cell: Cell, *, quiet: bool = True) ->
         except Exception as exc:  # a bug or a crash in one cell must not stop the others
             return Outcome(cell.index, "failed", error=f"{type(exc).__name__}: {exc}", resumed=resume is not None)
         return Outcome(cell.index, result.get("status", "failed"), result.get("run_id"), resumed=resume is not None)
+
+
+def _has_checkpoint(home: Path, run: dict | None) -> bool:
+    from ..train.checkpoint import has_checkpoint
+
+    return run is not None and has_checkpoint(Path(run.get("folder") or Path(home) / run["id"]))
 
 
 # -- parallel -----------------------------------------------------------------------------------------

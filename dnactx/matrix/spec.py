@@ -164,7 +164,7 @@ def build_spec(data: str | Path, raw_axes: dict[str, str | None], *, name: str |
 
     axes = parse_axes({k: v for k, v in raw_axes.items() if v is not None})
     dataset = dataset_info(data)
-    return MatrixSpec(name or default_name(dataset, axes, baseline), dataset, axes, baseline)
+    return MatrixSpec(default_name(dataset, axes, baseline) if name is None else name, dataset, axes, baseline)
 
 
 def config_dict(cell: Cell) -> dict[str, Any]:

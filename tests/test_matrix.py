@@ -1,0 +1,177 @@
+"""dnactx matrix: grid expansion, cell identity, skip/retry on re-runs, --cell, summaries, failures."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from dnactx.cli import main
+from dnactx.errors import DnactxError
+from dnactx.matrix.spec import build_spec
+from dnactx.registry import Registry, iter_run_folders
+
+
+def cli(*argv: str) -> int:
+    try:
+        main(list(argv))
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+def summary(home: Path, name: str) -> list[dict]:
+    with open(home / "matrices" / name / "context_matrix_summary.csv", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+# -- grid ---------------------------------------------------------------------------------------------
+def test_expansion_order_baseline_and_types(tiny_dataset):
+    spec = build_spec(tiny_dataset, {"size": "50, 20,50", "mode": "up,downstream", "loss": "bce,focal",
+                                     "site_context": "true,no", "model": "lr"}, name="g")
+    cells = spec.cells()
+    assert len(cells) == 2 * 2 * 2 * 2 + 1
+    # TrainConfig field order: model, size, mode, site_context, ..., loss; the first axis varies slowest.
+    assert [c.values for c in cells[:3]] == [
+        {"model": "lr", "size": 50, "mode": "up", "site_context": True, "loss": "bce"},
+        {"model": "lr", "size": 50, "mode": "up", "site_context": True, "loss": "focal"},
+        {"model": "lr", "size": 50, "mode": "up", "site_context": False, "loss": "bce"},
+    ]
+    assert cells[8].values["size"] == 20 and cells[4].values["mode"] == "down"
+    assert [c.index for c in cells] == list(range(17))
+    base = cells[-1]
+    assert base.baseline and base.values == {"baseline": True}
+    assert (base.config.model, base.config.size, base.config.mode) == ("lr", 100, "both")
+    assert cells[5].config.name == "g-5" and base.config.name == "g-baseline"
+    assert len({c.key for c in cells}) == len(cells)
+
+
+def test_default_name_is_stable_and_follows_the_grid(tiny_dataset):
+    a = build_spec(tiny_dataset, {"size": "20,50", "mode": "up"})
+    b = build_spec(tiny_dataset, {"size": "20,50", "mode": "up"})
+    c = build_spec(tiny_dataset, {"size": "20,60", "mode": "up"})
+    assert a.name == b.name != c.name and a.name.startswith("matrix-")
+    assert [x.values for x in a.cells()] == [x.values for x in b.cells()]
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"size": "20,500"}, "window 200"),
+    ({"epochs": "2,x"}, "--epochs: 'x' is not an integer"),
+    ({"mode": "sideways"}, "--mode must be up, down or both"),
+    ({"finetune": "frozen,top:0"}, "--finetune"),
+    ({"size": " , "}, "needs at least one value"),
+])
+def test_bad_axes_are_one_line_errors(tiny_dataset, raw, message):
+    with pytest.raises(DnactxError, match=message):
+        build_spec(tiny_dataset, raw).cells()
+
+
+@pytest.mark.parametrize("name", ["..", ".hidden", "a b", "x;y", "$(touch pwned)", "a/b", "n" * 65, ""])
+def test_matrix_names_are_validated(tiny_dataset, name):
+    with pytest.raises(DnactxError, match="not allowed"):
+        build_spec(tiny_dataset, {"size": "20"}, name=name)
+
+
+def test_dry_run_lists_cells_with_the_baseline_last(tiny_dataset, tmp_path, capsys):
+    assert cli("--home", str(tmp_path / "h"), "matrix", "--data", str(tiny_dataset), "--sizes", "20,50",
+               "--modes", "up", "--model", "lr", "--dry-run") == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines == ["0\tmodel=lr size=20 mode=up", "1\tmodel=lr size=50 mode=up", "2\tbaseline (lr 100 both)"]
+    assert not (tmp_path / "h").exists()
+
+
+# -- running ------------------------------------------------------------------------------------------
+def test_lr_matrix_summary_then_rerun_trains_nothing(tiny_dataset, tmp_path, capsys):
+    home = tmp_path / "home"
+    args = ["--home", str(home), "matrix", "--data", str(tiny_dataset), "--sizes", "20,50", "--modes", "up,down",
+            "--model", "lr", "--name", "m1", "-q"]
+    assert cli(*args) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == "m1"
+    rows = summary(home, "m1")
+    assert [(r["cell"], r["size"], r["mode"], r["model"]) for r in rows] == [
+        ("0", "20", "up", "lr"), ("1", "20", "down", "lr"), ("2", "50", "up", "lr"), ("3", "50", "down", "lr"),
+        ("baseline", "100", "both", "lr")]
+    assert all(r["status"] == "completed" and 0 <= float(r["val_auprc"]) <= 1 and r["test_f1_at_threshold"]
+               for r in rows)
+    reg = Registry.open(home)
+    runs = reg.runs(matrix="m1")
+    assert len(runs) == 5
+    by_id = {r["id"]: r for r in runs}
+    for row in rows:  # the summary's numbers are the registry's
+        assert float(row["test_auroc"]) == pytest.approx(by_id[row["run_id"]]["metrics"]["test"]["auroc"])
+    assert by_id[rows[-1]["run_id"]]["config"]["cell"] == {"baseline": True}
+    md = (home / "matrices" / "m1" / "context_matrix_summary.md").read_text()
+    assert md.count("| completed |") == 5 and "| baseline |" in md
+    spec = json.loads((home / "matrices" / "m1" / "matrix.json").read_text())
+    assert [c["run_id"] for c in spec["cells"]] == [r["run_id"] for r in rows]
+    assert [m["name"] for m in reg.matrices()] == ["m1"]
+
+    assert cli(*args) == 0  # the same command again: every cell is complete, nothing trains
+    assert len(list(iter_run_folders(home))) == 5
+    assert [r["run_id"] for r in summary(home, "m1")] == [r["run_id"] for r in rows]
+    assert "0 trained, 5 already complete" in capsys.readouterr().err
+
+
+def test_cell_option_then_full_matrix_keeps_that_run(tiny_dataset, tmp_path):
+    home = tmp_path / "home"
+    args = ["--home", str(home), "matrix", "--data", str(tiny_dataset), "--sizes", "20,30", "--modes", "up",
+            "--model", "lr", "--name", "m2", "-q"]
+    assert cli(*args, "--cell", "1") == 0
+    first = [f.id for f in iter_run_folders(home)]
+    assert len(first) == 1 and RunCell(home, first[0]) == {"model": "lr", "size": 30, "mode": "up"}
+    rows = summary(home, "m2")
+    assert [r["status"] for r in rows] == ["pending", "completed", "pending"]
+    assert cli(*args) == 0
+    rows = summary(home, "m2")
+    assert rows[1]["run_id"] == first[0]
+    assert len(list(iter_run_folders(home))) == 3  # only the two remaining cells trained
+    assert cli(*args, "--cell", "3") == 2  # out of range: one line, not a traceback
+
+
+def RunCell(home: Path, run_id: str) -> dict:  # noqa: N802 - reads like a field access in the asserts
+    return json.loads((home / run_id / "config.json").read_text())["cell"]
+
+
+def test_a_failed_cell_is_reported_the_rest_run_and_a_rerun_retries_it(tiny_dataset, tmp_path, capsys):
+    home = tmp_path / "home"
+    missing = tmp_path / "no-such-checkpoint"
+    args = ["--home", str(home), "matrix", "--data", str(tiny_dataset), "--sizes", "20", "--modes", "up",
+            "--model", f"lr,{missing}", "--name", "m3", "-q"]
+    assert cli(*args) == 1
+    err = capsys.readouterr().err
+    assert "cell 1: failed" in err and "cell(s) 1 did not complete" in err
+    rows = summary(home, "m3")
+    assert [r["status"] for r in rows] == ["completed", "failed", "completed"]
+    assert cli(*args) == 1  # completed cells are skipped, the failed one is tried again
+    runs = Registry.open(home).runs(matrix="m3")
+    assert sorted(r["status"] for r in runs) == ["completed", "completed", "failed", "failed"]
+
+
+def test_stale_running_run_is_marked_failed_and_retried(tiny_dataset, tmp_path):
+    """A run left 'running' by a process that died (no cell lock held) does not block its cell."""
+    from dnactx.matrix.session import run_matrix
+    from dnactx.registry import RunFolder, record_run
+
+    home = tmp_path / "home"
+    spec = build_spec(tiny_dataset, {"size": "20", "mode": "up", "model": "lr"}, name="m4", baseline="none")
+    cell = spec.cells()[0]
+    config = {**cell.config.to_dict(), "dataset_fingerprint": spec.dataset.fingerprint, "matrix": "m4",
+              "cell": cell.values}
+    dead = RunFolder.create(home, config, matrix="m4")
+    dead.set_status("running")
+    record_run(home, dead)
+    result = run_matrix(spec, home, quiet=True)
+    assert [o.status for o in result.outcomes] == ["completed"]
+    assert dead.status["status"] == "failed" and "interrupted" in dead.status["error"]
+    assert result.rows[0]["run_id"] != dead.id and result.rows[0]["status"] == "completed"
+
+
+def test_parallel_jobs(tiny_dataset, tmp_path):
+    home = tmp_path / "home"
+    assert cli("--home", str(home), "matrix", "--data", str(tiny_dataset), "--sizes", "20,30", "--modes", "up",
+               "--model", "lr", "--name", "m5", "--baseline", "none", "--jobs", "2", "-q") == 0
+    rows = summary(home, "m5")
+    assert [r["status"] for r in rows] == ["completed", "completed"]
+    assert len({r["run_id"] for r in rows}) == 2

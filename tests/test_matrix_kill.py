@@ -1,0 +1,83 @@
+"""Interrupted matrices: a real kill after the first cell, and a SIGTERM preemption, then the same command again."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from dnactx.matrix.session import run_matrix
+from dnactx.matrix.spec import build_spec
+from dnactx.registry import Registry, iter_run_folders
+
+
+def _completed(summary: Path) -> list[dict]:
+    try:
+        with open(summary, newline="") as fh:
+            return [r for r in csv.DictReader(fh) if r["status"] == "completed"]
+    except FileNotFoundError:
+        return []
+
+
+def test_kill_after_first_cell_then_rerun_trains_only_the_rest(tiny_dataset, tmp_path):
+    home = tmp_path / "home"
+    argv = [sys.executable, "-m", "dnactx", "--home", str(home), "matrix", "--data", str(tiny_dataset),
+            "--sizes", "10,20,30", "--modes", "up,down", "--model", "lr", "--baseline", "none", "--name", "k", "-q"]
+    summary = home / "matrices" / "k" / "context_matrix_summary.csv"
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not _completed(summary) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)  # like the OOM killer or a lost node: no chance to clean up
+    finally:
+        proc.wait(timeout=60)
+    done_before = {r["cell"]: r["run_id"] for r in _completed(summary)}
+    assert 1 <= len(done_before) < 6, "the kill should land after the first cell and before the last"
+
+    rerun = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{6 - len(done_before)} trained, {len(done_before)} already complete" in rerun.stderr
+    after = {r["cell"]: r["run_id"] for r in _completed(summary)}
+    assert len(after) == 6
+    assert all(after[cell] == run_id for cell, run_id in done_before.items())  # not retrained
+    runs = Registry.open(home).runs(matrix="k")
+    completed = [r for r in runs if r["status"] == "completed"]
+    assert len(completed) == 6  # one completed run per cell: nothing trained twice
+    # A cell that was mid-training when killed is left 'running'; the re-run marks it failed and retrains.
+    assert {r["status"] for r in runs} <= {"completed", "failed"}
+    assert len(list(iter_run_folders(home))) in (6, 7)
+
+
+def test_sigterm_preempts_a_cell_and_the_rerun_resumes_it(tiny_dataset, tmp_path, monkeypatch):
+    """SLURM's time-limit SIGTERM: the trainer checkpoints, the matrix stops, the next run continues that run."""
+    import torch
+
+    from dnactx.train import loop
+
+    torch.set_num_threads(1)
+    home = tmp_path / "home"
+    spec = build_spec(tiny_dataset, {"model": "dnabert6-tiny", "size": "20,30", "mode": "up", "finetune": "full",
+                                     "epochs": "2", "batch_size": "16", "max_train": "64"},
+                      name="p", baseline="none")
+
+    def sigterm_at_step_3(step: int) -> None:
+        if step == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(loop, "STEP_HOOKS", [sigterm_at_step_3])
+    first = run_matrix(spec, home, quiet=True)
+    assert [(o.index, o.status) for o in first.outcomes] == [(0, "preempted")]  # cell 1 never started
+    preempted = first.outcomes[0].run_id
+    assert [r["status"] for r in first.rows] == ["preempted", "pending"]
+
+    monkeypatch.setattr(loop, "STEP_HOOKS", [])
+    second = run_matrix(spec, home, quiet=True)
+    assert [(o.index, o.status, o.resumed) for o in second.outcomes] == [(0, "completed", True),
+                                                                         (1, "completed", False)]
+    assert second.outcomes[0].run_id == preempted and second.rows[0]["run_id"] == preempted
+    assert len(list(iter_run_folders(home))) == 2

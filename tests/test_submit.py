@@ -1,0 +1,275 @@
+"""dnactx submit: valid bash, quoted hostile values, a pinned interpreter, preflight, templates, sbatch."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dnactx.cli import main
+from dnactx.errors import DnactxError
+from dnactx.slurm import preflight
+from dnactx.slurm.interpreter import resolve_python
+from dnactx.slurm.sbatch import parse_job_id
+
+# Relative targets: the script cds into the submit folder, so anything executed would land under tmp_path.
+HOSTILE = "a b'c\"d $(touch pwned1) `touch pwned2` ;touch pwned3 &&\nx $HOME \\ %x"
+
+
+def cli(*argv: str) -> int:
+    try:
+        main(list(argv))
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+def bash_n(path: Path) -> None:
+    res = subprocess.run(["bash", "-n", str(path)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_matrix_script_defaults(tiny_dataset, workdir, capsys):
+    home = workdir / "home"
+    assert cli("--home", str(home), "submit", "matrix", "--data", str(tiny_dataset), "--sizes", "20,50",
+               "--modes", "up,down", "--model", "dnabert6-tiny", "--name", "ctx", "--partition", "gpu",
+               "--max-parallel", "3", "--time", "2-00:00:00", "--account", "lab", "--qos", "normal") == 0
+    out = workdir / "jobs" / "ctx"
+    script = out / "matrix.sbatch"
+    assert capsys.readouterr().out.strip() == f"sbatch {script}"
+    text = script.read_text()
+    bash_n(script)
+    assert os.access(script, os.X_OK)
+    for line in ("#SBATCH --job-name=ctx", "#SBATCH --partition=gpu", "#SBATCH --array=0-4%3",
+                 "#SBATCH --gres=gpu:1", "#SBATCH --time=2-00:00:00", "#SBATCH --account=lab",
+                 "#SBATCH --qos=normal", "#SBATCH --signal=B:TERM@120", f"#SBATCH --output={out}/logs/%x-%A_%a.out"):
+        assert line in text.splitlines()
+    # The interpreter that ran submit, by absolute path and not symlink-resolved (a venv's python is a symlink).
+    assert f"PY={os.path.abspath(sys.executable)}" in text.splitlines()
+    assert text.index("dnactx.slurm.preflight --gpus 1") < text.index("-m dnactx --home")
+    assert '--cell "$SLURM_ARRAY_TASK_ID" &' in text and "accelerate" not in text
+    manifest = json.loads((out / "cells.json").read_text())
+    assert manifest["array"] == "0-4" and len(manifest["cells"]) == 5 and manifest["cells"][-1]["baseline"]
+    assert manifest["cells"][1]["cell"] == {"model": "dnabert6-tiny", "size": 20, "mode": "down"}
+    assert (out / "logs").is_dir()
+    from dnactx.registry import Registry
+
+    assert [m["name"] for m in Registry.open(home).matrices()] == ["ctx"]
+
+
+def test_several_gpus_run_under_accelerate_launch(tiny_dataset, workdir):
+    assert cli("--home", "h", "submit", "matrix", "--data", str(tiny_dataset), "--sizes", "20", "--name", "g",
+               "--gpus", "4", "--baseline", "none") == 0
+    script = workdir / "jobs" / "g" / "matrix.sbatch"
+    bash_n(script)
+    text = script.read_text()
+    assert "#SBATCH --gres=gpu:4" in text and "#SBATCH --array=0-0" in text
+    assert '"$PY" -m accelerate.commands.launch --multi_gpu --num_processes 4 --num_machines 1' in text
+    assert " -m dnactx --home " in text
+
+
+def test_gpu_count_zero_is_a_cpu_job(tiny_dataset, workdir):
+    assert cli("submit", "matrix", "--data", str(tiny_dataset), "--sizes", "20", "--name", "c", "--gpus", "0") == 0
+    text = (workdir / "jobs" / "c" / "matrix.sbatch").read_text()
+    assert "--gres" not in text and "preflight --gpus 0" in text
+
+
+def _stub_python(folder: Path) -> Path:
+    """An 'interpreter' that records its arguments, one per line, so a test can see exactly what bash passed."""
+    folder.mkdir(parents=True)
+    stub = folder / "py"
+    stub.write_text('#!/bin/bash\nfor a in "$@"; do printf "%s\\0" "$a"; done >> "$ARGV_LOG"\n')
+    stub.chmod(0o755)
+    return stub
+
+
+def test_hostile_values_are_passed_verbatim_and_never_executed(tiny_dataset, tmp_path, monkeypatch):
+    p = tmp_path
+    weird = HOSTILE
+    work = p / weird
+    work.mkdir()
+    monkeypatch.chdir(work)
+    data_dir = work / ("data " + weird.replace("/", "_"))
+    shutil.copytree(tiny_dataset.parent, data_dir)
+    stub = _stub_python(work / "bin $(touch pwned4)")
+    home = work / ("home `touch pwned5`")
+    out = work / ("out $(touch pwned6)")
+    model = f"/models/{weird}"
+    assert cli("--home", str(home), "submit", "matrix", "--data", str(data_dir), "--sizes", "20",
+               "--model", model, "--name", "ok_name", "--python", str(stub), "--out", str(out), "--gpus", "0",
+               "--baseline", "none") == 0
+    script = out / "matrix.sbatch"
+    bash_n(script)
+    assert "--output" not in script.read_text()  # a path that would need quoting stays out of #SBATCH lines
+    log = p / "argv.log"
+    env = {**os.environ, "SLURM_ARRAY_TASK_ID": "0", "ARGV_LOG": str(log)}
+    res = subprocess.run(["bash", str(script)], cwd="/", env=env, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    calls = log.read_text().split("\0")[:-1]
+    preflight_call, matrix_call = calls[:4], calls[4:]
+    assert preflight_call == ["-m", "dnactx.slurm.preflight", "--gpus", "0"]
+    assert matrix_call == ["-m", "dnactx", "--home", str(home), "matrix", "--data", str(data_dir / "dataset.parquet"),
+                           "--name", "ok_name", "--baseline", "none", "--model", model, "--sizes", "20",
+                           "--cell", "0"]
+    found = [f for f in p.rglob("pwned*")]
+    assert found == []
+
+
+def test_hostile_setup_is_one_plain_command(tiny_dataset, workdir):
+    marker = workdir / "pwned"
+    setup = f"printf [%s] 'module load' $(touch {marker}) `touch {marker}` ';' 'touch {marker}' > {marker}"
+    stub = _stub_python(workdir / "bin")
+    assert cli("submit", "matrix", "--data", str(tiny_dataset), "--sizes", "20", "--name", "s", "--gpus", "0",
+               "--python", str(stub), "--setup", setup, "--setup", "true\ntouch " + str(marker)) == 0
+    script = workdir / "jobs" / "s" / "matrix.sbatch"
+    bash_n(script)
+    env = {**os.environ, "SLURM_ARRAY_TASK_ID": "0", "ARGV_LOG": str(workdir / "argv.log")}
+    res = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    # shlex splits the command into words; each word reaches printf literally: no substitution, no redirect.
+    assert res.stdout.startswith(f"[module load][$(touch][{marker})][`touch][{marker}`][;][touch {marker}][>]"
+                                 f"[{marker}]")
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--name", "x$(id)", "not allowed"),
+    ("--partition", "gpu\n#SBATCH --wrap=id", "not a partition"),
+    ("--time", "12h; id", "not minutes"),
+    ("--mem", "32G $(id)", "not a size"),
+    ("--account", "a b", "not an account"),
+    ("--setup", "echo 'unbalanced", "No closing quotation"),
+])
+def test_bad_values_are_refused_before_writing(tiny_dataset, workdir, capsys, flag, value, message):
+    assert cli("submit", "matrix", "--data", str(tiny_dataset), "--sizes", "20", flag, value) == 2
+    assert message in capsys.readouterr().err
+    assert not (workdir / "jobs").exists() or not list((workdir / "jobs").rglob("*.sbatch"))
+
+
+def test_executing_the_array_script_completes_a_cell(tiny_dataset, workdir):
+    """The generated script, run as SLURM would run array task 1: CPU, dnabert6-tiny, tiny data."""
+    home = workdir / "home"
+    assert cli("--home", str(home), "submit", "matrix", "--data", str(tiny_dataset), "--sizes", "20,30",
+               "--modes", "up", "--model", "dnabert6-tiny", "--epochs", "1", "--max-train", "96",
+               "--name", "local", "--gpus", "0", "--setup", "export OMP_NUM_THREADS=1") == 0
+    script = workdir / "jobs" / "local" / "matrix.sbatch"
+    env = {**os.environ, "SLURM_ARRAY_TASK_ID": "1", "SLURM_JOB_ID": "777", "SLURM_ARRAY_JOB_ID": "776"}
+    res = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "preflight: torch" in res.stdout
+    from dnactx.registry import Registry
+
+    runs = Registry.open(home).runs(matrix="local")
+    assert len(runs) == 1
+    run = runs[0]
+    assert run["status"] == "completed"
+    assert run["config"]["cell"] == {"model": "dnabert6-tiny", "size": 30, "mode": "up", "epochs": 1, "max_train": 96}
+    assert run["slurm_job_id"] == "777"
+    status = json.loads((home / run["id"] / "status.json").read_text())
+    assert status["slurm_array_task_id"] == "1"
+
+
+def test_preflight_fails_clearly_without_a_gpu():
+    res = subprocess.run([sys.executable, "-m", "dnactx.slurm.preflight", "--gpus", "1"], capture_output=True,
+                         text=True, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
+    assert res.returncode == preflight.EXIT_FAILED
+    assert "preflight: python " + sys.executable in res.stdout and "preflight: torch" in res.stdout
+    assert "preflight failed: 1 GPU(s) requested but 0 visible" in res.stderr
+
+
+def test_preflight_rules():
+    assert preflight.problems("2.13.0+cpu", 0, 0) == []
+    assert preflight.problems("2.6.0", 2, 2) == []
+    assert "older than 2.6" in preflight.problems("2.5.1+cu121", 1, 1)[0]
+    assert "not installed" in preflight.problems(None, 0, 0)[0]
+    assert "2 GPU(s) requested but 1 visible" in preflight.problems("2.7.0", 1, 2)[0]
+    assert preflight.version_tuple("2.10.0a0+git") == (2, 10, 0)
+
+
+def test_interpreter_choice(tmp_path):
+    assert resolve_python() == os.path.abspath(sys.executable)
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    os.symlink(sys.executable, venv / "bin" / "python")
+    assert resolve_python(venv=str(venv)) == str(venv / "bin" / "python")  # the symlink itself, not its target
+    assert resolve_python(conda_env=str(venv)) == str(venv / "bin" / "python")
+    with pytest.raises(DnactxError, match="not an executable Python"):
+        resolve_python(venv=str(tmp_path / "nope"))
+    with pytest.raises(DnactxError, match="only one of"):
+        resolve_python(python=sys.executable, venv=str(venv))
+
+
+def test_submit_runs_sbatch_and_records_the_job_id(tiny_dataset, workdir, monkeypatch, capsys):
+    fake = workdir / "fakebin"
+    fake.mkdir()
+    (fake / "sbatch").write_text('#!/bin/bash\nprintf "%s\\n" "$@" > "$PWD/sbatch.args"\necho "4242;cluster"\n')
+    (fake / "sbatch").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
+    home = workdir / "home"
+    assert cli("--home", str(home), "submit", "matrix", "--data", str(tiny_dataset), "--sizes", "20",
+               "--name", "sub", "--submit") == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == "4242"
+    script = workdir / "jobs" / "sub" / "matrix.sbatch"
+    assert (workdir / "sbatch.args").read_text().split() == ["--parsable", str(script)]
+    history = json.loads((script.parent / "submissions.json").read_text())
+    assert [h["job_id"] for h in history] == ["4242"]
+    from dnactx.registry import Registry
+
+    spec = next(m for m in Registry.open(home).matrices() if m["name"] == "sub")["spec"]
+    assert [s["job_id"] for s in spec["submissions"]] == ["4242"]
+    assert parse_job_id("99\n") == "99"
+    with pytest.raises(DnactxError):
+        parse_job_id("Submitted batch job")
+
+
+def test_submit_without_sbatch_keeps_the_script(tiny_dataset, workdir, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert cli("submit", "matrix", "--data", str(tiny_dataset), "--sizes", "20", "--name", "n", "--submit") == 2
+    assert "sbatch is not on PATH" in capsys.readouterr().err
+    assert (workdir / "jobs" / "n" / "matrix.sbatch").is_file()
+
+
+def test_user_template(tiny_dataset, workdir, capsys):
+    tpl = workdir / "my.sbatch"
+    tpl.write_text("#!/bin/bash\n{{DIRECTIVES}}\n#SBATCH --constraint=a100\nPY={{PYTHON}}\n{{PREFLIGHT}}\n"
+                   "srun {{COMMAND}}\n")
+    assert cli("submit", "matrix", "--data", str(tiny_dataset), "--sizes", "20", "--name", "t",
+               "--template", str(tpl)) == 0
+    text = (workdir / "jobs" / "t" / "matrix.sbatch").read_text()
+    assert "#SBATCH --constraint=a100" in text and 'srun "$PY" -m dnactx --home' in text
+    bad = workdir / "bad.sbatch"
+    bad.write_text("#!/bin/bash\nPY={{PYTHON}}\n{{PREFLIGHT}}\n{{CMD}}\n")
+    assert cli("submit", "matrix", "--data", str(tiny_dataset), "--sizes", "20", "--name", "t2",
+               "--template", str(bad)) == 2
+    err = capsys.readouterr().err
+    assert "unknown placeholders ['CMD']" in err and "missing ['COMMAND']" in err
+    broken = workdir / "broken.sbatch"
+    broken.write_text("#!/bin/bash\nPY={{PYTHON}}\n{{PREFLIGHT}}\nif {{COMMAND}}\n")
+    assert cli("submit", "matrix", "--data", str(tiny_dataset), "--sizes", "20", "--name", "t3",
+               "--template", str(broken)) == 2
+    assert "is not valid bash" in capsys.readouterr().err
+    assert not (workdir / "jobs" / "t3" / "matrix.sbatch").exists()
+
+
+def test_submit_train_writes_one_job(tiny_dataset, workdir, capsys):
+    assert cli("submit", "train", "--gpus", "0", "--job-name", "one", "--time", "01:00:00", "--data",
+               str(tiny_dataset), "--model", "lr", "--size", "20", "--no-site-context") == 0
+    script = workdir / "jobs" / "one" / "train.sbatch"
+    bash_n(script)
+    text = script.read_text()
+    assert "--array" not in text and "#SBATCH --job-name=one" in text and "#SBATCH --time=01:00:00" in text
+    assert f"-m dnactx --home {workdir / 'runs'} train --data {tiny_dataset} --model lr --size 20 " \
+           "--no-site-context &" in text
+    assert cli("submit", "train", "--data", str(tiny_dataset), "--epochz", "3") == 2
+    assert "No such option: --epochz" in capsys.readouterr().err
