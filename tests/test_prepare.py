@@ -293,3 +293,15 @@ def test_bad_options_fail_before_reading() -> None:
                     (dict(format="bam"), "unknown --format")]:
         with pytest.raises(DnactxError, match=msg):
             PrepareOptions(genome="g", calls="c", out="o", **kw)
+
+
+def test_bundled_example_prepares(tmp_path: Path) -> None:
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    genome, calls = examples / "tair10_chr1_slice.fa.gz", examples / "simulated_methylome.CX_report.txt.gz"
+    assert genome.stat().st_size + calls.stat().st_size < 2_000_000
+    s = prepare_dataset(PrepareOptions(genome=genome, calls=calls, out=tmp_path / "out", block_size=5_000,
+                                       control_chrom="L"))
+    assert 20_000 <= s["n_sites"] <= 60_000 and min(s["counts"][k]["all"] for k in ("val", "test")) > 1_000
+    rates = s["label_rates"]["all"]
+    assert 0.15 <= rates["CG"] <= 0.25 and 0.01 <= rates["CHG"] <= 0.05 and 0.005 <= rates["CHH"] <= 0.02
+    assert s["control"]["non_conversion_rate"] < 0.01 and s["skipped"]["genome_mismatch"] == 0

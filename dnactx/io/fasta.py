@@ -42,9 +42,14 @@ class Genome:
     pad: int
 
     @functools.cached_property
+    def stranded(self) -> np.ndarray:
+        """``seq`` followed by its reverse complement (built on first use), so minus-strand windows are
+        plain slices too."""
+        return np.concatenate([self.seq, COMPLEMENT[self.seq[::-1]]])
+
+    @property
     def revcomp(self) -> np.ndarray:
-        """The reverse complement of ``seq`` (built on first use): minus-strand windows are plain slices."""
-        return COMPLEMENT[self.seq[::-1]]
+        return self.stranded[self.seq.size:]
 
     @property
     def index(self) -> dict[str, int]:

@@ -12,21 +12,16 @@ from ..io.fasta import Genome
 def cut_windows(genome: Genome, gidx: np.ndarray, strand: np.ndarray, window: int) -> np.ndarray:
     """(n, window+1) uint8, 5'→3' on each site's strand, the cytosine at column window//2.
 
-    Rows are copied out of a sliding-window view (no n × window index matrix); minus-strand rows come from
-    the reverse-complemented genome, where the same site sits at ``size - 1 - gidx``. Positions past a
-    chromosome end read the padding N.
+    One fancy-index of a sliding-window view over the genome followed by its reverse complement (no
+    n × window index matrix): a minus-strand site at ``gidx`` sits at ``2 * size - 1 - gidx`` in the second
+    half. Positions past a chromosome end read the padding N.
     """
     half = window // 2
     if genome.pad < half:
         raise ValueError(f"genome padded by {genome.pad} < window/2 = {half}")
-    out = np.empty((gidx.size, window + 1), dtype=np.uint8)
-    minus = strand < 0
-    plus = ~minus
-    out[plus] = sliding_window_view(genome.seq, window + 1)[gidx[plus] - half]
-    if minus.any():
-        rc = genome.revcomp
-        out[minus] = sliding_window_view(rc, window + 1)[rc.size - 1 - gidx[minus] - half]
-    return out
+    both = genome.stranded
+    centre = np.where(strand < 0, both.size - 1 - gidx, gidx)
+    return sliding_window_view(both, window + 1)[centre - half]
 
 
 def rows_to_strings(rows: np.ndarray) -> pa.Array:
