@@ -33,7 +33,8 @@ def prepare(
     val_chroms: Annotated[str, typer.Option(help="Comma list of validation chromosomes (--split chroms).")] = "",
     test_chroms: Annotated[str, typer.Option(help="Comma list of test chromosomes (--split chroms).")] = "",
     chrom_alias: Annotated[list[str] | None, typer.Option(
-        help="NAME=FASTA_NAME for a calls-file chromosome named differently (repeatable).")] = None,
+        help="NAME=FASTA_NAME for a calls-file chromosome named differently (repeatable).",
+        metavar="NAME=FASTA_NAME")] = None,
     control_chrom: Annotated[str | None, typer.Option(
         help="Unmethylated spike-in (e.g. lambda L): skipped, its non-conversion rate reported.")] = None,
 ) -> None:

@@ -30,7 +30,6 @@ class Tally:
     rows: int = 0
     skipped: Counter = field(default_factory=Counter)
     unknown_chroms: Counter = field(default_factory=Counter)
-    seen_chroms: set = field(default_factory=set)
     counts: np.ndarray = field(default_factory=lambda: np.zeros((3, 3), dtype=np.int64))  # split × context
     positives: np.ndarray = field(default_factory=lambda: np.zeros((3, 3), dtype=np.int64))
     repeats: int = 0
