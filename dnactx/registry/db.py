@@ -78,23 +78,35 @@ def make_engine(path: Path) -> Engine:
     return engine
 
 
-def set_journal_mode(engine: Engine, home: Path) -> str:
-    """Switch to WAL where allowed; any failure (NFS, locking quirks) silently keeps the rollback journal."""
+def set_journal_mode(engine: Engine, home: Path, *, tries: int = 40) -> str:
+    """Switch to WAL where allowed; any failure (NFS, locking quirks) silently keeps the rollback journal.
+
+    SQLite answers a switch it cannot make right now (another process is reading) with the old mode
+    instead of an error, so the switch is retried for a moment.
+    """
     want = "wal" if wal_allowed(home) else "delete"
-    try:
-        # A raw DBAPI connection: PRAGMA journal_mode cannot run inside SQLAlchemy's transaction.
-        raw = engine.raw_connection()
+    mode = "unknown"
+    for attempt in range(tries):
         try:
-            cursor = raw.cursor()
-            mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
-            if str(mode).lower() != want:
-                mode = cursor.execute(f"PRAGMA journal_mode = {want}").fetchone()[0]
-            cursor.close()
-        finally:
-            raw.close()
-        return str(mode).lower()
-    except (DatabaseError, sqlite3.DatabaseError):
-        return "unknown"
+            # A raw DBAPI connection: PRAGMA journal_mode cannot run inside SQLAlchemy's transaction.
+            raw = engine.raw_connection()
+            try:
+                cursor = raw.cursor()
+                mode = str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+                if mode != want:
+                    mode = str(cursor.execute(f"PRAGMA journal_mode = {want}").fetchone()[0]).lower()
+                cursor.close()
+            finally:
+                raw.close()
+        except (DatabaseError, sqlite3.DatabaseError):
+            if want == "delete":
+                return "unknown"
+            want = "delete"  # WAL itself failed (no shared memory): stay on the rollback journal
+            continue
+        if mode == want:
+            break
+        time.sleep(0.01 * (attempt + 1) * random.uniform(0.5, 1.5))
+    return mode
 
 
 def is_busy(exc: BaseException) -> bool:

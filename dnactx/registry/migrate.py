@@ -60,7 +60,7 @@ def _known(rev: str) -> bool:
 
 
 @contextlib.contextmanager
-def _home_lock(home: Path) -> Iterator[None]:
+def home_lock(home: Path) -> Iterator[None]:
     """Exclusive lock on ``<home>/.registry.lock``; where flock is unavailable, carry on without it."""
     if fcntl is None:
         yield
@@ -95,11 +95,11 @@ def ensure_schema(engine: Engine, home: Path, path: Path) -> None:
     head = head_revision()
     if current_revision(engine) == head:
         return
-    with _home_lock(home):
+    with home_lock(home):
         rev = current_revision(engine)
         if rev == head:
             return
         if rev is not None and not _known(rev):
             raise DnactxError(f"registry at {path} is schema {rev}, newer than this dnactx ({head}); upgrade dnactx")
+        set_journal_mode(engine, home)  # before the upgrade: others are only reading the revision now
         upgrade(engine, "head")
-        set_journal_mode(engine, home)

@@ -219,7 +219,7 @@ class Registry:
         sidecar = _sidecar_file(self.home, "matrices", name)
         created = _read_sidecar(sidecar).get("created") or utcnow()
         write_json(sidecar, {"id": name, "name": name, "spec": spec, "created": created})
-        return self._write(lambda conn: _upsert_matrix(conn, name, spec, created))
+        return self._write(lambda conn: upsert_matrix(conn, name, spec, created))
 
     def matrices(self) -> list[dict]:
         """Every matrix with its spec and how many of its runs are in each status."""
@@ -239,7 +239,7 @@ class Registry:
         """Remember a prepared dataset by its sha256 (file under .registry/ first, then the row)."""
         entry = {"fingerprint": fingerprint, "path": os.fspath(path), "summary": summary, "recorded": utcnow()}
         write_json(_sidecar_file(self.home, "datasets", fingerprint), entry)
-        self._write(lambda conn: _upsert_dataset(conn, entry))
+        self._write(lambda conn: upsert_dataset(conn, entry))
 
     def datasets(self) -> list[dict]:
         def read(s: Session) -> list[dict]:
@@ -263,13 +263,13 @@ def write_rows(conn: Connection, rows: RunRows) -> None:
         conn.execute(insert(Artifact), rows.artifacts)
 
 
-def _upsert_matrix(conn: Connection, name: str, spec: dict, created: str) -> str:
+def upsert_matrix(conn: Connection, name: str, spec: dict, created: str) -> str:
     stmt = sqlite_insert(Matrix).values(id=name, name=name, spec=spec, created=created)
     conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={"spec": stmt.excluded.spec}))
     return name
 
 
-def _upsert_dataset(conn: Connection, entry: dict) -> None:
+def upsert_dataset(conn: Connection, entry: dict) -> None:
     stmt = sqlite_insert(Dataset).values(**entry)
     conn.execute(stmt.on_conflict_do_update(
         index_elements=["fingerprint"], set_={k: stmt.excluded[k] for k in ("path", "summary", "recorded")}))

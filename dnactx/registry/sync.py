@@ -19,8 +19,8 @@ from ..errors import DnactxError
 from ..metrics import flatten
 from .db import make_engine, registry_path, set_journal_mode
 from .folder import RunFolder, iter_run_folders
-from .migrate import _home_lock, upgrade
-from .store import SIDECAR, Registry, RunRows, _upsert_dataset, _upsert_matrix, write_rows
+from .migrate import home_lock, upgrade
+from .store import SIDECAR, Registry, RunRows, upsert_dataset, upsert_matrix, write_rows
 
 _BATCH = 100
 
@@ -151,10 +151,16 @@ def sync(home: Path, *, prune: bool = False) -> SyncReport:
     report.orphans = sorted(known - on_disk)
     if prune and report.orphans:
         report.pruned = reg.delete_rows(report.orphans)
+    registered = {m["id"] for m in reg.matrices()}
     for m in _sidecars(home, "matrices"):
-        if m.get("name") and m["name"] not in {x["id"] for x in reg.matrices()}:
+        if m.get("name") and m["name"] not in registered:
             reg.ensure_matrix(m["name"], m.get("spec") or {})
             report.matrices += 1
+    known_datasets = {d["fingerprint"] for d in reg.datasets()}
+    for d in _sidecars(home, "datasets"):
+        if d.get("fingerprint") and d.get("path") and d["fingerprint"] not in known_datasets:
+            reg.record_dataset(d["fingerprint"], d["path"], d.get("summary") or {})
+            report.datasets += 1
     return report
 
 
@@ -181,15 +187,15 @@ def rebuild(home: Path) -> SyncReport:
             for r in rows:
                 write_rows(conn, r)
             for m in matrices:
-                _upsert_matrix(conn, m["name"], m.get("spec") or {}, m.get("created") or "")
+                upsert_matrix(conn, m["name"], m.get("spec") or {}, m.get("created") or "")
             for d in datasets:
-                _upsert_dataset(conn, {"fingerprint": d["fingerprint"], "path": d["path"],
+                upsert_dataset(conn, {"fingerprint": d["fingerprint"], "path": d["path"],
                                        "summary": d.get("summary") or {}, "recorded": d.get("recorded")})
         engine.dispose()
         report.imported = [r.run["id"] for r in rows]
         report.matrices, report.datasets = len(matrices), len(datasets)
         path = registry_path(home)
-        with _home_lock(home):
+        with home_lock(home):
             if path.exists():
                 backup = path.with_name(path.name + ".bak")
                 for suffix in ("", "-wal", "-shm"):
