@@ -227,3 +227,15 @@ def test_network_filesystems_are_detected(tmp_path: Path, monkeypatch) -> None:
     assert dbmod.wal_allowed(tmp_path) is False
     monkeypatch.setattr(dbmod, "_fs_type", lambda path: "ext4")
     assert dbmod.wal_allowed(tmp_path) is True
+
+
+def test_sync_restores_matrices_and_datasets_from_their_sidecar_files(tmp_path: Path) -> None:
+    reg = Registry.open(tmp_path)
+    reg.ensure_matrix("grid", {"seed": [0, 1]})
+    reg.record_dataset("c" * 64, "/d/dataset.parquet", {"window": 200})
+    with sqlite3.connect(reg.path) as db:  # rows lost (e.g. written while the registry was unreachable)
+        db.execute("DELETE FROM matrices")
+        db.execute("DELETE FROM datasets")
+    report = sync(tmp_path)
+    assert (report.matrices, report.datasets) == (1, 1)
+    assert reg.matrices()[0]["spec"] == {"seed": [0, 1]} and reg.datasets()[0]["summary"] == {"window": 200}
