@@ -20,7 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# Run as a script, bench/ would come first on sys.path and its tokenize.py would shadow the standard library's.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
 
 from dnactx.metrics import flatten  # noqa: E402
 from dnactx.registry import RunFolder, record_run  # noqa: E402
