@@ -168,7 +168,9 @@ def rebuild(home: Path) -> SyncReport:
     """Recreate registry.sqlite from the run folders (and .registry/ sidecars) alone.
 
     The new file is built beside the old one and renamed over it; the old file, if any, is kept as
-    ``registry.sqlite.bak`` (with its -wal/-shm, so the backup stays consistent).
+    ``registry.sqlite.bak`` (with its -wal/-shm, so the backup stays consistent). Run it while no jobs
+    write to the home: a write that lands in the old file meanwhile is only in its run folder (a later
+    ``runs sync`` imports it).
     """
     home = Path(home)
     if not home.is_dir():
