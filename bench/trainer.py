@@ -1,0 +1,152 @@
+"""Bench: dnactx's trainer vs a Hugging Face ``Trainer`` (same model, data, batch) and frozen-cache reuse.
+
+1. samples/s of one epoch of full fine-tuning of the same random-init BERT on the same windows and batch size,
+   through ``dnactx.train.loop.fit`` and through ``transformers.Trainer`` (CPU here; no evaluation in either).
+2. wall time of a frozen ``train_run`` and of a second one with another loss (the second hits the cache).
+Usage: python bench/trainer.py [--n 2000] [--size 50] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# bench/tokenize.py would shadow the standard library's ``tokenize`` (imported by torch via inspect).
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+
+class HFWrapper(nn.Module):
+    """The same EncoderClassifier, with the forward signature HF Trainer expects."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, attention_mask, context_id, labels=None):
+        logits = self.model({"input_ids": input_ids, "attention_mask": attention_mask, "context_id": context_id})
+        loss = nn.functional.binary_cross_entropy_with_logits(logits.float(), labels.float())
+        return {"loss": loss, "logits": logits}
+
+
+class DictRows(torch.utils.data.Dataset):
+    def __init__(self, cols: dict[str, torch.Tensor]) -> None:
+        self.cols = cols
+
+    def __len__(self) -> int:
+        return len(self.cols["labels"])
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return {k: v[i] for k, v in self.cols.items()}
+
+
+def _model(path: Path, seed: int = 0):
+    from dnactx.models.transformer import EncoderClassifier, load_encoder
+
+    torch.manual_seed(seed)
+    return EncoderClassifier(load_encoder(path), site_context=True)
+
+
+def trainer_throughput(data: Path, home: Path, size: int, batch: int) -> tuple[float, float]:
+    from transformers import Trainer, TrainingArguments
+
+    from dnactx.data.dataset import load_dataset
+    from dnactx.data.torchdata import ColumnDataset
+    from dnactx.models.transformer import load_tokenizer, resolve_checkpoint
+    from dnactx.train.loop import fit, make_accelerator
+
+    path = resolve_checkpoint("dnabert6-tiny", home)
+    ds = load_dataset(data, size, "both")
+    tok = load_tokenizer(path)
+    cols = {}
+    for split in ("train", "val"):
+        s = ds.splits[split]
+        enc = tok.encode(s.bases, ds.center)
+        cols[split] = {"input_ids": torch.from_numpy(enc.input_ids).long(),
+                       "attention_mask": torch.from_numpy(enc.attention_mask).long(),
+                       "context_id": torch.from_numpy(s.context_id), "labels": torch.from_numpy(s.labels).float()}
+    n = len(cols["train"]["labels"])
+    small_val = {k: v[:batch] for k, v in cols["val"].items()}
+
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as run_dir:
+        fit(_model(path), ColumnDataset(cols["train"]), ColumnDataset(small_val),
+            accelerator=make_accelerator("no", 1), loss_fn=nn.functional.binary_cross_entropy_with_logits, epochs=1,
+            patience=1, batch_size=batch, grad_accum=1, warmup=0.1, encoder_lr=2e-5, head_lr=1e-3, seed=0,
+            run_dir=Path(run_dir), log_path=Path(run_dir) / "log.jsonl", quiet=True)
+    ours = n / (time.perf_counter() - t0)
+
+    with tempfile.TemporaryDirectory() as out:
+        args = TrainingArguments(output_dir=out, per_device_train_batch_size=batch, num_train_epochs=1,
+                                 learning_rate=2e-5, warmup_steps=0.1, save_strategy="no", logging_strategy="no",
+                                 report_to=[], use_cpu=True, dataloader_num_workers=0, seed=0, disable_tqdm=True)
+        trainer = Trainer(model=HFWrapper(_model(path)), args=args, train_dataset=DictRows(cols["train"]))
+        t0 = time.perf_counter()
+        trainer.train()
+        theirs = n / (time.perf_counter() - t0)
+    return ours, theirs
+
+
+def frozen_repeat(data: Path, home: Path, size: int, batch: int, model: str) -> tuple[float, float]:
+    from dnactx.train.config import TrainConfig
+    from dnactx.train.run import train_run
+
+    times = []
+    for loss in ("bce", "focal"):
+        t0 = time.perf_counter()
+        r = train_run(TrainConfig(data=str(data), model=model, size=size, finetune="frozen", epochs=3, loss=loss,
+                                  batch_size=batch), home, quiet=True)
+        times.append(time.perf_counter() - t0)
+        assert r["metrics"]["cache_hit"] is (loss == "focal")
+    return times[0], times[1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=2000, help="synthetic sites (60%% train)")
+    ap.add_argument("--size", type=int, default=50)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--frozen-model", default=None,
+                    help="checkpoint for the frozen-cache bench (default: a 4-layer 256-wide random BERT)")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    from conftest import make_tiny_dataset
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        data = make_tiny_dataset(tmp / "data", n=args.n, window=2 * args.size)
+        ours, theirs = trainer_throughput(data, tmp / "home", args.size, args.batch)
+        print(f"full fine-tune, dnabert6-tiny, {args.size * 2 + 1} bp, batch {args.batch}, "
+              f"{int(args.n * 0.6)} train sites, {args.threads} threads")
+        print(f"  dnactx trainer        {ours:8.0f} samples/s")
+        print(f"  transformers.Trainer  {theirs:8.0f} samples/s")
+        print(f"  ratio                 {ours / theirs:8.2f}x")
+        frozen = args.frozen_model or str(_bench_encoder(tmp / "bench-bert"))
+        first, second = frozen_repeat(data, tmp / "home", args.size, args.batch, frozen)
+        print(f"frozen train_run ({Path(frozen).name}), 3 epochs: first {first:.1f} s, second (cache hit, "
+              f"other loss) {second:.1f} s, ratio {first / second:.1f}x")
+
+
+def _bench_encoder(dest: Path) -> Path:
+    """A mid-sized random BERT with the DNABERT-6 vocab, saved as a local checkpoint folder."""
+    from transformers import BertConfig, BertForMaskedLM
+
+    from dnactx.tokenize import dnabert_vocab
+
+    torch.manual_seed(0)
+    vocab = dnabert_vocab(6)
+    BertForMaskedLM(BertConfig(vocab_size=len(vocab), hidden_size=256, num_hidden_layers=4, num_attention_heads=4,
+                               intermediate_size=1024, max_position_embeddings=512)).save_pretrained(dest)
+    (dest / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    return dest
+
+
+if __name__ == "__main__":
+    main()
