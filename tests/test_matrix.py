@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import multiprocessing as mp
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -175,3 +178,37 @@ def test_parallel_jobs(tiny_dataset, tmp_path):
     rows = summary(home, "m5")
     assert [r["status"] for r in rows] == ["completed", "completed"]
     assert len({r["run_id"] for r in rows}) == 2
+
+
+def test_completed_cells_are_found_without_the_registry(tiny_dataset, tmp_path, capsys):
+    """A corrupt or missing registry never makes a matrix retrain: the run folders are the source of truth."""
+    home = tmp_path / "home"
+    args = ["--home", str(home), "matrix", "--data", str(tiny_dataset), "--sizes", "20,30", "--modes", "up",
+            "--model", "lr", "--name", "m6", "--baseline", "none", "-q"]
+    assert cli(*args) == 0
+    (home / "registry.sqlite").write_bytes(b"not a database" * 100)
+    capsys.readouterr()
+    assert cli(*args) == 0
+    err = capsys.readouterr().err
+    assert "warning: registry unavailable" in err and "0 trained, 2 already complete" in err
+    assert len(list(iter_run_folders(home))) == 2
+
+
+def test_workers_are_pinned_one_gpu_each(monkeypatch):
+    from dnactx.matrix import runner
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3, 5")
+    assert runner.visible_gpus() == ["3", "5"]
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "-1")
+    assert runner.visible_gpus() == []
+    queue = mp.get_context("spawn").Queue()
+    for gpu in ("3", "5"):
+        queue.put(gpu)
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        runner._init_worker(queue)
+        assert os.environ["CUDA_VISIBLE_DEVICES"] == "3"
+        runner._init_worker(queue)
+        assert os.environ["CUDA_VISIBLE_DEVICES"] == "5"
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from ..errors import DnactxError
 from .display import LiveTable
 from .runner import Outcome, run_cells
 from .spec import Cell, MatrixSpec
-from .state import cell_states, matrix_dir, matrix_runs
+from .state import cell_states, matrix_dir, matrix_runs, warn
 from .summary import write_summary
 
 
@@ -55,7 +54,7 @@ def register_matrix(home: Path, spec: MatrixSpec, submission: dict | None = None
             submissions.append(submission)
         return reg.ensure_matrix(spec.name, {**spec.to_json(), "submissions": submissions})
     except (ImportError, DnactxError) as exc:
-        warnings.warn(f"matrix {spec.name} not recorded in the registry: {exc}", stacklevel=2)
+        warn(f"matrix {spec.name} not recorded in the registry: {exc}")
         return None
 
 

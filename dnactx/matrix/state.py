@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
-import warnings
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import DnactxError
 from ..registry.folder import RunFolder, iter_run_folders
+from ..registry.ids import is_run_id
 from .spec import Cell, MatrixSpec
 
 try:
     import fcntl
 except ImportError:  # not on POSIX: cells are not locked, as if on a filesystem without flock
     fcntl = None  # type: ignore[assignment]
+
+
+def warn(message: str) -> None:
+    """A one-line warning on stderr (a registry problem never stops a matrix: run folders are the truth)."""
+    print(f"warning: {' '.join(message.split())}", file=sys.stderr)
 
 
 def matrix_dir(home: Path, name: str) -> Path:
@@ -33,9 +40,14 @@ def matrix_runs(home: Path, name: str) -> list[dict]:
 
         runs = Registry.open(Path(home)).runs(matrix=name)
     except (ImportError, DnactxError) as exc:
-        warnings.warn(f"registry unavailable ({exc}); reading run folders under {home}", stacklevel=2)
+        warn(f"registry unavailable ({exc}); reading the run folders under {home} instead")
         runs = [{"id": f.id, "folder": str(f.path)} for f in iter_run_folders(Path(home))
                 if f.config.get("matrix") == name]
+    known = {r["id"] for r in runs}
+    # Runs this matrix listed last time but the registry lacks (a record_run that met a locked database).
+    for run_id in _listed_run_ids(home, name):
+        if run_id not in known and (Path(home) / run_id / "status.json").is_file():
+            runs.append({"id": run_id, "folder": str(Path(home) / run_id)})
     out = []
     for run in runs:
         folder = Path(run.get("folder") or Path(home) / run["id"])
@@ -45,7 +57,15 @@ def matrix_runs(home: Path, name: str) -> list[dict]:
             run = {**run, "status": status.get("status"), "error": status.get("error"),
                    "config": rf.config, "metrics": rf.metrics or {}, "folder": str(folder)}
         out.append(run)
-    return sorted(out, key=lambda r: r["id"])
+    return sorted((r for r in out if (r.get("config") or {}).get("matrix", name) == name), key=lambda r: r["id"])
+
+
+def _listed_run_ids(home: Path, name: str) -> list[str]:
+    try:
+        cells = json.loads((matrix_dir(home, name) / "matrix.json").read_text(encoding="utf-8")).get("cells", [])
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return []
+    return [c["run_id"] for c in cells if isinstance(c, dict) and is_run_id(str(c.get("run_id")))]
 
 
 @dataclass
