@@ -142,6 +142,9 @@ class EncoderClassifier(nn.Module):
 
     def __init__(self, encoder: nn.Module, site_context: bool) -> None:
         super().__init__()
+        if getattr(encoder, "pooler", None) is not None:
+            # we mean-pool; an unused pooler would only cost time and break DDP (parameters without gradients)
+            encoder.pooler = None
         self.encoder = encoder
         self.head = Head(int(encoder.config.hidden_size), site_context)
 
