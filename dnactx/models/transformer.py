@@ -149,7 +149,11 @@ class EncoderClassifier(nn.Module):
         self.head = Head(int(encoder.config.hidden_size), site_context)
 
     def pool(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        out = self.encoder(input_ids=input_ids.long(), attention_mask=attention_mask.long()).last_hidden_state
+        # k-mer windows all have one length: with no padding, leaving the mask out lets SDPA take its fused
+        # kernels instead of the masked math path (about half the step time on CPU)
+        full = bool(attention_mask.all())
+        out = self.encoder(input_ids=input_ids.long(),
+                           attention_mask=None if full else attention_mask.long()).last_hidden_state
         mask = attention_mask.unsqueeze(-1).to(out.dtype)
         return (out * mask).sum(1) / mask.sum(1).clamp(min=1)
 
