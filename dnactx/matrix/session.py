@@ -89,8 +89,13 @@ def run_matrix(spec: MatrixSpec, home: Path, *, jobs: int = 1, cell: int | None 
                     live.update(c.index, status="completed", run_id=s.completed["id"],
                                 **_auprc(s.completed.get("metrics")))
 
+        log = main and not quiet and not live_on  # plain lines instead, e.g. in a SLURM log
+
         def started(c: Cell) -> None:
             live.update(c.index, status="running")
+            if log:
+                console.print(f"matrix {spec.name}: cell {c.index} of 0-{len(cells) - 1}: {c.label}",
+                              highlight=False, soft_wrap=True, markup=False)
 
         def done(o: Outcome) -> None:
             metrics = {}
@@ -100,6 +105,9 @@ def run_matrix(spec: MatrixSpec, home: Path, *, jobs: int = 1, cell: int | None 
                 if o.run_id is None and rows[o.index]["run_id"]:
                     o.run_id = rows[o.index]["run_id"]
             live.update(o.index, status=o.status, run_id=o.run_id, **metrics)
+            if log:
+                console.print(f"matrix {spec.name}: cell {o.index} {o.status} {o.run_id or ''}"
+                              + (f" ({o.error})" if o.error else ""), highlight=False, soft_wrap=True, markup=False)
 
         # Live display owns the terminal, so the trainer's own progress bars stay off while it is shown.
         outcomes = run_cells(home, spec, chosen, jobs=jobs, quiet=quiet or live_on or jobs > 1,
