@@ -125,9 +125,10 @@ def check_syntax(path: Path) -> None:
 
 
 def write_script(path: Path, text: str) -> Path:
-    """Write atomically, executable, after a ``bash -n`` check of the temporary file."""
+    """Write atomically after a ``bash -n`` check of the temporary file; executable where readable."""
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
-        tmp.chmod(0o755)
         check_syntax(tmp)
+    mode = path.stat().st_mode
+    path.chmod(mode | ((mode & 0o444) >> 2))
     return path
