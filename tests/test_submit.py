@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -273,3 +275,23 @@ def test_submit_train_writes_one_job(tiny_dataset, workdir, capsys):
            "--no-site-context &" in text
     assert cli("submit", "train", "--data", str(tiny_dataset), "--epochz", "3") == 2
     assert "No such option: --epochz" in capsys.readouterr().err
+
+
+def test_sigterm_to_the_batch_shell_reaches_the_trainer(tiny_dataset, workdir):
+    """--signal=B:TERM signals only the batch shell; the script must pass it on and return the child's status."""
+    stub = workdir / "py"
+    stub.write_text('#!/bin/bash\n[ "$2" = dnactx.slurm.preflight ] && exit 0\n'
+                    'trap \'echo term > "$MARK"; exit 7\' TERM\necho started > "$MARK"\n'
+                    'for i in $(seq 600); do sleep 0.1; done\n')
+    stub.chmod(0o755)
+    assert cli("submit", "matrix", "--data", str(tiny_dataset), "--sizes", "20", "--name", "sig", "--gpus", "0",
+               "--python", str(stub)) == 0
+    mark = workdir / "mark"
+    env = {**os.environ, "SLURM_ARRAY_TASK_ID": "0", "MARK": str(mark)}
+    proc = subprocess.Popen(["bash", str(workdir / "jobs" / "sig" / "matrix.sbatch")], env=env)
+    deadline = time.monotonic() + 30
+    while not (mark.exists() and mark.read_text().strip() == "started") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 7
+    assert mark.read_text().strip() == "term"
