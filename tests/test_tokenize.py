@@ -79,3 +79,28 @@ def test_cut_context_modes_and_window_error():
         assert chr(bases[0, center]) == "C"
     with pytest.raises(DnactxError, match="window 20"):
         cut_context([seq], 20, 11, "both")
+
+
+def test_non_kmer_checkpoints_use_their_own_tokenizer_and_keep_the_c(tmp_path):
+    """A character-level tokenizer (HyenaDNA-like) goes through AutoTokenizer; truncation stays centred."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    from dnactx.models.transformer import load_tokenizer
+    from dnactx.tokenize import HFTokenizer
+
+    vocab = {t: i for i, t in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "A", "C", "G", "T", "N"])}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Split("", behavior="isolated")
+    tok.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2),
+                                                                                                 ("[SEP]", 3)])
+    PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="[PAD]", unk_token="[UNK]", cls_token="[CLS]",
+                            sep_token="[SEP]").save_pretrained(tmp_path)
+    loaded = load_tokenizer(tmp_path)
+    assert isinstance(loaded, HFTokenizer)
+    seq = "A" * 30 + "C" + "A" * 30
+    enc = loaded.encode(to_ascii([seq, seq]), center=30, max_tokens=12)
+    assert enc.input_ids.shape == (2, 12) and enc.truncated.all()
+    body = enc.input_ids[0, 1:-1].tolist()
+    assert enc.input_ids[0, 0] == 2 and enc.input_ids[0, -1] == 3
+    assert body.index(vocab["C"]) in (4, 5)  # the C sits in the middle of the 10 kept characters
