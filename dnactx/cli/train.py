@@ -84,6 +84,7 @@ def train(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")] = False,
 ) -> None:
     """Train one model (lr, cnn, dnabert6-tiny or a Hugging Face checkpoint) and record it in the registry."""
+    from ..train.dist import is_main
     from ..train.run import train_run
 
     config = None
@@ -97,6 +98,8 @@ def train(
             focal_gamma=focal_gamma, focal_alpha=_optional_float(focal_alpha), class_weight=class_weight, C=C,
             max_train=max_train, train_fraction=train_fraction)
     result = train_run(config, state.home, resume=resume, quiet=quiet)
+    if not is_main():  # under `accelerate launch`, rank 0 speaks for the run
+        raise typer.Exit(code=0 if result["status"] == "completed" else 3)
     if not quiet:
         _summary(result, name or result["run_id"])
     if as_json:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from ..atomic import atomic_dir
 from ..errors import DnactxError
 from ..provenance import sha256_file
 from ..tokenize import HFTokenizer, KmerTokenizer, dnabert_vocab, kmer_size, read_vocab
@@ -22,17 +23,30 @@ _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
 
 def build_tiny(dest: Path, seed: int = 0) -> Path:
-    """A random-init 2-layer BERT with the real DNABERT-6 vocab, saved as a normal local checkpoint."""
+    """A random-init 2-layer BERT with the real DNABERT-6 vocab, saved as a normal local checkpoint.
+
+    Several processes (DDP ranks, matrix cells) may build it at once: each writes a private folder and renames
+    it into place; a rename onto an existing folder fails, and that builder keeps the winner's copy.
+    """
     from transformers import BertConfig, BertForMaskedLM
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
     vocab = dnabert_vocab(6)
-    with atomic_dir(dest) as tmp:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    try:
         torch.manual_seed(seed)
         model = BertForMaskedLM(BertConfig(vocab_size=len(vocab), pad_token_id=0, **_TINY_CONFIG))
         model.save_pretrained(tmp)
         (tmp / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+        try:
+            os.rename(tmp, dest)
+        except OSError:
+            if not (dest / "config.json").is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return dest
 
 

@@ -50,7 +50,8 @@ def make_accelerator(precision: str, grad_accum: int):
         AcceleratorState._reset_state()
         GradientState._reset_state()
     try:
-        return Accelerator(mixed_precision=precision, gradient_accumulation_steps=grad_accum)
+        return Accelerator(mixed_precision=precision, gradient_accumulation_steps=grad_accum,
+                           cpu=not torch.cuda.is_available())
     except (ValueError, RuntimeError) as exc:
         raise DnactxError(f"--precision {precision} is not usable here ({exc}); use --precision no or bf16") from None
 

@@ -14,6 +14,7 @@ from ..errors import DnactxError
 from ..metrics import evaluate
 from ..provenance import library_versions
 from ..registry.folder import RunFolder, iter_run_folders
+from . import dist
 from .checkpoint import Preempted, has_checkpoint
 from .config import TrainConfig
 
@@ -40,6 +41,8 @@ def _dataset_path(config: TrainConfig) -> Path:
 
 
 def _record(home: Path, folder: RunFolder, quiet: bool) -> bool:
+    if not dist.writable(folder):
+        return False
     try:
         from ..registry import record_run
     except ImportError:
@@ -78,6 +81,8 @@ def train_run(config: TrainConfig, home: Path, *, matrix: str | None = None, cel
         if not has_checkpoint(folder.path):
             raise DnactxError(f"run {folder.id} ({status}) has no checkpoint to resume from; start a new run")
         config = TrainConfig.from_dict(folder.config)
+        if not dist.is_main():
+            folder = dist.ReplicaFolder(folder.path)
     else:
         data_path = _dataset_path(config)
         meta = read_meta(data_path)
@@ -86,7 +91,11 @@ def train_run(config: TrainConfig, home: Path, *, matrix: str | None = None, cel
         record = {**config.to_dict(), "data": str(data_path.resolve()), "family": config.family,
                   "dataset_fingerprint": meta["fingerprint"], "window": meta.get("window"),
                   "versions": library_versions(), "device": None, "matrix": matrix, "cell": cell}
-        folder = RunFolder.create(home, record, name=config.name or default_name(config), matrix=matrix)
+        folder = None
+        if dist.is_main():
+            folder = RunFolder.create(home, record, name=config.name or default_name(config), matrix=matrix)
+        run_id = dist.share_run_id(folder.id if folder else None)
+        folder = folder or dist.ReplicaFolder(home / run_id)
     folder.set_status("running")
     _record(home, folder, quiet)
     try:
@@ -101,7 +110,8 @@ def train_run(config: TrainConfig, home: Path, *, matrix: str | None = None, cel
         _record(home, folder, quiet)
         raise
     except BaseException as exc:
-        write_text(folder.path / "error.txt", traceback.format_exc())
+        if dist.writable(folder):
+            write_text(folder.path / "error.txt", traceback.format_exc())
         folder.set_status("failed", error=f"{type(exc).__name__}: {exc}")
         _record(home, folder, quiet)
         if isinstance(exc, Exception):
@@ -143,6 +153,8 @@ def _train(config: TrainConfig, folder: RunFolder, home: Path, *, resume: bool, 
 
 
 def _write_predictions(folder: RunFolder, ds: Dataset, probs: dict[str, np.ndarray]) -> None:
+    if not dist.writable(folder):
+        return
     arrays = {}
     for split in ("val", "test"):
         s = ds.splits[split]
