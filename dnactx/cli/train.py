@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ..errors import DnactxError
-from ..train.config import DEFAULT_HF_MODEL, TrainConfig
+from ..train.config import TrainConfig
 from .common import console_err, state
 
 _FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
@@ -17,6 +17,10 @@ _FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
 
 def _h(name: str) -> str:
     return _FIELDS[name].metadata["help"]
+
+
+def _d(name: str):
+    return _FIELDS[name].default
 
 
 def _optional_float(text: str | None) -> float | None:
@@ -52,30 +56,32 @@ def _summary(result: dict, name: str) -> None:
 
 
 def train(
-    data: Annotated[str | None, typer.Option("--data", help=_h("data"))] = None,
-    model: Annotated[str, typer.Option("--model", help=_h("model"))] = DEFAULT_HF_MODEL,
-    size: Annotated[int, typer.Option("--size", help=_h("size"))] = 100,
-    mode: Annotated[str, typer.Option("--mode", help=_h("mode"))] = "both",
-    name: Annotated[str | None, typer.Option("--name", help=_h("name"))] = None,
-    site_context: Annotated[bool, typer.Option("--site-context/--no-site-context", help=_h("site_context"))] = True,
-    finetune: Annotated[str, typer.Option("--finetune", help=_h("finetune"))] = "frozen",
-    epochs: Annotated[int, typer.Option("--epochs", help=_h("epochs"))] = 5,
-    patience: Annotated[int, typer.Option("--patience", help=_h("patience"))] = 2,
-    lr: Annotated[float | None, typer.Option("--lr", help=_h("lr"))] = None,
-    head_lr: Annotated[float, typer.Option("--head-lr", help=_h("head_lr"))] = 1e-3,
-    batch_size: Annotated[int, typer.Option("--batch-size", help=_h("batch_size"))] = 64,
-    grad_accum: Annotated[int, typer.Option("--grad-accum", help=_h("grad_accum"))] = 1,
-    warmup: Annotated[float, typer.Option("--warmup", help=_h("warmup"))] = 0.1,
-    precision: Annotated[str, typer.Option("--precision", help=_h("precision"))] = "no",
-    seed: Annotated[int, typer.Option("--seed", help=_h("seed"))] = 0,
-    loss: Annotated[str, typer.Option("--loss", help=_h("loss"))] = "bce",
-    pos_weight: Annotated[float | None, typer.Option("--pos-weight", help=_h("pos_weight"))] = None,
-    focal_gamma: Annotated[float, typer.Option("--focal-gamma", help=_h("focal_gamma"))] = 2.0,
-    focal_alpha: Annotated[str, typer.Option("--focal-alpha", help=_h("focal_alpha"))] = "0.25",
-    class_weight: Annotated[str, typer.Option("--class-weight", help=_h("class_weight"))] = "balanced",
-    C: Annotated[float, typer.Option("--C", help=_h("C"))] = 1.0,
-    max_train: Annotated[int | None, typer.Option("--max-train", help=_h("max_train"))] = None,
-    train_fraction: Annotated[float | None, typer.Option("--train-fraction", help=_h("train_fraction"))] = None,
+    data: Annotated[str | None, typer.Option("--data", help=_h("data"))] = _d("data"),
+    model: Annotated[str, typer.Option("--model", help=_h("model"))] = _d("model"),
+    size: Annotated[int, typer.Option("--size", help=_h("size"))] = _d("size"),
+    mode: Annotated[str, typer.Option("--mode", help=_h("mode"))] = _d("mode"),
+    name: Annotated[str | None, typer.Option("--name", help=_h("name"))] = _d("name"),
+    site_context: Annotated[bool, typer.Option("--site-context/--no-site-context", help=_h("site_context"))] = (
+        _d("site_context")),
+    finetune: Annotated[str, typer.Option("--finetune", help=_h("finetune"))] = _d("finetune"),
+    epochs: Annotated[int, typer.Option("--epochs", help=_h("epochs"))] = _d("epochs"),
+    patience: Annotated[int, typer.Option("--patience", help=_h("patience"))] = _d("patience"),
+    lr: Annotated[float | None, typer.Option("--lr", help=_h("lr"))] = _d("lr"),
+    head_lr: Annotated[float, typer.Option("--head-lr", help=_h("head_lr"))] = _d("head_lr"),
+    batch_size: Annotated[int, typer.Option("--batch-size", help=_h("batch_size"))] = _d("batch_size"),
+    grad_accum: Annotated[int, typer.Option("--grad-accum", help=_h("grad_accum"))] = _d("grad_accum"),
+    warmup: Annotated[float, typer.Option("--warmup", help=_h("warmup"))] = _d("warmup"),
+    precision: Annotated[str, typer.Option("--precision", help=_h("precision"))] = _d("precision"),
+    seed: Annotated[int, typer.Option("--seed", help=_h("seed"))] = _d("seed"),
+    loss: Annotated[str, typer.Option("--loss", help=_h("loss"))] = _d("loss"),
+    pos_weight: Annotated[float | None, typer.Option("--pos-weight", help=_h("pos_weight"))] = _d("pos_weight"),
+    focal_gamma: Annotated[float, typer.Option("--focal-gamma", help=_h("focal_gamma"))] = _d("focal_gamma"),
+    focal_alpha: Annotated[str, typer.Option("--focal-alpha", help=_h("focal_alpha"))] = str(_d("focal_alpha")),
+    class_weight: Annotated[str, typer.Option("--class-weight", help=_h("class_weight"))] = _d("class_weight"),
+    C: Annotated[float, typer.Option("--C", help=_h("C"))] = _d("C"),
+    max_train: Annotated[int | None, typer.Option("--max-train", help=_h("max_train"))] = _d("max_train"),
+    train_fraction: Annotated[float | None, typer.Option("--train-fraction", help=_h("train_fraction"))] = (
+        _d("train_fraction")),
     resume: Annotated[str | None, typer.Option(
         "--resume", help="Continue a preempted or crashed run (id or unique prefix) from its checkpoint; "
                          "its saved options are used.")] = None,
