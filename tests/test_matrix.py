@@ -33,14 +33,14 @@ def summary(home: Path, name: str) -> list[dict]:
 # -- grid ---------------------------------------------------------------------------------------------
 def test_expansion_order_baseline_and_types(tiny_dataset):
     spec = build_spec(tiny_dataset, {"size": "50, 20,50", "mode": "up,downstream", "loss": "bce,focal",
-                                     "site_context": "true,no", "model": "lr"}, name="g")
+                                     "site_context": "true,no", "model": "cnn"}, name="g")
     cells = spec.cells()
     assert len(cells) == 2 * 2 * 2 * 2 + 1
     # TrainConfig field order: model, size, mode, site_context, ..., loss; the first axis varies slowest.
     assert [c.values for c in cells[:3]] == [
-        {"model": "lr", "size": 50, "mode": "up", "site_context": True, "loss": "bce"},
-        {"model": "lr", "size": 50, "mode": "up", "site_context": True, "loss": "focal"},
-        {"model": "lr", "size": 50, "mode": "up", "site_context": False, "loss": "bce"},
+        {"model": "cnn", "size": 50, "mode": "up", "site_context": True, "loss": "bce"},
+        {"model": "cnn", "size": 50, "mode": "up", "site_context": True, "loss": "focal"},
+        {"model": "cnn", "size": 50, "mode": "up", "site_context": False, "loss": "bce"},
     ]
     assert cells[8].values["size"] == 20 and cells[4].values["mode"] == "down"
     assert [c.index for c in cells] == list(range(17))
@@ -49,6 +49,17 @@ def test_expansion_order_baseline_and_types(tiny_dataset):
     assert (base.config.model, base.config.size, base.config.mode) == ("lr", 100, "both")
     assert cells[5].config.name == "g-5" and base.config.name == "g-baseline"
     assert len({c.key for c in cells}) == len(cells)
+
+
+def test_options_a_family_ignores_do_not_multiply_its_cells(tiny_dataset):
+    spec = build_spec(tiny_dataset, {"model": "lr,cnn,dnabert6-tiny", "finetune": "frozen,top:2", "size": "20",
+                                     "loss": "bce,focal"}, name="f", baseline="none")
+    cells = spec.cells()
+    by_model = {m: [c.values for c in cells if c.config.model == m] for m in ("lr", "cnn", "dnabert6-tiny")}
+    assert by_model["lr"] == [{"model": "lr", "size": 20, "mode": "both"}]
+    assert [v["loss"] for v in by_model["cnn"]] == ["bce", "focal"] and "finetune" not in by_model["cnn"][0]
+    assert len(by_model["dnabert6-tiny"]) == 4
+    assert [c.index for c in cells] == list(range(7))
 
 
 def test_default_name_is_stable_and_follows_the_grid(tiny_dataset):

@@ -22,6 +22,15 @@ BASELINE_SIZE = 100
 BASELINE_MODE = "both"
 # Fields the baseline copies from the first cell so it trains on the same sites with the same seed.
 _BASELINE_INHERITS = ("seed", "max_train", "site_context", "C", "class_weight")
+# Options a model family ignores: in a grid such as `--model lr,cnn --finetune frozen,top:2` they would only
+# make duplicate lr and cnn cells, so a cell of that family drops them (its config keeps the default).
+_NEURAL_ONLY = ("epochs", "patience", "lr", "head_lr", "batch_size", "grad_accum", "warmup", "precision", "loss",
+                "pos_weight", "focal_gamma", "focal_alpha")
+IGNORED_BY_FAMILY = {
+    "lr": frozenset(("finetune", *_NEURAL_ONLY)),
+    "cnn": frozenset(("finetune", "class_weight", "C")),
+    "transformer": frozenset(("class_weight", "C")),
+}
 
 
 def validate_name(name: str, what: str = "matrix name") -> str:
@@ -118,11 +127,19 @@ class MatrixSpec:
                 names.append(name)
         names.sort(key=[f.name for f in grid_fields()].index)
         lists = [self.axes.get(n, [getattr(defaults, n)]) for n in names]
-        cells = []
-        for index, combo in enumerate(itertools.product(*lists)):
+        cells: list[Cell] = []
+        seen: set[str] = set()
+        for combo in itertools.product(*lists):
             values = dict(zip(names, combo, strict=True))
+            family = TrainConfig(model=values.get("model", defaults.model)).family
+            values = {k: v for k, v in values.items() if k not in IGNORED_BY_FAMILY[family]}
+            identity = json.dumps(values, sort_keys=True, default=str)
+            if identity in seen:
+                continue
+            seen.add(identity)
+            index = len(cells)
             config = TrainConfig(data=str(self.dataset.path), name=f"{self.name}-{index}", **values)
-            cells.append(Cell(index, {k: getattr(config, k) for k in names}, config))
+            cells.append(Cell(index, {k: getattr(config, k) for k in values}, config))
         return cells
 
     def cells(self) -> list[Cell]:
