@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from .. import __version__
 from ..errors import DnactxError
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, standalone_mode=True)
     except DnactxError as exc:
-        console_err.print(f"[bold red]error:[/] {exc.message}", soft_wrap=True, highlight=False)
+        console_err.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True, highlight=False)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         console_err.print("[bold red]interrupted[/]")

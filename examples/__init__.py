@@ -1,0 +1,1 @@
+"""The bundled example input (real TAIR10 slice, simulated methylome), shipped as ``dnactx.examples``."""
