@@ -123,3 +123,14 @@ def test_pure_selection_baseline_and_means():
     assert build_report(brier, metric="val_brier")["selected"]["id"] == "b"  # lower is better
     with pytest.raises(DnactxError):
         parse_metric("val_nonsense")
+
+
+def test_auto_baseline_prefers_the_matrix_baseline_cell_even_when_an_lr_cell_is_selected():
+    lr_cell = _row("lr-cell", "lr", 0.8, 0.5, config={"dataset_fingerprint": "f", "cell": {"model": "lr"}})
+    designated = _row("lr-base", "lr", 0.6, 0.4, config={"dataset_fingerprint": "f", "cell": {"baseline": True}})
+    cnn = _row("cnn", "cnn", 0.7, 0.6)
+    rows = [lr_cell, designated, cnn]
+    base, reason = pick_baseline(rows, rows, lr_cell, "auprc")
+    assert base["id"] == "lr-base" and "baseline" in reason
+    base, _ = pick_baseline([lr_cell, cnn], [lr_cell, cnn], lr_cell, "auprc")
+    assert base is None  # the selected run is never its own baseline

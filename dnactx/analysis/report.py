@@ -74,12 +74,17 @@ def best_by_test(rows: list[dict], name: str) -> dict | None:
 
 
 def pick_baseline(candidates: list[dict], all_rows: list[dict], selected: dict, name: str) -> tuple[dict | None, str]:
-    """``auto``: the LR run among ``candidates`` (the matrix), else the best LR run on the selected run's dataset."""
-    lr = [r for r in candidates if r.get("family") == "lr"]
+    """``auto``: the matrix's own baseline run (its ``--baseline lr`` cell), else the best other lr run among
+    ``candidates``, else the best lr run on the selected run's dataset."""
+    designated = [r for r in candidates if ((r.get("config") or {}).get("cell") or {}).get("baseline")]
+    if designated:
+        return select(designated, name), "the matrix's baseline run"
+    lr = [r for r in candidates if r.get("family") == "lr" and r.get("id") != selected.get("id")]
     if lr:
-        return select(lr, name), "the lr run of this selection"
+        return select(lr, name), "the best other lr run of this selection"
     fingerprint = (selected.get("config") or {}).get("dataset_fingerprint")
     lr = [r for r in all_rows if r.get("family") == "lr" and value(r, "val", name) is not None
+          and r.get("id") != selected.get("id")
           and (r.get("config") or {}).get("dataset_fingerprint") == fingerprint]
     if lr:
         return select(lr, name), "the best lr run on the same dataset"
