@@ -217,7 +217,8 @@ def next_steps(report: dict) -> list[str]:
     seeds = {r.get("seed") for r in report["runs"]
              if (r.get("model"), r.get("size"), r.get("mode"), r.get("finetune"))
              == (selected.get("model"), selected.get("size"), selected.get("mode"), selected.get("finetune"))}
-    if len(seeds) < 3:
+    seeds_suggested = any(r.get("key") == "seeds" for r in (diagnosis.get("remedies") or [])[:3])
+    if len(seeds) < 3 and not seeds_suggested:
         steps.append("repeat the selected configuration over 3 seeds (`dnactx matrix ... --seed 0,1,2`) before "
                      "trusting differences smaller than the seed-to-seed spread")
     others = [r for r in report["runs"] if r.get("family") != "lr"]
