@@ -68,6 +68,14 @@ def param_groups(model: nn.Module, encoder_lr: float, head_lr: float, weight_dec
     return groups
 
 
+def make_optimizer(groups: list[dict]) -> torch.optim.Optimizer:
+    """AdamW, fused (one kernel for all parameters) where this torch build supports it on the device."""
+    try:
+        return torch.optim.AdamW(groups, fused=True)
+    except (RuntimeError, ValueError):
+        return torch.optim.AdamW(groups)
+
+
 @torch.no_grad()
 def predict(accelerator, model: nn.Module, loader) -> np.ndarray:
     """Sigmoid probabilities in dataset order, gathered across processes without padding duplicates."""
@@ -101,7 +109,7 @@ def fit(model: nn.Module, train_ds: ColumnDataset, val_ds: ColumnDataset, *, acc
     train_loader = make_loader(train_ds, batch_size, sampler=sampler)
     val_loader = make_loader(val_ds, batch_size * 2)
     total_steps = max(1, epochs * math.ceil(len(train_loader) / grad_accum))
-    optimizer = torch.optim.AdamW(param_groups(model, encoder_lr, head_lr))
+    optimizer = make_optimizer(param_groups(model, encoder_lr, head_lr))
     scheduler = get_scheduler("linear", optimizer, num_warmup_steps=int(warmup * total_steps),
                               num_training_steps=total_steps)
     model, optimizer, train_loader, val_loader, scheduler = accelerator.prepare(
