@@ -118,7 +118,8 @@ def train_command(config: dict, changes: dict) -> str:
     values = {k: config.get(k) for k in _BASE_FLAGS if config.get(k) not in (None, "")}
     if family_of(config) != "transformer":
         values.pop("finetune", None)
-    if family_of(config) == "lr":
-        values.pop("loss", None)
+    if family_of(config) == "lr":  # lr has no loss, epochs or early stopping
+        for name in ("loss", "epochs", "patience"):
+            values.pop(name, None)
     values.update(changes)
     return "dnactx train " + " ".join(_flag(k, v) for k, v in values.items())
