@@ -15,6 +15,24 @@ REAL_FASTA = SHARED_DATA / "athaliana_tair10_chr1_2mb.fa.gz"
 REAL_CGMAP = SHARED_DATA / "athaliana_chr1_2mb.CGmap.gz"
 
 
+def cli_exit_code(*argv: str) -> int:
+    """Run ``dnactx ARGV`` in-process as the console script would; return its exit code."""
+    from dnactx.cli import main
+
+    try:
+        main(list(argv))
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """Run ``dnactx ARGS`` in-process; return (exit code, stdout, stderr)."""
+    code = cli_exit_code(*args)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """``../shared/data`` beside the repository; tests using it are skipped where it is absent."""

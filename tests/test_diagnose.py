@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_cli
 
 from dnactx.analysis.diagnose import build_evidence, diagnose
 from dnactx.metrics import best_f1_threshold, evaluate
@@ -174,22 +175,10 @@ def ranked_scores(strength_val: float, strength_test: float, seed: int = 0):
     return scores
 
 
-def _run_cli(args: list[str], capsys) -> tuple[int, str, str]:
-    from dnactx.cli import main
-
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
 def test_diagnose_command_json_plots_and_saved_file(tmp_path, tiny_dataset, capsys):
     home = tmp_path / "runs"
     run_id = make_run(home, tiny_dataset, flat_scores(), name="flat")
-    code, out, err = _run_cli(["--home", str(home), "diagnose", run_id[:20], "--json", "--plots",
+    code, out, err = run_cli(["--home", str(home), "diagnose", run_id[:20], "--json", "--plots",
                                str(tmp_path / "plots")], capsys)
     assert code == 0, err
     d = json.loads(out)
@@ -201,7 +190,7 @@ def test_diagnose_command_json_plots_and_saved_file(tmp_path, tiny_dataset, caps
     for png in ("reliability.png", "pr.png", "roc.png", "score_hist.png", "threshold_sweep.png"):
         assert (tmp_path / "plots" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
-    code, out, err = _run_cli(["--home", str(home), "diagnose", run_id], capsys)
+    code, out, err = run_cli(["--home", str(home), "diagnose", run_id], capsys)
     assert code == 0, err
     assert "Verdict:" in out and "no separation" in out and "--finetune top:2" in out
 
@@ -210,14 +199,14 @@ def test_diagnose_without_dataset_says_so_and_skips_repeat(tmp_path, tiny_datase
     home = tmp_path / "runs"
     run_id = make_run(home, tiny_dataset, ranked_scores(2.0, 2.0), name="good")
     tiny_dataset.unlink()
-    code, out, err = _run_cli(["--home", str(home), "diagnose", run_id, "--json"], capsys)
+    code, out, err = run_cli(["--home", str(home), "diagnose", run_id, "--json"], capsys)
     assert code == 0, err
     d = json.loads(out)
     assert d["by_repeat"] == {} and any("is gone" in n for n in d["notes"])
 
 
 def test_diagnose_unknown_run_is_one_line_error(tmp_path, capsys):
-    code, out, err = _run_cli(["--home", str(tmp_path / "runs"), "diagnose", "zzzz"], capsys)
+    code, out, err = run_cli(["--home", str(tmp_path / "runs"), "diagnose", "zzzz"], capsys)
     assert code != 0 and err.startswith("error:") and "Traceback" not in err
 
 

@@ -10,19 +10,11 @@ import signal
 from pathlib import Path
 
 import pytest
+from conftest import cli_exit_code as cli
 
-from dnactx.cli import main
 from dnactx.errors import DnactxError
 from dnactx.matrix.spec import build_spec
 from dnactx.registry import Registry, iter_run_folders
-
-
-def cli(*argv: str) -> int:
-    try:
-        main(list(argv))
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 def summary(home: Path, name: str) -> list[dict]:

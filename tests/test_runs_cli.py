@@ -12,21 +12,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 from test_registry import make_run, real_metrics
 from typer.testing import CliRunner
 
-from dnactx.cli import app, main
+from dnactx.cli import app
 from dnactx.registry import Registry, record_run
-
-
-def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import cli_exit_code as cli
 
-from dnactx.cli import main
 from dnactx.errors import DnactxError
 from dnactx.slurm import preflight
 from dnactx.slurm.interpreter import resolve_python
@@ -21,14 +21,6 @@ from dnactx.slurm.sbatch import parse_job_id
 
 # Relative targets: the script cds into the submit folder, so anything executed would land under tmp_path.
 HOSTILE = "a b'c\"d $(touch pwned1) `touch pwned2` ;touch pwned3 &&\nx $HOME \\ %x"
-
-
-def cli(*argv: str) -> int:
-    try:
-        main(list(argv))
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 def bash_n(path: Path) -> None:
