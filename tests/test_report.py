@@ -6,7 +6,8 @@ import csv
 import json
 
 import pytest
-from test_diagnose import _run_cli, flat_scores, make_run, ranked_scores
+from conftest import run_cli
+from test_diagnose import flat_scores, make_run, ranked_scores
 
 from dnactx.analysis.report import build_report, group_means, parse_metric, pick_baseline
 from dnactx.errors import DnactxError
@@ -31,7 +32,7 @@ def matrix_home(tmp_path, tiny_dataset):
 
 
 def _report(home, capsys, *args):
-    code, out, err = _run_cli(["--home", str(home), "report", *args], capsys)
+    code, out, err = run_cli(["--home", str(home), "report", *args], capsys)
     assert code == 0, err
     return out
 
@@ -96,9 +97,9 @@ def test_report_prints_markdown_to_default_folder(matrix_home, capsys):
 def test_report_errors_are_one_line(tmp_path, matrix_home, capsys):
     home, _ = matrix_home
     for args in (["--matrix", "nope"], ["--metric", "test_auprc"], ["--model", "cnn"]):
-        code, _, err = _run_cli(["--home", str(home), "report", *args], capsys)
+        code, _, err = run_cli(["--home", str(home), "report", *args], capsys)
         assert code != 0 and err.startswith("error:") and err.count("\n") == 1, (args, err)
-    code, _, err = _run_cli(["--home", str(tmp_path / "empty"), "report"], capsys)
+    code, _, err = run_cli(["--home", str(tmp_path / "empty"), "report"], capsys)
     assert code != 0 and "no completed runs" in err
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import torch
-from test_diagnose import _run_cli
+from conftest import run_cli
 
 from dnactx.registry import Registry
 from dnactx.train.config import TrainConfig
@@ -18,7 +18,7 @@ def test_trained_runs_diagnose_and_report(tmp_path, tiny_dataset, capsys):
     ids = [train_run(TrainConfig(data=str(tiny_dataset), model=model, size=20, epochs=1, seed=0), home,
                      matrix="e2e", quiet=True)["run_id"] for model in ("lr", "dnabert6-tiny")]
 
-    code, out, err = _run_cli(["--home", str(home), "diagnose", ids[1], "--json"], capsys)
+    code, out, err = run_cli(["--home", str(home), "diagnose", ids[1], "--json"], capsys)
     assert code == 0, err
     d = json.loads(out)
     assert d["run"]["model"] == "dnabert6-tiny" and d["source"] == "predictions"
@@ -26,7 +26,7 @@ def test_trained_runs_diagnose_and_report(tmp_path, tiny_dataset, capsys):
     assert d["baseline"]["id"] == ids[0]  # the lr run on the same dataset
     assert all(r["command"] is None or r["command"].startswith("dnactx train --data") for r in d["remedies"])
 
-    code, out, err = _run_cli(["--home", str(home), "report", "--matrix", "e2e", "--json"], capsys)
+    code, out, err = run_cli(["--home", str(home), "report", "--matrix", "e2e", "--json"], capsys)
     assert code == 0, err
     r = json.loads(out)
     reg = Registry.open(home)
