@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from ..errors import DnactxError
 from ..provenance import sha256_file
@@ -48,17 +50,21 @@ def read_meta(path: Path) -> dict:
     return meta
 
 
+def context_slice(window: int, size: int, mode: str) -> tuple[int, int, int]:
+    """(start, stop, index of the C) of the ``size`` bp up/down/both cut of a window centred on its C."""
+    c = window // 2
+    if size > c:
+        raise DnactxError(f"--size {size} is larger than the dataset's window allows ({c} bp each side, "
+                          f"window {window}); use --size ≤ {c} or run `dnactx prepare` with a larger --window")
+    return {"up": (c - size, c + 1, size), "down": (c, c + size + 1, 0), "both": (c - size, c + size + 1, size)}[mode]
+
+
 def cut_context(seqs: np.ndarray | list[str], window: int, size: int, mode: str) -> tuple[np.ndarray, int]:
     """Cut ``size`` bp up/down/both around the C at ``window // 2``.
 
     Returns (uint8 ASCII matrix of shape (n, length), index of the C in each row).
     """
-    c = window // 2
-    if size > c:
-        raise DnactxError(f"--size {size} is larger than the dataset's window allows ({c} bp each side, "
-                          f"window {window}); use --size ≤ {c} or run `dnactx prepare` with a larger --window")
-    start, stop, center = {"up": (c - size, c + 1, size), "down": (c, c + size + 1, 0),
-                           "both": (c - size, c + size + 1, size)}[mode]
+    start, stop, center = context_slice(window, size, mode)
     arr = np.asarray(seqs, dtype=object)
     if arr.size == 0:
         return np.zeros((0, stop - start), dtype=np.uint8), center
@@ -83,7 +89,11 @@ def _subsample(idx: np.ndarray, n: int | None, seed: int) -> np.ndarray:
 
 def load_dataset(path: str | Path, size: int, mode: str, *, max_train: int | None = None,
                  train_fraction: float | None = None, seed: int = 0) -> Dataset:
-    """Read dataset.parquet, subsample train deterministically, cut each split's context windows."""
+    """Read dataset.parquet, subsample train deterministically, cut each split's context windows.
+
+    Only the small columns are read whole; ``seq`` is streamed batch by batch and cut to the context at once,
+    so memory follows the sites used and ``--size``, not the dataset's full windows.
+    """
     path = Path(path)
     if path.is_dir():
         path = path / "dataset.parquet"
@@ -91,27 +101,86 @@ def load_dataset(path: str | Path, size: int, mode: str, *, max_train: int | Non
         raise DnactxError(f"dataset {path} not found; run `dnactx prepare` first or pass --data DIR/dataset.parquet")
     meta = read_meta(path)
     try:
-        df = pd.read_parquet(path, columns=list(COLUMNS))
-    except (KeyError, ValueError) as exc:
+        pf = pq.ParquetFile(path)
+        small = pf.read(columns=["split", "label", "context"])
+    except (KeyError, ValueError, pa.ArrowException) as exc:
         raise DnactxError(f"{path} lacks the columns {', '.join(COLUMNS)} ({exc}); re-run `dnactx prepare`") from None
-    window = int(meta.get("window") or (len(df["seq"].iloc[0]) - 1 if len(df) else 0))
-    split_col = df["split"].to_numpy().astype(str)
-    splits: dict[str, Split] = {}
-    center = 0
-    for name in ("train", "val", "test"):
-        idx = np.flatnonzero(split_col == name)
+    if "seq" not in pf.schema_arrow.names:
+        raise DnactxError(f"{path} has no seq column; re-run `dnactx prepare`")
+    window = int(meta.get("window") or _first_length(pf) - 1)
+    start, stop, center = context_slice(window, size, mode)
+    split_code = _codes(small["split"], SPLITS)
+    context_id = _codes(small["context"], tuple(CONTEXT_CODES))
+    labels = small["label"].to_numpy().astype(np.int8)
+
+    chosen: dict[str, np.ndarray] = {}
+    for code, name in enumerate(SPLITS):
+        idx = np.flatnonzero(split_code == code)
         if name == "train":
             if train_fraction is not None:
                 idx = _subsample(idx, int(round(idx.size * train_fraction)), seed)
             idx = _subsample(idx, max_train, seed)
         if idx.size == 0:
             raise DnactxError(f"{path} has no {name!r} sites; re-run `dnactx prepare` with a split that fills it")
-        bases, center = cut_context(df["seq"].to_numpy()[idx], window, size, mode)
-        ctx = df["context"].to_numpy()[idx].astype(str)
-        codes = pd.Series(ctx).map(CONTEXT_CODES)
-        if codes.isna().any():
-            bad = sorted(set(ctx[codes.isna().to_numpy()]))[:3]
-            raise DnactxError(f"{path} has contexts {bad} outside CG/CHG/CHH; re-run `dnactx prepare`")
-        splits[name] = Split(bases=bases, labels=df["label"].to_numpy()[idx].astype(np.int8), context=ctx,
-                             context_id=codes.to_numpy().astype(np.int64), index=idx.astype(np.int64))
+        bad = idx[context_id[idx] < 0]
+        if bad.size:
+            names = sorted(set(small["context"].take(pa.array(bad[:1000])).to_pylist()), key=str)[:3]
+            raise DnactxError(f"{path} has contexts {names} outside CG/CHG/CHH; re-run `dnactx prepare`")
+        chosen[name] = idx
+
+    rows = np.sort(np.concatenate(list(chosen.values())))
+    cut = _cut_rows(pf, rows, window, start, stop)
+    context_names = np.array(list(CONTEXT_CODES))
+    splits = {}
+    for name, idx in chosen.items():
+        at = np.searchsorted(rows, idx)
+        splits[name] = Split(bases=cut[at], labels=labels[idx], context=context_names[context_id[idx]],
+                             context_id=context_id[idx].astype(np.int64), index=idx.astype(np.int64))
     return Dataset(path=path, window=window, fingerprint=str(meta["fingerprint"]), splits=splits, center=center)
+
+
+SPLITS = ("train", "val", "test")
+
+
+def _codes(column: pa.ChunkedArray, values: tuple[str, ...]) -> np.ndarray:
+    """Position of each entry in ``values`` (int64), -1 where it is none of them."""
+    found = pc.index_in(column, value_set=pa.array(values, type=pa.string()))
+    return found.fill_null(-1).to_numpy().astype(np.int64)
+
+
+def _first_length(pf: pq.ParquetFile) -> int:
+    for batch in pf.iter_batches(columns=["seq"], batch_size=1):
+        return len(batch.column(0)[0].as_py()) if batch.num_rows else 1
+    return 1
+
+
+def _fixed_width(arr: pa.Array, width: int) -> np.ndarray:
+    """A string column whose entries are all ``width`` ASCII bytes, as a zero-copy (n, width) uint8 view."""
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = arr.cast(pa.large_string())
+    if arr.null_count:
+        raise DnactxError("dataset has missing sequences; re-run `dnactx prepare`")
+    _, offsets_buf, data_buf = arr.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64 if pa.types.is_large_string(arr.type) else np.int32)
+    offsets = offsets[arr.offset:arr.offset + len(arr) + 1]
+    if len(arr) and not np.all(np.diff(offsets) == width):
+        found = int(np.diff(offsets)[np.diff(offsets) != width][0])
+        raise DnactxError(f"dataset sequences are {found} bp but prepare.json says window {width - 1}; "
+                          "re-run `dnactx prepare`")
+    data = np.frombuffer(data_buf, dtype=np.uint8)
+    return data[offsets[0]:offsets[-1]].reshape(len(arr), width)
+
+
+def _cut_rows(pf: pq.ParquetFile, rows: np.ndarray, window: int, start: int, stop: int) -> np.ndarray:
+    """``seq[start:stop]`` of the given sorted row positions, reading ``seq`` one batch at a time."""
+    out = np.empty((rows.size, stop - start), dtype=np.uint8)
+    done = offset = 0
+    for batch in pf.iter_batches(columns=["seq"], batch_size=1 << 16):
+        n = batch.num_rows
+        hi = int(np.searchsorted(rows, offset + n))
+        if hi > done:
+            codes = _fixed_width(batch.column(0), window + 1)
+            out[done:hi] = codes[rows[done:hi] - offset, start:stop]
+            done = hi
+        offset += n
+    return out
