@@ -57,6 +57,18 @@ def test_lr_run_folder_metrics_and_registry(tiny_dataset, tmp_path):
     assert row["status"] == "completed" and row["metrics"]["test"]["auroc"] == pytest.approx(m["test"]["auroc"])
 
 
+def test_lr_caps_its_training_sites_unless_max_train_is_given(tiny_dataset, tmp_path, monkeypatch):
+    import dnactx.train.config as config_module
+
+    monkeypatch.setattr(config_module, "LR_DEFAULT_MAX_TRAIN", 100)
+    home = tmp_path / "runs"
+    capped = _run(tiny_dataset, home, model="lr", size=20)
+    assert capped["metrics"]["train_sites"] == 100
+    assert RunFolder.open(home, capped["run_id"]).config["max_train_effective"] == 100
+    chosen = _run(tiny_dataset, home, model="lr", size=20, max_train=250)
+    assert chosen["metrics"]["train_sites"] == 250
+
+
 def test_cnn_loss_falls_and_weights_are_safetensors(tiny_dataset, tmp_path):
     result = _run(tiny_dataset, tmp_path, model="cnn", epochs=4, patience=4, batch_size=32)
     folder = RunFolder.open(tmp_path, result["run_id"])

@@ -39,5 +39,5 @@ def train_lr(config: TrainConfig, ds: Dataset, folder: RunFolder, *, quiet: bool
         folder.add_artifact(log, "log")
         folder.update_config(device="cpu")
     return probs, {"truncated_fraction": 0.0, "best_epoch": 1, "epochs_run": 1, "train_seconds": seconds,
-                   "samples_per_s": len(train) / max(seconds, 1e-9), "converged": converged,
+                   "samples_per_s": len(train) / max(seconds, 1e-9), "converged": converged, "train_sites": len(train),
                    "n_iter": int(np.max(model.n_iter_))}

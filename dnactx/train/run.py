@@ -16,7 +16,7 @@ from ..provenance import library_versions
 from ..registry.folder import RunFolder, iter_run_folders
 from . import dist
 from .checkpoint import Preempted, has_checkpoint
-from .config import TrainConfig
+from .config import TrainConfig, effective_max_train
 
 
 def _log(quiet: bool, message: str) -> None:
@@ -90,7 +90,8 @@ def train_run(config: TrainConfig, home: Path, *, matrix: str | None = None, cel
             cut_context([], int(meta["window"]), config.size, config.mode)  # size vs window, before any folder
         record = {**config.to_dict(), "data": str(data_path.resolve()), "family": config.family,
                   "dataset_fingerprint": meta["fingerprint"], "window": meta.get("window"),
-                  "versions": library_versions(), "device": None, "matrix": matrix, "cell": cell}
+                  "versions": library_versions(), "device": None, "matrix": matrix, "cell": cell,
+                  "max_train_effective": effective_max_train(config)}
         folder = None
         if dist.is_main():
             folder = RunFolder.create(home, record, name=config.name or default_name(config), matrix=matrix)
@@ -128,7 +129,7 @@ def _train(config: TrainConfig, folder: RunFolder, home: Path, *, resume: bool, 
 
     set_seed(config.seed)
     t0 = time.perf_counter()
-    ds = load_dataset(config.data, config.size, config.mode, max_train=config.max_train,
+    ds = load_dataset(config.data, config.size, config.mode, max_train=effective_max_train(config),
                       train_fraction=config.train_fraction, seed=config.seed)
     if ds.fingerprint != folder.config.get("dataset_fingerprint"):
         raise DnactxError(f"{ds.path} changed since run {folder.id} started (fingerprint differs); start a new run")
