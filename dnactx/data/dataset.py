@@ -44,7 +44,10 @@ class Dataset:
 def read_meta(path: Path) -> dict:
     """prepare.json beside dataset.parquet, with ``window`` and ``fingerprint`` (computed when missing)."""
     meta_path = path.parent / "prepare.json"
-    meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+    except json.JSONDecodeError:
+        raise DnactxError(f"{meta_path} is not valid JSON; re-run `dnactx prepare`") from None
     if not meta.get("fingerprint"):
         meta["fingerprint"] = sha256_file(path)
     return meta

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..data.dataset import read_meta
 from ..errors import DnactxError
-from ..provenance import sha256_file
 from ..train.config import TrainConfig, grid_fields
 
 NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -56,14 +56,8 @@ def dataset_info(data: str | Path) -> DatasetInfo:
         raise DnactxError(f"--data {data}: no such dataset file; pass the dataset.parquet written by "
                           "`dnactx prepare --out DIR` (or DIR itself)")
     path = path.resolve()
-    meta: dict = {}
-    prep = path.parent / "prepare.json"
-    if prep.is_file():
-        try:
-            meta = json.loads(prep.read_text(encoding="utf-8"))
-        except json.JSONDecodeError:
-            raise DnactxError(f"{prep} is not valid JSON; re-run `dnactx prepare`") from None
-    fingerprint = meta.get("fingerprint") or sha256_file(path)
+    meta = read_meta(path)
+    fingerprint = meta["fingerprint"]
     window = meta.get("window")
     return DatasetInfo(path, fingerprint, int(window) if window is not None else None)
 
