@@ -112,26 +112,48 @@ class KmerTokenizer:
 
 
 class HFTokenizer:
-    """Any other checkpoint (BPE, character-level, non-overlapping k-mers) through its own AutoTokenizer."""
+    """Any other checkpoint (BPE, character-level, non-overlapping k-mers) through its own AutoTokenizer.
+
+    Truncation keeps the checkpoint's special tokens (wherever it puts them) and cuts the sequence tokens around
+    the one that covers the cytosine: found from character offsets where the tokenizer reports them (fast
+    tokenizers), else by the cytosine's relative position in the window.
+    """
 
     def __init__(self, tokenizer) -> None:
         self.tok = tokenizer
         self.pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self.dtype = np.int32
 
+    def _tokenize(self, texts: list[str]) -> tuple[list[list[int]], list[list[int]], list | None]:
+        kwargs = dict(add_special_tokens=True, truncation=False, return_special_tokens_mask=True)
+        try:
+            enc = self.tok(texts, return_offsets_mapping=True, **kwargs)
+            offsets = enc["offset_mapping"]
+        except (NotImplementedError, ValueError, TypeError, KeyError):  # python tokenizers have no offsets
+            enc = self.tok(texts, **kwargs)
+            offsets = None
+        ids = enc["input_ids"]
+        special = enc.get("special_tokens_mask") or [[0] * len(row) for row in ids]
+        return ids, special, offsets
+
     def encode(self, bases: np.ndarray, center: int, max_tokens: int = 512) -> Encoded:
         from .data.dataset import as_strings
 
         n, length = bases.shape
-        enc = self.tok(as_strings(bases), add_special_tokens=True, truncation=False)["input_ids"]
+        ids_all, special_all, offsets_all = self._tokenize(as_strings(bases))
         rel = center / max(length - 1, 1)
         rows, truncated = [], np.zeros(n, dtype=bool)
-        for i, ids in enumerate(enc):
+        for i, ids in enumerate(ids_all):
             if len(ids) > max_tokens:
                 truncated[i] = True
-                head, body, tail = ids[:1], ids[1:-1], ids[-1:]
-                start, stop = centred_span(len(body), round(rel * (len(body) - 1)), max_tokens - 2)
-                ids = head + body[start:stop] + tail
+                body = [j for j, sp in enumerate(special_all[i]) if not sp]
+                lead = [j for j in range(len(ids)) if special_all[i][j] and (not body or j < body[0])]
+                trail = [j for j in range(len(ids)) if special_all[i][j] and body and j > body[-1]]
+                at = _token_at(offsets_all[i], body, center) if offsets_all is not None else None
+                if at is None:
+                    at = round(rel * (len(body) - 1))
+                start, stop = centred_span(len(body), at, max(max_tokens - len(lead) - len(trail), 1))
+                ids = [ids[j] for j in lead + body[start:stop] + trail]
             rows.append(ids)
         width = max((len(r) for r in rows), default=0)
         out = np.full((n, width), self.pad, dtype=self.dtype)
@@ -140,3 +162,12 @@ class HFTokenizer:
             out[i, :len(ids)] = ids
             mask[i, :len(ids)] = 1
         return Encoded(out, mask, truncated)
+
+
+def _token_at(offsets: list[tuple[int, int]], body: list[int], char: int) -> int | None:
+    """Index into ``body`` of the token whose character span covers ``char``, if the offsets say."""
+    for k, j in enumerate(body):
+        start, stop = offsets[j]
+        if start <= char < stop:
+            return k
+    return None

@@ -90,3 +90,35 @@ def make_tiny_dataset(out_dir: Path, n: int = 600, window: int = 200, seed: int 
 @pytest.fixture
 def tiny_dataset(tmp_path: Path) -> Path:
     return make_tiny_dataset(tmp_path / "data")
+
+
+TOYDNA_CODE = Path(__file__).resolve().parent / "fixtures" / "toydna"
+
+
+def make_toydna_checkpoint(dest: Path, seed: int = 0) -> Path:
+    """A local checkpoint folder whose model and tokenizer are its own Python code (auto_map), as HyenaDNA's are:
+    config.json + tokenizer_config.json by hand, the code copied beside them, random weights as safetensors."""
+    import shutil
+    import tempfile
+
+    import torch
+    from transformers import AutoConfig, AutoModel
+
+    dest.mkdir(parents=True, exist_ok=True)
+    for src in TOYDNA_CODE.glob("*.py"):
+        shutil.copy(src, dest / src.name)
+    (dest / "config.json").write_text(json.dumps({
+        "model_type": "toydna", "architectures": ["ToyDNAModel"], "vocab_size": 12, "d_model": 32, "n_layer": 2,
+        "max_seq_len": 1026, "pad_token_id": 4,
+        "auto_map": {"AutoConfig": "configuration_toydna.ToyDNAConfig", "AutoModel": "modeling_toydna.ToyDNAModel"},
+    }))
+    (dest / "tokenizer_config.json").write_text(json.dumps({
+        "tokenizer_class": "ToyCharTokenizer", "model_max_length": 1026,
+        "auto_map": {"AutoTokenizer": ["tokenization_toydna.ToyCharTokenizer", None]},
+    }))
+    torch.manual_seed(seed)
+    model = AutoModel.from_config(AutoConfig.from_pretrained(dest, trust_remote_code=True), trust_remote_code=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        model.save_pretrained(tmp)
+        shutil.copy(Path(tmp) / "model.safetensors", dest / "model.safetensors")
+    return dest

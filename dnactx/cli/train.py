@@ -64,6 +64,8 @@ def train(
     site_context: Annotated[bool, typer.Option("--site-context/--no-site-context", help=_h("site_context"))] = (
         _d("site_context")),
     finetune: Annotated[str, typer.Option("--finetune", help=_h("finetune"))] = _d("finetune"),
+    trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help=_h("trust_remote_code"))] = (
+        _d("trust_remote_code")),
     epochs: Annotated[int, typer.Option("--epochs", help=_h("epochs"))] = _d("epochs"),
     patience: Annotated[int, typer.Option("--patience", help=_h("patience"))] = _d("patience"),
     lr: Annotated[float | None, typer.Option("--lr", help=_h("lr"))] = _d("lr"),
@@ -79,6 +81,7 @@ def train(
     focal_alpha: Annotated[str, typer.Option("--focal-alpha", help=_h("focal_alpha"))] = str(_d("focal_alpha")),
     class_weight: Annotated[str, typer.Option("--class-weight", help=_h("class_weight"))] = _d("class_weight"),
     C: Annotated[float, typer.Option("--C", help=_h("C"))] = _d("C"),
+    solver: Annotated[str, typer.Option("--solver", help=_h("solver"))] = _d("solver"),
     max_train: Annotated[int | None, typer.Option("--max-train", help=_h("max_train"))] = _d("max_train"),
     train_fraction: Annotated[float | None, typer.Option("--train-fraction", help=_h("train_fraction"))] = (
         _d("train_fraction")),
@@ -99,10 +102,11 @@ def train(
             raise DnactxError("--data is required (DIR/dataset.parquet from `dnactx prepare`), or pass --resume RUN_ID")
         config = TrainConfig(
             data=data, model=model, size=size, mode=mode, name=name, site_context=site_context, finetune=finetune,
+            trust_remote_code=trust_remote_code,
             epochs=epochs, patience=patience, lr=lr, head_lr=head_lr, batch_size=batch_size, grad_accum=grad_accum,
             warmup=warmup, precision=precision, seed=seed, loss=loss, pos_weight=pos_weight,
             focal_gamma=focal_gamma, focal_alpha=_optional_float(focal_alpha), class_weight=class_weight, C=C,
-            max_train=max_train, train_fraction=train_fraction)
+            solver=solver, max_train=max_train, train_fraction=train_fraction)
     result = train_run(config, state.home, resume=resume, quiet=quiet)
     if not is_main():  # under `accelerate launch`, rank 0 speaks for the run
         raise typer.Exit(code=0 if result["status"] == "completed" else 3)

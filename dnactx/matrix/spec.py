@@ -21,15 +21,16 @@ BASELINES = ("lr", "none")
 BASELINE_SIZE = 100
 BASELINE_MODE = "both"
 # Fields the baseline copies from the first cell so it trains on the same sites with the same seed.
-_BASELINE_INHERITS = ("seed", "max_train", "site_context", "C", "class_weight")
+_BASELINE_INHERITS = ("seed", "max_train", "site_context", "C", "class_weight", "solver")
 # Options a model family ignores: in a grid such as `--model lr,cnn --finetune frozen,top:2` they would only
 # make duplicate lr and cnn cells, so a cell of that family drops them (its config keeps the default).
 _NEURAL_ONLY = ("epochs", "patience", "lr", "head_lr", "batch_size", "grad_accum", "warmup", "precision", "loss",
                 "pos_weight", "focal_gamma", "focal_alpha")
+_LR_ONLY = ("class_weight", "C", "solver")
 IGNORED_BY_FAMILY = {
-    "lr": frozenset(("finetune", *_NEURAL_ONLY)),
-    "cnn": frozenset(("finetune", "class_weight", "C")),
-    "transformer": frozenset(("class_weight", "C")),
+    "lr": frozenset(("finetune", "trust_remote_code", *_NEURAL_ONLY)),
+    "cnn": frozenset(("finetune", "trust_remote_code", *_LR_ONLY)),
+    "transformer": frozenset(_LR_ONLY),
 }
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
+import json
 import os
 import shutil
 import tempfile
@@ -85,16 +87,42 @@ def resolve_checkpoint(model: str, home: Path) -> Path:
         "a shared folder, then export the same HF_HOME here), or pass --model /path/to/checkpoint_dir")
 
 
+def remote_code_files(path: Path) -> list[str]:
+    """The Python files a checkpoint asks transformers to import (``auto_map`` in its config or tokenizer config)."""
+    modules = set()
+    for name in ("config.json", "tokenizer_config.json"):
+        try:
+            auto_map = json.loads((path / name).read_text(encoding="utf-8")).get("auto_map") or {}
+        except (OSError, ValueError, AttributeError):
+            continue
+        for ref in auto_map.values():
+            for item in ref if isinstance(ref, list) else [ref]:
+                if isinstance(item, str) and "." in item:
+                    # "module.Class", or "repo--module.Class" when the code lives in another repository
+                    modules.add(item.split("--")[-1].rsplit(".", 1)[0] + ".py")
+    return sorted(modules)
+
+
+def check_remote_code(path: Path, model: str, trust: bool) -> list[str]:
+    """The checkpoint's own code files; an error naming them when it has some and the user has not opted in."""
+    files = remote_code_files(path)
+    if files and not trust:
+        raise DnactxError(f"model {model!r} runs its own Python code ({', '.join(files)} in {path}); read it, then "
+                          "pass --trust-remote-code to allow it")
+    return files
+
+
 def model_identity(path: Path, name: str) -> str:
-    """A stable identity for a checkpoint: its name plus hashes of config and weights (for cache keys)."""
+    """A stable identity for a checkpoint: its name plus hashes of config, vocab, weights and any shipped code
+    (for cache keys)."""
     h = hashlib.sha256(name.encode())
-    for fname in ("config.json", "vocab.txt", *_WEIGHT_FILES):
+    for fname in ("config.json", "vocab.txt", *_WEIGHT_FILES, *remote_code_files(path)):
         if (path / fname).is_file():
             h.update(fname.encode() + sha256_file(path / fname).encode())
     return h.hexdigest()
 
 
-def load_tokenizer(path: Path) -> KmerTokenizer | HFTokenizer:
+def load_tokenizer(path: Path, trust_remote_code: bool = False) -> KmerTokenizer | HFTokenizer:
     """A k-mer tokenizer from vocab.txt when the checkpoint is a k-mer BERT, else its own AutoTokenizer."""
     vocab_file = path / "vocab.txt"
     if vocab_file.is_file() and kmer_size(read_vocab(vocab_file)) is not None:
@@ -102,12 +130,12 @@ def load_tokenizer(path: Path) -> KmerTokenizer | HFTokenizer:
     from transformers import AutoTokenizer
 
     try:
-        return HFTokenizer(AutoTokenizer.from_pretrained(path))
+        return HFTokenizer(AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code))
     except Exception as exc:
-        raise DnactxError(f"cannot load a tokenizer from {path} ({type(exc).__name__}: {exc})") from None
+        raise DnactxError(f"cannot load a tokenizer from {path} ({type(exc).__name__}: {_first_line(exc)})") from None
 
 
-def load_encoder(path: Path) -> nn.Module:
+def load_encoder(path: Path, trust_remote_code: bool = False) -> nn.Module:
     """AutoModel from a local folder; safetensors preferred, .bin only through torch's weights_only loader."""
     from transformers import AutoModel
     from transformers.utils import logging as hf_logging
@@ -116,18 +144,29 @@ def load_encoder(path: Path) -> nn.Module:
     hf_logging.set_verbosity_error()  # "newly initialised pooler" noise for MLM checkpoints
     hf_logging.disable_progress_bar()
     try:
-        return AutoModel.from_pretrained(path, local_files_only=True)
+        return AutoModel.from_pretrained(path, local_files_only=True, trust_remote_code=trust_remote_code)
     except Exception as exc:
-        raise DnactxError(f"cannot load the model in {path} ({type(exc).__name__}: {exc}); "
-                          "check the folder holds config.json and model.safetensors") from None
+        hint = ("; the checkpoint's own code needs the packages it names (pip install them into this environment)"
+                if isinstance(exc, ImportError) else "; check the folder holds config.json and model.safetensors")
+        raise DnactxError(f"cannot load the model in {path} ({type(exc).__name__}: {_first_line(exc)}){hint}") \
+            from None
     finally:
         hf_logging.set_verbosity(verbosity)
         hf_logging.enable_progress_bar()
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else ""
+
+
 def max_positions(encoder: nn.Module) -> int:
-    n = getattr(encoder.config, "max_position_embeddings", None)
-    return int(n) if n and n > 0 else 512
+    """Tokens the encoder accepts: BERT-style position embeddings, or a long-range model's sequence length."""
+    for attr in ("max_position_embeddings", "max_seq_len", "n_positions", "max_sequence_length"):
+        n = getattr(encoder.config, attr, None)
+        if isinstance(n, int) and n > 0:
+            return n
+    return 512
 
 
 def _layers(encoder: nn.Module) -> nn.ModuleList:
@@ -139,7 +178,10 @@ def _layers(encoder: nn.Module) -> nn.ModuleList:
 
 
 def set_trainable(encoder: nn.Module, top: int | None) -> None:
-    """frozen (0): nothing trains; top:N: the last N blocks train; full (None): everything trains."""
+    """frozen (0): nothing trains; top:N: the last N blocks train; full (None): everything trains.
+
+    A pooler the classifier does not use never trains: its parameters would get no gradient, which DDP rejects.
+    """
     for p in encoder.parameters():
         p.requires_grad = top is None
     if top:
@@ -149,6 +191,36 @@ def set_trainable(encoder: nn.Module, top: int | None) -> None:
         for layer in layers[-top:]:
             for p in layer.parameters():
                 p.requires_grad = True
+    pooler = getattr(encoder, "pooler", None)
+    if isinstance(pooler, nn.Module):
+        for p in pooler.parameters():
+            p.requires_grad = False
+
+
+def hidden_width(encoder: nn.Module) -> int:
+    """The encoder's output width, under the names configs use for it (BERT, HyenaDNA/Mamba, GPT-2)."""
+    for attr in ("hidden_size", "d_model", "n_embd", "dim"):
+        n = getattr(encoder.config, attr, None)
+        if isinstance(n, int) and n > 0:
+            return n
+    raise DnactxError(f"cannot tell the hidden size of {type(encoder).__name__} from its config "
+                      "(no hidden_size, d_model or n_embd)")
+
+
+def _accepts(forward, name: str) -> bool:
+    try:
+        params = inspect.signature(forward).parameters
+    except (TypeError, ValueError):
+        return True
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def last_hidden(output) -> torch.Tensor:
+    """(batch, tokens, hidden) from whatever an encoder returns: a ModelOutput, a tuple (DNABERT-2) or a tensor."""
+    if isinstance(output, torch.Tensor):
+        return output
+    hidden = getattr(output, "last_hidden_state", None)
+    return hidden if hidden is not None else output[0]
 
 
 class EncoderClassifier(nn.Module):
@@ -156,18 +228,22 @@ class EncoderClassifier(nn.Module):
 
     def __init__(self, encoder: nn.Module, site_context: bool) -> None:
         super().__init__()
-        if getattr(encoder, "pooler", None) is not None:
-            # we mean-pool; an unused pooler would only cost time and break DDP (parameters without gradients)
+        if getattr(encoder, "pooler", None) is not None and type(encoder).__module__.startswith("transformers."):
+            # we mean-pool, so transformers' own pooler only costs time; a checkpoint's own code may call its
+            # pooler unconditionally, so there it stays (and set_trainable freezes it)
             encoder.pooler = None
         self.encoder = encoder
-        self.head = Head(int(encoder.config.hidden_size), site_context)
+        # HyenaDNA takes no attention mask (it is causal: right padding cannot reach earlier positions); pooling
+        # below still leaves padding out
+        self.takes_mask = _accepts(encoder.forward, "attention_mask")
+        self.head = Head(hidden_width(encoder), site_context)
 
     def pool(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         # k-mer windows all have one length: with no padding, leaving the mask out lets SDPA take its fused
         # kernels instead of the masked math path (about half the step time on CPU)
         full = bool(attention_mask.all())
-        out = self.encoder(input_ids=input_ids.long(),
-                           attention_mask=None if full else attention_mask.long()).last_hidden_state
+        kwargs = {"attention_mask": attention_mask.long()} if self.takes_mask and not full else {}
+        out = last_hidden(self.encoder(input_ids=input_ids.long(), **kwargs))
         mask = attention_mask.unsqueeze(-1).to(out.dtype)
         return (out * mask).sum(1) / mask.sum(1).clamp(min=1)
 

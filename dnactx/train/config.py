@@ -14,6 +14,7 @@ from ..errors import DnactxError
 
 MODE_ALIASES = {"up": "up", "upstream": "up", "down": "down", "downstream": "down", "both": "both"}
 DEFAULT_HF_MODEL = "zhihan1996/DNA_bert_6"
+LR_SOLVERS = ("lbfgs", "saga")
 
 
 def _opt(default: Any, help: str, *, flag: str | None = None, grid: bool = True) -> Any:
@@ -29,6 +30,8 @@ class TrainConfig:
     name: str | None = _opt(None, "A name for the run (default: derived from model, size, mode).", grid=False)
     site_context: bool = _opt(True, "Give the model the cytosine's own context (CG/CHG/CHH) as an input.")
     finetune: str = _opt("frozen", "frozen | top:N | full (transformers only).")
+    trust_remote_code: bool = _opt(False, "Run the Python code a checkpoint ships (DNABERT-2, HyenaDNA, Nucleotide "
+                                          "Transformer v2); read it first, it runs with your permissions.")
     epochs: int = _opt(5, "Maximum epochs.")
     patience: int = _opt(2, "Early stopping: epochs without a better val AUPRC before stopping.")
     lr: float | None = _opt(None, "Learning rate of the encoder (default by model: 2e-5 transformer, 1e-3 cnn).")
@@ -43,11 +46,13 @@ class TrainConfig:
     focal_gamma: float = _opt(2.0, "Focal loss gamma.")
     focal_alpha: float | None = _opt(0.25, "Focal loss alpha (weight of positives); none to disable.")
     class_weight: str = _opt("balanced", "lr only: balanced | none.")
+    solver: str = _opt("lbfgs", "lr only: lbfgs | saga. Real data, 100k sites: lbfgs converged in 41 s (test AUROC "
+                                "0.921); saga stopped unconverged at its 200-pass budget after 287 s (0.912).")
     C: float = _opt(10.0, "lr only: inverse regularisation strength (k-mer frequencies are small numbers and fit "
                           "better with a weak penalty; real data, 30k sites: test AUROC 0.908 at C=10, 0.898 at C=1).",
                     flag="--C")
     max_train: int | None = _opt(None, "Use at most this many training sites (deterministic subsample); "
-                                 f"lr defaults to {100_000:,}, whose saga fit on more is slow and memory-hungry.")
+                                 f"lr defaults to {100_000:,}: its k-mer features take ~30 MB per 1,000 sites.")
     train_fraction: float | None = _opt(None, "Use this fraction of the training sites (deterministic subsample).")
 
     def __post_init__(self) -> None:
@@ -58,6 +63,8 @@ class TrainConfig:
             raise DnactxError(f"--loss must be bce, weighted or focal, got {self.loss!r}")
         if self.precision not in ("no", "bf16", "fp16"):
             raise DnactxError(f"--precision must be no, bf16 or fp16, got {self.precision!r}")
+        if self.solver not in LR_SOLVERS:
+            raise DnactxError(f"--solver must be one of {', '.join(LR_SOLVERS)}, got {self.solver!r}")
         if self.class_weight not in ("balanced", "none"):
             raise DnactxError(f"--class-weight must be balanced or none, got {self.class_weight!r}")
         parse_finetune(self.finetune)

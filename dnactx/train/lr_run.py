@@ -1,4 +1,4 @@
-"""The ``lr`` family: k-mer frequencies + site context → saga logistic regression (no torch trainer)."""
+"""The ``lr`` family: k-mer frequencies + site context → logistic regression (lbfgs or saga; no torch trainer)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ def train_lr(config: TrainConfig, ds: Dataset, folder: RunFolder, *, quiet: bool
 
     t0 = time.perf_counter()
     x = kmer_features(train.bases, ctx(train))
-    model, converged = fit_lr(x, train.labels, C=config.C, class_weight=config.class_weight, seed=config.seed)
+    model, converged = fit_lr(x, train.labels, C=config.C, class_weight=config.class_weight, seed=config.seed,
+                              solver=config.solver)
     seconds = time.perf_counter() - t0
     probs = {split: predict_proba(model, ds.splits[split].bases, ctx(ds.splits[split])) for split in ("val", "test")}
     if writable(folder):

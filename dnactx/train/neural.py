@@ -12,6 +12,7 @@ from ..atomic import atomic_path
 from ..data.dataset import Dataset
 from ..data.torchdata import ColumnDataset
 from ..losses import make_loss
+from ..provenance import sha256_file
 from ..registry.folder import RunFolder
 from ..tokenize import base_codes
 from . import cache
@@ -51,6 +52,7 @@ def _transformer_inputs(config: TrainConfig, ds: Dataset, folder: RunFolder, hom
     from ..models.heads import HeadOnly
     from ..models.transformer import (
         EncoderClassifier,
+        check_remote_code,
         load_encoder,
         load_tokenizer,
         max_positions,
@@ -60,8 +62,9 @@ def _transformer_inputs(config: TrainConfig, ds: Dataset, folder: RunFolder, hom
     )
 
     path = resolve_checkpoint(config.model, home)
-    tokenizer = load_tokenizer(path)
-    encoder = load_encoder(path)
+    code = check_remote_code(path, config.model, config.trust_remote_code)
+    tokenizer = load_tokenizer(path, config.trust_remote_code)
+    encoder = load_encoder(path, config.trust_remote_code)
     max_tokens = max_positions(encoder)
     encoded = {s: tokenizer.encode(ds.splits[s].bases, ds.center, max_tokens) for s in SPLITS}
     truncated = float(np.mean(np.concatenate([e.truncated for e in encoded.values()])))
@@ -74,8 +77,9 @@ def _transformer_inputs(config: TrainConfig, ds: Dataset, folder: RunFolder, hom
     tokens = {s: {"input_ids": torch.from_numpy(e.input_ids), "attention_mask": torch.from_numpy(e.attention_mask)}
               for s, e in encoded.items()}
     extra: dict = {"truncated_fraction": truncated}
-    folder.update_config(checkpoint_path=str(path), max_tokens=max_tokens,
-                         tokenizer=type(tokenizer).__name__)
+    folder.update_config(checkpoint_path=str(path), max_tokens=max_tokens, tokenizer=type(tokenizer).__name__,
+                         encoder_class=f"{type(encoder).__module__}.{type(encoder).__name__}",
+                         checkpoint_code={f: sha256_file(path / f) for f in code if (path / f).is_file()})
     if top != 0:
         return model, {s: _columns(ds, s, config.site_context, **tokens[s]) for s in SPLITS}, extra
     # frozen: pooled outputs never change, so compute them once per (data, model, window) and reuse them
