@@ -4,6 +4,7 @@ Full fine-tune through dnactx's trainer (``dnactx.train.loop.fit``) and frozen e
 samples/s, peak GPU memory and model FLOPs utilisation (MFU). Prints a markdown row; ``--append`` adds it to
 bench/RESULTS.md with the device and date.
 Usage: python bench/gpu.py [--n 20000] [--batch 128] [--peak-tflops 989] [--append]
+       python bench/gpu.py --smoke        (a 2-layer model on whatever device there is: checks the script runs)
 """
 
 from __future__ import annotations
@@ -32,6 +33,20 @@ def flops_per_sample(n_params: int, layers: int, hidden: int, tokens: int, train
     return 3 * forward if train else forward
 
 
+def reset_peak() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
+
+
+def peak_gib() -> float:
+    return torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else float("nan")
+
+
+def sync() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=20000, help="synthetic training windows")
@@ -39,8 +54,14 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=50, help="bp each side of the C (50 → 101 bp)")
     ap.add_argument("--peak-tflops", type=float, default=None, help="device bf16 peak (default: by device name)")
     ap.add_argument("--append", action="store_true", help="append the result rows to bench/RESULTS.md")
+    ap.add_argument("--smoke", action="store_true",
+                    help="a 2-layer 64-wide model on 256 windows, on the CPU if there is no GPU; nothing is recorded")
     args = ap.parse_args()
-    if not torch.cuda.is_available():
+    layers, hidden, heads, ffn = (2, 64, 2, 256) if args.smoke else (12, 768, 12, 3072)
+    if args.smoke:
+        args.n, args.batch, args.append = min(args.n, 256), min(args.batch, 32), False
+    cuda = torch.cuda.is_available()
+    if not cuda and not args.smoke:
         sys.exit("bench/gpu.py needs a CUDA GPU and none is visible (torch.cuda.is_available() is False); "
                  "run it on a GPU node, e.g. `srun --gres=gpu:1 python bench/gpu.py`")
 
@@ -52,18 +73,19 @@ def main() -> None:
     from dnactx.train import cache
     from dnactx.train.loop import fit, make_accelerator
 
-    name = torch.cuda.get_device_name(0)
+    name = torch.cuda.get_device_name(0) if cuda else "CPU"
     peak = args.peak_tflops or next((v for k, v in PEAK_TFLOPS.items() if k in name), None)
+    precision = "bf16" if cuda else "no"
     vocab = dnabert_vocab(6)
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
-                        intermediate_size=3072, max_position_embeddings=512)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=hidden, num_hidden_layers=layers,
+                        num_attention_heads=heads, intermediate_size=ffn, max_position_embeddings=512)
     rng = np.random.default_rng(0)
     bases = rng.choice(np.frombuffer(b"ACGT", dtype=np.uint8), size=(args.n, 2 * args.size + 1))
     enc = KmerTokenizer(vocab).encode(bases, args.size, 512)
     tokens = enc.input_ids.shape[1]
+    assert enc.attention_mask.all()  # no padding, so no mask: as dnactx's trainer feeds k-mer windows
     cols = {"input_ids": torch.from_numpy(enc.input_ids.astype(np.int64)),
-            "attention_mask": torch.from_numpy(enc.attention_mask.astype(np.int64)),
             "context_id": torch.from_numpy(rng.integers(0, 3, args.n)),
             "labels": torch.from_numpy((rng.random(args.n) < 0.1).astype(np.int8))}
     val = {k: v[: args.batch * 4] for k, v in cols.items()}
@@ -71,32 +93,35 @@ def main() -> None:
 
     model = EncoderClassifier(BertModel(config, add_pooling_layer=False), site_context=True)
     n_params = sum(p.numel() for n, p in model.encoder.named_parameters() if "embeddings" not in n)
-    accelerator = make_accelerator("bf16", 1)
-    torch.cuda.reset_peak_memory_stats()
+    accelerator = make_accelerator(precision, 1)
+    reset_peak()
     with tempfile.TemporaryDirectory() as run_dir:
         result = fit(model, ColumnDataset(cols), ColumnDataset(val), accelerator=accelerator,
                      loss_fn=torch.nn.functional.binary_cross_entropy_with_logits, epochs=1, patience=1,
                      batch_size=args.batch, grad_accum=1, warmup=0.1, encoder_lr=2e-5, head_lr=1e-3, seed=0,
                      run_dir=Path(run_dir), log_path=Path(run_dir) / "log.jsonl", quiet=True)
     sps = result.samples_per_s
-    mem = torch.cuda.max_memory_allocated() / 2**30
-    mfu = sps * flops_per_sample(n_params, 12, 768, tokens, True) / (peak * 1e12) if peak else None
+    mem = peak_gib()
+    mfu = sps * flops_per_sample(n_params, layers, hidden, tokens, True) / (peak * 1e12) if peak else None
     rows.append(("full fine-tune", sps, mem, mfu))
 
     del model, result
-    torch.cuda.empty_cache()
-    torch.cuda.reset_peak_memory_stats()
+    if cuda:
+        torch.cuda.empty_cache()
+    reset_peak()
     model = EncoderClassifier(BertModel(config, add_pooling_layer=False), site_context=True)
     cache.encode_pooled(accelerator, model, {k: v[: args.batch * 4] for k, v in cols.items()}, args.batch)  # warm
-    torch.cuda.synchronize()
+    sync()
     t0 = time.perf_counter()
     cache.encode_pooled(accelerator, model, cols, args.batch * 2)
-    torch.cuda.synchronize()
+    sync()
     sps = args.n / (time.perf_counter() - t0)
-    mem = torch.cuda.max_memory_allocated() / 2**30
-    mfu = sps * flops_per_sample(n_params, 12, 768, tokens, False) / (peak * 1e12) if peak else None
+    mem = peak_gib()
+    mfu = sps * flops_per_sample(n_params, layers, hidden, tokens, False) / (peak * 1e12) if peak else None
     rows.append(("frozen (encode once)", sps, mem, mfu))
 
+    if args.smoke:
+        name = f"{name} (smoke: {layers} layers × {hidden})"
     date = datetime.date.today().isoformat()
     lines = [f"| {date} | {name} | {mode} | {2 * args.size + 1} bp / {tokens} tokens | {args.batch} | {sps:.0f} | "
              f"{mem:.1f} GiB | {'n/a' if mfu is None else f'{mfu:.1%}'} |" for mode, sps, mem, mfu in rows]

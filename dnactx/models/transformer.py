@@ -238,14 +238,21 @@ class EncoderClassifier(nn.Module):
         self.takes_mask = _accepts(encoder.forward, "attention_mask")
         self.head = Head(hidden_width(encoder), site_context)
 
-    def pool(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        # k-mer windows all have one length: with no padding, leaving the mask out lets SDPA take its fused
-        # kernels instead of the masked math path (about half the step time on CPU)
-        full = bool(attention_mask.all())
-        kwargs = {"attention_mask": attention_mask.long()} if self.takes_mask and not full else {}
+    def pool(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Mean of the last hidden states over real tokens; no mask means no padding.
+
+        k-mer windows all have one length, so the trainer drops an all-ones mask before batching: without a mask
+        SDPA takes its fused kernels instead of the masked math path (about half the step time on CPU), and no
+        per-batch ``mask.all()`` makes the host wait for the GPU.
+        """
+        if attention_mask is not None and bool(attention_mask.all()):
+            attention_mask = None
+        kwargs = {"attention_mask": attention_mask.long()} if self.takes_mask and attention_mask is not None else {}
         out = last_hidden(self.encoder(input_ids=input_ids.long(), **kwargs))
+        if attention_mask is None:
+            return out.mean(1)
         mask = attention_mask.unsqueeze(-1).to(out.dtype)
         return (out * mask).sum(1) / mask.sum(1).clamp(min=1)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self.head(self.pool(batch["input_ids"], batch["attention_mask"]).float(), batch.get("context_id"))
+        return self.head(self.pool(batch["input_ids"], batch.get("attention_mask")).float(), batch.get("context_id"))

@@ -49,14 +49,23 @@ def save_features(path: Path, features: dict[str, np.ndarray]) -> None:
 
 @torch.no_grad()
 def encode_pooled(accelerator, model, columns: dict[str, torch.Tensor], batch_size: int) -> np.ndarray:
-    """Pooled encoder outputs for every row (``model.pool(input_ids, attention_mask)``), float32 on CPU."""
+    """Pooled encoder outputs for every row (``model.pool(input_ids, attention_mask)``), float32 on CPU.
+
+    Outputs come back to the host 32 batches at a time: the host does not wait for each batch before queuing the
+    next, and device memory holds at most 32 batches of features.
+    """
     model.eval()
     model.to(accelerator.device)
-    ids, mask = columns["input_ids"], columns["attention_mask"]
-    out = []
+    ids, mask = columns["input_ids"], columns.get("attention_mask")
+    out, pending = [], []
     for i in range(0, len(ids), batch_size):
         with accelerator.autocast():
             pooled = model.pool(ids[i:i + batch_size].to(accelerator.device),
-                                mask[i:i + batch_size].to(accelerator.device))
-        out.append(pooled.float().cpu())
+                                None if mask is None else mask[i:i + batch_size].to(accelerator.device))
+        pending.append(pooled.float())
+        if len(pending) == 32:
+            out.append(torch.cat(pending).cpu())
+            pending.clear()
+    if pending:
+        out.append(torch.cat(pending).cpu())
     return torch.cat(out).numpy() if out else np.zeros((0, 0), dtype=np.float32)

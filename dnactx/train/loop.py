@@ -26,6 +26,9 @@ from .checkpoint import LoopState, Preempted, load_checkpoint, save_checkpoint, 
 
 # Called with the global optimiser step after every step (progress displays, tests that simulate preemption).
 STEP_HOOKS: list[Callable[[int], None]] = []
+# Batch losses stay on the device and are read back this often: a read per step would make the host wait for
+# the GPU every step, so it could never queue the next step's kernels while the current ones run.
+LOSS_READBACK_EVERY = 50
 
 
 @dataclass
@@ -97,6 +100,12 @@ def _progress(quiet: bool):
                     TextColumn("{task.fields[info]}"), console=Console(stderr=True), transient=True)
 
 
+def _read_back(state: LoopState, pending: list[torch.Tensor]) -> None:
+    if pending:
+        state.loss_sum += float(torch.stack(pending).sum())
+        pending.clear()
+
+
 def fit(model: nn.Module, train_ds: ColumnDataset, val_ds: ColumnDataset, *, accelerator, loss_fn: LossFn,
         epochs: int, patience: int, batch_size: int, grad_accum: int, warmup: float, encoder_lr: float,
         head_lr: float, seed: int, run_dir: Path, log_path: Path, resume: bool = False, quiet: bool = False,
@@ -132,6 +141,7 @@ def fit(model: nn.Module, train_ds: ColumnDataset, val_ds: ColumnDataset, *, acc
                 progress.reset(task, total=len(train_loader), completed=state.batch,
                                description=f"epoch {state.epoch + 1}/{epochs}")
             t0 = time.perf_counter()
+            pending: list[torch.Tensor] = []
             for batch in loader:
                 with accelerator.accumulate(model):
                     logits = model(batch)
@@ -143,23 +153,29 @@ def fit(model: nn.Module, train_ds: ColumnDataset, val_ds: ColumnDataset, *, acc
                 n = int(batch["labels"].shape[0]) * accelerator.num_processes
                 state.batch += 1
                 state.samples += n
-                state.loss_sum += float(loss.detach()) * n
+                pending.append(loss.detach() * n)
                 state.loss_n += n
+                if len(pending) >= LOSS_READBACK_EVERY:
+                    _read_back(state, pending)
                 if accelerator.sync_gradients:
                     state.step += 1
                     for hook in STEP_HOOKS:
                         hook(state.step)
-                if progress:
+                if progress and not pending:  # just read back: show the running loss
                     elapsed = state.step_seconds + time.perf_counter() - t0
                     progress.update(task, advance=1, info=f"loss {state.loss_sum / max(state.loss_n, 1):.4f} "
                                                           f"{state.samples / max(elapsed, 1e-9):.0f} samples/s")
+                elif progress:
+                    progress.update(task, advance=1)
                 if stop.requested and accelerator.sync_gradients:
+                    _read_back(state, pending)
                     state.step_seconds += time.perf_counter() - t0
                     state.seconds = time.perf_counter() - started
                     if main:
                         save_checkpoint(run_dir, accelerator.unwrap_model(model), optimizer, scheduler, state, best)
                     accelerator.wait_for_everyone()
                     raise Preempted(f"stopped by SIGTERM at epoch {state.epoch + 1}, step {state.step}")
+            _read_back(state, pending)
             state.step_seconds += time.perf_counter() - t0
             val_p = predict(accelerator, model, val_loader)
             val_y = val_ds.columns["labels"].numpy()

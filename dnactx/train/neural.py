@@ -39,6 +39,14 @@ def _columns(ds: Dataset, split: str, site_context: bool, **inputs: np.ndarray |
     return ColumnDataset(cols)
 
 
+def _token_columns(encoded) -> dict[str, torch.Tensor]:
+    """input_ids, and the attention mask only where some row is padded (see EncoderClassifier.pool)."""
+    cols = {"input_ids": torch.from_numpy(encoded.input_ids)}
+    if not encoded.attention_mask.all():
+        cols["attention_mask"] = torch.from_numpy(encoded.attention_mask)
+    return cols
+
+
 def _cnn_inputs(config: TrainConfig, ds: Dataset) -> tuple[torch.nn.Module, dict[str, ColumnDataset], dict]:
     from ..models.cnn import CNN
 
@@ -74,8 +82,7 @@ def _transformer_inputs(config: TrainConfig, ds: Dataset, folder: RunFolder, hom
     model = EncoderClassifier(encoder, config.site_context)
     top = parse_finetune(config.finetune)
     set_trainable(encoder, top)
-    tokens = {s: {"input_ids": torch.from_numpy(e.input_ids), "attention_mask": torch.from_numpy(e.attention_mask)}
-              for s, e in encoded.items()}
+    tokens = {s: _token_columns(e) for s, e in encoded.items()}
     extra: dict = {"truncated_fraction": truncated}
     folder.update_config(checkpoint_path=str(path), max_tokens=max_tokens, tokenizer=type(tokenizer).__name__,
                          encoder_class=f"{type(encoder).__module__}.{type(encoder).__name__}",

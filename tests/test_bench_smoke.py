@@ -1,0 +1,30 @@
+"""The GPU-facing benches run end to end on a toy size here, so a session lent a GPU spends its minutes measuring,
+not debugging. (Timings are printed, never asserted.)"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+def _run(*argv: str) -> str:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, *argv], capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout
+
+
+def test_gpu_bench_smoke_prints_both_rows():
+    out = _run(str(BENCH / "gpu.py"), "--smoke")
+    rows = [line for line in out.splitlines() if line.startswith("| 20")]
+    assert len(rows) == 2 and "full fine-tune" in rows[0] and "frozen (encode once)" in rows[1]
+
+
+def test_trainer_bench_runs_all_three_sides_and_the_frozen_repeat():
+    out = _run(str(BENCH / "trainer.py"), "--n", "300", "--repeats", "1")
+    for label in ("dnactx trainer", "transformers.Trainer", "bare torch loop", "ratio vs Trainer", "frozen train_run"):
+        assert label in out
