@@ -47,7 +47,7 @@ class TrainConfig:
     focal_alpha: float | None = _opt(0.25, "Focal loss alpha (weight of positives); none to disable.")
     class_weight: str = _opt("balanced", "lr only: balanced | none.")
     solver: str = _opt("lbfgs", "lr only: lbfgs | saga. Real data, 100k sites: lbfgs converged in 41 s (test AUROC "
-                                "0.921); saga stopped unconverged at its 200-pass budget after 287 s (0.912).")
+                                "0.921); saga stopped unconverged at its 200-pass budget after 142 s (0.912).")
     C: float = _opt(10.0, "lr only: inverse regularisation strength (k-mer frequencies are small numbers and fit "
                           "better with a weak penalty; real data, 30k sites: test AUROC 0.908 at C=10, 0.898 at C=1).",
                     flag="--C")
