@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from conftest import cli_exit_code, make_toydna_checkpoint
@@ -116,3 +117,32 @@ def test_matrix_passes_the_opt_in_to_transformer_cells_only(tiny_dataset, toydna
     assert cells[str(toydna)].trust_remote_code is True
     assert cells["cnn"].trust_remote_code is False  # ignored by cnn, so its cell keeps the default
     assert json.loads(json.dumps(spec.to_json()))  # serialisable for submit's cells.json
+
+
+@pytest.mark.parametrize("max_tokens", [1026, 40])
+def test_character_level_table_gives_the_tokenizers_own_ids(toydna, max_tokens):
+    from dnactx.models.transformer import load_tokenizer
+
+    tok = load_tokenizer(toydna, trust_remote_code=True)
+    assert tok.chars is not None
+    rng = np.random.default_rng(1)
+    bases = rng.choice(np.frombuffer(b"ACGTNRY", dtype=np.uint8), size=(50, 101))  # IUPAC letters → [UNK]
+    fast = tok.encode(bases, 50, max_tokens)
+    tok.chars = None
+    slow = tok.encode(bases, 50, max_tokens)
+    np.testing.assert_array_equal(fast.input_ids, slow.input_ids)
+    np.testing.assert_array_equal(fast.truncated, slow.truncated)
+    np.testing.assert_array_equal(fast.attention_mask, slow.attention_mask)
+
+
+def test_merging_tokenizers_are_not_taken_for_character_level(tmp_path):
+    from tokenizers import Regex, Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    from dnactx.tokenize import HFTokenizer
+
+    vocab = {t: i for i, t in enumerate(["[PAD]", "[UNK]", "ACGTNA", "A", "C", "G", "T", "N"])}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Split(Regex("ACGTNA|."), behavior="isolated")  # a 6-mer merge
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="[PAD]", unk_token="[UNK]")
+    assert HFTokenizer(fast).chars is None
