@@ -52,7 +52,7 @@ class TrainConfig:
                           "better with a weak penalty; real data, 30k sites: test AUROC 0.908 at C=10, 0.898 at C=1).",
                     flag="--C")
     max_train: int | None = _opt(None, "Use at most this many training sites (deterministic subsample); "
-                                 f"lr defaults to {100_000:,}: its k-mer features take ~30 MB per 1,000 sites.")
+                                 f"lr defaults to {100_000:,}: its k-mer features take ~20 MB per 1,000 sites.")
     train_fraction: float | None = _opt(None, "Use this fraction of the training sites (deterministic subsample).")
 
     def __post_init__(self) -> None:
