@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import torch
@@ -42,6 +43,9 @@ def build_tiny(dest: Path, seed: int = 0) -> Path:
         model = BertForMaskedLM(BertConfig(vocab_size=len(vocab), pad_token_id=0, **_TINY_CONFIG))
         model.save_pretrained(tmp)
         (tmp / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+        missing = [f for f in ("config.json", "model.safetensors") if not (tmp / f).is_file()]
+        if missing:
+            raise DnactxError(f"building {TINY} in {dest.parent} wrote no {', '.join(missing)}")
         try:
             os.rename(tmp, dest)
         except OSError:
@@ -52,10 +56,22 @@ def build_tiny(dest: Path, seed: int = 0) -> Path:
     return dest
 
 
-def tiny_dir(home: Path) -> Path:
+def tiny_dir(home: Path, wait_s: float = 600.0) -> Path:
+    """The built-in model's folder under ``home``, built on first use.
+
+    Under torchrun/accelerate launch only rank 0 builds it: transformers' ``save_pretrained`` writes nothing on
+    the other ranks, which would otherwise rename an empty folder into place. They wait for rank 0's.
+    """
     dest = Path(home) / ".models" / TINY
-    if not (dest / "config.json").is_file():
-        build_tiny(dest)
+    if (dest / "config.json").is_file():
+        return dest
+    if os.environ.get("RANK", "0") == "0":
+        return build_tiny(dest)
+    deadline = time.monotonic() + wait_s
+    while not (dest / "config.json").is_file():
+        if time.monotonic() > deadline:
+            raise DnactxError(f"rank {os.environ['RANK']} waited {wait_s:.0f} s for rank 0 to build {dest}")
+        time.sleep(0.2)
     return dest
 
 
