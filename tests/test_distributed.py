@@ -3,6 +3,7 @@ predicted once, and the built-in model built once (transformers saves nothing on
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -16,19 +17,19 @@ from conftest import make_toydna_checkpoint
 from dnactx.data.dataset import load_dataset
 
 
-def _torchrun(home: Path, *argv: str) -> subprocess.CompletedProcess:
+def _torchrun(home: Path, command: str, *argv: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     for var in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
         env.pop(var, None)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "dnactx", "--home", str(home), "train", *argv, "-q"]
+           "-m", "dnactx", "--home", str(home), command, *argv, "-q"]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
 
 
 @pytest.mark.parametrize("finetune", ["full", "frozen"])
 def test_two_process_training_writes_one_complete_run(tiny_dataset, tmp_path, finetune):
     home = tmp_path / "home"
-    proc = _torchrun(home, "--data", str(tiny_dataset), "--model", "dnabert6-tiny", "--size", "20",
+    proc = _torchrun(home, "train", "--data", str(tiny_dataset), "--model", "dnabert6-tiny", "--size", "20",
                      "--finetune", finetune, "--epochs", "2")
     assert proc.returncode == 0, proc.stderr[-3000:]
     run_ids = [line for line in proc.stdout.split() if line]
@@ -48,6 +49,26 @@ def test_two_process_training_writes_one_complete_run(tiny_dataset, tmp_path, fi
 
 def test_two_process_training_with_checkpoint_code(tiny_dataset, tmp_path):
     toy = make_toydna_checkpoint(tmp_path / "toydna")
-    proc = _torchrun(tmp_path / "home", "--data", str(tiny_dataset), "--model", str(toy), "--trust-remote-code",
-                     "--size", "20", "--finetune", "full", "--epochs", "1")
+    proc = _torchrun(tmp_path / "home", "train", "--data", str(tiny_dataset), "--model", str(toy),
+                     "--trust-remote-code", "--size", "20", "--finetune", "full", "--epochs", "1")
     assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_two_process_matrix_trains_lr_on_rank_zero_alone(tiny_dataset, tmp_path):
+    """lr is one scikit-learn fit: rank 0 runs it without collectives, while the other rank has moved on."""
+    home = tmp_path / "home"
+    proc = _torchrun(home, "matrix", "--data", str(tiny_dataset), "--model", "dnabert6-tiny", "--sizes", "20",
+                     "--modes", "up", "--epochs", "1", "--name", "dm")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split() == ["dm"]  # only rank 0 reports
+    with open(home / "matrices" / "dm" / "context_matrix_summary.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["status"] for r in rows] == ["completed", "completed"]  # the cell, then the lr baseline
+
+
+def test_two_process_lr_train_is_one_run_by_rank_zero(tiny_dataset, tmp_path):
+    home = tmp_path / "home"
+    proc = _torchrun(home, "train", "--data", str(tiny_dataset), "--model", "lr", "--size", "20")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_ids = proc.stdout.split()
+    assert len(run_ids) == 1 and (home / run_ids[0] / "metrics.json").is_file()

@@ -109,7 +109,7 @@ def train(
             solver=solver, max_train=max_train, train_fraction=train_fraction)
     result = train_run(config, state.home, resume=resume, quiet=quiet)
     if not is_main():  # under `accelerate launch`, rank 0 speaks for the run
-        raise typer.Exit(code=0 if result["status"] == "completed" else 3)
+        raise typer.Exit(code=0 if result["status"] in ("completed", "skipped") else 3)
     if not quiet:
         _summary(result, name or result["run_id"])
     if as_json:

@@ -73,6 +73,10 @@ def train_run(config: TrainConfig, home: Path, *, matrix: str | None = None, cel
     ``resume=run_id``. User errors are recorded in status.json and raised as DnactxError.
     """
     home = Path(home)
+    solo = dist.world_size() > 1 and (config or TrainConfig()).family == "lr" and not resume
+    if solo and not dist.is_main():
+        # lr is one scikit-learn fit: under torchrun/accelerate launch rank 0 runs it alone, without collectives
+        return {"run_id": None, "status": "skipped", "metrics": None}
     if resume:
         folder = _find_run(home, resume)
         status = folder.status.get("status")
@@ -95,7 +99,7 @@ def train_run(config: TrainConfig, home: Path, *, matrix: str | None = None, cel
         folder = None
         if dist.is_main():
             folder = RunFolder.create(home, record, name=config.name or default_name(config), matrix=matrix)
-        run_id = dist.share_run_id(folder.id if folder else None)
+        run_id = folder.id if solo else dist.share_run_id(folder.id if folder else None)
         folder = folder or dist.ReplicaFolder(home / run_id)
     folder.set_status("running")
     _record(home, folder, quiet)
