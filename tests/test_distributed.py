@@ -72,3 +72,24 @@ def test_two_process_lr_train_is_one_run_by_rank_zero(tiny_dataset, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     run_ids = proc.stdout.split()
     assert len(run_ids) == 1 and (home / run_ids[0] / "metrics.json").is_file()
+
+
+def test_sigterm_on_one_rank_preempts_all_and_resume_completes(tiny_dataset, tmp_path):
+    home = tmp_path / "home"
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR",
+                                                           "MASTER_PORT")}
+    env["OMP_NUM_THREADS"] = "1"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           str(Path(__file__).parent / "helpers" / "preempt_rank1.py"), "--home", str(home), "train",
+           "--data", str(tiny_dataset), "--model", "dnabert6-tiny", "--size", "20", "--finetune", "full",
+           "--epochs", "2", "--patience", "2", "-q"]
+    stopped = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    runs = [p for p in home.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    assert len(runs) == 1, stopped.stderr[-3000:]
+    status = json.loads((runs[0] / "status.json").read_text())
+    assert status["status"] == "preempted", stopped.stderr[-3000:]
+    assert (runs[0] / "checkpoint").is_dir()
+    proc = _torchrun(home, "train", "--resume", runs[0].name)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads((runs[0] / "status.json").read_text())["status"] == "completed"
+    assert json.loads((runs[0] / "metrics.json").read_text())["epochs_run"] == 2

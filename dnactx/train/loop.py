@@ -100,6 +100,22 @@ def _progress(quiet: bool):
                     TextColumn("{task.fields[info]}"), console=Console(stderr=True), transient=True)
 
 
+def _should_stop(accelerator, requested: bool, batch: int, batches: int) -> bool:
+    """Whether to checkpoint and stop after this step.
+
+    One process: as soon as SIGTERM arrived. Several: the signal reaches each rank at a slightly different step,
+    and a rank that stops while another takes one more step would leave that one waiting in a collective for
+    ever; so the ranks agree (any rank signalled → all stop) every LOSS_READBACK_EVERY batches and at the last
+    batch of the epoch, the same batches on every rank.
+    """
+    if accelerator.num_processes == 1:
+        return requested
+    if batch % LOSS_READBACK_EVERY and batch != batches:
+        return False
+    flag = torch.tensor([1.0 if requested else 0.0], device=accelerator.device)
+    return bool(accelerator.reduce(flag, reduction="sum").item() > 0)
+
+
 def _read_back(state: LoopState, pending: list[torch.Tensor]) -> None:
     if pending:
         state.loss_sum += float(torch.stack(pending).sum())
@@ -167,7 +183,8 @@ def fit(model: nn.Module, train_ds: ColumnDataset, val_ds: ColumnDataset, *, acc
                                                           f"{state.samples / max(elapsed, 1e-9):.0f} samples/s")
                 elif progress:
                     progress.update(task, advance=1)
-                if stop.requested and accelerator.sync_gradients:
+                if accelerator.sync_gradients and _should_stop(accelerator, stop.requested, state.batch,
+                                                               len(train_loader)):
                     _read_back(state, pending)
                     state.step_seconds += time.perf_counter() - t0
                     state.seconds = time.perf_counter() - started

@@ -1,0 +1,15 @@
+"""torchrun entry point for tests: ``dnactx`` with SIGTERM delivered to rank 1 alone at optimiser step 3.
+
+The hard case of preemption under DDP: one rank is signalled, the other is not (yet).
+"""
+
+import os
+import signal
+import sys
+
+from dnactx.cli import main
+from dnactx.train import loop
+
+if os.environ.get("RANK") == "1":
+    loop.STEP_HOOKS.append(lambda step: step == 3 and os.kill(os.getpid(), signal.SIGTERM))
+main(sys.argv[1:])
