@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The GPU checks of issue 4 as one prepared run, for a session lent a CUDA machine (about 3-4 minutes on an H200).
+# The GPU checks of issue 4 as one prepared run, for a session lent a CUDA machine
+# (an estimated 3-4 minutes on an H200; not yet timed on one).
 # The device image has torch, transformers, accelerate, pandas, pyarrow, scikit-learn, typer and rich but not
 # SQLModel/Alembic: training still writes complete run folders without them (the registry import is optional).
 #   run(command="PYTHONPATH=. PYTHONUNBUFFERED=1 bash bench/gpu_check.sh", timeout_s=480)
