@@ -93,3 +93,14 @@ def test_sigterm_on_one_rank_preempts_all_and_resume_completes(tiny_dataset, tmp
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads((runs[0] / "status.json").read_text())["status"] == "completed"
     assert json.loads((runs[0] / "metrics.json").read_text())["epochs_run"] == 2
+
+
+def test_predictions_gathered_from_two_processes_are_in_dataset_order(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR",
+                                                           "MASTER_PORT")}
+    out = tmp_path / "pred.npy"
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                           str(Path(__file__).parent / "helpers" / "predict_order.py"), str(out)],
+                          capture_output=True, text=True, env={**env, "OMP_NUM_THREADS": "1"}, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    np.testing.assert_allclose(np.load(out) * 1000.0, np.arange(1, 102), rtol=1e-4)
