@@ -63,3 +63,14 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         console_err.print("[bold red]interrupted[/]")
         sys.exit(130)
+    finally:
+        _close_process_group()
+
+
+def _close_process_group() -> None:
+    """Under torchrun/accelerate launch, tear torch.distributed down before the interpreter exits, as torch
+    asks. Left to interpreter exit, a rank once aborted in CI after a completed run ("terminate called without
+    an active exception", exit -6), so the launcher reported failure. Local to each rank: no rank waits."""
+    dist = sys.modules.get("torch.distributed")
+    if dist is not None and dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
