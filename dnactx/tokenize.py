@@ -126,13 +126,10 @@ class HFTokenizer:
         self.chars = _char_level(tokenizer)  # (byte → id table, lead ids, trail ids) for HyenaDNA-style tokenizers
 
     def _tokenize(self, texts: list[str]) -> tuple[list[list[int]], list[list[int]], list | None]:
-        kwargs = dict(add_special_tokens=True, truncation=False, return_special_tokens_mask=True)
-        try:
-            enc = self.tok(texts, return_offsets_mapping=True, **kwargs)
-            offsets = enc["offset_mapping"]
-        except (NotImplementedError, ValueError, TypeError, KeyError):  # python tokenizers have no offsets
-            enc = self.tok(texts, **kwargs)
-            offsets = None
+        fast = bool(getattr(self.tok, "is_fast", False))  # only Rust-backed tokenizers report character offsets
+        enc = self.tok(texts, add_special_tokens=True, truncation=False, return_special_tokens_mask=True,
+                       return_offsets_mapping=fast)
+        offsets = enc["offset_mapping"] if fast else None
         ids = enc["input_ids"]
         special = enc.get("special_tokens_mask") or [[0] * len(row) for row in ids]
         return ids, special, offsets
@@ -165,7 +162,6 @@ class HFTokenizer:
             out[i, :len(ids)] = ids
             mask[i, :len(ids)] = 1
         return Encoded(out, mask, truncated)
-
 
     def _encode_chars(self, bases: np.ndarray, center: int, max_tokens: int) -> Encoded:
         """One token per base: a table lookup, the same ids the tokenizer gives, ~100x faster than calling it."""

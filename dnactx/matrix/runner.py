@@ -29,9 +29,8 @@ class Outcome:
 def run_cell(home: Path, spec: MatrixSpec, cell: Cell, *, quiet: bool = True) -> Outcome:
     """Train one cell unless it is done: completed → skipped, preempted → resumed, failed/stale → new run."""
     # Under `accelerate launch` every rank trains the same cell together, so the cell lock would split them.
+    # (lr is fitted by rank 0 alone: train_run returns "skipped" on the other ranks.)
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
-    if distributed and cell.config.family == "lr" and os.environ.get("RANK", "0") != "0":
-        return Outcome(cell.index, "skipped", error="lr trains on one process (rank 0)")
     with cell_lock(home, spec.name, cell, enabled=not distributed) as got:
         if not got:
             return Outcome(cell.index, "busy", error="another process is training this cell")

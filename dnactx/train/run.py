@@ -73,7 +73,7 @@ def train_run(config: TrainConfig, home: Path, *, matrix: str | None = None, cel
     ``resume=run_id``. User errors are recorded in status.json and raised as DnactxError.
     """
     home = Path(home)
-    solo = dist.world_size() > 1 and (config or TrainConfig()).family == "lr" and not resume
+    solo = not resume and dist.world_size() > 1 and config.family == "lr"
     if solo and not dist.is_main():
         # lr is one scikit-learn fit: under torchrun/accelerate launch rank 0 runs it alone, without collectives
         return {"run_id": None, "status": "skipped", "metrics": None}
