@@ -134,7 +134,10 @@ def test_cli_prints_run_id_last_and_json(tiny_dataset, tmp_path, capsys):
     assert _cli(["--home", home, "train", "--data", str(tiny_dataset), "--model", "cnn", "--size", "20",
                  "--epochs", "1", "--no-site-context", "--json", "-q"]) == 0
     metrics = json.loads(capsys.readouterr().out)
-    assert metrics["test"]["n"] > 0
+    (cnn_run,) = [p for p in (tmp_path / "runs").iterdir() if (p / "status.json").is_file() and p.name != run_id]
+    assert metrics == json.loads((cnn_run / "metrics.json").read_text())  # what --json prints is metrics.json
+    assert metrics["facts"]["epochs_run"] == 1 and metrics["test"]["n"] == int(
+        (pd.read_parquet(tiny_dataset, columns=["split"])["split"] == "test").sum())
 
 
 def test_user_errors_are_one_line(tiny_dataset, tmp_path, capsys):
