@@ -158,7 +158,8 @@ def _comparison(r: dict) -> list[str]:
         return []
     rows = []
     for c in r["comparison"]:
-        better = "" if c["better"] is None else ("✔" if c["better"] else "✘")
+        tie = c["better"] is None and c["difference"] is not None
+        better = "=" if tie else None if c["better"] is None else ("✔" if c["better"] else "✘")
         rows.append([c["split"], c["metric"] + (" (lower is better)" if c["metric"] in LOWER_IS_BETTER else ""),
                      _num3(c["selected"]), _num3(c["baseline"]), signed(c["difference"], 3), num(c["ratio"], 2),
                      better])
