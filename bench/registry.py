@@ -25,7 +25,7 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))
 
-from dnactx.metrics import flatten  # noqa: E402
+from dnactx.contracts import flatten_metrics  # noqa: E402
 from dnactx.registry import RunFolder, record_run  # noqa: E402
 
 
@@ -34,7 +34,7 @@ def _metrics(i: int) -> dict:
              "precision_at_0_5": 0.5, "recall_at_0_5": 0.5, "brier": 0.2, "ece": 0.05}
     return {"val": split, "test": dict(split), "threshold": 0.4,
             "by_context": {s: {c: dict(split) for c in ("CG", "CHG", "CHH")} for s in ("val", "test")},
-            "best_epoch": 2, "train_seconds": 10.0}
+            "facts": {"best_epoch": 2, "train_seconds": 10.0}}
 
 
 def _make_folders(home: Path, worker: int, runs: int) -> list[Path]:
@@ -66,7 +66,7 @@ def _naive_record(db_path: Path, folder: RunFolder) -> None:
                              (folder.id, st["name"], st["status"], cfg["model"], cfg["size"], cfg["seed"],
                               json.dumps(cfg)))
                 conn.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?, ?)",
-                                 [(folder.id, *row) for row in flatten(folder.metrics or {})])
+                                 [(folder.id, *row) for row in flatten_metrics(folder.metrics)])
     finally:
         conn.close()
 

@@ -144,7 +144,7 @@ def frozen_repeat(data: Path, home: Path, size: int, batch: int, model: str) -> 
         r = train_run(TrainConfig(data=str(data), model=model, size=size, finetune="frozen", epochs=3, loss=loss,
                                   batch_size=batch), home, quiet=True)
         times.append(time.perf_counter() - t0)
-        assert r["metrics"]["cache_hit"] is (loss == "focal")
+        assert r["metrics"]["facts"]["cache_hit"] is (loss == "focal")
     return times[0], times[1]
 
 

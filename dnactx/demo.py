@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from .contracts import RunRow, run_metric
 from .errors import DnactxError
 
 MATRIX_NAME = "demo"
@@ -34,9 +35,9 @@ def example_inputs() -> tuple[Path, Path]:
     return genome, calls
 
 
-def _val_auprc(row: dict) -> float:
-    value = ((row.get("metrics") or {}).get("val") or {}).get("auprc")
-    return float("-inf") if value is None else float(value)
+def _val_auprc(row: RunRow) -> float:
+    value = run_metric(row, "val_auprc")
+    return float("-inf") if value is None else value
 
 
 def run_demo(out: Path, *, say: Callable[[str], None] = print, jobs: int = 1) -> dict:

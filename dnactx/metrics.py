@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
-CONTEXTS = ("CG", "CHG", "CHH")
+from .contracts import CONTEXTS, MetricsFile, SplitMetrics
 
 
 def _f(x: float) -> float | None:
@@ -104,7 +104,7 @@ def brier(y: np.ndarray, p: np.ndarray) -> float | None:
     return None if y.size == 0 else float(np.mean((np.asarray(p, dtype=float) - y) ** 2))
 
 
-def binary_metrics(y: np.ndarray, p: np.ndarray, threshold: float | None = None) -> dict:
+def binary_metrics(y: np.ndarray, p: np.ndarray, threshold: float | None = None) -> SplitMetrics:
     """Every headline number for one split (or subset): ranking, F1 at 0.5 and at a tuned threshold.
 
     Values that are undefined for this subset (AUROC without both classes) are None, and ``null_reason``
@@ -113,7 +113,7 @@ def binary_metrics(y: np.ndarray, p: np.ndarray, threshold: float | None = None)
     y = np.asarray(y).astype(int)
     p = np.asarray(p, dtype=float)
     at_half = confusion_at(y, p, 0.5)
-    out: dict[str, float | int | str | None] = {
+    out: SplitMetrics = {
         "n": int(y.size),
         "n_pos": int(y.sum()),
         "pos_rate": float(y.mean()) if y.size else None,
@@ -142,7 +142,7 @@ def binary_metrics(y: np.ndarray, p: np.ndarray, threshold: float | None = None)
     return out
 
 
-def by_context(y: np.ndarray, p: np.ndarray, context: np.ndarray, threshold: float) -> dict:
+def by_context(y: np.ndarray, p: np.ndarray, context: np.ndarray, threshold: float) -> dict[str, SplitMetrics]:
     """``{"CG": M, "CHG": M, "CHH": M}`` for the contexts present in ``context``."""
     context = np.asarray(context).astype(str)
     y, p = np.asarray(y), np.asarray(p)
@@ -157,13 +157,14 @@ def evaluate(
     test_p: np.ndarray,
     val_context: np.ndarray | None = None,
     test_context: np.ndarray | None = None,
-) -> dict:
+) -> MetricsFile:
     """The metrics.json core: a threshold that maximises F1 on validation, applied unchanged to test.
 
-    ``{"val": M, "test": M, "threshold": t, "by_context": {"val": {"CG": M, ...}, "test": {...}}}``
+    ``{"val": M, "test": M, "threshold": t, "by_context": {"val": {"CG": M, ...}, "test": {...}}}``; the trainer
+    adds the run's ``facts`` (see :mod:`dnactx.contracts`).
     """
     threshold = best_f1_threshold(val_y, val_p)
-    out: dict = {
+    out: MetricsFile = {
         "val": binary_metrics(val_y, val_p, threshold),
         "test": binary_metrics(test_y, test_p, threshold),
         "threshold": threshold,
@@ -175,24 +176,3 @@ def evaluate(
         out["by_context"]["test"] = by_context(test_y, test_p, test_context, threshold)
     return out
 
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def flatten(metrics: dict) -> list[tuple[str, str | None, str, float]]:
-    """``(split, context or None, name, value)`` rows from a metrics dict shaped like :func:`evaluate`'s.
-
-    Top-level numbers (threshold, truncated_fraction, ...) get split ``"run"``; None values are left out.
-    """
-    rows: list[tuple[str, str | None, str, float]] = []
-    for key, value in metrics.items():
-        if key in ("train", "val", "test") and isinstance(value, dict):
-            rows += [(key, None, k, float(v)) for k, v in value.items() if _is_number(v)]
-        elif key == "by_context" and isinstance(value, dict):
-            for split, contexts in value.items():
-                for ctx, m in contexts.items():
-                    rows += [(split, ctx, k, float(v)) for k, v in m.items() if _is_number(v)]
-        elif _is_number(value):
-            rows.append(("run", None, key, float(value)))
-    return rows

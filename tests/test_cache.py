@@ -17,20 +17,20 @@ def test_second_frozen_run_hits_the_cache(tiny_dataset, tmp_path, monkeypatch):
     base = dict(data=str(tiny_dataset), model="dnabert6-tiny", size=30, finetune="frozen", epochs=2)
     first = train_run(TrainConfig(**base), tmp_path, quiet=True)
     files = list((tmp_path / ".cache" / "embeddings").glob("*.safetensors"))
-    assert first["metrics"]["cache_hit"] is False and len(files) == 1
+    assert first["metrics"]["facts"]["cache_hit"] is False and len(files) == 1
     features = cache.load_features(files[0])
     assert features["train"].shape[1] == 64 and len(features["val"]) == first["metrics"]["val"]["n"]
 
     calls = []
     monkeypatch.setattr(cache, "encode_pooled", lambda *a, **k: calls.append(1))  # must not be needed
     second = train_run(TrainConfig(**base, loss="focal"), tmp_path, quiet=True)
-    assert second["metrics"]["cache_hit"] is True and not calls
+    assert second["metrics"]["facts"]["cache_hit"] is True and not calls
     assert RunFolder.open(tmp_path, second["run_id"]).config["cache_key"] == \
         RunFolder.open(tmp_path, first["run_id"]).config["cache_key"]
     # another window size is another key: a miss, computed afresh
     monkeypatch.undo()
     third = train_run(TrainConfig(**{**base, "size": 20}), tmp_path, quiet=True)
-    assert third["metrics"]["cache_hit"] is False
+    assert third["metrics"]["facts"]["cache_hit"] is False
     assert len(list((tmp_path / ".cache" / "embeddings").glob("*.safetensors"))) == 2
 
 

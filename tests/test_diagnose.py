@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from conftest import run_cli
 
-from dnactx.analysis.diagnose import build_evidence, diagnose
+from dnactx.analysis.diagnose import SplitScores, build_evidence, diagnose
 from dnactx.metrics import best_f1_threshold, evaluate
 from dnactx.provenance import library_versions, sha256_file
 from dnactx.registry import RunFolder, record_run
@@ -25,9 +25,10 @@ def _codes(d: dict) -> list[str]:
     return [f["code"] for f in d["findings"]]
 
 
-def _diagnose_arrays(yv, pv, yt, pt, config=TRANSFORMER, **kw) -> dict:
+def _diagnose_arrays(yv, pv, yt, pt, config=TRANSFORMER, val_context=None, test_context=None) -> dict:
     t = best_f1_threshold(yv, pv)
-    return diagnose(build_evidence(threshold=t, val=(yv, pv), test=(yt, pt), config=config, **kw))
+    scores = {"val": SplitScores(yv, pv, val_context), "test": SplitScores(yt, pt, test_context)}
+    return diagnose(build_evidence(threshold=t, scores=scores, config=config))
 
 
 def _labels(rng, n=4000, rate=0.024):
@@ -99,20 +100,23 @@ def _metrics_only(**extra) -> dict:
     return {**m, **extra}
 
 
-@pytest.mark.parametrize(("extra", "config", "baseline", "code", "flags"), [
-    ({"truncated_fraction": 0.4}, {"size": 1000}, None, "truncation", "--size 500"),
-    ({"best_epoch": 5, "epochs_run": 5}, {"epochs": 5}, None, "still_improving", "--epochs 10 --patience 3"),
-    ({"train": {"auprc": 1.0}}, {"model": "lr", "family": "lr", "C": 1.0}, None, "overfitting", "--C 0.1"),
-    ({}, {}, {"id": "lr1", "name": "lr", "metrics": {"val": {"auprc": 0.999}, "test": {"auprc": 0.999}}},
-     "below_baseline", "--finetune top:2"),
+@pytest.mark.parametrize(("extra", "config", "baseline", "code", "cites", "flags"), [
+    ({"facts": {"truncated_fraction": 0.4}}, {"size": 1000}, None, "truncation",
+     "40% of inputs were cut to the model's maximum length (--size 1000)", "--size 500"),
+    ({"facts": {"best_epoch": 5, "epochs_run": 5}}, {"epochs": 5}, None, "still_improving",
+     "best val AUPRC at epoch 5 of 5 (the maximum, --epochs 5)", "--epochs 10 --patience 3"),
+    ({"train": {"auprc": 1.0}}, {"model": "lr", "family": "lr", "C": 1.0}, None, "overfitting",
+     "train AUPRC 1.00 vs val 0.", "--C 0.1"),
+    ({}, {}, {"id": "lr1", "name": "lr", "metrics": {"val": {"auprc": 0.999}, "test": {"auprc": 0.998}}},
+     "below_baseline", "vs 1.00 for baseline lr (test 0.", "--finetune top:2"),
 ])
-def test_rule_findings_cite_figures_and_give_flags(extra, config, baseline, code, flags):
+def test_rule_findings_cite_figures_and_give_flags(extra, config, baseline, code, cites, flags):
     m = _metrics_only(**extra)
     d = diagnose(build_evidence(threshold=m["threshold"], metrics=m, config={**TRANSFORMER, **config},
                                 baseline=baseline))
     assert code in _codes(d)
     finding = next(f for f in d["findings"] if f["code"] == code)
-    assert any(ch.isdigit() for ch in finding["evidence"])
+    assert cites in finding["evidence"]
     assert flags in [r["flags"] for r in d["remedies"]]
 
 
@@ -135,7 +139,7 @@ def test_remedy_commands_are_valid_train_configs():
 # -- the command, on real run folders ------------------------------------------------------------------------
 def make_run(home: Path, dataset: Path, scores, *, name: str, model: str = "zhihan1996/DNA_bert_6",
              size: int = 100, mode: str = "both", finetune: str = "frozen", seed: int = 0,
-             matrix: str | None = None, extra_metrics: dict | None = None) -> str:
+             matrix: str | None = None, facts: dict | None = None) -> str:
     """A completed run folder as train_run writes it, with predictions ``scores(split, labels, contexts)``."""
     df = pd.read_parquet(dataset, columns=["label", "context", "split"])
     cfg = TrainConfig(data=str(dataset), model=model, size=size, mode=mode, finetune=finetune, seed=seed, name=name)
@@ -153,7 +157,7 @@ def make_run(home: Path, dataset: Path, scores, *, name: str, model: str = "zhih
                        f"{split}_index": index})
     metrics = evaluate(arrays["val_label"], arrays["val_prob"], arrays["test_label"], arrays["test_prob"],
                        arrays["val_context"], arrays["test_context"])
-    metrics.update({"truncated_fraction": 0.0, "best_epoch": 1, "epochs_run": 3, **(extra_metrics or {})})
+    metrics["facts"] = {"truncated_fraction": 0.0, "best_epoch": 1, "epochs_run": 3, **(facts or {})}
     np.savez(folder.path / "predictions_val_test.npz", **arrays)
     folder.write_metrics(metrics)
     folder.set_status("completed")

@@ -92,7 +92,7 @@ def test_sigterm_on_one_rank_preempts_all_and_resume_completes(tiny_dataset, tmp
     proc = _torchrun(home, "train", "--resume", runs[0].name)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads((runs[0] / "status.json").read_text())["status"] == "completed"
-    assert json.loads((runs[0] / "metrics.json").read_text())["epochs_run"] == 2
+    assert json.loads((runs[0] / "metrics.json").read_text())["facts"]["epochs_run"] == 2
 
 
 def test_predictions_gathered_from_two_processes_are_in_dataset_order(tmp_path):

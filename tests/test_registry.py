@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dnactx.contracts import flatten_metrics, run_metric
 from dnactx.errors import DnactxError
-from dnactx.metrics import evaluate, flatten
-from dnactx.registry import Registry, RunFolder, metric_value, parse_metric, record_run, rows_from_folder, sync
+from dnactx.metrics import evaluate
+from dnactx.registry import Registry, RunFolder, record_run, rows_from_folder, sync
 from dnactx.registry import db as dbmod
 
 
@@ -38,7 +39,8 @@ def real_metrics(seed: int = 0) -> dict:
     p = np.clip(y * 0.3 + rng.random(300) * 0.7, 0, 1)
     ctx = rng.choice(["CG", "CHG", "CHH"], 300)
     m = evaluate(y[:150], p[:150], y[150:], p[150:], ctx[:150], ctx[150:])
-    m.update(best_epoch=2, epochs_run=3, train_seconds=1.25, truncated_fraction=0.0)
+    m["facts"] = {"best_epoch": 2, "epochs_run": 3, "train_seconds": 1.25, "truncated_fraction": 0.0,
+                  "train_sites": 300, "cache_hit": False}
     return m
 
 
@@ -54,18 +56,24 @@ def test_record_run_round_trips_metrics_artifacts_and_columns(tmp_path: Path) ->
     reg = Registry.open(tmp_path)
     run = reg.run(folder.id)
     assert run["status"] == "completed" and run["model"] == "lr" and run["family"] == "lr"
-    assert (run["size"], run["mode"], run["finetune"], run["seed"], run["matrix"]) == (50, "both", "frozen", 3, "grid")
+    assert (run["size"], run["mode"], run["seed"], run["matrix"]) == (50, "both", 3, "grid")
+    assert run["finetune"] is None  # lr has no --finetune, whatever its config.json says
     assert run["folder"] == str(tmp_path / folder.id)
     assert run["config"] == folder.config and run["cell"] == {"seed": 3}
     assert run["dnactx_version"] == "0.1.0" and run["window"] == 200 and run["device"] == "cpu"
     assert run["host"] and run["created"] and run["started"] and run["finished"]
-    assert sorted(flatten(run["metrics"]), key=_key) == sorted(flatten(m), key=_key)
+    assert sorted(flatten_metrics(run["metrics"]), key=_key) == sorted(flatten_metrics(m), key=_key)
     assert run["metrics"]["val"]["n"] == 150 and isinstance(run["metrics"]["val"]["n"], int)
+    assert run["metrics"]["facts"] == m["facts"]
     assert run["metrics"]["by_context"]["test"]["CG"]["auprc"] == pytest.approx(m["by_context"]["test"]["CG"]["auprc"])
     assert run["artifacts"] == folder.artifacts
     with sqlite3.connect(reg.path) as db:
-        assert db.execute("SELECT count(*) FROM metrics").fetchone()[0] == len(flatten(m))
+        assert db.execute("SELECT count(*) FROM metrics").fetchone()[0] == len(flatten_metrics(m))
         assert db.execute("SELECT count(*) FROM artifacts").fetchone()[0] == 1
+        assert db.execute("SELECT split, name FROM metrics WHERE context IS NULL AND split NOT IN ('val', 'test') "
+                          "ORDER BY split, name").fetchall() == [
+            ("facts", "best_epoch"), ("facts", "cache_hit"), ("facts", "epochs_run"), ("facts", "train_seconds"),
+            ("facts", "train_sites"), ("facts", "truncated_fraction"), ("run", "threshold")]
 
 
 def test_record_run_updates_status_transitions(tmp_path: Path) -> None:
@@ -95,21 +103,14 @@ def test_filters_and_metric_sort_helpers(tmp_path: Path) -> None:
     assert [r["model"] for r in reg.runs(model="cnn")] == ["cnn"]
     assert reg.runs(model="nope") == []
     run = reg.runs(model="lr")[0]
-    assert metric_value(run, "val_auprc") == run["metrics"]["val"]["auprc"]
-    assert metric_value(run, "test_CHH_auroc") == run["metrics"]["by_context"]["test"]["CHH"]["auroc"]
-    assert metric_value(run, "train_seconds") == 1.25
-    assert metric_value(run, "val_nonexistent") is None
+    assert run_metric(run, "val_auprc") == run["metrics"]["val"]["auprc"]
+    assert run_metric(run, "test_CHH_auroc") == run["metrics"]["by_context"]["test"]["CHH"]["auroc"]
+    assert run_metric(run, "train_seconds") == 1.25
+    assert run_metric(run, "val_nonexistent") is None
+    assert [r["finetune"] for r in reg.runs()] == [None, None, "frozen", "frozen"]  # transformers only
     rows = reg.metric_rows(split="val", name="auprc")
     assert len(rows) == 4 and all(r["context"] is None for r in rows)
     assert len(reg.metric_rows(split="val", name="auprc", all_contexts=True)) == 16
-
-
-def test_parse_metric() -> None:
-    assert parse_metric("val_auprc") == ("val", None, "auprc")
-    assert parse_metric("test_f1_at_threshold") == ("test", None, "f1_at_threshold")
-    assert parse_metric("test_CG_f1_at_0_5") == ("test", "CG", "f1_at_0_5")
-    assert parse_metric("train_seconds") == ("run", None, "train_seconds")
-    assert parse_metric("threshold") == ("run", None, "threshold")
 
 
 def test_resolve_prefixes(tmp_path: Path) -> None:
@@ -119,7 +120,7 @@ def test_resolve_prefixes(tmp_path: Path) -> None:
     record_run(tmp_path, b)
     reg = Registry.open(tmp_path)
     assert reg.resolve("01aaa") == a.id and reg.resolve("01AAB") == b.id and reg.resolve(a.id) == a.id
-    with pytest.raises(DnactxError, match="ambiguous"):
+    with pytest.raises(DnactxError, match=r"^01aa matches 2 runs: 01aaaa\w+, 01aabb\w+; give more characters"):
         reg.resolve("01aa")
     with pytest.raises(DnactxError, match="no run matches"):
         reg.resolve("zz")

@@ -15,7 +15,7 @@ def _metrics(i: int) -> dict:
     split = {"n": 100, "n_pos": 30, "auroc": 0.5 + i / 10_000, "auprc": i / 1000, "f1_at_0_5": 0.4, "brier": 0.2}
     return {"val": split, "test": dict(split), "threshold": 0.5,
             "by_context": {s: {c: dict(split) for c in ("CG", "CHG", "CHH")} for s in ("val", "test")},
-            "best_epoch": 1, "train_seconds": 1.5}
+            "facts": {"best_epoch": 1, "train_seconds": 1.5}}
 
 
 def _worker(home: str, worker: int, barrier, errors) -> None:
@@ -60,13 +60,13 @@ def test_sixteen_processes_fifty_runs_each_fresh_home(tmp_path: Path, capfd) -> 
         assert db.execute("SELECT count(*), count(DISTINCT id) FROM runs WHERE status='completed'").fetchone() == (
             PROCS * RUNS, PROCS * RUNS)
         per_run = _metrics(0)
-        n_metric = 2 * len(per_run["val"]) * 4 + 3  # val/test × (all + 3 contexts) + threshold/best_epoch/seconds
+        n_metric = 2 * len(per_run["val"]) * 4 + 3  # val/test × (all + 3 contexts) + threshold + 2 facts
         assert db.execute("SELECT count(*) FROM metrics").fetchone()[0] == PROCS * RUNS * n_metric
         assert db.execute("SELECT count(*), count(DISTINCT run_id) FROM artifacts").fetchone() == (
             PROCS * RUNS, PROCS * RUNS)
         seeds = [s for (s,) in db.execute("SELECT seed FROM runs ORDER BY seed")]
         assert seeds == list(range(PROCS * RUNS))
-        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [("0003",)]
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
     from dnactx.registry import Registry

@@ -33,7 +33,8 @@ def _registry_at_0001_with_data(home: Path) -> Path:
                    (RUN_ID, json.dumps(config), json.dumps(config["versions"])))
         db.executemany("INSERT INTO metrics (run_id, split, context, name, value) VALUES (?, ?, ?, ?, ?)",
                        [(RUN_ID, "val", None, "auprc", 0.61), (RUN_ID, "test", "CG", "auroc", 0.83),
-                        (RUN_ID, "run", None, "threshold", 0.42)])
+                        (RUN_ID, "run", None, "threshold", 0.42), (RUN_ID, "run", None, "train_seconds", 12.5),
+                        (RUN_ID, "run", None, "best_epoch", 3.0)])
         db.execute("INSERT INTO artifacts (run_id, kind, path, sha256, bytes) VALUES (?, 'model', 'model.pt', "
                    "'abc', 123)", (RUN_ID,))
         db.execute("INSERT INTO matrices (id, name, spec, created) VALUES ('m0', 'm0', '{\"size\": [100]}', 'x')")
@@ -49,12 +50,14 @@ def test_registry_at_first_migration_upgrades_to_head_with_data_intact(tmp_path:
 
     reg = Registry.open(home)
 
-    assert current_revision(reg.engine) == head_revision() == "0002"
+    assert current_revision(reg.engine) == head_revision() == "0003"
     run = reg.run("01jz")
     assert (run["name"], run["status"], run["model"], run["size"], run["mode"], run["seed"], run["matrix"],
             run["host"]) == ("old", "completed", "cnn", 100, "up", 7, "m0", "node17")
+    # 0003: the run-level rows that were facts move to split "facts"; a cnn has no finetune
     assert run["metrics"] == {"val": {"auprc": 0.61}, "by_context": {"test": {"CG": {"auroc": 0.83}}},
-                              "threshold": 0.42}
+                              "threshold": 0.42, "facts": {"train_seconds": 12.5, "best_epoch": 3}}
+    assert run["finetune"] is None
     assert run["artifacts"] == [{"kind": "model", "path": "model.pt", "sha256": "abc", "bytes": 123}]
     # 0002's new columns are backfilled from the JSON the old rows carry
     assert (run["window"], run["device"], run["dnactx_version"], run["cell"]) == (
@@ -84,7 +87,7 @@ def test_registry_newer_than_the_code_stops_with_a_clear_message(tmp_path: Path)
     with pytest.raises(DnactxError) as info:
         Registry.open(tmp_path)
     assert str(info.value) == (f"registry at {tmp_path / 'registry.sqlite'} is schema 0099, newer than this dnactx "
-                               "(0002); upgrade dnactx")
+                               "(0003); upgrade dnactx")
 
 
 def test_migrations_ship_as_package_data() -> None:
@@ -93,4 +96,4 @@ def test_migrations_ship_as_package_data() -> None:
     root = importlib.resources.files("dnactx.migrations")
     assert root.joinpath("env.py").is_file() and root.joinpath("script.py.mako").is_file()
     assert {p.name for p in root.joinpath("versions").iterdir() if p.name.endswith(".py")} >= {
-        "0001_initial.py", "0002_datasets.py"}
+        "0001_initial.py", "0002_datasets.py", "0003_run_facts.py"}

@@ -39,14 +39,14 @@ def test_trusted_code_trains_full_and_frozen_and_is_recorded(tiny_dataset, toydn
     kw = dict(data=str(tiny_dataset), model=str(toydna), size=20, epochs=2, trust_remote_code=True)
     full = train_run(TrainConfig(finetune="full", **kw), home, quiet=True)
     assert full["status"] == "completed"
-    assert full["metrics"]["test"]["auroc"] is not None and full["metrics"]["truncated_fraction"] == 0.0
+    assert full["metrics"]["test"]["auroc"] is not None and full["metrics"]["facts"]["truncated_fraction"] == 0.0
     config = RunFolder.open(home, full["run_id"]).config
     assert config["tokenizer"] == "HFTokenizer" and config["max_tokens"] == 1026  # from HyenaDNA's max_seq_len
     assert set(config["checkpoint_code"]) == {"configuration_toydna.py", "modeling_toydna.py",
                                               "tokenization_toydna.py"}
     first = train_run(TrainConfig(finetune="frozen", **kw), home, quiet=True)
     again = train_run(TrainConfig(finetune="frozen", loss="focal", **kw), home, quiet=True)
-    assert first["metrics"]["cache_hit"] is False and again["metrics"]["cache_hit"] is True
+    assert first["metrics"]["facts"]["cache_hit"] is False and again["metrics"]["facts"]["cache_hit"] is True
 
 
 def test_edited_checkpoint_code_misses_the_frozen_cache(toydna):

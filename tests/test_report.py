@@ -9,7 +9,8 @@ import pytest
 from conftest import run_cli
 from test_diagnose import flat_scores, make_run, ranked_scores
 
-from dnactx.analysis.report import build_report, group_means, parse_metric, pick_baseline
+from dnactx.analysis.baseline import choose_baseline
+from dnactx.analysis.report import build_report, group_means, selection_metric
 from dnactx.errors import DnactxError
 from dnactx.registry import Registry
 
@@ -115,15 +116,18 @@ def test_pure_selection_baseline_and_means():
     r = build_report(rows, baseline=None, baseline_reason="x")
     assert r["selected"]["id"] == "b" and r["best_by_test"]["id"] == "c"
     assert [run["id"] for run in r["runs"]] == ["b", "a", "c"]  # the run without the metric is ranked last
-    base, reason = pick_baseline(rows, rows + others, rows[1], "auprc")
+    base, reason = choose_baseline(rows[1], rows, rows + others, "auprc")
     assert base["id"] == "lr-same" and "same dataset" in reason
     assert group_means(rows, "mode", "auprc")[0]["val_mean"] == pytest.approx(0.6)
-    assert parse_metric("auroc") == ("val", "auroc") and parse_metric("val_brier") == ("val", "brier")
+    assert selection_metric("auroc") == ("val", "auroc") and selection_metric("val_brier") == ("val", "brier")
     brier = [{**r, "metrics": {"val": {"brier": b}, "test": {"brier": b}}}
              for r, b in zip(rows, (0.2, 0.1, 0.3), strict=True)]
     assert build_report(brier, metric="val_brier")["selected"]["id"] == "b"  # lower is better
-    with pytest.raises(DnactxError):
-        parse_metric("val_nonsense")
+    for bad in ("val_nonsense", "train_seconds", "val_CG_auprc"):
+        with pytest.raises(DnactxError, match="unknown metric"):
+            selection_metric(bad)
+    with pytest.raises(DnactxError, match="selected on validation"):
+        selection_metric("test_auprc")
 
 
 def test_auto_baseline_prefers_the_matrix_baseline_cell_even_when_an_lr_cell_is_selected():
@@ -131,7 +135,63 @@ def test_auto_baseline_prefers_the_matrix_baseline_cell_even_when_an_lr_cell_is_
     designated = _row("lr-base", "lr", 0.6, 0.4, config={"dataset_fingerprint": "f", "cell": {"baseline": True}})
     cnn = _row("cnn", "cnn", 0.7, 0.6)
     rows = [lr_cell, designated, cnn]
-    base, reason = pick_baseline(rows, rows, lr_cell, "auprc")
-    assert base["id"] == "lr-base" and "baseline" in reason
-    base, _ = pick_baseline([lr_cell, cnn], [lr_cell, cnn], lr_cell, "auprc")
-    assert base is None  # the selected run is never its own baseline
+    base, reason = choose_baseline(lr_cell, rows, rows, "auprc")
+    assert base["id"] == "lr-base" and reason == "the matrix's baseline run"
+    base, _ = choose_baseline(lr_cell, [lr_cell, cnn], [lr_cell, cnn], "auprc")
+    assert base is None  # no other lr run
+    base, reason = choose_baseline(designated, rows, rows, "auprc")
+    assert base is None and reason == "the selected run is itself the lr baseline"
+    base, reason = choose_baseline(cnn, rows, rows, "auprc", requested=lr_cell)
+    assert base["id"] == "lr-cell" and reason == "given with --baseline"
+    assert choose_baseline(cnn, rows, rows, "auprc", requested="none") == (None, "disabled with --baseline none")
+
+
+def test_report_with_a_given_baseline_diagnoses_against_that_same_baseline(matrix_home, capsys, tmp_path):
+    home, ids = matrix_home
+    # "outside" is a transformer run outside the matrix: no automatic policy would pick it, but the user did.
+    r = json.loads(_report(home, capsys, "--matrix", "m1", "--baseline", ids["outside"][:14], "--json",
+                           "--out", str(tmp_path / "rep")))
+    assert r["selected"]["id"] == ids["val_best"] and r["baseline"]["id"] == ids["outside"]
+    assert {c["baseline"] for c in r["comparison"] if c["metric"] == "auprc"} == {
+        Registry.open(home).run(ids["outside"])["metrics"][s]["auprc"] for s in ("val", "test")}
+    assert r["diagnosis"]["baseline"] == {"id": ids["outside"], "name": "outside"}
+    below = next(f for f in r["diagnosis"]["findings"] if f["code"] == "below_baseline")
+    assert "for baseline outside" in below["evidence"]
+    saved = json.loads((home / ids["val_best"] / "diagnosis.json").read_text())
+    assert saved["baseline"]["id"] == ids["outside"]
+    md = (tmp_path / "rep" / "report.md").read_text()
+    assert "Baseline (given with --baseline): **outside**" in md and "for baseline outside" in md
+
+
+def test_standalone_diagnose_uses_the_baseline_report_would_choose(matrix_home, capsys):
+    home, ids = matrix_home
+    d = json.loads(run_cli(["--home", str(home), "diagnose", ids["val_best"], "--json"], capsys)[1])
+    r = json.loads(_report(home, capsys, "--matrix", "m1", "--json"))
+    assert d["baseline"]["id"] == r["baseline"]["id"] == r["diagnosis"]["baseline"]["id"] == ids["lr"]
+
+
+def test_first_layout_run_folders_sync_diagnose_and_report(tmp_path, tiny_dataset, capsys):
+    """Folders written before metrics.json had a ``facts`` object (facts beside the threshold) still work."""
+    home = tmp_path / "runs"
+    lr = make_run(home, tiny_dataset, ranked_scores(0.6, 0.6, seed=1), name="lr", model="lr")
+    bert = make_run(home, tiny_dataset, ranked_scores(1.8, 1.8, seed=2), name="bert",
+                    facts={"truncated_fraction": 0.4})
+    for run_id in (lr, bert):
+        path = home / run_id / "metrics.json"
+        m = json.loads(path.read_text())
+        facts = m.pop("facts")
+        path.write_text(json.dumps({**m, **facts}))  # the first layout
+    assert "facts" not in json.loads((home / bert / "metrics.json").read_text())
+    code, _, err = run_cli(["--home", str(home), "runs", "sync", "--rebuild"], capsys)
+    assert code == 0 and "2 imported" in err
+    row = Registry.open(home).run(bert)
+    assert row["metrics"]["facts"] == {"truncated_fraction": 0.4, "best_epoch": 1, "epochs_run": 3}
+    assert "truncated_fraction" not in row["metrics"]
+    code, out, err = run_cli(["--home", str(home), "diagnose", bert, "--json"], capsys)
+    assert code == 0, err
+    d = json.loads(out)
+    truncation = next(f for f in d["findings"] if f["code"] == "truncation")
+    assert truncation["evidence"].startswith("40% of inputs were cut")
+    r = json.loads(_report(home, capsys, "--json"))
+    assert r["selected"]["id"] == bert and r["baseline"]["id"] == lr
+    assert any(f["code"] == "truncation" for f in r["diagnosis"]["findings"])

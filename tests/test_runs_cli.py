@@ -157,3 +157,66 @@ def test_corrupt_registry_one_line_nonzero_then_rebuild_fixes_it(home: Path, cap
     assert code == 0 and "3 imported" in err
     assert (home / "registry.sqlite.bak").read_bytes().startswith(b"\x00garbage")
     assert len(Registry.open(home).runs()) == 3
+
+
+def _full_config_run(home: Path, model: str, finetune: str, seed: int) -> str:
+    """A completed run whose config.json holds every TrainConfig field, as train_run writes it."""
+    import dataclasses
+
+    from dnactx.train.config import TrainConfig
+
+    cfg = TrainConfig(data="/d/dataset.parquet", model=model, finetune=finetune, seed=seed, epochs=7, C=0.5)
+    config = {**dataclasses.asdict(cfg), "family": cfg.family, "dataset_fingerprint": "f" * 64, "window": 200}
+    metrics = real_metrics(seed)
+    metrics["facts"]["train_sites"] = 100 + seed
+    from dnactx.registry import RunFolder
+
+    folder = RunFolder.create(home, config, name=f"{model}-{seed}")
+    folder.write_metrics(metrics)
+    folder.set_status("completed")
+    record_run(home, folder)
+    return folder.id
+
+
+def test_export_carries_every_train_option_and_train_sites_and_finetune_only_for_transformers(tmp_path, capsys):
+    import dataclasses
+
+    from dnactx.train.config import TrainConfig
+
+    home = tmp_path / "runs"
+    ids = [_full_config_run(home, "lr", "frozen", 0), _full_config_run(home, "cnn", "frozen", 1),
+           _full_config_run(home, "dnabert6-tiny", "top:2", 2)]
+    code, out, _ = run_cli(["--home", str(home), "runs", "export", "--format", "csv"], capsys)
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and [r["id"] for r in rows] == ids
+    header = out.splitlines()[0].split(",")
+    assert {f.name for f in dataclasses.fields(TrainConfig)} | {"train_sites", "family"} <= set(header)
+    assert [(r["epochs"], r["C"], r["solver"], r["train_sites"]) for r in rows] == [
+        ("7", "0.5", "lbfgs", str(100 + seed)) for seed in range(3)]
+    assert [r["finetune"] for r in rows] == ["", "", "top:2"]
+    code, out, _ = run_cli(["--home", str(home), "runs", "export", "--format", "json"], capsys)
+    assert [r["finetune"] for r in json.loads(out)] == [None, None, "top:2"]
+
+
+def test_ls_shows_finetune_only_for_transformers(home: Path, tmp_path, capsys, monkeypatch) -> None:
+    from dnactx.cli import common
+
+    monkeypatch.setattr(common.console, "_width", 160)
+    def table() -> tuple[list[str], dict[str, list[str]]]:
+        code, out, _ = run_cli(["--home", str(home), "runs", "ls"], capsys)
+        assert code == 0
+        header = next(line.split() for line in out.splitlines() if line.startswith("id "))
+        return header, {line.split()[2]: line.split() for line in out.splitlines() if line.startswith("01")}
+
+    header, rows = table()  # lr and cnn only: no finetune column, though their config.json says "frozen"
+    assert header[:6] == ["id", "status", "model", "size", "mode", "seed"]
+    assert all("frozen" not in cells for cells in rows.values())
+    _full_config_run(home, "dnabert6-tiny", "top:2", 5)
+    header, rows = table()
+    at = header.index("finetune")
+    assert rows["dnabert6-tiny"][at] == "top:2" and rows["lr"][at] == rows["cnn"][at] == "—"
+
+
+def test_ambiguous_prefix_says_how_many_runs_match(home: Path, capsys) -> None:
+    code, _, err = run_cli(["--home", str(home), "runs", "show", "0"], capsys)
+    assert code != 0 and err.startswith("error: 0 matches 3 runs: 0") and err.count("\n") == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from sklearn.metrics import average_precision_score, roc_auc_score
@@ -19,6 +20,10 @@ torch.set_num_threads(1)
 
 RUN_FILES = {"config.json", "status.json", "metrics.json", "artifacts.json", "predictions_val_test.npz",
              "train_log.jsonl"}
+
+
+def _train_sites(dataset) -> int:
+    return int((pd.read_parquet(dataset, columns=["split"])["split"] == "train").sum())
 
 
 def _run(tiny_dataset, home, **kw):
@@ -36,8 +41,10 @@ def test_lr_run_folder_metrics_and_registry(tiny_dataset, tmp_path):
     assert config["family"] == "lr" and config["size"] == 50 and config["matrix"] is None
     assert config["dataset_fingerprint"] and config["window"] == 200 and config["versions"]["torch"]
     m = folder.metrics
-    assert set(m) >= {"val", "test", "threshold", "by_context", "truncated_fraction", "best_epoch", "epochs_run",
-                      "train_seconds", "samples_per_s"}
+    assert set(m) == {"val", "test", "threshold", "by_context", "facts"}
+    assert set(m["facts"]) == {"truncated_fraction", "best_epoch", "epochs_run", "train_seconds", "samples_per_s",
+                               "train_sites", "converged", "n_iter"}
+    assert m["facts"]["train_sites"] == _train_sites(tiny_dataset)
     assert set(m["by_context"]["test"]) == {"CG", "CHG", "CHH"}
     pred = np.load(folder.path / "predictions_val_test.npz")
     assert set(pred.files) == {f"{s}_{k}" for s in ("val", "test") for k in ("prob", "label", "context", "index")}
@@ -45,8 +52,6 @@ def test_lr_run_folder_metrics_and_registry(tiny_dataset, tmp_path):
     assert m["test"]["auroc"] == pytest.approx(roc_auc_score(pred["test_label"], pred["test_prob"]), abs=1e-6)
     assert m["test"]["auprc"] == pytest.approx(average_precision_score(pred["test_label"], pred["test_prob"]),
                                                abs=1e-6)
-    import pandas as pd
-
     df = pd.read_parquet(tiny_dataset)
     assert (df["label"].to_numpy()[pred["val_index"]] == pred["val_label"]).all()
     assert (df["split"].to_numpy()[pred["test_index"]] == "test").all()
@@ -63,10 +68,10 @@ def test_lr_caps_its_training_sites_unless_max_train_is_given(tiny_dataset, tmp_
     monkeypatch.setattr(config_module, "LR_DEFAULT_MAX_TRAIN", 100)
     home = tmp_path / "runs"
     capped = _run(tiny_dataset, home, model="lr", size=20)
-    assert capped["metrics"]["train_sites"] == 100
+    assert capped["metrics"]["facts"]["train_sites"] == 100
     assert RunFolder.open(home, capped["run_id"]).config["max_train_effective"] == 100
     chosen = _run(tiny_dataset, home, model="lr", size=20, max_train=250)
-    assert chosen["metrics"]["train_sites"] == 250
+    assert chosen["metrics"]["facts"]["train_sites"] == 250
 
 
 def test_cnn_loss_falls_and_weights_are_safetensors(tiny_dataset, tmp_path):
@@ -77,25 +82,33 @@ def test_cnn_loss_falls_and_weights_are_safetensors(tiny_dataset, tmp_path):
     from safetensors.torch import load_file
 
     assert any(k.startswith("head.") for k in load_file(str(folder.path / "model.safetensors")))
-    assert result["metrics"]["best_epoch"] in range(1, 5)
+    facts = result["metrics"]["facts"]
+    assert facts["best_epoch"] in range(1, 5) and facts["epochs_run"] == 4
+    assert facts["train_sites"] == _train_sites(tiny_dataset)  # every family records it
 
 
 @pytest.mark.parametrize("finetune,loss", [("frozen", "bce"), ("top:1", "weighted"), ("full", "focal")])
 def test_dnabert6_tiny_finetune_modes_and_losses(tiny_dataset, tmp_path, finetune, loss):
     result = _run(tiny_dataset, tmp_path, model="dnabert6-tiny", finetune=finetune, loss=loss, epochs=2)
     m = result["metrics"]
-    assert result["status"] == "completed" and m["epochs_run"] == 2
-    assert 0 <= m["test"]["auroc"] <= 1 and m["truncated_fraction"] == 0.0
+    assert result["status"] == "completed" and m["facts"]["epochs_run"] == 2
+    pred = np.load(tmp_path / result["run_id"] / "predictions_val_test.npz")
+    assert m["test"]["auroc"] == pytest.approx(roc_auc_score(pred["test_label"], pred["test_prob"]), abs=1e-6)
+    assert m["facts"]["truncated_fraction"] == 0.0 and m["facts"]["train_sites"] == _train_sites(tiny_dataset)
+    if finetune == "frozen":
+        assert m["facts"]["cache_hit"] is False
+    else:
+        assert "cache_hit" not in m["facts"]
     config = RunFolder.open(tmp_path, result["run_id"]).config
     assert config["family"] == "transformer" and config["tokenizer"] == "KmerTokenizer"
     if loss == "weighted":
-        assert m["pos_weight_used"] > 1
+        assert m["facts"]["pos_weight_used"] > 1
 
 
 def test_early_stopping_stops_after_patience(tiny_dataset, tmp_path):
     result = _run(tiny_dataset, tmp_path, model="dnabert6-tiny", epochs=30, patience=1, head_lr=1e-5)
-    m = result["metrics"]
-    assert m["epochs_run"] == m["best_epoch"] + 1 < 30
+    facts = result["metrics"]["facts"]
+    assert facts["epochs_run"] == facts["best_epoch"] + 1 < 30
 
 
 def test_truncation_is_recorded(tmp_path):
@@ -104,7 +117,7 @@ def test_truncation_is_recorded(tmp_path):
     data = make_tiny_dataset(tmp_path / "wide", n=60, window=1100)
     result = train_run(TrainConfig(data=str(data), model="dnabert6-tiny", size=550, epochs=1), tmp_path / "runs",
                        quiet=True)
-    assert result["metrics"]["truncated_fraction"] == 1.0
+    assert result["metrics"]["facts"]["truncated_fraction"] == 1.0
 
 
 def _cli(args: list[str]) -> int:
@@ -121,7 +134,10 @@ def test_cli_prints_run_id_last_and_json(tiny_dataset, tmp_path, capsys):
     assert _cli(["--home", home, "train", "--data", str(tiny_dataset), "--model", "cnn", "--size", "20",
                  "--epochs", "1", "--no-site-context", "--json", "-q"]) == 0
     metrics = json.loads(capsys.readouterr().out)
-    assert metrics["test"]["n"] > 0
+    (cnn_run,) = [p for p in (tmp_path / "runs").iterdir() if (p / "status.json").is_file() and p.name != run_id]
+    assert metrics == json.loads((cnn_run / "metrics.json").read_text())  # what --json prints is metrics.json
+    assert metrics["facts"]["epochs_run"] == 1 and metrics["test"]["n"] == int(
+        (pd.read_parquet(tiny_dataset, columns=["split"])["split"] == "test").sum())
 
 
 def test_user_errors_are_one_line(tiny_dataset, tmp_path, capsys):

@@ -58,7 +58,7 @@ def test_preempted_run_resumes_to_the_same_metrics(tiny_dataset, tmp_path, sigte
     ref_pred = np.load(tmp_path / "ref" / reference["run_id"] / "predictions_val_test.npz")
     new_pred = np.load(folder.path / "predictions_val_test.npz")
     np.testing.assert_allclose(new_pred["test_prob"], ref_pred["test_prob"], atol=1e-6)
-    assert resumed["epochs_run"] == reference["metrics"]["epochs_run"] == 3
+    assert resumed["facts"]["epochs_run"] == reference["metrics"]["facts"]["epochs_run"] == 3
 
 
 def test_resume_refuses_completed_runs(tiny_dataset, tmp_path):

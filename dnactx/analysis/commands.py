@@ -5,12 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..atomic import write_json, write_text
+from ..contracts import RUN_IDENTITY, BaselineRef, Diagnosis, RunRow, run_metric
 from ..errors import DnactxError
+from ..registry.folder import RunFolder
 from . import plots
-from .diagnose import build_evidence, diagnose
-from .inputs import find_baseline, load_predictions, repeat_flags, run_folder, run_metrics
+from .baseline import AUTO, choose_baseline
+from .diagnose import SplitScores, build_evidence, diagnose
+from .inputs import PREDICTIONS, load_predictions, repeat_flags, run_folder, run_metrics
 from .render import clean, png_data_uri, report_csv, report_html, report_markdown
-from .report import build_report, parse_metric, pick_baseline
+from .report import build_report, select, selection_metric
 
 DIAGNOSIS_FILE = "diagnosis.json"
 
@@ -21,64 +24,66 @@ def _registry(home: Path):
     return Registry.open(Path(home))
 
 
-def diagnose_row(row: dict, home: Path, *, all_rows: list[dict] | None = None, plots_dir: Path | None = None,
-                 save: bool = True) -> dict:
-    """Diagnose one registry run row; write diagnosis.json into its folder and plots into ``plots_dir``."""
+def _baseline_ref(row: RunRow | None) -> BaselineRef | None:
+    return {"id": row["id"], "name": row.get("name"), "metrics": row.get("metrics") or {}} if row else None
+
+
+def _scores(folder: RunFolder, config: dict, notes: list[str]) -> dict[str, SplitScores] | None:
+    """Val/test labels and probabilities from the run's predictions, with contexts and repeat flags."""
+    preds = load_predictions(folder)
+    if preds is None:
+        return None
+    repeat, note = repeat_flags(config, {"val": preds["val_index"], "test": preds["test_index"]})
+    if note:
+        notes.append(note)
+    return {s: SplitScores(preds[f"{s}_label"], preds[f"{s}_prob"], preds[f"{s}_context"],
+                           repeat[s] if repeat else None) for s in ("val", "test")}
+
+
+def diagnose_row(row: RunRow, home: Path, *, baseline: RunRow | None, plots_dir: Path | None = None,
+                 save: bool = True) -> Diagnosis:
+    """Diagnose one registry run row against ``baseline`` (see :func:`choose_baseline`); write diagnosis.json into
+    its folder and plots into ``plots_dir``."""
     folder = run_folder(row, home)
     metrics = run_metrics(row, folder)
     config = {**(row.get("config") or {}), **folder.config}
-    preds = load_predictions(folder)
-    if preds is None and not metrics:
-        raise DnactxError(f"run {row['id']} has neither {folder.path}/predictions_val_test.npz nor metrics.json "
+    notes: list[str] = []
+    scores = _scores(folder, config, notes)
+    if scores is None and not metrics:
+        raise DnactxError(f"run {row['id']} has neither {folder.path}/{PREDICTIONS} nor metrics.json "
                           f"(status {row.get('status')}); diagnose a completed run")
-    notes = []
     threshold = metrics.get("threshold")
     if threshold is None:
         threshold = 0.5
-        notes.append("metrics.json has no tuned threshold: 0.5 used")
-    baseline_row = find_baseline(all_rows or [], row)
-    baseline = ({"id": baseline_row["id"], "name": baseline_row.get("name"), "metrics": baseline_row.get("metrics")}
-                if baseline_row else None)
-    if preds is None:
+        notes.insert(0, "metrics.json has no tuned threshold: 0.5 used")
+    if scores is None:
         notes.append(f"no predictions in {folder.path}: figures come from metrics.json (no quantiles, curves or "
                      "repeat split)")
-        ev = build_evidence(threshold=threshold, metrics=metrics, config=config, baseline=baseline, notes=notes)
-    else:
-        repeat, note = repeat_flags(config, {"val": preds["val_index"], "test": preds["test_index"]})
-        if note:
-            notes.append(note)
-        ev = build_evidence(
-            threshold=threshold, metrics=metrics, config=config, baseline=baseline, notes=notes,
-            val=(preds["val_label"], preds["val_prob"]), test=(preds["test_label"], preds["test_prob"]),
-            val_context=preds["val_context"], test_context=preds["test_context"],
-            val_repeat=repeat["val"] if repeat else None, test_repeat=repeat["test"] if repeat else None)
-    result = diagnose(ev)
-    result["run"] = {k: row.get(k) for k in ("id", "name", "status", "family", "model", "size", "mode", "finetune",
-                                             "seed", "matrix")}
-    result["run"]["folder"] = str(folder.path)
+    if plots_dir is not None and scores is None:
+        raise DnactxError(f"--plots needs {folder.path}/{PREDICTIONS}, which this run did not write")
+    result = diagnose(build_evidence(threshold=threshold, scores=scores, metrics=metrics, config=config,
+                                     baseline=_baseline_ref(baseline), notes=notes))
+    result["run"] = {**{k: row.get(k) for k in RUN_IDENTITY}, "folder": str(folder.path)}
     if plots_dir is not None:
-        if preds is None:
-            raise DnactxError(f"--plots needs {folder.path}/predictions_val_test.npz, which this run did not write")
-        splits = {"val": (preds["val_label"], preds["val_prob"]), "test": (preds["test_label"], preds["test_prob"])}
-        paths = plots.diagnosis_plots(splits, result["sweep"], threshold, Path(plots_dir))
-        result["plots"] = [str(p) for p in paths]
+        splits = {s: (scores[s].labels, scores[s].probs) for s in ("val", "test")}
+        result["plots"] = [str(p) for p in plots.diagnosis_plots(splits, result["sweep"], threshold, Path(plots_dir))]
     result = clean(result)
     if save and (folder.path / "status.json").is_file():  # never recreate a run folder that was removed
         write_json(folder.path / DIAGNOSIS_FILE, result)
     return result
 
 
-def diagnose_run(home: Path, run_id: str, *, plots_dir: Path | None = None) -> dict:
+def diagnose_run(home: Path, run_id: str, *, plots_dir: Path | None = None) -> Diagnosis:
+    """``dnactx diagnose``: the run's baseline is chosen as ``report --matrix`` of its matrix would choose it."""
     reg = _registry(home)
     row = reg.run(run_id)
-    return diagnose_row(row, home, all_rows=reg.runs(status="completed"), plots_dir=plots_dir)
+    completed = reg.runs(status="completed")
+    scope = [r for r in completed if row.get("matrix") and r.get("matrix") == row.get("matrix")]
+    baseline, _ = choose_baseline(row, scope, completed)
+    return diagnose_row(row, home, baseline=baseline, plots_dir=plots_dir)
 
 
-def report(home: Path, *, matrix: str | None = None, model: str | None = None, status: str = "completed",
-           baseline: str | None = "auto", metric: str = "val_auprc", out: Path | None = None) -> dict:
-    """Build the report from the registry and write report.md, report.csv, report.html and heatmap.png to ``out``."""
-    _, name = parse_metric(metric)
-    reg = _registry(home)
+def _rows_for(reg, home: Path, matrix: str | None, model: str | None, status: str) -> tuple[list[RunRow], str]:
     if matrix and matrix not in {m["name"] for m in reg.matrices()} and not reg.runs(matrix=matrix):
         known = ", ".join(sorted(m["name"] for m in reg.matrices())) or "none"
         raise DnactxError(f"no matrix named {matrix!r} in {home} (known: {known}); see `dnactx runs ls`")
@@ -89,22 +94,23 @@ def report(home: Path, *, matrix: str | None = None, model: str | None = None, s
     if not rows:
         raise DnactxError(f"no {status} runs for {scope} in {home}; train some with `dnactx train` or "
                           "`dnactx matrix`, or check the filters")
-    completed = reg.runs(status="completed")
-    rows_with_metric = [r for r in rows if ((r.get("metrics") or {}).get("val") or {}).get(name) is not None]
+    return rows, scope
+
+
+def report(home: Path, *, matrix: str | None = None, model: str | None = None, status: str = "completed",
+           baseline: str | None = AUTO, metric: str = "val_auprc", out: Path | None = None) -> dict:
+    """Build the report from the registry and write report.md, report.csv, report.html and heatmap.png to ``out``."""
+    _, name = selection_metric(metric)
+    reg = _registry(home)
+    rows, scope = _rows_for(reg, home, matrix, model, status)
+    rows_with_metric = [r for r in rows if run_metric(r, f"val_{name}") is not None]
     if not rows_with_metric:
         raise DnactxError(f"none of the {len(rows)} runs for {scope} has val {name}; see `dnactx runs ls`")
-    from .report import select
-
     chosen = select(rows_with_metric, name)
-    if baseline in (None, "", "none"):
-        base_row, reason = None, "disabled with --baseline none"
-    elif baseline == "auto":
-        base_row, reason = pick_baseline(rows_with_metric, completed, chosen, name)
-    else:
-        base_row, reason = reg.run(baseline), "given with --baseline"
-    if base_row is not None and base_row["id"] == chosen["id"]:
-        base_row, reason = None, "the selected run is itself the lr baseline"
-    diagnosis = diagnose_row(chosen, home, all_rows=completed, save=True)
+    completed = reg.runs(status="completed")
+    requested = reg.run(baseline) if baseline not in (None, "", "none", AUTO) else baseline
+    base_row, reason = choose_baseline(chosen, rows_with_metric, completed, name, requested)
+    diagnosis = diagnose_row(chosen, home, baseline=base_row, save=True)
     result = build_report(rows_with_metric, metric=metric, baseline=base_row, baseline_reason=reason, scope=scope,
                           diagnosis=_short_diagnosis(diagnosis))
     result["skipped_without_metric"] = [r["id"] for r in rows if r not in rows_with_metric]
@@ -113,8 +119,11 @@ def report(home: Path, *, matrix: str | None = None, model: str | None = None, s
     return clean(result)
 
 
-def _short_diagnosis(d: dict) -> dict:
+def _short_diagnosis(d: Diagnosis) -> dict:
+    """What the report page shows of the selected run's diagnosis, with the baseline it was made against."""
+    base = d.get("baseline")
     return {"verdict": d.get("verdict"), "notes": d.get("notes") or [],
+            "baseline": {"id": base["id"], "name": base.get("name")} if base else None,
             "findings": [{k: f[k] for k in ("code", "title", "evidence", "conclusion", "severity")}
                          for f in d.get("findings") or []],
             "remedies": d.get("remedies") or []}

@@ -1,16 +1,30 @@
 """Diagnosis of one run: explicit rules over its figures give findings that cite numbers, a verdict, remedies.
 
-``evidence`` is a plain dict (see :func:`build_evidence`), so every rule is a pure function that tests can
-feed with hand-made numbers.
+``evidence`` is a plain dict (:class:`dnactx.contracts.Evidence`, built by :func:`build_evidence`), so every rule
+is a pure function that tests can feed with hand-made numbers.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from ..metrics import CONTEXTS, threshold_sweep
+from ..contracts import (
+    CONTEXTS,
+    FACTS,
+    BaselineRef,
+    Diagnosis,
+    Evidence,
+    Finding,
+    MetricsFile,
+    RankedRemedy,
+    metric_value,
+)
+from ..formatting import num, pct
+from ..metrics import threshold_sweep
 from .figures import figures_from_metrics, gap, split_figures, subset_metrics
-from .remedies import remedy
+from .remedies import family_of, remedy
 
 # Rule thresholds, named so the report can cite them.
 NO_SKILL_AUROC = 0.60          # below: ranking barely better than chance
@@ -28,72 +42,56 @@ VAL_TEST_GAP = 0.05            # val AUPRC - test AUPRC (and 20% relative)
 REPEAT_GAP = 0.10
 
 
-def fmt(x: float | None) -> str:
-    if x is None:
-        return "n/a"
-    if abs(x) >= 0.095 or x == 0:
-        return f"{x:.2f}"
-    return f"{x:.3f}" if abs(x) >= 0.001 else f"{x:.2g}"
+@dataclass(frozen=True)
+class SplitScores:
+    """One split's labels and predicted probabilities, with each site's context and repeat flag where known."""
+
+    labels: np.ndarray
+    probs: np.ndarray
+    context: np.ndarray | None = None
+    repeat: np.ndarray | None = None
 
 
-def pct(x: float | None) -> str:
-    if x is None:
-        return "n/a"
-    return f"{100 * x:.0f}%" if abs(x) >= 0.095 else f"{100 * x:.1f}%"
+def _from_scores(ev: Evidence, split: str, s: SplitScores) -> None:
+    y, p = np.asarray(s.labels), np.asarray(s.probs)
+    ev[split] = split_figures(y, p, ev["threshold"])
+    ev["sweep"][split] = threshold_sweep(y, p)
+    if s.context is not None:
+        ctx = np.asarray(s.context).astype(str)
+        ev["by_context"][split] = subset_metrics(y, p, {c: ctx == c for c in CONTEXTS}, ev["threshold"])
+    if s.repeat is not None:
+        rep = np.asarray(s.repeat).astype(bool)
+        ev["by_repeat"][split] = subset_metrics(y, p, {"repeat": rep, "non_repeat": ~rep}, ev["threshold"])
 
 
-def build_evidence(
-    *,
-    threshold: float,
-    val: tuple[np.ndarray, np.ndarray] | None = None,
-    test: tuple[np.ndarray, np.ndarray] | None = None,
-    val_context: np.ndarray | None = None,
-    test_context: np.ndarray | None = None,
-    val_repeat: np.ndarray | None = None,
-    test_repeat: np.ndarray | None = None,
-    metrics: dict | None = None,
-    config: dict | None = None,
-    baseline: dict | None = None,
-    notes: list[str] | None = None,
-) -> dict:
-    """Figures for the rules: from (label, prob) arrays where given, else from metrics.json alone.
+def build_evidence(*, threshold: float, scores: dict[str, SplitScores] | None = None,
+                   metrics: MetricsFile | None = None, config: dict | None = None,
+                   baseline: BaselineRef | None = None, notes: list[str] | None = None) -> Evidence:
+    """Figures for the rules: from val/test ``scores`` where given, else from metrics.json alone.
 
-    ``baseline`` is ``{"id", "name", "metrics"}`` of a run to compare against (the LR baseline), or None.
+    ``baseline`` is the run to compare against (the lr baseline), or None.
     """
     metrics = metrics or {}
-    ev: dict = {"threshold": threshold, "source": "predictions" if val is not None else "metrics",
-                "config": config or {}, "notes": list(notes or []), "baseline": baseline}
-    sweeps: dict = {}
-    by_context: dict = {}
-    by_repeat: dict = {}
-    for split, arrays, ctx, rep in (("val", val, val_context, val_repeat), ("test", test, test_context, test_repeat)):
-        if arrays is not None:
-            y, p = np.asarray(arrays[0]), np.asarray(arrays[1])
-            ev[split] = split_figures(y, p, threshold)
-            sweeps[split] = threshold_sweep(y, p)
-            if ctx is not None:
-                ctx = np.asarray(ctx).astype(str)
-                by_context[split] = subset_metrics(y, p, {c: ctx == c for c in CONTEXTS}, threshold)
-            if rep is not None:
-                rep = np.asarray(rep).astype(bool)
-                by_repeat[split] = subset_metrics(y, p, {"repeat": rep, "non_repeat": ~rep}, threshold)
+    scores = scores or {}
+    ev: Evidence = {"threshold": threshold, "source": "predictions" if scores else "metrics",
+                    "config": config or {}, "notes": list(notes or []), "baseline": baseline,
+                    "sweep": {}, "by_context": {}, "by_repeat": {}}
+    for split in ("val", "test"):
+        if split in scores:
+            _from_scores(ev, split, scores[split])
         elif isinstance(metrics.get(split), dict):
             ev[split] = figures_from_metrics(metrics[split])
         else:
             ev[split] = None
-    if not by_context:
-        by_context = metrics.get("by_context") or {}
-    ev["sweep"] = sweeps
-    ev["by_context"] = by_context
-    ev["by_repeat"] = by_repeat
+    if not ev["by_context"]:
+        ev["by_context"] = metrics.get("by_context") or {}
     ev["train"] = metrics.get("train") if isinstance(metrics.get("train"), dict) else None
     ev["gap"] = gap(ev["val"], ev["test"]) if ev["val"] and ev["test"] else {}
-    for key in ("truncated_fraction", "best_epoch", "epochs_run"):
-        ev[key] = metrics.get(key)
+    ev["facts"] = metrics.get(FACTS) or {}
     return ev
 
 
-def _primary(ev: dict) -> tuple[str, dict] | None:
+def _primary(ev: Evidence) -> tuple[str, dict] | None:
     """The split rules judge: test (val-tuned threshold applied unchanged) unless it has no positives."""
     for split in ("test", "val"):
         f = ev.get(split)
@@ -103,12 +101,12 @@ def _primary(ev: dict) -> tuple[str, dict] | None:
 
 
 def _finding(code: str, title: str, severity: int, evidence: str, conclusion: str, figures: dict,
-             remedies: list[tuple[str, int]]) -> dict:
+             remedies: list[tuple[str, int]]) -> Finding:
     return {"code": code, "title": title, "severity": severity, "evidence": evidence, "conclusion": conclusion,
             "figures": figures, "remedies": remedies}
 
 
-def rule_no_separation(ev: dict) -> dict | None:
+def rule_no_separation(ev: Evidence) -> Finding | None:
     """Positives and negatives get the same scores: the model has not learned to tell them apart."""
     picked = _primary(ev)
     if picked is None:
@@ -120,19 +118,19 @@ def rule_no_separation(ev: dict) -> dict | None:
     flat = sep is not None and abs(sep) < MIN_SEPARATION and (not std or abs(sep) < MIN_RELATIVE_SEPARATION * std)
     if not ((auroc is not None and auroc < NO_SKILL_AUROC) or flat):
         return None
-    parts = [f"mean probability {fmt(f.get('mean_prob_pos'))} for positives vs {fmt(f.get('mean_prob_neg'))} "
-             f"for negatives ({split} AUROC {fmt(auroc)}, AUPRC {fmt(f.get('auprc'))} vs base rate "
+    parts = [f"mean probability {num(f.get('mean_prob_pos'))} for positives vs {num(f.get('mean_prob_neg'))} "
+             f"for negatives ({split} AUROC {num(auroc)}, AUPRC {num(f.get('auprc'))} vs base rate "
              f"{pct(f.get('base_rate'))})"]
     if std is not None and std < CONCENTRATED_STD:
         centre = f.get("score_median")
         if centre is None:  # metrics.json has no quantiles; the class means are then both near the centre
             centre = ((f.get("mean_prob_pos") or 0.0) + (f.get("mean_prob_neg") or 0.0)) / 2
-        parts.insert(0, f"scores concentrated near {fmt(centre)}: std {fmt(std)}")
+        parts.insert(0, f"scores concentrated near {num(centre)}: std {num(std)}")
     if lift is not None:
         verb = "lifts" if lift >= 0 else "moves"
         only = " only" if lift < SMALL_F1_LIFT else ""
-        parts.append(f"threshold tuning {verb} {split} F1{only} from {fmt(f.get('f1_at_0_5'))} to "
-                     f"{fmt(f.get('f1_at_threshold'))}")
+        parts.append(f"threshold tuning {verb} {split} F1{only} from {num(f.get('f1_at_0_5'))} to "
+                     f"{num(f.get('f1_at_threshold'))}")
     return _finding(
         "no_separation", "no separation", 3, "; ".join(parts),
         "representation or trainability, not calibration",
@@ -141,7 +139,7 @@ def rule_no_separation(ev: dict) -> dict | None:
         [("unfreeze", 3), ("epochs", 2), ("site_context", 2), ("model_cnn", 2), ("size_other", 1)])
 
 
-def rule_weak_ranking(ev: dict) -> dict | None:
+def rule_weak_ranking(ev: Evidence) -> Finding | None:
     picked = _primary(ev)
     if picked is None:
         return None
@@ -151,14 +149,14 @@ def rule_weak_ranking(ev: dict) -> dict | None:
         return None
     return _finding(
         "weak_ranking", "weak ranking", 2,
-        f"{split} AUROC {fmt(auroc)}, AUPRC {fmt(f.get('auprc'))} = {fmt(f.get('auprc_lift'))}× the base rate "
+        f"{split} AUROC {num(auroc)}, AUPRC {num(f.get('auprc'))} = {num(f.get('auprc_lift'))}× the base rate "
         f"{pct(f.get('base_rate'))}",
         "the representation separates the classes only a little",
         {k: f.get(k) for k in ("auroc", "auprc", "base_rate")},
         [("unfreeze", 2), ("epochs", 2), ("site_context", 1), ("model_cnn", 1), ("size_other", 1)])
 
 
-def rule_threshold_calibration(ev: dict) -> dict | None:
+def rule_threshold_calibration(ev: Evidence) -> Finding | None:
     """Ranked well but the 0.5 cut or the probabilities are off: a threshold/calibration problem."""
     picked = _primary(ev)
     if picked is None:
@@ -176,15 +174,15 @@ def rule_threshold_calibration(ev: dict) -> dict | None:
         return None
     over = pred > base
     rates = f"predicted positive rate {pct(pred)} at 0.5 vs base rate {pct(base)}"
-    calib = f"ECE {fmt(ece)} over {f.get('ece_bins')} bins, Brier {fmt(f.get('brier'))}"
+    calib = f"ECE {num(ece)} over {f.get('ece_bins')} bins, Brier {num(f.get('brier'))}"
     if miscalibrated:
-        evidence = f"well ranked ({split} AUROC {fmt(auroc)}) but mis-calibrated ({calib}, {rates})"
+        evidence = f"well ranked ({split} AUROC {num(auroc)}) but mis-calibrated ({calib}, {rates})"
     else:
-        evidence = (f"well ranked ({split} AUROC {fmt(auroc)}) and calibrated ({calib}), but 0.5 is the wrong cut "
+        evidence = (f"well ranked ({split} AUROC {num(auroc)}) and calibrated ({calib}), but 0.5 is the wrong cut "
                     f"for this base rate ({rates})")
     if lift is not None:
-        evidence += (f"; the val-tuned threshold {fmt(ev['threshold'])} moves {split} F1 from "
-                     f"{fmt(f.get('f1_at_0_5'))} to {fmt(f.get('f1_at_threshold'))}")
+        evidence += (f"; the val-tuned threshold {num(ev['threshold'])} moves {split} F1 from "
+                     f"{num(f.get('f1_at_0_5'))} to {num(f.get('f1_at_threshold'))}")
     usable = "; the ranking itself is usable"
     if not tune:
         remedies = [("calibrate", 2)]
@@ -208,7 +206,7 @@ def rule_threshold_calibration(ev: dict) -> dict | None:
         remedies)
 
 
-def _context_table(ev: dict) -> tuple[str, dict] | None:
+def _context_table(ev: Evidence) -> tuple[str, dict] | None:
     for split in ("test", "val"):
         table = (ev.get("by_context") or {}).get(split)
         if table and sum(m.get("n_pos") or 0 for m in table.values()):
@@ -216,7 +214,7 @@ def _context_table(ev: dict) -> tuple[str, dict] | None:
     return None
 
 
-def rule_context_dominance(ev: dict) -> dict | None:
+def rule_context_dominance(ev: Evidence) -> Finding | None:
     """One cytosine context holds most positives (usually CG): the pooled numbers mostly measure it."""
     picked = _context_table(ev)
     if picked is None:
@@ -228,7 +226,7 @@ def rule_context_dominance(ev: dict) -> dict | None:
     if share < DOMINANT_SHARE or len(table) < 2:
         return None
     rates = ", ".join(f"{c} {pct(t.get('pos_rate'))}" for c, t in table.items())
-    auprcs = ", ".join(f"{c} {fmt(t.get('auprc'))}" for c, t in table.items())
+    auprcs = ", ".join(f"{c} {num(t.get('auprc'))}" for c, t in table.items())
     return _finding(
         "context_dominance", f"{ctx} carries the signal", 1,
         f"{ctx} holds {pct(share)} of {split} positives (positive rate {rates}); AUPRC by context {auprcs}",
@@ -238,7 +236,7 @@ def rule_context_dominance(ev: dict) -> dict | None:
         [("site_context", 2)])
 
 
-def rule_context_only(ev: dict) -> dict | None:
+def rule_context_only(ev: Evidence) -> Finding | None:
     """Pooled AUROC is good but within each context it is near chance: the model learned the context only."""
     picked = _context_table(ev)
     primary = _primary(ev)
@@ -251,17 +249,17 @@ def rule_context_only(ev: dict) -> dict | None:
         return None
     if max(within.values()) > pooled - CONTEXT_ONLY_DROP or max(within.values()) >= NO_SKILL_AUROC + 0.05:
         return None
-    listing = ", ".join(f"{c} {fmt(a)}" for c, a in within.items())
+    listing = ", ".join(f"{c} {num(a)}" for c, a in within.items())
     return _finding(
         "context_only", "ranks by context only", 3,
-        f"pooled {primary[0]} AUROC {fmt(pooled)} but within contexts only {listing}",
+        f"pooled {primary[0]} AUROC {num(pooled)} but within contexts only {listing}",
         "the model separates CG/CHG/CHH, not methylated from unmethylated sites within a context",
         {"pooled_auroc": pooled, **{f"{c}_auroc": a for c, a in within.items()}},
         [("unfreeze", 2), ("epochs", 1), ("size_other", 1)])
 
 
-def rule_truncation(ev: dict) -> dict | None:
-    frac = ev.get("truncated_fraction")
+def rule_truncation(ev: Evidence) -> Finding | None:
+    frac = (ev.get("facts") or {}).get("truncated_fraction")
     if frac is None or frac <= TRUNCATION:
         return None
     size = ev["config"].get("size")
@@ -273,7 +271,7 @@ def rule_truncation(ev: dict) -> dict | None:
         [("size_smaller", 3)])
 
 
-def rule_overfitting(ev: dict) -> dict | None:
+def rule_overfitting(ev: Evidence) -> Finding | None:
     train, val = ev.get("train"), ev.get("val")
     if not train or not val or train.get("auprc") is None or val.get("auprc") is None:
         return None
@@ -282,28 +280,29 @@ def rule_overfitting(ev: dict) -> dict | None:
         return None
     return _finding(
         "overfitting", "overfitting", 2,
-        f"train AUPRC {fmt(train['auprc'])} vs val {fmt(val['auprc'])} (gap {fmt(diff)})",
+        f"train AUPRC {num(train['auprc'])} vs val {num(val['auprc'])} (gap {num(diff)})",
         "the model memorises training sites",
         {"train_auprc": train["auprc"], "val_auprc": val["auprc"]},
         [("regularise", 2)])
 
 
-def rule_val_test_gap(ev: dict) -> dict | None:
+def rule_val_test_gap(ev: Evidence) -> Finding | None:
     val, test = ev.get("val"), ev.get("test")
     diff = (ev.get("gap") or {}).get("auprc")
     if diff is None or diff <= VAL_TEST_GAP or diff <= 0.2 * val["auprc"]:
         return None
     return _finding(
         "val_test_gap", "val-to-test gap", 1,
-        f"val AUPRC {fmt(val['auprc'])} vs test {fmt(test['auprc'])} (gap {fmt(diff)}); "
-        f"F1 at the tuned threshold {fmt(val.get('f1_at_threshold'))} vs {fmt(test.get('f1_at_threshold'))}",
+        f"val AUPRC {num(val['auprc'])} vs test {num(test['auprc'])} (gap {num(diff)}); "
+        f"F1 at the tuned threshold {num(val.get('f1_at_threshold'))} vs {num(test.get('f1_at_threshold'))}",
         "what was tuned on validation transfers only partly: small splits or a shift between regions",
         {"val_auprc": val["auprc"], "test_auprc": test["auprc"]},
         [("seeds", 1), ("regularise", 1)])
 
 
-def rule_undertrained(ev: dict) -> dict | None:
-    best, run = ev.get("best_epoch"), ev.get("epochs_run")
+def rule_undertrained(ev: Evidence) -> Finding | None:
+    facts = ev.get("facts") or {}
+    best, run = facts.get("best_epoch"), facts.get("epochs_run")
     planned = ev["config"].get("epochs")
     if ev["config"].get("family") == "lr" or ev["config"].get("model") == "lr":
         return None  # logistic regression is fitted to convergence; it has no epochs to add
@@ -317,26 +316,27 @@ def rule_undertrained(ev: dict) -> dict | None:
         [("epochs", 3)])
 
 
-def rule_below_baseline(ev: dict) -> dict | None:
+def rule_below_baseline(ev: Evidence) -> Finding | None:
     base = ev.get("baseline")
     if not base or not ev.get("val"):
         return None
-    bm = (base.get("metrics") or {}).get("val") or {}
-    mine, theirs = ev["val"].get("auprc"), bm.get("auprc")
+    mine, theirs = ev["val"].get("auprc"), metric_value(base.get("metrics"), "val_auprc")
     if mine is None or theirs is None or mine >= theirs:
         return None
     test_mine = (ev.get("test") or {}).get("auprc")
-    test_theirs = ((base.get("metrics") or {}).get("test") or {}).get("auprc")
+    test_theirs = metric_value(base.get("metrics"), "test_auprc")
+    lr = family_of(ev.get("config") or {}) == "lr"
     return _finding(
         "below_baseline", "below the baseline", 3,
-        f"val AUPRC {fmt(mine)} vs {fmt(theirs)} for baseline {base.get('name') or base.get('id')} "
-        f"(test {fmt(test_mine)} vs {fmt(test_theirs)})",
-        "this model adds nothing over logistic regression on k-mers yet",
+        f"val AUPRC {num(mine)} vs {num(theirs)} for baseline {base.get('name') or base.get('id')} "
+        f"(test {num(test_mine)} vs {num(test_theirs)})",
+        "another lr configuration does better on this dataset" if lr
+        else "this model adds nothing over logistic regression on k-mers yet",
         {"val_auprc": mine, "baseline_val_auprc": theirs, "baseline": base.get("id")},
         [("unfreeze", 2), ("epochs", 2), ("size_other", 1)])
 
 
-def rule_repeat_gap(ev: dict) -> dict | None:
+def rule_repeat_gap(ev: Evidence) -> Finding | None:
     for split in ("test", "val"):
         table = (ev.get("by_repeat") or {}).get(split) or {}
         rep, non = table.get("repeat"), table.get("non_repeat")
@@ -350,8 +350,8 @@ def rule_repeat_gap(ev: dict) -> dict | None:
         worse = "repeats" if diff > 0 else "non-repeat sites"
         return _finding(
             "repeat_gap", f"weaker on {worse}", 1,
-            f"{split} AUROC {fmt(rep['auroc'])} in repeats (n {rep['n']}, positive rate {pct(rep.get('pos_rate'))}) "
-            f"vs {fmt(non['auroc'])} outside (n {non['n']}, {pct(non.get('pos_rate'))})",
+            f"{split} AUROC {num(rep['auroc'])} in repeats (n {rep['n']}, positive rate {pct(rep.get('pos_rate'))}) "
+            f"vs {num(non['auroc'])} outside (n {non['n']}, {pct(non.get('pos_rate'))})",
             f"performance differs by genomic compartment; report {worse} separately",
             {"repeat_auroc": rep["auroc"], "non_repeat_auroc": non["auroc"]},
             [("size_other", 1)])
@@ -363,7 +363,7 @@ RULES = (rule_no_separation, rule_context_only, rule_below_baseline, rule_weak_r
          rule_repeat_gap)
 
 
-def rank_remedies(findings: list[dict], config: dict, threshold: float | None) -> list[dict]:
+def rank_remedies(findings: list[Finding], config: dict, threshold: float | None) -> list[RankedRemedy]:
     """Score each remedy by the severity of the findings that call for it; drop those that do not apply."""
     scores: dict[str, float] = {}
     because: dict[str, list[str]] = {}
@@ -381,7 +381,7 @@ def rank_remedies(findings: list[dict], config: dict, threshold: float | None) -
     return out
 
 
-def verdict(findings: list[dict]) -> str:
+def verdict(findings: list[Finding]) -> str:
     """One line: the most severe finding's conclusion, or a clean bill."""
     if not findings:
         return "no problem found by the rules: ranking, calibration and splits look consistent"
@@ -389,7 +389,7 @@ def verdict(findings: list[dict]) -> str:
     return f"{top['title']} → {top['conclusion']}"
 
 
-def diagnose(ev: dict) -> dict:
+def diagnose(ev: Evidence) -> Diagnosis:
     """Apply every rule; return the evidence with ``findings``, ``verdict`` and ranked ``remedies`` added."""
     findings = [f for rule in RULES if (f := rule(ev)) is not None]
     # "below the baseline" and "no separation" both exist; the weaker ranking rule would only repeat them.
@@ -402,7 +402,7 @@ def diagnose(ev: dict) -> dict:
                 f["conclusion"] = (f["conclusion"].replace("; the ranking itself is usable", "")
                                    + "; but the ranking comes from the context alone")
     findings.sort(key=lambda f: -f["severity"])
-    out = {k: v for k, v in ev.items()}
+    out: Diagnosis = {**ev}
     out["findings"] = findings
     out["verdict"] = verdict(findings)
     out["remedies"] = rank_remedies(findings, ev.get("config") or {}, ev.get("threshold"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import metrics as M
+from ..contracts import SplitMetrics
 
 ECE_BINS = 10
 
@@ -26,7 +27,7 @@ def split_figures(y: np.ndarray, p: np.ndarray, threshold: float, *, bins: int =
     return out
 
 
-def figures_from_metrics(m: dict) -> dict:
+def figures_from_metrics(m: SplitMetrics) -> dict:
     """The same keys as :func:`split_figures` where metrics.json has them (no quantiles, no curve)."""
     out = dict(m)
     out["base_rate"] = out.pop("pos_rate", None)
@@ -45,7 +46,8 @@ def _derive(f: dict) -> None:
     f["auprc_lift"] = auprc / base if auprc is not None and base else None
 
 
-def subset_metrics(y: np.ndarray, p: np.ndarray, mask_by_name: dict[str, np.ndarray], threshold: float) -> dict:
+def subset_metrics(y: np.ndarray, p: np.ndarray, mask_by_name: dict[str, np.ndarray],
+                   threshold: float) -> dict[str, SplitMetrics]:
     """``binary_metrics`` for each named boolean subset that holds at least one site."""
     y, p = np.asarray(y), np.asarray(p)
     return {name: M.binary_metrics(y[mask], p[mask], threshold)

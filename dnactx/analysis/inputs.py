@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..contracts import MetricsFile, RunRow
 from ..errors import DnactxError
 from ..registry.folder import RunFolder
 
@@ -15,11 +16,11 @@ _PRED_KEYS = ("val_prob", "val_label", "val_context", "val_index", "test_prob", 
               "test_index")
 
 
-def run_folder(row: dict, home: Path) -> RunFolder:
+def run_folder(row: RunRow, home: Path) -> RunFolder:
     return RunFolder(Path(row.get("folder") or Path(home) / row["id"]))
 
 
-def run_metrics(row: dict, folder: RunFolder) -> dict:
+def run_metrics(row: RunRow, folder: RunFolder) -> MetricsFile:
     """metrics.json from the folder (the source of truth, with null reasons), else the registry's copy."""
     return folder.metrics or row.get("metrics") or {}
 
@@ -71,13 +72,3 @@ def repeat_flags(config: dict, index: dict[str, np.ndarray]) -> tuple[dict[str, 
         out[split] = repeat[idx]
     return out, None
 
-
-def find_baseline(rows: list[dict], run: dict, metric_name: str = "auprc") -> dict | None:
-    """The best completed lr run (by val ``metric_name``) on the same dataset as ``run``, other than ``run``."""
-    if run.get("family") == "lr":
-        return None
-    fingerprint = (run.get("config") or {}).get("dataset_fingerprint")
-    candidates = [r for r in rows if r.get("family") == "lr" and r.get("id") != run.get("id")
-                  and (r.get("config") or {}).get("dataset_fingerprint") == fingerprint
-                  and ((r.get("metrics") or {}).get("val") or {}).get(metric_name) is not None]
-    return max(candidates, key=lambda r: r["metrics"]["val"][metric_name], default=None)

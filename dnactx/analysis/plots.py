@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 from sklearn.metrics import precision_recall_curve, roc_curve
 
 from ..atomic import atomic_path
+from ..formatting import num
 from ..metrics import reliability_curve
 
 _COLOURS = {"val": "tab:blue", "test": "tab:orange"}
@@ -114,8 +115,7 @@ def heatmap(values: np.ndarray, rows: list, cols: list, path: Path, *, title: st
     for i in range(values.shape[0]):
         for j in range(values.shape[1]):
             v = values[i, j]
-            text = "–" if not np.isfinite(v) else f"{v:.3f}"
-            ax.text(j, i, text, ha="center", va="center", color="black" if v > middle else "white")
+            ax.text(j, i, num(v, 3), ha="center", va="center", color="black" if v > middle else "white")
     fig.colorbar(image, ax=ax)
     return _save(fig, path)
 

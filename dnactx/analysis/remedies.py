@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 
+from ..contracts import Remedy
 from ..train.config import parse_finetune
 
 # The flags that identify a run well enough to retrain it with one change.
@@ -15,93 +16,118 @@ def family_of(config: dict) -> str:
     return config.get("family") or (model if model in ("lr", "cnn") else "transformer")
 
 
-def remedy(key: str, config: dict, threshold: float | None = None) -> dict | None:
-    """``{"key", "flags", "action", "command"}`` for one remedy, or None where it does not apply to this run."""
-    family = family_of(config)
-    changes: dict[str, object] | None = None
-    action = ""
-    if key == "unfreeze":
-        if family != "transformer":
+Change = tuple[dict[str, object], str]  # the train options to change, and what the change is for
+
+
+def _unfreeze(config: dict, family: str) -> Change | None:
+    if family != "transformer":
+        return None
+    try:
+        layers = parse_finetune(str(config.get("finetune", "frozen")))
+    except Exception:
+        return None
+    if layers is None:
+        return None
+    target = "top:2" if layers == 0 else ("full" if layers >= 4 else f"top:{layers * 2}")
+    return {"finetune": target}, "unfreeze the top encoder layers so the representation can adapt to methylation"
+
+
+def _epochs(config: dict, family: str) -> Change | None:
+    epochs = int(config.get("epochs") or 5)
+    return ({"epochs": max(10, 2 * epochs), "patience": 3},
+            "train longer and let early stopping on val AUPRC pick the epoch")
+
+
+def _loss(target: str, action: str):
+    def change(config: dict, family: str) -> Change | None:
+        if family == "lr" or config.get("loss", "bce") == target:
             return None
-        try:
-            layers = parse_finetune(str(config.get("finetune", "frozen")))
-        except Exception:
+        return {"loss": target}, action
+    return change
+
+
+def _class_weight_none(config: dict, family: str) -> Change | None:
+    if family != "lr" or config.get("class_weight", "balanced") == "none":
+        return None
+    return {"class_weight": "none"}, "drop balanced class weights, which inflate scores of negatives"
+
+
+def _size(smaller: bool):
+    def change(config: dict, family: str) -> Change | None:
+        size = int(config.get("size") or 100)
+        new = size // 2 if smaller or size >= 500 else size * 2
+        if new < 1 or new == size:
             return None
-        if layers is None:
-            return None
-        target = "top:2" if layers == 0 else ("full" if layers >= 4 else f"top:{layers * 2}")
-        changes = {"finetune": target}
-        action = "unfreeze the top encoder layers so the representation can adapt to methylation"
-    elif key == "epochs":
-        epochs = int(config.get("epochs") or 5)
-        changes = {"epochs": max(10, 2 * epochs), "patience": 3}
-        action = "train longer and let early stopping on val AUPRC pick the epoch"
-    elif key == "loss_weighted":
-        if config.get("loss") == "weighted" or family == "lr":
-            return None
-        changes = {"loss": "weighted"}
-        action = "weight the rare positives in the loss (pos_weight = negatives/positives)"
-    elif key == "loss_focal":
-        if config.get("loss") == "focal" or family == "lr":
-            return None
-        changes = {"loss": "focal"}
-        action = "focal loss: down-weight easy negatives"
-    elif key == "loss_bce":
-        if family == "lr" or config.get("loss", "bce") == "bce":
-            return None
-        changes = {"loss": "bce"}
-        action = "plain BCE: the re-weighted loss pushes scores of negatives up"
-    elif key == "class_weight_none":
-        if family != "lr" or config.get("class_weight", "balanced") == "none":
-            return None
-        changes = {"class_weight": "none"}
-        action = "drop balanced class weights, which inflate scores of negatives"
-    elif key == "threshold":
+        return {"size": new}, ("fewer bp per side so inputs fit the model" if smaller else
+                               "a different context size tests whether the signal lies nearer or farther from the C")
+    return change
+
+
+def _site_context(config: dict, family: str) -> Change | None:
+    if config.get("site_context", True):
+        return None
+    return {"site_context": True}, "give the model the cytosine's CG/CHG/CHH context, which carries most of the signal"
+
+
+def _model_cnn(config: dict, family: str) -> Change | None:
+    if family != "lr":
+        return None
+    return {"model": "cnn"}, "a model that can learn sequence motifs beyond k-mer counts"
+
+
+def _regularise(config: dict, family: str) -> Change | None:
+    if family == "lr":
+        return {"C": float(config.get("C") or 1.0) / 10}, "stronger regularisation"
+    if family == "transformer" and str(config.get("finetune", "frozen")) != "frozen":
+        return {"finetune": "top:1"}, "fewer trainable layers"
+    return {"patience": 1}, "stop earlier"
+
+
+# Remedies that retrain: each gives the options to change for this run's config, or None where it does not apply.
+RETRAIN = {
+    "unfreeze": _unfreeze,
+    "epochs": _epochs,
+    "loss_weighted": _loss("weighted", "weight the rare positives in the loss (pos_weight = negatives/positives)"),
+    "loss_focal": _loss("focal", "focal loss: down-weight easy negatives"),
+    "loss_bce": _loss("bce", "plain BCE: the re-weighted loss pushes scores of negatives up"),
+    "class_weight_none": _class_weight_none,
+    "size_other": _size(smaller=False),
+    "size_smaller": _size(smaller=True),
+    "site_context": _site_context,
+    "model_cnn": _model_cnn,
+    "regularise": _regularise,
+}
+
+
+def _advice(key: str, config: dict, threshold: float | None) -> Remedy | None:
+    """The remedies that need no retraining of this configuration."""
+    if key == "threshold":
         if threshold is None:
             return None
         return {"key": key, "flags": None, "command": None,
                 "action": f"call sites positive at p ≥ {threshold:.3g} (the val-tuned threshold in metrics.json, "
                           "reported as *_at_threshold), not at 0.5; no retraining needed"}
-    elif key == "calibrate":
+    if key == "calibrate":
         return {"key": key, "flags": None, "command": None,
                 "action": "calibrate the probabilities on validation (Platt or isotonic) before reading them as "
                           "methylation probabilities; rankings and AUPRC are unaffected"}
-    elif key in ("size_other", "size_smaller"):
-        size = int(config.get("size") or 100)
-        new = size // 2 if key == "size_smaller" or size >= 500 else size * 2
-        if new < 1 or new == size:
-            return None
-        changes = {"size": new}
-        action = ("fewer bp per side so inputs fit the model" if key == "size_smaller"
-                  else "a different context size tests whether the signal lies nearer or farther from the C")
-    elif key == "site_context":
-        if config.get("site_context", True):
-            return None
-        changes = {"site_context": True}
-        action = "give the model the cytosine's CG/CHG/CHH context, which carries most of the signal"
-    elif key == "model_cnn":
-        if family != "lr":
-            return None
-        changes = {"model": "cnn"}
-        action = "a model that can learn sequence motifs beyond k-mer counts"
-    elif key == "regularise":
-        if family == "lr":
-            changes = {"C": float(config.get("C") or 1.0) / 10}
-            action = "stronger regularisation"
-        elif family == "transformer" and str(config.get("finetune", "frozen")) != "frozen":
-            changes = {"finetune": "top:1"}
-            action = "fewer trainable layers"
-        else:
-            changes = {"patience": 1}
-            action = "stop earlier"
-    elif key == "seeds":
-        seed = int(config.get("seed") or 0)
-        seeds = ",".join(str(seed + i) for i in range(3))
-        return {"key": key, "flags": f"--seed {seeds}", "command": None,
-                "action": f"repeat the cell over seeds with `dnactx matrix ... --seed {seeds}` to see whether the "
-                          "val-to-test gap is noise"}
-    else:
+    seed = int(config.get("seed") or 0)
+    seeds = ",".join(str(seed + i) for i in range(3))
+    return {"key": key, "flags": f"--seed {seeds}", "command": None,
+            "action": f"repeat the cell over seeds with `dnactx matrix ... --seed {seeds}` to see whether the "
+                      "val-to-test gap is noise"}
+
+
+def remedy(key: str, config: dict, threshold: float | None = None) -> Remedy | None:
+    """One remedy as flags, action and command for this run, or None where it does not apply to it."""
+    if key in ("threshold", "calibrate", "seeds"):
+        return _advice(key, config, threshold)
+    if key not in RETRAIN:
         raise ValueError(f"unknown remedy {key!r}")
+    change = RETRAIN[key](config, family_of(config))
+    if change is None:
+        return None
+    changes, action = change
     flags = " ".join(_flag(k, v) for k, v in changes.items())
     return {"key": key, "flags": flags, "action": action, "command": train_command(config, changes)}
 

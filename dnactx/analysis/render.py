@@ -13,21 +13,22 @@ from markdown_it import MarkdownIt
 from rich.console import Console
 from rich.table import Table
 
-from .diagnose import fmt, pct
+from ..contracts import Diagnosis
+from ..formatting import count, markdown_table, md_escape, num, pct, signed
 from .report import LOWER_IS_BETTER, OPTIMISTIC, label
 
 FIGURE_ROWS = (
-    ("sites", "n", "int"), ("positives", "n_pos", "int"), ("base rate", "base_rate", "pct"),
-    ("predicted positive rate @ 0.5", "pred_pos_rate_at_0_5", "pct"),
-    ("predicted positive rate @ tuned", "pred_pos_rate_at_threshold", "pct"),
-    ("mean p | positives", "mean_prob_pos", "num"), ("mean p | negatives", "mean_prob_neg", "num"),
-    ("score std", "score_std", "num"), ("score IQR", "score_iqr", "num"),
-    ("AUROC", "auroc", "num"), ("AUPRC", "auprc", "num"),
-    ("F1 @ 0.5", "f1_at_0_5", "num"), ("precision @ 0.5", "precision_at_0_5", "num"),
-    ("recall @ 0.5", "recall_at_0_5", "num"),
-    ("F1 @ tuned", "f1_at_threshold", "num"), ("precision @ tuned", "precision_at_threshold", "num"),
-    ("recall @ tuned", "recall_at_threshold", "num"),
-    ("ECE", "ece", "num"), ("Brier", "brier", "num"),
+    ("sites", "n", count), ("positives", "n_pos", count), ("base rate", "base_rate", pct),
+    ("predicted positive rate @ 0.5", "pred_pos_rate_at_0_5", pct),
+    ("predicted positive rate @ tuned", "pred_pos_rate_at_threshold", pct),
+    ("mean p | positives", "mean_prob_pos", num), ("mean p | negatives", "mean_prob_neg", num),
+    ("score std", "score_std", num), ("score IQR", "score_iqr", num),
+    ("AUROC", "auroc", num), ("AUPRC", "auprc", num),
+    ("F1 @ 0.5", "f1_at_0_5", num), ("precision @ 0.5", "precision_at_0_5", num),
+    ("recall @ 0.5", "recall_at_0_5", num),
+    ("F1 @ tuned", "f1_at_threshold", num), ("precision @ tuned", "precision_at_threshold", num),
+    ("recall @ tuned", "recall_at_threshold", num),
+    ("ECE", "ece", num), ("Brier", "brier", num),
 )
 
 
@@ -46,41 +47,35 @@ def clean(obj: object) -> object:
     return obj
 
 
-def _cell(v: object, kind: str = "num") -> str:
-    if v is None:
-        return "n/a"
-    if kind == "int":
-        return f"{int(v):,}"
-    if kind == "pct":
-        return pct(float(v))
-    if kind == "num3":
-        return f"{float(v):.3f}"
-    return fmt(float(v))
+def _num3(x: float | None) -> str:
+    """Report tables: three decimals throughout, so columns line up."""
+    return num(x, 3)
 
 
 # -- diagnosis ------------------------------------------------------------------------------------------------
-def print_diagnosis(d: dict, console: Console) -> None:
+def print_diagnosis(d: Diagnosis, console: Console) -> None:
     run = d.get("run") or {}
     console.print(f"[bold]Diagnosis of {run.get('name') or run.get('id')}[/] ({run.get('id')}, model "
                   f"{run.get('model')}, size {run.get('size')}, mode {run.get('mode')}); threshold tuned on val: "
-                  f"{fmt(d.get('threshold'))}; from {d.get('source')}")
+                  f"{num(d.get('threshold'))}; from {d.get('source')}")
     table = Table(title="Figures", title_justify="left")
     table.add_column("")
     splits = [s for s in ("val", "test") if d.get(s)]
     for s in splits:
         table.add_column(s, justify="right")
-    for title, key, kind in FIGURE_ROWS:
+    for title, key, show in FIGURE_ROWS:
         if any(d[s].get(key) is not None for s in splits):
-            table.add_row(title, *(_cell(d[s].get(key), kind) for s in splits))
+            table.add_row(title, *(show(d[s].get(key)) for s in splits))
     console.print(table)
     for heading, block in (("By context", d.get("by_context")), ("Repeat vs non-repeat", d.get("by_repeat"))):
         if block:
             console.print(_subset_table(heading, block))
     extra = []
-    if d.get("truncated_fraction") is not None:
-        extra.append(f"truncated inputs: {pct(d['truncated_fraction'])}")
+    truncated = (d.get("facts") or {}).get("truncated_fraction")
+    if truncated is not None:
+        extra.append(f"truncated inputs: {pct(truncated)}")
     if d.get("gap"):
-        extra.append("val − test: " + ", ".join(f"{k} {fmt(v)}" for k, v in d["gap"].items()))
+        extra.append("val − test: " + ", ".join(f"{k} {num(v)}" for k, v in d["gap"].items()))
     for line in extra + [f"[yellow]note:[/] {n}" for n in d.get("notes") or []]:
         console.print(line, highlight=False)
     console.print("\n[bold]Findings[/]")
@@ -106,13 +101,13 @@ def _subset_table(heading: str, block: dict) -> Table:
         table.add_column(col, justify="left" if col in ("split", "subset") else "right")
     for split, subsets in block.items():
         for name, m in subsets.items():
-            table.add_row(split, name.replace("_", "-"), _cell(m.get("n"), "int"), _cell(m.get("pos_rate"), "pct"),
-                          _cell(m.get("auroc")), _cell(m.get("auprc")), _cell(m.get("f1_at_threshold")),
-                          _cell(m.get("mean_prob_pos")), _cell(m.get("mean_prob_neg")))
+            table.add_row(split, name.replace("_", "-"), count(m.get("n")), pct(m.get("pos_rate")),
+                          num(m.get("auroc")), num(m.get("auprc")), num(m.get("f1_at_threshold")),
+                          num(m.get("mean_prob_pos")), num(m.get("mean_prob_neg")))
     return table
 
 
-def diagnosis_markdown(d: dict) -> str:
+def diagnosis_markdown(d: Diagnosis) -> str:
     lines = [f"**Verdict:** {d.get('verdict')}", ""]
     for f in d.get("findings") or []:
         lines.append(f"- **{f['title']}**: {f['evidence']} → {f['conclusion']}")
@@ -122,106 +117,109 @@ def diagnosis_markdown(d: dict) -> str:
 
 
 # -- report ----------------------------------------------------------------------------------------------------
-def _md_escape(text: object) -> str:
-    return str(text).replace("|", "\\|")
-
-
-def md_table(headers: list[str], rows: list[list[object]]) -> str:
-    out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    out += ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in rows]
-    return "\n".join(out)
-
-
 def _run_label(run: dict) -> str:
     parts = [f"model {run.get('model')}", f"size {run.get('size')}", f"mode {run.get('mode')}"]
-    if run.get("family") == "transformer" and run.get("finetune"):
+    if run.get("finetune"):  # the registry keeps finetune only for the families that have it
         parts.append(f"finetune {run['finetune']}")
     parts.append(f"seed {run.get('seed')}")
-    return f"**{_md_escape(run.get('name') or run.get('id'))}** (`{run.get('id')}`; {', '.join(parts)})"
+    return f"**{md_escape(run.get('name') or run.get('id'))}** (`{run.get('id')}`; {', '.join(parts)})"
+
+
+def _headline(r: dict, m: str) -> list[str]:
+    sel = r["selected"]
+    test = sel.get("test") or {}
+    direction = "lowest" if r["lower_is_better"] else "best"
+    lines = [f"Selected run: {_run_label(sel)}, {direction} {r['metric_label']} {_num3(sel.get('val', {}).get(m))}. "
+             f"On test, at the val-tuned threshold {_num3(sel.get('threshold'))}: AUPRC {_num3(test.get('auprc'))} "
+             f"(base rate {pct(test.get('pos_rate'))}), AUROC {_num3(test.get('auroc'))}, "
+             f"F1 {_num3(test.get('f1_at_threshold'))} (precision {_num3(test.get('precision_at_threshold'))}, "
+             f"recall {_num3(test.get('recall_at_threshold'))}); "
+             f"F1 at 0.5 would be {_num3(test.get('f1_at_0_5'))}."]
+    base = r.get("baseline")
+    if base:
+        b_test = (base.get("test") or {}).get(m)
+        ratio = test.get(m) / b_test if test.get(m) is not None and b_test else None
+        lines += ["", f"Baseline ({r['baseline_reason']}): {_run_label(base)}: {label('test', m)} "
+                  f"{_num3(b_test)} vs {_num3(test.get(m))} for the selected run"
+                  + (f" (×{num(ratio, 2)})." if ratio is not None else ".")]
+    else:
+        lines += ["", f"Baseline: none ({r['baseline_reason']})."]
+    bt = r.get("best_by_test")
+    if bt and bt.get("id") != sel.get("id"):
+        lines += ["", f"_{OPTIMISTIC}_: `{bt['id']}` ({md_escape(bt.get('name'))}) has the best "
+                  f"{label('test', m)} {_num3(bt.get('value'))}; not used for selection."]
+    elif bt:
+        lines += ["", f"_{OPTIMISTIC}_: the same run also has the best {label('test', m)}."]
+    return lines
+
+
+def _comparison(r: dict) -> list[str]:
+    if not r.get("comparison"):
+        return []
+    rows = []
+    for c in r["comparison"]:
+        tie = c["better"] is None and c["difference"] is not None
+        better = "=" if tie else None if c["better"] is None else ("✔" if c["better"] else "✘")
+        rows.append([c["split"], c["metric"] + (" (lower is better)" if c["metric"] in LOWER_IS_BETTER else ""),
+                     _num3(c["selected"]), _num3(c["baseline"]), signed(c["difference"], 3), num(c["ratio"], 2),
+                     better])
+    return ["", "## Selected run vs baseline", "",
+            markdown_table(["split", "metric", "selected", "baseline", "difference", "ratio", "selected better"],
+                           rows)]
+
+
+def _per_context(r: dict) -> list[str]:
+    if not r.get("per_context"):
+        return []
+    rows = []
+    for split in ("val", "test"):
+        for ctx, cm in (r["per_context"].get(split) or {}).items():
+            rows.append([split, ctx, count(cm.get("n")), pct(cm.get("pos_rate")), _num3(cm.get("auroc")),
+                         _num3(cm.get("auprc")), _num3(cm.get("f1_at_threshold")),
+                         _num3(cm.get("precision_at_threshold")), _num3(cm.get("recall_at_threshold"))])
+    return ["", f"## Per context (selected run, threshold {_num3(r['selected'].get('threshold'))})", "",
+            markdown_table(["split", "context", "sites", "positive rate", "AUROC", "AUPRC", "F1 @ tuned",
+                            "precision @ tuned", "recall @ tuned"], rows)]
+
+
+def _group_means(r: dict, m: str) -> list[str]:
+    lines = []
+    for key, title in (("by_mode", "mode"), ("by_size", "size"), ("by_model", "model")):
+        groups = r.get(key) or []
+        if not groups:
+            continue
+        lines += ["", f"## Mean by {title}", "",
+                  markdown_table([title, "runs", f"mean {r['metric_label']}", f"mean {label('test', m)}",
+                                  f"best {r['metric_label']}"],
+                                 [[g[title], g["runs"], _num3(g["val_mean"]), _num3(g["test_mean"]),
+                                   _num3(g["val_best"])] for g in groups])]
+    return lines
+
+
+def _all_runs(r: dict, m: str) -> list[str]:
+    rows = []
+    for run in r["runs"]:
+        tag = " (selected)" if run["selected"] else (" (baseline)" if run["baseline"] else "")
+        rows.append([run["rank"], f"`{run['id']}`{tag}", run.get("name"), run.get("model"), run.get("size"),
+                     run.get("mode"), run.get("finetune"), run.get("seed"), _num3(run.get(f"val_{m}")),
+                     _num3(run.get(f"test_{m}")), _num3(run.get("test_auroc")),
+                     _num3(run.get("test_f1_at_threshold"))])
+    return ["", f"## All runs, ranked by {r['metric_label']}", "",
+            markdown_table(["rank", "run", "name", "model", "size", "mode", "finetune", "seed", label("val", m),
+                            label("test", m), "test AUROC", "test F1 @ tuned"], rows)]
 
 
 def report_markdown(r: dict, heatmap_src: str | None = "heatmap.png") -> str:
     """The study's results page: headline, baseline comparison, tables, diagnosis verdict, next steps."""
     m = r["metric"].split("_", 1)[1]
-    metric_label = r["metric_label"]
-    sel, base = r["selected"], r.get("baseline")
-    t = sel.get("threshold")
-    test = sel.get("test") or {}
-    direction = "lowest" if r["lower_is_better"] else "best"
     lines = [f"# dnactx report: {r['scope']}", "",
-             f"_{r['n_runs']} completed runs, selected by {metric_label} (validation); test metrics use the "
+             f"_{r['n_runs']} completed runs, selected by {r['metric_label']} (validation); test metrics use the "
              f"threshold tuned on validation._", "", "## Headline", ""]
-    head = (f"Selected run: {_run_label(sel)}, {direction} {metric_label} {_cell(sel.get('val', {}).get(m), 'num3')}. "
-            f"On test, at the val-tuned threshold {_cell(t, 'num3')}: AUPRC {_cell(test.get('auprc'), 'num3')} "
-            f"(base rate {pct(test.get('pos_rate'))}), AUROC {_cell(test.get('auroc'), 'num3')}, "
-            f"F1 {_cell(test.get('f1_at_threshold'), 'num3')} (precision "
-            f"{_cell(test.get('precision_at_threshold'), 'num3')}, "
-            f"recall {_cell(test.get('recall_at_threshold'), 'num3')}); "
-            f"F1 at 0.5 would be {_cell(test.get('f1_at_0_5'), 'num3')}.")
-    lines.append(head)
-    if base:
-        b_test = (base.get("test") or {}).get(m)
-        ratio = test.get(m) / b_test if test.get(m) is not None and b_test else None
-        lines += ["", f"Baseline ({r['baseline_reason']}): {_run_label(base)}: {label('test', m)} "
-                  f"{_cell(b_test, 'num3')} vs {_cell(test.get(m), 'num3')} for the selected run"
-                  + (f" (×{ratio:.2f})." if ratio is not None else ".")]
-    else:
-        lines += ["", f"Baseline: none ({r['baseline_reason']})."]
-    bt = r.get("best_by_test")
-    if bt and bt.get("id") != sel.get("id"):
-        lines += ["", f"_{OPTIMISTIC}_: `{bt['id']}` ({_md_escape(bt.get('name'))}) has the best "
-                  f"{label('test', m)} {_cell(bt.get('value'), 'num3')}; not used for selection."]
-    elif bt:
-        lines += ["", f"_{OPTIMISTIC}_: the same run also has the best {label('test', m)}."]
-
-    if r.get("comparison"):
-        lines += ["", "## Selected run vs baseline", ""]
-        rows = []
-        for c in r["comparison"]:
-            better = "" if c["better"] is None else ("✔" if c["better"] else "✘")
-            rows.append([c["split"], c["metric"] + (" (lower is better)" if c["metric"] in LOWER_IS_BETTER else ""),
-                         _cell(c["selected"], "num3"), _cell(c["baseline"], "num3"),
-                         "n/a" if c["difference"] is None else f"{c['difference']:+.3f}",
-                         "n/a" if c["ratio"] is None else f"{c['ratio']:.2f}", better])
-        lines.append(md_table(["split", "metric", "selected", "baseline", "difference", "ratio", "selected better"],
-                              rows))
-
-    if r.get("per_context"):
-        lines += ["", f"## Per context (selected run, threshold {_cell(t, 'num3')})", ""]
-        rows = []
-        for split in ("val", "test"):
-            for ctx, cm in (r["per_context"].get(split) or {}).items():
-                rows.append([split, ctx, _cell(cm.get("n"), "int"), pct(cm.get("pos_rate")),
-                             _cell(cm.get("auroc"), "num3"), _cell(cm.get("auprc"), "num3"),
-                             _cell(cm.get("f1_at_threshold"), "num3"), _cell(cm.get("precision_at_threshold"), "num3"),
-                             _cell(cm.get("recall_at_threshold"), "num3")])
-        lines.append(md_table(["split", "context", "sites", "positive rate", "AUROC", "AUPRC", "F1 @ tuned",
-                               "precision @ tuned", "recall @ tuned"], rows))
-
-    for key, title in (("by_mode", "mode"), ("by_size", "size"), ("by_model", "model")):
-        groups = r.get(key) or []
-        if len(groups) < 1:
-            continue
-        lines += ["", f"## Mean by {title}", ""]
-        lines.append(md_table([title, "runs", f"mean {metric_label}", f"mean {label('test', m)}",
-                               f"best {metric_label}"],
-                              [[g[title], g["runs"], _cell(g["val_mean"], "num3"), _cell(g["test_mean"], "num3"),
-                                _cell(g["val_best"], "num3")] for g in groups]))
-
+    lines += _headline(r, m) + _comparison(r) + _per_context(r) + _group_means(r, m)
     if heatmap_src and r.get("heatmap", {}).get("rows"):
-        lines += ["", f"## Size × mode: best {metric_label} per cell", "", f"![size × mode heatmap]({heatmap_src})"]
-
-    lines += ["", f"## All runs, ranked by {metric_label}", ""]
-    rows = []
-    for run in r["runs"]:
-        tag = " (selected)" if run["selected"] else (" (baseline)" if run["baseline"] else "")
-        rows.append([run["rank"], f"`{run['id']}`{tag}", run.get("name"), run.get("model"), run.get("size"),
-                     run.get("mode"), run.get("finetune") if run.get("family") == "transformer" else "",
-                     run.get("seed"), _cell(run.get(f"val_{m}"), "num3"), _cell(run.get(f"test_{m}"), "num3"),
-                     _cell(run.get("test_auroc"), "num3"), _cell(run.get("test_f1_at_threshold"), "num3")])
-    lines.append(md_table(["rank", "run", "name", "model", "size", "mode", "finetune", "seed", label("val", m),
-                           label("test", m), "test AUROC", "test F1 @ tuned"], rows))
-
+        lines += ["", f"## Size × mode: best {r['metric_label']} per cell", "",
+                  f"![size × mode heatmap]({heatmap_src})"]
+    lines += _all_runs(r, m)
     if r.get("diagnosis"):
         lines += ["", "## Diagnosis of the selected run", "", diagnosis_markdown(r["diagnosis"])]
     if r.get("next_steps"):

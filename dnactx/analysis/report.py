@@ -1,11 +1,11 @@
 """The study report as data: select by a validation metric, rank, average by mode/size/model, compare with a
-baseline. Pure functions over registry run rows (dicts as ``Registry.runs()`` returns them)."""
+baseline. Pure functions over registry run rows (:class:`dnactx.contracts.RunRow`)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
+from ..contracts import RUN, RUN_IDENTITY, RunRow, parse_metric, run_metric
 from ..errors import DnactxError
 
 SPLITS = ("val", "test")
@@ -15,16 +15,15 @@ METRIC_NAMES = ("auprc", "auroc", "f1_at_threshold", "f1_at_0_5", "precision_at_
 COMPARED = ("auprc", "auroc", "f1_at_threshold", "precision_at_threshold", "recall_at_threshold", "f1_at_0_5",
             "brier", "ece")
 OPTIMISTIC = "optimistic: chosen on test"
-RUN_FIELDS = ("id", "name", "status", "family", "model", "size", "mode", "finetune", "seed", "matrix")
 
 
-def parse_metric(text: str) -> tuple[str, str]:
+def selection_metric(text: str) -> tuple[str, str]:
     """``val_auprc`` → ("val", "auprc"); a bare ``auprc`` means validation. Selecting on test is refused."""
     text = text.strip().lower()
-    split, _, name = text.partition("_")
-    if split not in ("val", "test", "train"):
-        split, name = "val", text
-    if name not in METRIC_NAMES:
+    ref = parse_metric(text)
+    split = "val" if ref.split == RUN else ref.split
+    name = ref.name
+    if ref.context or name not in METRIC_NAMES:
         raise DnactxError(f"--metric {text!r}: unknown metric; use val_ followed by one of {', '.join(METRIC_NAMES)}")
     if split != "val":
         raise DnactxError(f"--metric {text!r}: runs are selected on validation (val_{name}); test metrics of the "
@@ -39,56 +38,31 @@ def label(split: str, name: str) -> str:
     return f"{split} {pretty.get(name, name)}"
 
 
-def value(row: dict, split: str, name: str, context: str | None = None) -> float | None:
-    metrics = row.get("metrics") or {}
-    block = (metrics.get("by_context") or {}).get(split, {}).get(context) if context else metrics.get(split)
-    v = (block or {}).get(name)
-    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
-
-
-def _sort_key(name: str, split: str) -> Callable[[dict], tuple]:
+def _sort_key(name: str, split: str) -> Callable[[RunRow], tuple]:
     sign = 1.0 if name in LOWER_IS_BETTER else -1.0
 
-    def key(row: dict) -> tuple:
-        v = value(row, split, name)
+    def key(row: RunRow) -> tuple:
+        v = run_metric(row, f"{split}_{name}")
         return (v is None, sign * v if v is not None else 0.0, str(row.get("id")))
     return key
 
 
-def rank(rows: list[dict], name: str, split: str = "val") -> list[dict]:
+def rank(rows: list[RunRow], name: str, split: str = "val") -> list[RunRow]:
     """Rows best first by ``split``/``name``; runs without the metric last; ties by id (creation order)."""
     return sorted(rows, key=_sort_key(name, split))
 
 
-def select(rows: list[dict], name: str) -> dict:
+def select(rows: list[RunRow], name: str) -> RunRow:
     """The run with the best validation value of ``name``."""
     ranked = rank(rows, name, "val")
-    if not ranked or value(ranked[0], "val", name) is None:
+    if not ranked or run_metric(ranked[0], f"val_{name}") is None:
         raise DnactxError(f"no completed run has val {name}; check `dnactx runs list` for failed or unfinished runs")
     return ranked[0]
 
 
-def best_by_test(rows: list[dict], name: str) -> dict | None:
+def best_by_test(rows: list[RunRow], name: str) -> RunRow | None:
     ranked = rank(rows, name, "test")
-    return ranked[0] if ranked and value(ranked[0], "test", name) is not None else None
-
-
-def pick_baseline(candidates: list[dict], all_rows: list[dict], selected: dict, name: str) -> tuple[dict | None, str]:
-    """``auto``: the matrix's own baseline run (its ``--baseline lr`` cell), else the best other lr run among
-    ``candidates``, else the best lr run on the selected run's dataset."""
-    designated = [r for r in candidates if ((r.get("config") or {}).get("cell") or {}).get("baseline")]
-    if designated:
-        return select(designated, name), "the matrix's baseline run"
-    lr = [r for r in candidates if r.get("family") == "lr" and r.get("id") != selected.get("id")]
-    if lr:
-        return select(lr, name), "the best other lr run of this selection"
-    fingerprint = (selected.get("config") or {}).get("dataset_fingerprint")
-    lr = [r for r in all_rows if r.get("family") == "lr" and value(r, "val", name) is not None
-          and r.get("id") != selected.get("id")
-          and (r.get("config") or {}).get("dataset_fingerprint") == fingerprint]
-    if lr:
-        return select(lr, name), "the best lr run on the same dataset"
-    return None, "no lr run on this dataset: train one with `dnactx train --model lr --data ...`"
+    return ranked[0] if ranked and run_metric(ranked[0], f"test_{name}") is not None else None
 
 
 def _mean(values: list[float | None]) -> float | None:
@@ -96,7 +70,7 @@ def _mean(values: list[float | None]) -> float | None:
     return sum(vals) / len(vals) if vals else None
 
 
-def group_means(rows: list[dict], by: str, name: str) -> list[dict]:
+def group_means(rows: list[RunRow], by: str, name: str) -> list[dict]:
     """Mean val and test ``name`` per value of ``by`` (mode, size, model, ...), groups in natural order."""
     groups: dict = {}
     for row in rows:
@@ -107,20 +81,21 @@ def group_means(rows: list[dict], by: str, name: str) -> list[dict]:
                                              else 0, k if k is not None else 0)):
         members = groups[key]
         out.append({by: key, "runs": len(members),
-                    "val_mean": _mean([value(r, "val", name) for r in members]),
-                    "test_mean": _mean([value(r, "test", name) for r in members]),
-                    "val_best": max((v for r in members if (v := value(r, "val", name)) is not None), default=None)})
+                    "val_mean": _mean([run_metric(r, f"val_{name}") for r in members]),
+                    "test_mean": _mean([run_metric(r, f"test_{name}") for r in members]),
+                    "val_best": max((v for r in members if (v := run_metric(r, f"val_{name}")) is not None),
+                                    default=None)})
     return out
 
 
-def compare(selected: dict, baseline: dict | None) -> list[dict]:
+def compare(selected: RunRow, baseline: RunRow | None) -> list[dict]:
     """Selected vs baseline for each compared metric on val and test: values, difference and ratio."""
     if baseline is None:
         return []
     out = []
     for split in SPLITS:
         for name in COMPARED:
-            a, b = value(selected, split, name), value(baseline, split, name)
+            a, b = run_metric(selected, f"{split}_{name}"), run_metric(baseline, f"{split}_{name}")
             if a is None and b is None:
                 continue
             out.append({"split": split, "metric": name, "selected": a, "baseline": b,
@@ -131,7 +106,7 @@ def compare(selected: dict, baseline: dict | None) -> list[dict]:
     return out
 
 
-def heatmap_grid(rows: list[dict], name: str) -> dict:
+def heatmap_grid(rows: list[RunRow], name: str) -> dict:
     """Best val ``name`` per (size, mode) cell: the best that configuration reached over the other axes."""
     sizes = sorted({r.get("size") for r in rows if r.get("size") is not None})
     modes = [m for m in ("up", "down", "both") if any(r.get("mode") == m for r in rows)]
@@ -142,28 +117,28 @@ def heatmap_grid(rows: list[dict], name: str) -> dict:
         line = []
         for mode in modes:
             vals = [v for r in rows if r.get("size") == size and r.get("mode") == mode
-                    and (v := value(r, "val", name)) is not None]
+                    and (v := run_metric(r, f"val_{name}")) is not None]
             line.append(better(vals) if vals else None)
         grid.append(line)
     return {"rows": sizes, "cols": modes, "values": grid, "aggregate": "best", "metric": f"val_{name}"}
 
 
-def run_summary(row: dict, name: str) -> dict:
+def run_summary(row: RunRow, name: str) -> dict:
     metrics = row.get("metrics") or {}
-    return {**{k: row.get(k) for k in RUN_FIELDS},
+    return {**{k: row.get(k) for k in RUN_IDENTITY},
             "val": metrics.get("val") or {}, "test": metrics.get("test") or {},
             "threshold": metrics.get("threshold"),
-            f"val_{name}": value(row, "val", name), f"test_{name}": value(row, "test", name)}
+            f"val_{name}": run_metric(row, f"val_{name}"), f"test_{name}": run_metric(row, f"test_{name}")}
 
 
-def ranked_table(rows: list[dict], name: str, selected_id: str, baseline_id: str | None) -> list[dict]:
+def ranked_table(rows: list[RunRow], name: str, selected_id: str, baseline_id: str | None) -> list[dict]:
     out = []
     for i, row in enumerate(rank(rows, name, "val"), 1):
         metrics = row.get("metrics") or {}
-        entry = {"rank": i, **{k: row.get(k) for k in RUN_FIELDS}}
+        entry = {"rank": i, **{k: row.get(k) for k in RUN_IDENTITY}}
         for split in SPLITS:
             for metric in ("auprc", "auroc", "f1_at_threshold", "f1_at_0_5", "brier", "ece"):
-                entry[f"{split}_{metric}"] = value(row, split, metric)
+                entry[f"{split}_{metric}"] = run_metric(row, f"{split}_{metric}")
         entry["threshold"] = metrics.get("threshold")
         entry["selected"] = row.get("id") == selected_id
         entry["baseline"] = row.get("id") == baseline_id
@@ -171,12 +146,12 @@ def ranked_table(rows: list[dict], name: str, selected_id: str, baseline_id: str
     return out
 
 
-def build_report(rows: list[dict], *, metric: str = "val_auprc", baseline: dict | None = None,
+def build_report(rows: list[RunRow], *, metric: str = "val_auprc", baseline: RunRow | None = None,
                  baseline_reason: str = "", scope: str = "all runs", diagnosis: dict | None = None) -> dict:
     """Everything the report page shows, as one JSON-ready dict (numbers straight from the registry rows)."""
     if not rows:
         raise DnactxError(f"no completed runs for {scope}; train some with `dnactx train` or `dnactx matrix`")
-    split, name = parse_metric(metric)
+    split, name = selection_metric(metric)
     chosen = select(rows, name)
     on_test = best_by_test(rows, name)
     baseline_id = baseline.get("id") if baseline else None
@@ -189,7 +164,7 @@ def build_report(rows: list[dict], *, metric: str = "val_auprc", baseline: dict 
         "n_runs": len(rows),
         "selected": run_summary(chosen, name),
         "best_by_test": ({**{k: on_test.get(k) for k in ("id", "name", "model", "size", "mode", "finetune")},
-                          "value": value(on_test, "test", name), "label": OPTIMISTIC} if on_test else None),
+                          "value": run_metric(on_test, f"test_{name}"), "label": OPTIMISTIC} if on_test else None),
         "baseline": run_summary(baseline, name) if baseline else None,
         "baseline_reason": baseline_reason,
         "comparison": compare(chosen, baseline),

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ..formatting import pct
 from ..prepare import PrepareOptions, parse_aliases, prepare_dataset
 from .common import console, console_err, parse_csv
 
@@ -61,7 +62,7 @@ def _report(summary: dict, out: Path) -> None:
         parts = ", ".join(f"{c} {counts[split][c]:,}" for c in ("CG", "CHG", "CHH"))
         rate = rates[split]["all"]
         console.print(f"  {split:5s} {counts[split]['all']:>10,} ({parts}); label rate "
-                      f"{'-' if rate is None else f'{100 * rate:.2f}%'}", highlight=False, soft_wrap=True)
+                      f"{pct(rate, 2)}", highlight=False, soft_wrap=True)
     skipped = ", ".join(f"{k} {v:,}" for k, v in summary["skipped"].items() if v)
     if skipped:
         console.print(f"  skipped: {skipped}", highlight=False, soft_wrap=True)

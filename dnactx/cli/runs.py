@@ -10,7 +10,9 @@ import typer
 from rich import box
 from rich.table import Table
 
+from ..contracts import FACTS, RUN_IDENTITY, SPLITS, MetricsFile, RunRow, parse_metric, run_metric
 from ..errors import DnactxError
+from ..formatting import num, text
 from .common import console, console_err, parse_csv, state
 
 SHORT_ID = 10
@@ -23,14 +25,6 @@ ModelOpt = Annotated[str | None, typer.Option(
     "--model", help="Only runs of this model (lr, cnn, a HF id) or family (transformer).")]
 
 
-def _fmt(value: object, digits: int = 3) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
-
-
 def _registry():
     from ..registry import Registry
 
@@ -38,31 +32,28 @@ def _registry():
 
 
 def _select(status: str | None, matrix: str | None, model: str | None, sort: str | None,
-            reverse: bool) -> list[dict]:
-    from ..registry import metric_value, parse_metric
-
+            reverse: bool) -> list[RunRow]:
     if not state.home.is_dir():
         return []  # listing a home that does not exist yet should not create it
     runs = _registry().runs(status=parse_csv(status) or None, matrix=matrix, model=model)
     if sort:
-        split, _, name = parse_metric(sort)
-        if not any(metric_value(r, sort) is not None for r in runs) and runs:
-            raise DnactxError(f"no run has metric {sort!r} (split {split}, name {name}); try val_auprc, "
+        ref = parse_metric(sort)
+        if not any(run_metric(r, ref) is not None for r in runs) and runs:
+            where = f"split {ref.split}" + (f", context {ref.context}" if ref.context else "")
+            raise DnactxError(f"no run has metric {sort!r} ({where}, name {ref.name}); try val_auprc, "
                               "val_auroc, test_CG_auprc or train_seconds")
-        present = [r for r in runs if metric_value(r, sort) is not None]
-        missing = [r for r in runs if metric_value(r, sort) is None]
-        runs = sorted(present, key=lambda r: metric_value(r, sort), reverse=not reverse) + missing
+        present = [r for r in runs if run_metric(r, ref) is not None]
+        missing = [r for r in runs if run_metric(r, ref) is None]
+        runs = sorted(present, key=lambda r: run_metric(r, ref), reverse=not reverse) + missing
     return runs
 
 
 def _short_model(model: str | None) -> str:
     """``zhihan1996/DNA_bert_6`` → ``DNA_bert_6``; local checkpoint paths → their last part."""
-    return (model or "–").rstrip("/").rsplit("/", 1)[-1]
+    return text((model or "").rstrip("/").rsplit("/", 1)[-1])
 
 
-def _runs_table(runs: list[dict], sort: str | None) -> Table:
-    from ..registry import metric_value
-
+def _runs_table(runs: list[RunRow], sort: str | None) -> Table:
     cols = list(_HEADLINE) if sort in (None, *_HEADLINE) else [sort, _HEADLINE[0]]
     matrices = {r["matrix"] for r in runs}
     title = f"{len(runs)} runs in {state.home}"
@@ -75,7 +66,8 @@ def _runs_table(runs: list[dict], sort: str | None) -> Table:
     table.add_column("id", no_wrap=True, min_width=SHORT_ID)
     table.add_column("status", no_wrap=True, min_width=9)
     table.add_column("model", no_wrap=True, overflow="ellipsis", min_width=6)
-    for name in ("size", "mode", "finetune", "seed"):
+    axes = ["size", "mode"] + (["finetune"] if any(r.get("finetune") for r in runs) else []) + ["seed"]
+    for name in axes:
         table.add_column(name, no_wrap=True)
     if matrices:
         table.add_column("matrix", no_wrap=True, overflow="ellipsis", min_width=6)
@@ -86,149 +78,158 @@ def _runs_table(runs: list[dict], sort: str | None) -> Table:
     colour = {"completed": "green", "failed": "red", "running": "yellow", "preempted": "magenta"}
     for r in runs:
         cells = [r["id"][:SHORT_ID], f"[{colour.get(r['status'], 'white')}]{r['status']}[/]", _short_model(r["model"]),
-                 _fmt(r["size"]), r["mode"] or "–", r["finetune"] or "–", _fmt(r["seed"])]
+                 *[text(r.get(a)) for a in axes]]
         if matrices:
-            cells.append(r["matrix"] or "–")
-        table.add_row(*cells, *[_fmt(metric_value(r, c)) for c in cols])
+            cells.append(text(r["matrix"]))
+        table.add_row(*cells, *[num(run_metric(r, c), 3) for c in cols])
     return table
 
 
-def _show(run: dict) -> None:
+def _plain_table(title: str) -> Table:
+    return Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False,
+                 collapse_padding=True)
+
+
+def _metrics_table(m: MetricsFile) -> Table:
+    names = ("n", "pos_rate", "auroc", "auprc", "f1_at_0_5", "f1_at_threshold", "brier", "ece")
+    table = _plain_table(f"metrics (threshold {num(m.get('threshold'), 3)}, tuned on val)")
+    table.add_column("split")
+    table.add_column("ctx")
+    for n in names:
+        table.add_column(n.replace("_at_", "@").replace("_", "."), justify="right", no_wrap=True, min_width=5)
+    for split in SPLITS:
+        rows = [(None, m.get(split))] + list(((m.get("by_context") or {}).get(split) or {}).items())
+        for ctx, vals in rows:
+            if vals:
+                table.add_row(split, ctx or "all", *[text(vals.get(n), 3) for n in names])
+    return table
+
+
+def _show(run: RunRow) -> None:
     info = Table.grid(padding=(0, 2))
-    for key in ("id", "name", "status", "family", "model", "size", "mode", "finetune", "seed", "matrix", "cell",
-                "data", "dataset_fingerprint", "created", "started", "finished", "host", "slurm_job_id", "device",
-                "dnactx_version", "folder", "error"):
+    for key in (*RUN_IDENTITY, "cell", "data", "dataset_fingerprint", "created", "started", "finished", "host",
+                "slurm_job_id", "device", "dnactx_version", "folder", "error"):
         if run.get(key) is not None:
             value = json.dumps(run[key]) if isinstance(run[key], dict) else str(run[key])
             info.add_row(f"[bold]{key}[/]", value)
     console.print(info)
     m = run["metrics"]
-    names = ("n", "pos_rate", "auroc", "auprc", "f1_at_0_5", "f1_at_threshold", "brier", "ece")
     if any(s in m for s in ("val", "test")):
-        table = Table(title=f"metrics (threshold {_fmt(m.get('threshold'))}, tuned on val)", title_justify="left",
-                      box=box.SIMPLE_HEAD,
-                  pad_edge=False, show_edge=False, collapse_padding=True)
-        table.add_column("split")
-        table.add_column("ctx")
-        for n in names:
-            table.add_column(n.replace("_at_", "@").replace("_", "."), justify="right", no_wrap=True, min_width=5)
-        for split in ("train", "val", "test"):
-            rows = [(None, m.get(split))] + list(((m.get("by_context") or {}).get(split) or {}).items())
-            for ctx, vals in rows:
-                if vals:
-                    table.add_row(split, ctx or "all", *[_fmt(vals.get(n)) for n in names])
-        console.print(table)
-    scalars = {k: v for k, v in m.items() if not isinstance(v, dict) and k != "threshold"}
-    if scalars:
-        console.print("  ".join(f"[bold]{k}[/] {_fmt(v)}" for k, v in scalars.items()))
+        console.print(_metrics_table(m))
+    if m.get(FACTS):
+        console.print("  ".join(f"[bold]{k}[/] {text(v, 3)}" for k, v in m[FACTS].items()))
     if run["artifacts"]:
-        table = Table(title="artifacts", title_justify="left", box=box.SIMPLE_HEAD,
-                  pad_edge=False, show_edge=False, collapse_padding=True)
+        table = _plain_table("artifacts")
         for col in ("kind", "path", "bytes", "sha256"):
             table.add_column(col)
         for a in run["artifacts"]:
-            table.add_row(a["kind"], a["path"], _fmt(a["bytes"]), (a["sha256"] or "")[:16])
+            table.add_row(a["kind"], a["path"], text(a["bytes"]), text((a["sha256"] or "")[:16]))
         console.print(table)
+
+
+def ls(
+    status: StatusOpt = None,
+    matrix: MatrixOpt = None,
+    model: ModelOpt = None,
+    sort: Annotated[str | None, typer.Option(
+        "--sort", help="Sort by a metric, best (highest) first: val_auprc, test_CG_auprc, train_seconds, ...")
+    ] = None,
+    reverse: Annotated[bool, typer.Option("--reverse", help="Lowest first (for brier, ece, seconds).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the runs as a JSON list.")] = False,
+) -> None:
+    """List runs (oldest first, or by --sort) as a table, or as JSON for scripts."""
+    runs = _select(status, matrix, model, sort, reverse)
+    if as_json:
+        typer.echo(json.dumps(runs, indent=2))
+    elif not runs:
+        console_err.print(f"no runs in {state.home}", highlight=False)
+    else:
+        console.print(_runs_table(runs, sort))
+
+
+def show(
+    run_id: Annotated[str, typer.Argument(help="Run id or a unique prefix of it.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run as a JSON object.")] = False,
+) -> None:
+    """Show one run: its state, config axes, metrics per split and context, and artifacts."""
+    run = _registry().run(run_id)
+    if as_json:
+        typer.echo(json.dumps(run, indent=2))
+    else:
+        _show(run)
+
+
+def rm(
+    run_ids: Annotated[list[str], typer.Argument(help="Run ids or unique prefixes.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Remove runs: their folders and their registry rows."""
+    reg = _registry()
+    ids = list(dict.fromkeys(reg.resolve(r) for r in run_ids))
+    if not yes:
+        typer.confirm(f"Remove {len(ids)} run(s) and their folders ({', '.join(i[:SHORT_ID] for i in ids)})?",
+                      abort=True)
+    for run_id in ids:
+        reg.delete_run(run_id)
+    console_err.print(f"removed {len(ids)} run(s)", highlight=False)
+
+
+def export(
+    fmt: Annotated[str, typer.Option("--format", help="csv (one row per run, a column per metric) | json.")
+                   ] = "csv",
+    out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout.")] = None,
+    status: StatusOpt = None,
+    matrix: MatrixOpt = None,
+    model: ModelOpt = None,
+) -> None:
+    """Export runs with their metrics for spreadsheets (csv) or scripts (json)."""
+    from ..atomic import write_text
+    from ..registry.export import export_runs
+
+    if fmt not in ("csv", "json"):
+        raise DnactxError(f"--format must be csv or json, got {fmt!r}")
+    exported = export_runs(_select(status, matrix, model, None, False), fmt)
+    if out is None:
+        typer.echo(exported, nl=False)
+    else:
+        write_text(out, exported)
+        console_err.print(f"written: {out}", highlight=False)
+
+
+def sync(
+    rebuild: Annotated[bool, typer.Option(
+        "--rebuild", help="Recreate registry.sqlite from the run folders alone (keeps the old one as .bak).")
+    ] = False,
+    prune: Annotated[bool, typer.Option("--prune", help="Also drop rows whose run folder is gone.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print what was done as JSON.")] = False,
+) -> None:
+    """Import run folders the registry is missing (or refresh stale rows); --rebuild starts from scratch."""
+    from ..registry import rebuild as rebuild_registry
+    from ..registry import sync as sync_registry
+
+    report = rebuild_registry(state.home) if rebuild else sync_registry(state.home, prune=prune)
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=2))
+        return
+    done = "rebuilt from" if report.rebuilt else "synced with"
+    console_err.print(f"registry {done} {state.home}: {len(report.imported)} imported, "
+                      f"{len(report.refreshed)} refreshed, {report.matrices} matrices, "
+                      f"{report.datasets} datasets", highlight=False)
+    for run_id, error in report.failed:
+        console_err.print(f"[yellow]skipped[/] {run_id}: {error}", highlight=False, soft_wrap=True)
+    if report.orphans and not report.pruned:
+        console_err.print(f"{len(report.orphans)} registry row(s) have no folder any more; "
+                          "`dnactx runs sync --prune` drops them", highlight=False)
+    elif report.pruned:
+        console_err.print(f"dropped {report.pruned} row(s) without a folder", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
     runs_app = typer.Typer(help="List, show, remove, export and sync the runs of the registry (--home).",
                            no_args_is_help=True)
     app.add_typer(runs_app, name="runs")
-
-    @runs_app.command("ls")
-    def ls(
-        status: StatusOpt = None,
-        matrix: MatrixOpt = None,
-        model: ModelOpt = None,
-        sort: Annotated[str | None, typer.Option(
-            "--sort", help="Sort by a metric, best (highest) first: val_auprc, test_CG_auprc, train_seconds, ...")
-        ] = None,
-        reverse: Annotated[bool, typer.Option("--reverse", help="Lowest first (for brier, ece, seconds).")] = False,
-        as_json: Annotated[bool, typer.Option("--json", help="Print the runs as a JSON list.")] = False,
-    ) -> None:
-        """List runs (oldest first, or by --sort) as a table, or as JSON for scripts."""
-        runs = _select(status, matrix, model, sort, reverse)
-        if as_json:
-            typer.echo(json.dumps(runs, indent=2))
-        elif not runs:
-            console_err.print(f"no runs in {state.home}", highlight=False)
-        else:
-            console.print(_runs_table(runs, sort))
-
-    @runs_app.command("show")
-    def show(
-        run_id: Annotated[str, typer.Argument(help="Run id or a unique prefix of it.")],
-        as_json: Annotated[bool, typer.Option("--json", help="Print the run as a JSON object.")] = False,
-    ) -> None:
-        """Show one run: its state, config axes, metrics per split and context, and artifacts."""
-        run = _registry().run(run_id)
-        if as_json:
-            typer.echo(json.dumps(run, indent=2))
-        else:
-            _show(run)
-
-    @runs_app.command("rm")
-    def rm(
-        run_ids: Annotated[list[str], typer.Argument(help="Run ids or unique prefixes.")],
-        yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    ) -> None:
-        """Remove runs: their folders and their registry rows."""
-        reg = _registry()
-        ids = list(dict.fromkeys(reg.resolve(r) for r in run_ids))
-        if not yes:
-            typer.confirm(f"Remove {len(ids)} run(s) and their folders ({', '.join(i[:SHORT_ID] for i in ids)})?",
-                          abort=True)
-        for run_id in ids:
-            reg.delete_run(run_id)
-        console_err.print(f"removed {len(ids)} run(s)", highlight=False)
-
-    @runs_app.command("export")
-    def export(
-        fmt: Annotated[str, typer.Option("--format", help="csv (one row per run, a column per metric) | json.")
-                       ] = "csv",
-        out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout.")] = None,
-        status: StatusOpt = None,
-        matrix: MatrixOpt = None,
-        model: ModelOpt = None,
-    ) -> None:
-        """Export runs with their metrics for spreadsheets (csv) or scripts (json)."""
-        from ..atomic import write_text
-        from ..registry.export import export_runs
-
-        if fmt not in ("csv", "json"):
-            raise DnactxError(f"--format must be csv or json, got {fmt!r}")
-        text = export_runs(_select(status, matrix, model, None, False), fmt)
-        if out is None:
-            typer.echo(text, nl=False)
-        else:
-            write_text(out, text)
-            console_err.print(f"written: {out}", highlight=False)
-
-    @runs_app.command("sync")
-    def sync(
-        rebuild: Annotated[bool, typer.Option(
-            "--rebuild", help="Recreate registry.sqlite from the run folders alone (keeps the old one as .bak).")
-        ] = False,
-        prune: Annotated[bool, typer.Option("--prune", help="Also drop rows whose run folder is gone.")] = False,
-        as_json: Annotated[bool, typer.Option("--json", help="Print what was done as JSON.")] = False,
-    ) -> None:
-        """Import run folders the registry is missing (or refresh stale rows); --rebuild starts from scratch."""
-        from ..registry import rebuild as rebuild_registry
-        from ..registry import sync as sync_registry
-
-        report = rebuild_registry(state.home) if rebuild else sync_registry(state.home, prune=prune)
-        if as_json:
-            typer.echo(json.dumps(report.as_dict(), indent=2))
-            return
-        done = "rebuilt from" if report.rebuilt else "synced with"
-        console_err.print(f"registry {done} {state.home}: {len(report.imported)} imported, "
-                          f"{len(report.refreshed)} refreshed, {report.matrices} matrices, "
-                          f"{report.datasets} datasets", highlight=False)
-        for run_id, error in report.failed:
-            console_err.print(f"[yellow]skipped[/] {run_id}: {error}", highlight=False, soft_wrap=True)
-        if report.orphans and not report.pruned:
-            console_err.print(f"{len(report.orphans)} registry row(s) have no folder any more; "
-                              "`dnactx runs sync --prune` drops them", highlight=False)
-        elif report.pruned:
-            console_err.print(f"dropped {report.pruned} row(s) without a folder", highlight=False)
+    runs_app.command("ls")(ls)
+    runs_app.command("show")(show)
+    runs_app.command("rm")(rm)
+    runs_app.command("export")(export)
+    runs_app.command("sync")(sync)

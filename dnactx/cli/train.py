@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from ..errors import DnactxError
+from ..formatting import num, pct, text
 from ..train.config import TrainConfig
 from .common import console_err, state
 
@@ -39,20 +40,18 @@ def _summary(result: dict, name: str) -> None:
     table = Table(title=f"{name}  [{result['status']}]", title_justify="left")
     for col in ("split", "n", "pos rate", "AUROC", "AUPRC", "F1@0.5", "F1@thr"):
         table.add_column(col, justify="right" if col != "split" else "left")
-
-    def fmt(v, spec=".3f"):
-        return "—" if v is None else format(v, spec)
-
     for split in ("val", "test"):
         s = m.get(split) or {}
-        table.add_row(split, str(s.get("n", "")), fmt(s.get("pos_rate"), ".3%"), fmt(s.get("auroc")),
-                      fmt(s.get("auprc")), fmt(s.get("f1_at_0_5")), fmt(s.get("f1_at_threshold")))
+        table.add_row(split, text(s.get("n")), pct(s.get("pos_rate"), 3), num(s.get("auroc"), 3),
+                      num(s.get("auprc"), 3), num(s.get("f1_at_0_5"), 3), num(s.get("f1_at_threshold"), 3))
     console_err.print(table)
     if m:
-        console_err.print(f"threshold {m['threshold']:.4f} (max F1 on val) · best epoch {m.get('best_epoch')} of "
-                          f"{m.get('epochs_run')} · {m.get('train_seconds', 0):.1f} s · "
-                          f"{m.get('samples_per_s', 0):.0f} samples/s · truncated {m.get('truncated_fraction', 0):.1%}"
-                          + (" · frozen cache hit" if m.get("cache_hit") else ""), highlight=False)
+        f = m.get("facts") or {}
+        console_err.print(f"threshold {num(m.get('threshold'), 4)} (max F1 on val) · best epoch "
+                          f"{text(f.get('best_epoch'))} of {text(f.get('epochs_run'))} · "
+                          f"{num(f.get('train_seconds'), 1)} s · {num(f.get('samples_per_s'), 0)} samples/s · "
+                          f"truncated {pct(f.get('truncated_fraction'), 1)}"
+                          + (" · frozen cache hit" if f.get("cache_hit") else ""), highlight=False)
 
 
 def train(

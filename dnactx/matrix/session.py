@@ -9,6 +9,7 @@ from typing import Any
 
 from rich.console import Console
 
+from ..contracts import MetricsFile, metric_value
 from ..errors import DnactxError
 from .display import LiveTable
 from .runner import Outcome, run_cells
@@ -116,7 +117,5 @@ def run_matrix(spec: MatrixSpec, home: Path, *, jobs: int = 1, cell: int | None 
     return MatrixResult(spec, cells, outcomes, rows)
 
 
-def _auprc(metrics: dict | None) -> dict[str, Any]:
-    metrics = metrics or {}
-    return {"val_auprc": (metrics.get("val") or {}).get("auprc"),
-            "test_auprc": (metrics.get("test") or {}).get("auprc")}
+def _auprc(metrics: MetricsFile | None) -> dict[str, Any]:
+    return {name: metric_value(metrics, name) for name in ("val_auprc", "test_auprc")}

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..contracts import RunRow
 from ..errors import DnactxError
 from ..registry.folder import RunFolder, iter_run_folders
 from ..registry.ids import is_run_id
@@ -30,10 +31,11 @@ def matrix_dir(home: Path, name: str) -> Path:
     return Path(home) / "matrices" / name
 
 
-def matrix_runs(home: Path, name: str) -> list[dict]:
+def matrix_runs(home: Path, name: str) -> list[RunRow]:
     """The runs of matrix ``name``, each refreshed from its folder (the source of truth).
 
-    From the registry; when it cannot be opened, from a scan of the run folders instead.
+    From the registry; when it cannot be opened, from a scan of the run folders instead (rows then hold only id,
+    folder, status, error, config and metrics).
     """
     try:
         from ..registry import Registry

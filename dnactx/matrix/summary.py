@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import write_json, write_text
+from ..contracts import run_metric
+from ..formatting import markdown_table
 from ..registry.folder import utcnow
 from .spec import Cell, MatrixSpec
 from .state import CellState, cell_states, matrix_dir, matrix_runs
@@ -29,7 +31,6 @@ def summary_rows(spec: MatrixSpec, cells: list[Cell], states: list[CellState]) -
     rows = []
     for cell, state in zip(cells, states, strict=True):
         run = _chosen(state)
-        metrics = (run or {}).get("metrics") or {}
         row: dict[str, Any] = {
             "cell": "baseline" if cell.baseline else cell.index,
             "run_id": run["id"] if run else "",
@@ -39,9 +40,7 @@ def summary_rows(spec: MatrixSpec, cells: list[Cell], states: list[CellState]) -
             **{k: ("" if cell.baseline else cell.values.get(k, getattr(cell.config, k))) for k in axes},
             "status": (run or {}).get("status") or "pending",
         }
-        for split in SPLITS:
-            for m in METRICS:
-                row[f"{split}_{m}"] = (metrics.get(split) or {}).get(m)
+        row.update({name: run_metric(run, name) if run else None for name in METRIC_COLUMNS})
         rows.append(row)
     return rows
 
@@ -56,14 +55,6 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
-def _fmt(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    return str(value).replace("|", "\\|")
-
-
 def to_markdown(spec: MatrixSpec, rows: list[dict[str, Any]]) -> str:
     head = [f"# Context matrix `{spec.name}`", "",
             f"Dataset `{spec.dataset.path}` (fingerprint {spec.dataset.fingerprint[:12]}); "
@@ -71,9 +62,7 @@ def to_markdown(spec: MatrixSpec, rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "\n".join(head) + "\n"
     cols = list(rows[0])
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    lines += ["| " + " | ".join(_fmt(r[c]) for c in cols) + " |" for r in rows]
-    return "\n".join(head + lines) + "\n"
+    return "\n".join(head) + "\n" + markdown_table(cols, [[r[c] for c in cols] for r in rows], digits=4) + "\n"
 
 
 def write_summary(home: Path, spec: MatrixSpec, cells: list[Cell],

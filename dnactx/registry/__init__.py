@@ -8,7 +8,6 @@ from .folder import RunFolder, default_home, iter_run_folders
 from .ids import is_run_id, new_run_id
 
 try:  # the index needs SQLModel and Alembic; without them `from dnactx.registry import Registry` is an ImportError
-    from .query import metric_label, metric_value, parse_metric
     from .store import Registry
     from .sync import SyncReport, rebuild, record_run, rows_from_folder, sync
 except ImportError:  # pragma: no cover - exercised on machines without the registry's packages
@@ -21,10 +20,7 @@ __all__ = [
     "default_home",
     "is_run_id",
     "iter_run_folders",
-    "metric_label",
-    "metric_value",
     "new_run_id",
-    "parse_metric",
     "rebuild",
     "record_run",
     "rows_from_folder",

@@ -3,38 +3,49 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from typing import Any
 
-from ..metrics import flatten
-from .query import metric_label
+from ..contracts import FACTS, MetricRef, RunFacts, RunRow, flatten_metrics
+from ..train.config import TrainConfig
+from .models import JSON_COLUMNS, RUN_COLUMNS
 
-FLAT_FIELDS = ("id", "name", "status", "family", "model", "size", "mode", "finetune", "seed", "matrix", "created",
-               "started", "finished", "host", "slurm_job_id", "error", "data", "dataset_fingerprint", "window",
-               "device", "dnactx_version", "folder")
+# The Run table's columns (JSON ones as JSON text; ``config`` is spread out below), every TrainConfig field the
+# columns do not already hold, then every run fact: a fixed header, whichever runs are exported.
+RUN_FLAT = tuple(c for c in RUN_COLUMNS if c != "config") + ("folder",)
+CONFIG_FLAT = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.name not in RUN_COLUMNS)
+FACT_FLAT = tuple(RunFacts.__annotations__)
+FLAT_FIELDS = RUN_FLAT + CONFIG_FLAT + FACT_FLAT
 
 
-def flat_record(run: dict) -> dict[str, Any]:
-    """One run as a flat dict: the run fields, ``cell`` as JSON text, then ``val_auprc``-style metric columns."""
-    out: dict[str, Any] = {k: run.get(k) for k in FLAT_FIELDS}
-    out["cell"] = json.dumps(run["cell"], sort_keys=True) if run.get("cell") else None
-    for split, context, name, value in flatten(run.get("metrics") or {}):
-        out[metric_label(split, context, name)] = value
+def flat_record(run: RunRow) -> dict[str, Any]:
+    """One run as a flat dict: run columns, TrainConfig fields, facts, then ``val_auprc``-style metric columns."""
+    out: dict[str, Any] = {}
+    for name in RUN_FLAT:
+        value = run.get(name)
+        out[name] = json.dumps(value, sort_keys=True) if name in JSON_COLUMNS and value is not None else value
+    config = run.get("config") or {}
+    out.update({name: config.get(name) for name in CONFIG_FLAT})
+    facts = (run.get("metrics") or {}).get(FACTS) or {}
+    out.update({name: facts.get(name) for name in FACT_FLAT})
+    for split, context, name, value in flatten_metrics(run.get("metrics")):
+        if split != FACTS:
+            out[MetricRef(split, context, name).label] = value
     return out
 
 
-def export_runs(runs: list[dict], fmt: str) -> str:
-    """``json``: the run dicts as the API returns them; ``csv``: :func:`flat_record` rows with a union header."""
+def export_runs(runs: list[RunRow], fmt: str) -> str:
+    """``json``: the run rows as the API returns them; ``csv``: :func:`flat_record` rows with a union header."""
     if fmt == "json":
         return json.dumps(runs, indent=2) + "\n"
     if fmt != "csv":
         raise ValueError(f"unknown export format {fmt!r}")
     records = [flat_record(r) for r in runs]
-    header = list(FLAT_FIELDS) + ["cell"]
-    metric_cols = sorted({k for r in records for k in r} - set(header))
+    metric_cols = sorted({k for r in records for k in r} - set(FLAT_FIELDS))
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=header + metric_cols, lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=list(FLAT_FIELDS) + metric_cols, lineterminator="\n")
     writer.writeheader()
     writer.writerows(records)
     return buf.getvalue()

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import write_json
+from ..contracts import MetricsFile, read_metrics
 from ..errors import DnactxError
 from ..provenance import host_info, sha256_file
 from .ids import new_run_id
@@ -77,8 +78,8 @@ class RunFolder:
         return _read_json(self.path / "status.json") or {}
 
     @property
-    def metrics(self) -> dict | None:
-        return _read_json(self.path / "metrics.json")
+    def metrics(self) -> MetricsFile | None:
+        return read_metrics(_read_json(self.path / "metrics.json"))
 
     @property
     def artifacts(self) -> list[dict]:
@@ -104,7 +105,7 @@ class RunFolder:
             state["error"] = " ".join(error.split())[:2000]
         write_json(self.path / "status.json", state)
 
-    def write_metrics(self, metrics: dict) -> None:
+    def write_metrics(self, metrics: MetricsFile) -> None:
         write_json(self.path / "metrics.json", metrics)
 
     def add_artifact(self, path: Path, kind: str) -> dict:

@@ -41,7 +41,8 @@ class Run(SQLModel, table=True):
 
 
 class Metric(SQLModel, table=True):
-    """One number of a run: split (train|val|test|run), context (CG|CHG|CHH, or None for all sites), name."""
+    """One number of a run: split (train|val|test, ``run`` for the threshold, ``facts`` for run facts), context
+    (CG|CHG|CHH, or None for all sites), name (see :mod:`dnactx.contracts`)."""
 
     __tablename__ = "metrics"
     __table_args__ = (Index("ix_metrics_split_context_name", "split", "context", "name"),)
@@ -52,6 +53,11 @@ class Metric(SQLModel, table=True):
     context: str | None = None
     name: str
     value: float
+
+
+# A registry run row (contracts.RunRow) holds these columns, in this order, then folder, metrics and artifacts.
+RUN_COLUMNS: tuple[str, ...] = tuple(c.name for c in Run.__table__.columns)
+JSON_COLUMNS = frozenset(c.name for c in Run.__table__.columns if isinstance(c.type, JSON))
 
 
 class Artifact(SQLModel, table=True):

@@ -22,24 +22,21 @@ from sqlalchemy.exc import DatabaseError
 from sqlmodel import Session
 
 from ..atomic import write_json
+from ..contracts import ArtifactEntry, MetricRow, RunRow, nest_metrics
 from ..errors import DnactxError
 from .db import explain, make_engine, registry_path, with_retries
 from .folder import utcnow
 from .migrate import ensure_schema
-from .models import Artifact, Dataset, Matrix, Metric, Run
-from .query import nest
+from .models import RUN_COLUMNS, Artifact, Dataset, Matrix, Metric, Run
 
 T = TypeVar("T")
 
 SIDECAR = ".registry"
-RUN_FIELDS = ("id", "name", "status", "family", "model", "size", "mode", "finetune", "seed", "matrix", "created",
-              "started", "finished", "host", "slurm_job_id", "error", "data", "dataset_fingerprint", "window",
-              "device", "dnactx_version", "cell", "versions", "config")
 
 
 @dataclass(frozen=True)
 class RunRows:
-    """Everything the registry holds about one run, as plain rows ready to write."""
+    """Everything the registry holds about one run, as plain rows ready to write (``run``: the Run columns)."""
 
     run: dict[str, Any]
     metrics: list[dict[str, Any]]
@@ -136,7 +133,7 @@ class Registry:
             raise DnactxError("empty run id; give a run id or a unique prefix (see `dnactx runs ls`)")
         pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         found = set(self._read(lambda s: list(s.exec(
-            select(Run.id).where(Run.id.like(pattern, escape="\\")).limit(20)).scalars())))
+            select(Run.id).where(Run.id.like(pattern, escape="\\"))).scalars())))
         if prefix not in found and self.home.is_dir():
             found |= {p.name for p in self.home.iterdir()
                       if p.name.startswith(prefix) and (p / "status.json").is_file()}
@@ -146,12 +143,12 @@ class Registry:
             raise DnactxError(f"no run matches {prefix!r} in {self.home}; see `dnactx runs ls` "
                               "(or `dnactx runs sync` if the folder exists but is not registered)")
         if len(found) > 1:
-            shown = ", ".join(sorted(found)[:5])
-            raise DnactxError(f"run id prefix {prefix!r} is ambiguous: it matches {shown}; give more characters")
+            shown = ", ".join(sorted(found)[:5]) + (", …" if len(found) > 5 else "")
+            raise DnactxError(f"{prefix} matches {len(found)} runs: {shown}; give more characters of the run id")
         return found.pop()
 
     def runs(self, *, status: str | Sequence[str] | None = None, matrix: str | None = None,
-             model: str | None = None) -> list[dict]:
+             model: str | None = None) -> list[RunRow]:
         """Runs (oldest first) with config, metrics and artifacts; ``model`` matches a model name or a family."""
         conds = []
         if status:
@@ -162,7 +159,7 @@ class Registry:
             conds.append(or_(Run.model == model, Run.family == model))
         return self._read(lambda s: _load_runs(s, conds, self.home))
 
-    def run(self, run_id: str) -> dict:
+    def run(self, run_id: str) -> RunRow:
         """One run by id or unique prefix."""
         full = self.resolve(run_id)
         found = self._read(lambda s: _load_runs(s, [Run.id == full], self.home))
@@ -275,25 +272,23 @@ def upsert_dataset(conn: Connection, entry: dict) -> None:
         index_elements=["fingerprint"], set_={k: stmt.excluded[k] for k in ("path", "summary", "recorded")}))
 
 
-def _load_runs(session: Session, conds: list, home: Path) -> list[dict]:
+def _load_runs(session: Session, conds: list, home: Path) -> list[RunRow]:
     runs = session.exec(select(Run).where(*conds).order_by(Run.id)).scalars().all()
     if not runs:
         return []
-    metrics: dict[str, list] = {}
+    metrics: dict[str, list[MetricRow]] = {}
     q = select(Metric.run_id, Metric.split, Metric.context, Metric.name, Metric.value).join(
         Run, Run.id == Metric.run_id).where(*conds).order_by(Metric.id)
     for run_id, split, context, name, value in session.exec(q):
         metrics.setdefault(run_id, []).append((split, context, name, value))
-    artifacts: dict[str, list[dict]] = {}
+    artifacts: dict[str, list[ArtifactEntry]] = {}
     qa = select(Artifact).join(Run, Run.id == Artifact.run_id).where(*conds).order_by(Artifact.id)
     for a in session.exec(qa).scalars():
         artifacts.setdefault(a.run_id, []).append(
             {"kind": a.kind, "path": a.path, "sha256": a.sha256, "bytes": a.bytes})
-    out = []
+    out: list[RunRow] = []
     for r in runs:
-        d = {f: getattr(r, f) for f in RUN_FIELDS}
-        d["folder"] = str(home / r.id)
-        d["metrics"] = nest(metrics.get(r.id, []))
-        d["artifacts"] = artifacts.get(r.id, [])
-        out.append(d)
+        row = {c: getattr(r, c) for c in RUN_COLUMNS}
+        out.append({**row, "folder": str(home / r.id), "metrics": nest_metrics(metrics.get(r.id, [])),
+                    "artifacts": artifacts.get(r.id, [])})
     return out

@@ -13,13 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import JSON, Column, Integer
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..contracts import flatten_metrics
 from ..errors import DnactxError
-from ..metrics import flatten
 from .db import make_engine, registry_path, set_journal_mode
 from .folder import RunFolder, iter_run_folders
 from .migrate import home_lock, upgrade
+from .models import Run
 from .store import SIDECAR, Registry, RunRows, upsert_dataset, upsert_matrix, write_rows
 
 _BATCH = 100
@@ -38,42 +40,43 @@ def _str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def rows_from_folder(folder: RunFolder) -> RunRows:
-    """Read config.json, status.json, metrics.json and artifacts.json into registry rows."""
+def _as_column(column: Column, value: Any) -> Any:
+    """``value`` read from a run folder's JSON, converted to the column's type (None when it does not fit)."""
+    if isinstance(column.type, JSON):
+        return value if isinstance(value, dict) else None
+    return _int(value) if isinstance(column.type, Integer) else _str(value)
+
+
+def _run_columns(folder: RunFolder) -> dict[str, Any]:
+    """One value per column of the Run table: from status.json, else config.json, except those derived here."""
     cfg, st = folder.config, folder.status
     versions = cfg.get("versions") if isinstance(cfg.get("versions"), dict) else None
-    run = {
+    derived = {
         "id": folder.id,
-        "name": _str(st.get("name") or cfg.get("name") or folder.id),
-        "status": _str(st.get("status")) or "queued",
-        "family": _str(cfg.get("family")),
-        "model": _str(cfg.get("model")),
-        "size": _int(cfg.get("size")),
-        "mode": _str(cfg.get("mode")),
-        "finetune": _str(cfg.get("finetune")),
-        "seed": _int(cfg.get("seed")),
-        "data": _str(cfg.get("data")),
-        "dataset_fingerprint": _str(cfg.get("dataset_fingerprint")),
-        "matrix": _str(cfg.get("matrix") or st.get("matrix")),
+        "name": st.get("name") or cfg.get("name") or folder.id,
+        "status": st.get("status") or "queued",
         "config": cfg,
         "versions": versions,
-        "created": _str(st.get("created")),
-        "started": _str(st.get("started")),
-        "finished": _str(st.get("finished")),
-        "host": _str(st.get("host")),
-        "slurm_job_id": _str(st.get("slurm_job_id")),
-        "error": _str(st.get("error")),
-        "cell": cfg.get("cell") if isinstance(cfg.get("cell"), dict) else None,
-        "window": _int(cfg.get("window")),
-        "device": _str(cfg.get("device")),
-        "dnactx_version": _str((versions or {}).get("dnactx")),
+        "dnactx_version": (versions or {}).get("dnactx"),
+        # lr and cnn have no --finetune; their config.json still carries TrainConfig's default
+        "finetune": cfg.get("finetune") if cfg.get("family") == "transformer" else None,
     }
+    out = {}
+    for column in Run.__table__.columns:
+        name = column.name
+        value = derived[name] if name in derived else st.get(name) if st.get(name) is not None else cfg.get(name)
+        out[name] = _as_column(column, value)
+    return out
+
+
+def rows_from_folder(folder: RunFolder) -> RunRows:
+    """Read config.json, status.json, metrics.json and artifacts.json into registry rows."""
     metrics = [{"run_id": folder.id, "split": s, "context": c, "name": n, "value": v}
-               for s, c, n, v in flatten(folder.metrics or {})]
+               for s, c, n, v in flatten_metrics(folder.metrics)]
     artifacts = [{"run_id": folder.id, "kind": str(a.get("kind", "")), "path": str(a.get("path", "")),
                   "sha256": a.get("sha256"), "bytes": _int(a.get("bytes"))}
                  for a in folder.artifacts if isinstance(a, dict)]
-    return RunRows(run=run, metrics=metrics, artifacts=artifacts)
+    return RunRows(run=_run_columns(folder), metrics=metrics, artifacts=artifacts)
 
 
 def _warn(message: str) -> None:

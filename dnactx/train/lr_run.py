@@ -8,6 +8,7 @@ import time
 import numpy as np
 
 from ..atomic import atomic_path
+from ..contracts import RunFacts
 from ..data.dataset import Dataset
 from ..models.lr import fit_lr, kmer_features, predict_proba, save_lr
 from ..registry.folder import RunFolder
@@ -15,7 +16,7 @@ from .config import TrainConfig
 from .dist import writable
 
 
-def train_lr(config: TrainConfig, ds: Dataset, folder: RunFolder, *, quiet: bool) -> tuple[dict, dict]:
+def train_lr(config: TrainConfig, ds: Dataset, folder: RunFolder, *, quiet: bool) -> tuple[dict, RunFacts]:
     """Fit on train, predict val and test; write lr.safetensors (coef, intercept) and a one-line log."""
     train = ds.splits["train"]
 
@@ -40,5 +41,5 @@ def train_lr(config: TrainConfig, ds: Dataset, folder: RunFolder, *, quiet: bool
         folder.add_artifact(log, "log")
         folder.update_config(device="cpu")
     return probs, {"truncated_fraction": 0.0, "best_epoch": 1, "epochs_run": 1, "train_seconds": seconds,
-                   "samples_per_s": len(train) / max(seconds, 1e-9), "converged": converged, "train_sites": len(train),
+                   "samples_per_s": len(train) / max(seconds, 1e-9), "converged": converged,
                    "n_iter": int(np.max(model.n_iter_))}

@@ -9,6 +9,7 @@ import torch
 from safetensors.torch import save_file
 
 from ..atomic import atomic_path
+from ..contracts import RunFacts
 from ..data.dataset import Dataset
 from ..data.torchdata import ColumnDataset
 from ..losses import make_loss
@@ -110,7 +111,7 @@ def _transformer_inputs(config: TrainConfig, ds: Dataset, folder: RunFolder, hom
 
 
 def train_neural(config: TrainConfig, ds: Dataset, folder: RunFolder, home: Path, *, resume: bool,
-                 quiet: bool) -> tuple[dict, dict]:
+                 quiet: bool) -> tuple[dict, RunFacts]:
     """Build the model and inputs, fit with early stopping, predict val/test with the best weights."""
     accelerator = make_accelerator(config.precision, config.grad_accum)
     folder.update_config(device=str(accelerator.device), num_processes=accelerator.num_processes)

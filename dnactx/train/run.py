@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import atomic_path, write_text
+from ..contracts import MetricsFile, RunFacts
 from ..data.dataset import Dataset, cut_context, load_dataset, read_meta
 from ..errors import DnactxError
 from ..metrics import evaluate
@@ -128,7 +129,7 @@ def train_run(config: TrainConfig, home: Path, *, matrix: str | None = None, cel
     return {"run_id": folder.id, "status": "completed", "metrics": metrics}
 
 
-def _train(config: TrainConfig, folder: RunFolder, home: Path, *, resume: bool, quiet: bool) -> dict:
+def _train(config: TrainConfig, folder: RunFolder, home: Path, *, resume: bool, quiet: bool) -> MetricsFile:
     from accelerate.utils import set_seed
 
     set_seed(config.seed)
@@ -148,9 +149,10 @@ def _train(config: TrainConfig, folder: RunFolder, home: Path, *, resume: bool, 
 
         probs, extra = train_neural(config, ds, folder, home, resume=resume, quiet=quiet)
     val, test = ds.splits["val"], ds.splits["test"]
-    metrics = evaluate(val.labels, probs["val"], test.labels, probs["test"], val.context, test.context)
-    metrics.update(extra)
-    metrics.setdefault("train_seconds", time.perf_counter() - t0)
+    facts: RunFacts = {"train_sites": len(ds.splits["train"]), **extra}
+    facts.setdefault("train_seconds", time.perf_counter() - t0)
+    metrics: MetricsFile = {**evaluate(val.labels, probs["val"], test.labels, probs["test"], val.context,
+                                       test.context), "facts": facts}
     _write_predictions(folder, ds, probs)
     folder.write_metrics(metrics)
     folder.add_artifact(folder.path / "metrics.json", "metrics")

@@ -1,0 +1,52 @@
+"""Which run a result is compared with: one policy for the report's comparison and for every diagnosis."""
+
+from __future__ import annotations
+
+from ..contracts import RunRow, run_metric
+from .report import select
+
+AUTO = "auto"
+
+
+def _designated(row: RunRow) -> bool:
+    """The matrix's own baseline cell (``matrix --baseline lr``)."""
+    return bool(((row.get("config") or {}).get("cell") or {}).get("baseline"))
+
+
+def _auto(selected: RunRow, scope: list[RunRow], completed: list[RunRow], name: str) -> tuple[RunRow | None, str]:
+    scope = [r for r in scope if run_metric(r, f"val_{name}") is not None]
+    designated = [r for r in scope if _designated(r)]
+    if designated:
+        return select(designated, name), "the matrix's baseline run"
+    lr = [r for r in scope if r.get("family") == "lr" and r.get("id") != selected.get("id")]
+    if lr:
+        return select(lr, name), "the best other lr run of this selection"
+    fingerprint = (selected.get("config") or {}).get("dataset_fingerprint")
+    lr = [r for r in completed if r.get("family") == "lr" and run_metric(r, f"val_{name}") is not None
+          and r.get("id") != selected.get("id")
+          and (r.get("config") or {}).get("dataset_fingerprint") == fingerprint]
+    if lr:
+        return select(lr, name), "the best lr run on the same dataset"
+    return None, "no lr run on this dataset: train one with `dnactx train --model lr --data ...`"
+
+
+def choose_baseline(selected: RunRow, scope: list[RunRow], completed: list[RunRow], name: str = "auprc",
+                    requested: RunRow | str | None = AUTO) -> tuple[RunRow | None, str]:
+    """The run ``selected`` is compared with, and why.
+
+    ``requested`` is a run row (``--baseline RUN_ID``), ``"none"``/None (no baseline) or ``"auto"``: the matrix's
+    designated baseline cell among ``scope`` (the runs the selection was made from), else the best other lr run in
+    ``scope`` by val ``name``, else the best lr run among ``completed`` on the selected run's dataset. A run is
+    never its own baseline.
+    """
+    if requested in (None, "", "none"):
+        base, reason = None, "disabled with --baseline none"
+    elif isinstance(requested, dict):
+        base, reason = requested, "given with --baseline"
+    elif requested == AUTO:
+        base, reason = _auto(selected, scope, completed, name)
+    else:
+        raise ValueError(f"baseline request {requested!r}: a run row, 'auto' or 'none'")
+    if base is not None and base.get("id") == selected.get("id"):
+        return None, "the selected run is itself the lr baseline"
+    return base, reason

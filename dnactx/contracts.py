@@ -1,0 +1,339 @@
+"""The data contracts between layers (metrics.json, run facts, a registry run row, a finding, a remedy) and the one
+way to name and look up a metric.
+
+metrics.json keeps what a run measured apart from what happened while it ran::
+
+    {"threshold": 0.213,                                  # max F1 on val, applied unchanged to test
+     "val": {SplitMetrics}, "test": {SplitMetrics},       # ("train" too, where a trainer scores it)
+     "by_context": {"val": {"CG": {SplitMetrics}, "CHG": {...}, "CHH": {...}}, "test": {...}},
+     "facts": {"train_seconds": 41.2, "samples_per_s": 2427.2, "train_sites": 100000, "best_epoch": 1,
+               "epochs_run": 1, "truncated_fraction": 0.0, "converged": true, "n_iter": 87}}
+
+The facts are an object inside metrics.json rather than a sibling file: a run writes the file once, atomically, when
+it ends, so its metrics and facts can never disagree or be half-present; artifacts.json lists one file, and
+``train --json`` prints one object. Anything that reads a run folder goes through :func:`read_metrics`, which also
+reads the first layout (facts as top-level scalars beside ``threshold``), so old run folders still sync, diagnose
+and report.
+
+Only the standard library here: run folders (stdlib-only) and the registry both use these types.
+"""
+
+from __future__ import annotations
+
+import math
+import typing
+from dataclasses import dataclass
+from typing import Any, TypedDict
+
+CONTEXTS = ("CG", "CHG", "CHH")
+SPLITS = ("train", "val", "test")
+RUN = "run"      # metric-row split of run-level metrics (threshold)
+FACTS = "facts"  # metric-row split of run facts
+
+
+class SplitMetrics(TypedDict, total=False):
+    """Every headline number of one split or subset (:func:`dnactx.metrics.binary_metrics`).
+
+    Undefined values (AUROC without both classes) are None and ``null_reason`` says why; the ``*_at_threshold``
+    keys are there when a tuned threshold was given.
+    """
+
+    n: int
+    n_pos: int
+    pos_rate: float | None
+    auroc: float | None
+    auprc: float | None
+    f1_at_0_5: float
+    precision_at_0_5: float
+    recall_at_0_5: float
+    pred_pos_rate_at_0_5: float
+    mean_prob_pos: float | None
+    mean_prob_neg: float | None
+    score_std: float | None
+    brier: float | None
+    ece: float | None
+    f1_at_threshold: float
+    precision_at_threshold: float
+    recall_at_threshold: float
+    pred_pos_rate_at_threshold: float
+    null_reason: str
+
+
+class RunFacts(TypedDict, total=False):
+    """What happened while a run trained (time, sizes, convergence), as opposed to how well it predicts."""
+
+    train_seconds: float        # data loading, fitting and predicting val/test
+    samples_per_s: float        # training samples per second of fitting
+    train_sites: int            # training sites actually used (after --max-train / --train-fraction)
+    best_epoch: int             # the epoch whose weights were kept (early stopping on val AUPRC)
+    epochs_run: int
+    truncated_fraction: float   # inputs cut to the model's maximum length
+    cache_hit: bool             # frozen transformers: pooled features came from the cache
+    converged: bool             # lr: the solver converged within its budget
+    n_iter: int                 # lr: solver iterations
+    pos_weight_used: float      # --loss weighted: the positive-class weight applied
+
+
+class MetricsFile(TypedDict, total=False):
+    """metrics.json: :func:`dnactx.metrics.evaluate` (threshold, splits, by_context) plus the run's ``facts``."""
+
+    threshold: float
+    train: SplitMetrics
+    val: SplitMetrics
+    test: SplitMetrics
+    by_context: dict[str, dict[str, SplitMetrics]]  # split → context → metrics
+    facts: RunFacts
+
+
+class ArtifactEntry(TypedDict):
+    """A file a run wrote inside its folder (artifacts.json, the registry's artifacts table)."""
+
+    kind: str
+    path: str
+    sha256: str | None
+    bytes: int | None
+
+
+class RunIdentity(TypedDict, total=False):
+    """What names a run in tables, reports and diagnoses."""
+
+    id: str
+    name: str | None
+    status: str
+    family: str | None      # lr | cnn | transformer
+    model: str | None
+    size: int | None
+    mode: str | None
+    finetune: str | None    # transformers only: None for the families without it
+    seed: int | None
+    matrix: str | None
+
+
+class RunRow(RunIdentity, total=False):
+    """One run as ``Registry.runs()``/``run()`` return it: the columns of the registry's ``Run`` table, then
+    ``folder``, ``metrics`` (metrics.json rebuilt from the metric rows, facts included) and ``artifacts``."""
+
+    data: str | None
+    dataset_fingerprint: str | None
+    config: dict[str, Any]
+    versions: dict[str, Any] | None
+    created: str | None
+    started: str | None
+    finished: str | None
+    host: str | None
+    slurm_job_id: str | None
+    error: str | None
+    cell: dict[str, Any] | None
+    window: int | None
+    device: str | None
+    dnactx_version: str | None
+    folder: str
+    metrics: MetricsFile
+    artifacts: list[ArtifactEntry]
+
+
+RUN_IDENTITY: tuple[str, ...] = tuple(RunIdentity.__annotations__)
+ROW_EXTRAS = ("folder", "metrics", "artifacts")  # the keys of a RunRow that are not columns of the Run table
+
+
+class Finding(TypedDict):
+    """One diagnosis rule that fired: the numbers it cites and what to conclude."""
+
+    code: str                           # stable identifier (no_separation, threshold_calibration, ...)
+    title: str
+    severity: int                       # 1 worth knowing, 2 costs performance, 3 the main problem
+    evidence: str                       # the numbers, in words
+    conclusion: str
+    figures: dict[str, Any]             # the numbers behind ``evidence``
+    remedies: list[tuple[str, int]]     # (remedy key, weight): which remedies this finding calls for
+
+
+class Remedy(TypedDict):
+    """Something to try next: ``flags`` to change and the full ``dnactx train`` command, where it retrains."""
+
+    key: str
+    flags: str | None
+    action: str
+    command: str | None
+
+
+class RankedRemedy(Remedy):
+    """A remedy scored by the severity of the findings that call for it (``because``: their codes)."""
+
+    score: float
+    because: list[str]
+    rank: int
+
+
+class BaselineRef(TypedDict):
+    """The run a diagnosis compares with (chosen by :func:`dnactx.analysis.baseline.choose_baseline`)."""
+
+    id: str
+    name: str | None
+    metrics: MetricsFile
+
+
+class Evidence(TypedDict, total=False):
+    """What the diagnosis rules read: per-split figures (``binary_metrics`` keys, ``pos_rate`` as ``base_rate``,
+    plus score quantiles, separation and lifts), subsets, sweeps, the val→test gap and the run's facts."""
+
+    threshold: float
+    source: str                                     # "predictions" or "metrics" (metrics.json alone)
+    config: dict[str, Any]
+    notes: list[str]
+    baseline: BaselineRef | None
+    val: dict[str, Any] | None
+    test: dict[str, Any] | None
+    train: SplitMetrics | None
+    sweep: dict[str, dict[str, list[float]]]        # split → threshold_sweep
+    by_context: dict[str, dict[str, SplitMetrics]]  # split → CG/CHG/CHH → metrics
+    by_repeat: dict[str, dict[str, SplitMetrics]]   # split → repeat/non_repeat → metrics
+    gap: dict[str, float]                           # val minus test
+    facts: RunFacts
+
+
+class Diagnosis(Evidence, total=False):
+    """diagnosis.json: the evidence with the findings, a one-line verdict, ranked remedies and the run it is of."""
+
+    findings: list[Finding]
+    verdict: str
+    remedies: list[RankedRemedy]
+    run: dict[str, Any]                             # RunIdentity and the run's folder
+    plots: list[str]
+
+
+# -- reading metrics.json -----------------------------------------------------------------------------------
+_MEASURED = frozenset(MetricsFile.__annotations__) - {FACTS}
+
+
+def read_metrics(raw: Any) -> MetricsFile | None:
+    """metrics.json as any dnactx wrote it, in today's layout: the first layout's top-level facts (every key that
+    is not a metric: train_seconds, best_epoch, ...) move into ``facts``. None stays None."""
+    if not isinstance(raw, dict) or FACTS in raw:
+        return raw
+    facts = {k: v for k, v in raw.items() if k not in _MEASURED}
+    if not facts:
+        return typing.cast(MetricsFile, raw)
+    measured = {k: v for k, v in raw.items() if k in _MEASURED}
+    return typing.cast(MetricsFile, {**measured, FACTS: facts})
+
+
+# -- naming and looking up one metric ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MetricRef:
+    """Where one number sits in metrics.json: a split (train/val/test), ``run`` (threshold) or ``facts``;
+    a context (CG/CHG/CHH) or None for all sites; and its name."""
+
+    split: str
+    context: str | None
+    name: str
+
+    @property
+    def label(self) -> str:
+        """The spelling :func:`parse_metric` reads: ``val_auprc``, ``test_CG_auroc``; run values keep their name."""
+        if self.split in (RUN, FACTS):
+            return self.name
+        return f"{self.split}_{self.context}_{self.name}" if self.context else f"{self.split}_{self.name}"
+
+
+FACT_NAMES = frozenset(RunFacts.__annotations__)
+
+
+def parse_metric(text: str) -> MetricRef:
+    """``val_auprc`` → (val, None, auprc); ``test_CG_auprc`` → (test, CG, auprc); ``train_seconds`` → a fact
+    (the names of :class:`RunFacts`); anything else not starting with a split is run-level (``threshold``)."""
+    text = text.strip()
+    if text in FACT_NAMES:
+        return MetricRef(FACTS, None, text)
+    head, _, rest = text.partition("_")
+    if head == RUN and rest:
+        return MetricRef(RUN, None, rest)
+    if head not in SPLITS or not rest:
+        return MetricRef(RUN, None, text)
+    ctx, _, name = rest.partition("_")
+    if ctx in CONTEXTS and name:
+        return MetricRef(head, ctx, name)
+    return MetricRef(head, None, rest)
+
+
+def metric_value(metrics: MetricsFile | None, metric: str | MetricRef) -> float | None:
+    """The number ``metric`` names in ``metrics`` (a metrics.json, or a run row's ``metrics``), or None when it is
+    absent, undefined or not finite. A fact that is a flag (cache_hit) reads as 1.0 or 0.0."""
+    ref = metric if isinstance(metric, MetricRef) else parse_metric(metric)
+    m: dict = dict(metrics or {})
+    if ref.split == FACTS:
+        value = (m.get(FACTS) or {}).get(ref.name)
+    elif ref.split == RUN:
+        value = m.get(ref.name)
+    elif ref.context is None:
+        value = (m.get(ref.split) or {}).get(ref.name)
+    else:
+        value = (((m.get("by_context") or {}).get(ref.split) or {}).get(ref.context) or {}).get(ref.name)
+    if not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def run_metric(row: RunRow, metric: str | MetricRef) -> float | None:
+    """:func:`metric_value` of a registry run row (its ``metrics``)."""
+    return metric_value(row.get("metrics"), metric)
+
+
+# -- metrics.json as rows (split, context, name, value) and back -----------------------------------------------
+MetricRow = tuple[str, str | None, str, float]
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def flatten_metrics(metrics: MetricsFile | None) -> list[MetricRow]:
+    """``(split, context or None, name, value)`` rows: splits and contexts, ``run`` for threshold, ``facts`` for
+    the facts (flags as 1.0/0.0). None values are left out."""
+    rows: list[MetricRow] = []
+    for key, value in (metrics or {}).items():
+        if key in SPLITS and isinstance(value, dict):
+            rows += [(key, None, k, float(v)) for k, v in value.items() if _number(v)]
+        elif key == "by_context" and isinstance(value, dict):
+            for split, contexts in value.items():
+                for ctx, m in contexts.items():
+                    rows += [(split, ctx, k, float(v)) for k, v in m.items() if _number(v)]
+        elif key == FACTS and isinstance(value, dict):
+            rows += [(FACTS, None, k, float(v)) for k, v in value.items() if isinstance(v, (int, float))]
+        elif _number(value):
+            rows.append((RUN, None, key, float(value)))
+    return rows
+
+
+def _kinds(contract: type) -> dict[str, type]:
+    """Field name → int or bool, for the fields of a contract that are not floats (rows store every value as REAL)."""
+    hints = typing.get_type_hints(contract)
+    return {k: t for k, t in hints.items() if t in (int, bool)}
+
+
+_SPLIT_KINDS = _kinds(SplitMetrics)
+_FACT_KINDS = _kinds(RunFacts)
+
+
+def _typed(kind: type | None, value: float) -> float | int | bool:
+    if kind is bool:
+        return bool(value)
+    if kind is int and float(value).is_integer():
+        return int(value)
+    return value
+
+
+def nest_metrics(rows: list[MetricRow]) -> MetricsFile:
+    """The inverse of :func:`flatten_metrics`: rows back into metrics.json's shape, ints and flags restored."""
+    out: dict[str, Any] = {}
+    for split, context, name, value in rows:
+        if split == RUN:
+            out[name] = value
+        elif split == FACTS:
+            out.setdefault(FACTS, {})[name] = _typed(_FACT_KINDS.get(name), value)
+        elif context is None:
+            out.setdefault(split, {})[name] = _typed(_SPLIT_KINDS.get(name), value)
+        else:
+            out.setdefault("by_context", {}).setdefault(split, {}).setdefault(context, {})[name] = _typed(
+                _SPLIT_KINDS.get(name), value)
+    return typing.cast(MetricsFile, out)

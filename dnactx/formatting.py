@@ -1,0 +1,68 @@
+"""How values read in human output (terminal tables, findings, Markdown): numbers, percentages, counts, the one
+missing-value glyph and the one Markdown table builder. Machine output (JSON, CSV) keeps raw values and empty cells.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+MISSING = "—"  # a value that is absent, undefined (AUROC without positives) or not applicable
+
+
+def _missing(x: object) -> bool:
+    return x is None or x == "" or (isinstance(x, float) and not math.isfinite(x))
+
+
+def num(x: float | None, digits: int | None = None) -> str:
+    """``digits`` decimals; by default two, or more for small values so they keep two significant digits
+    (0.51, 0.024, 3.1e-05)."""
+    if _missing(x):
+        return MISSING
+    x = float(x)
+    if digits is not None:
+        return f"{x:.{digits}f}"
+    if abs(x) >= 0.095 or x == 0:
+        return f"{x:.2f}"
+    return f"{x:.3f}" if abs(x) >= 0.001 else f"{x:.2g}"
+
+
+def pct(x: float | None, digits: int | None = None) -> str:
+    """A fraction as a percentage: ``digits`` decimals, by default none above 9.5% and one below (24%, 2.4%)."""
+    if _missing(x):
+        return MISSING
+    x = float(x)
+    if digits is None:
+        digits = 0 if abs(x) >= 0.095 else 1
+    return f"{100 * x:.{digits}f}%"
+
+
+def count(n: float | None) -> str:
+    """An integer with thousands separators (464,121)."""
+    return MISSING if _missing(n) else f"{int(n):,}"
+
+
+def signed(x: float | None, digits: int = 3) -> str:
+    """A difference, always with its sign (+0.012, -0.250)."""
+    return MISSING if _missing(x) else f"{float(x):+.{digits}f}"
+
+
+def text(value: object, digits: int | None = None) -> str:
+    """Any table cell: the glyph when missing, floats through :func:`num`, everything else as ``str``."""
+    if _missing(value):
+        return MISSING
+    if isinstance(value, float):
+        return num(value, digits)
+    return str(value)
+
+
+def md_escape(value: object) -> str:
+    """Text that cannot break a Markdown table row."""
+    return str(value).replace("|", "\\|")
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]], digits: int | None = None) -> str:
+    """A GitHub-flavoured Markdown table; each cell through :func:`text` (so missing values read ``—``)."""
+    out = ["| " + " | ".join(md_escape(h) for h in headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    out += ["| " + " | ".join(md_escape(text(c, digits)) for c in row) + " |" for row in rows]
+    return "\n".join(out)
