@@ -18,7 +18,7 @@ DIAGNOSIS_FILE = "diagnosis.json"
 def _registry(home: Path):
     from ..registry import Registry
 
-    return Registry.open(Path(home))
+    return Registry.open(Path(home), create=False)  # reading never leaves an empty registry behind
 
 
 def diagnose_row(row: dict, home: Path, *, all_rows: list[dict] | None = None, plots_dir: Path | None = None,

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from ..prepare import PrepareOptions, parse_aliases, prepare_dataset
+from .command import DnactxCommand
 from .common import console, console_err, parse_csv
 
 
@@ -72,4 +73,4 @@ def _report(summary: dict, out: Path) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("prepare")(prepare)
+    app.command("prepare", cls=DnactxCommand)(prepare)

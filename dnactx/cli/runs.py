@@ -11,7 +11,8 @@ from rich import box
 from rich.table import Table
 
 from ..errors import DnactxError
-from .common import console, console_err, parse_csv, state
+from .command import DnactxCommand, DnactxGroup
+from .common import HomeOption, console, console_err, parse_csv, state
 
 SHORT_ID = 10
 _HEADLINE = ("val_auprc", "test_auprc")
@@ -32,17 +33,21 @@ def _fmt(value: object, digits: int = 3) -> str:
 
 
 def _registry():
+    """The registry of --home, for reading: a home without one is an error, never an empty file left behind."""
     from ..registry import Registry
 
-    return Registry.open(state.home)
+    return Registry.open(state.home, create=False)
 
 
 def _select(status: str | None, matrix: str | None, model: str | None, sort: str | None,
             reverse: bool) -> list[dict]:
     from ..registry import metric_value, parse_metric
+    from ..registry.store import missing_registry
 
-    if not state.home.is_dir():
-        return []  # listing a home that does not exist yet should not create it
+    missing = missing_registry(state.home)
+    if missing:  # nothing to list is an empty list, said once on stderr
+        console_err.print(missing, highlight=False, soft_wrap=True)
+        return []
     runs = _registry().runs(status=parse_csv(status) or None, matrix=matrix, model=model)
     if sort:
         split, _, name = parse_metric(sort)
@@ -133,10 +138,10 @@ def _show(run: dict) -> None:
 
 def register(app: typer.Typer) -> None:
     runs_app = typer.Typer(help="List, show, remove, export and sync the runs of the registry (--home).",
-                           no_args_is_help=True)
+                           no_args_is_help=True, cls=DnactxGroup)
     app.add_typer(runs_app, name="runs")
 
-    @runs_app.command("ls")
+    @runs_app.command("ls", cls=DnactxCommand)
     def ls(
         status: StatusOpt = None,
         matrix: MatrixOpt = None,
@@ -146,20 +151,25 @@ def register(app: typer.Typer) -> None:
         ] = None,
         reverse: Annotated[bool, typer.Option("--reverse", help="Lowest first (for brier, ece, seconds).")] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print the runs as a JSON list.")] = False,
+        home: HomeOption = None,
     ) -> None:
         """List runs (oldest first, or by --sort) as a table, or as JSON for scripts."""
+        from ..registry.store import missing_registry
+
         runs = _select(status, matrix, model, sort, reverse)
         if as_json:
             typer.echo(json.dumps(runs, indent=2))
-        elif not runs:
-            console_err.print(f"no runs in {state.home}", highlight=False)
-        else:
+        elif runs:
             console.print(_runs_table(runs, sort))
+        elif not missing_registry(state.home):
+            console_err.print(f"no runs in {state.home.resolve()} match these filters", highlight=False,
+                              soft_wrap=True)
 
-    @runs_app.command("show")
+    @runs_app.command("show", cls=DnactxCommand)
     def show(
         run_id: Annotated[str, typer.Argument(help="Run id or a unique prefix of it.")],
         as_json: Annotated[bool, typer.Option("--json", help="Print the run as a JSON object.")] = False,
+        home: HomeOption = None,
     ) -> None:
         """Show one run: its state, config axes, metrics per split and context, and artifacts."""
         run = _registry().run(run_id)
@@ -168,10 +178,11 @@ def register(app: typer.Typer) -> None:
         else:
             _show(run)
 
-    @runs_app.command("rm")
+    @runs_app.command("rm", cls=DnactxCommand)
     def rm(
         run_ids: Annotated[list[str], typer.Argument(help="Run ids or unique prefixes.")],
         yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+        home: HomeOption = None,
     ) -> None:
         """Remove runs: their folders and their registry rows."""
         reg = _registry()
@@ -183,7 +194,7 @@ def register(app: typer.Typer) -> None:
             reg.delete_run(run_id)
         console_err.print(f"removed {len(ids)} run(s)", highlight=False)
 
-    @runs_app.command("export")
+    @runs_app.command("export", cls=DnactxCommand)
     def export(
         fmt: Annotated[str, typer.Option("--format", help="csv (one row per run, a column per metric) | json.")
                        ] = "csv",
@@ -191,6 +202,7 @@ def register(app: typer.Typer) -> None:
         status: StatusOpt = None,
         matrix: MatrixOpt = None,
         model: ModelOpt = None,
+        home: HomeOption = None,
     ) -> None:
         """Export runs with their metrics for spreadsheets (csv) or scripts (json)."""
         from ..atomic import write_text
@@ -205,13 +217,14 @@ def register(app: typer.Typer) -> None:
             write_text(out, text)
             console_err.print(f"written: {out}", highlight=False)
 
-    @runs_app.command("sync")
+    @runs_app.command("sync", cls=DnactxCommand)
     def sync(
         rebuild: Annotated[bool, typer.Option(
             "--rebuild", help="Recreate registry.sqlite from the run folders alone (keeps the old one as .bak).")
         ] = False,
         prune: Annotated[bool, typer.Option("--prune", help="Also drop rows whose run folder is gone.")] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print what was done as JSON.")] = False,
+        home: HomeOption = None,
     ) -> None:
         """Import run folders the registry is missing (or refresh stale rows); --rebuild starts from scratch."""
         from ..registry import rebuild as rebuild_registry
