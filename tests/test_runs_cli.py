@@ -123,6 +123,13 @@ def test_rm_asks_unless_yes(home: Path) -> None:
     assert result.exit_code == 0 and not (home / second).exists() and len(reg.runs()) == 1
 
 
+def test_no_at_the_confirmation_is_an_interruption(home: Path, capsys, monkeypatch) -> None:
+    run_id = Registry.open(home).runs()[0]["id"]
+    monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
+    code, _, err = run_cli(["--home", str(home), "runs", "rm", run_id], capsys)
+    assert code == ExitCode.INTERRUPTED and err.endswith("error: aborted, nothing done\n") and (home / run_id).is_dir()
+
+
 def test_export_csv_and_json(home: Path, tmp_path: Path, capsys) -> None:
     code, out, _ = run_cli(["--home", str(home), "runs", "export", "--format", "csv"], capsys)
     rows = list(csv.DictReader(io.StringIO(out)))

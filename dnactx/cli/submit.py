@@ -18,7 +18,7 @@ SLURM_PANEL = "SLURM"
 ENV_PANEL = "Environment (default: the Python running this command)"
 
 
-def _slurm_options_params(*, array: bool) -> list:
+def _slurm_params(*, array: bool) -> list:
     """The SLURM and environment options; ``--max-parallel`` only for a job array."""
     def opt(name: str, annotation: Any, default: Any, flag: str, help: str, panel: str = SLURM_PANEL):
         return option(name, annotation, default, flag, help=help, rich_help_panel=panel)
@@ -127,7 +127,7 @@ def register(app: typer.Typer) -> None:
         help="Write jobs/NAME/matrix.sbatch (a job array: task K runs `dnactx matrix ... --cell K`) and "
              "cells.json; print the sbatch line. Takes every `dnactx matrix` option. Submitting the same matrix "
              "again skips completed cells and resumes preempted ones.",
-    )(with_options(_submit_matrix, matrix_options(), _slurm_options_params(array=True), [home_option()]))
+    )(with_options(_submit_matrix, matrix_options(), _slurm_params(array=True), [home_option()]))
 
     job_name = option("job_name", str, "dnactx-train", "--job-name", help="SLURM job name (letters, digits, . _ -).",
                       rich_help_panel=SLURM_PANEL)
@@ -136,7 +136,7 @@ def register(app: typer.Typer) -> None:
         help="Write jobs/JOB_NAME/train.sbatch running `dnactx train` with the remaining options "
              "(e.g. --data D --model dnabert6-tiny --size 100); print the sbatch line.",
         context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-    )(with_options(_submit_train, [_context_param(), job_name], _slurm_options_params(array=False),
+    )(with_options(_submit_train, [_context_param(), job_name], _slurm_params(array=False),
                    [home_option()]))
     app.add_typer(sub, name="submit")
 
