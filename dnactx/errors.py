@@ -1,15 +1,52 @@
-"""The one exception type users see: a clear, single-line message and an exit code, never a traceback."""
+"""The one exception type users see (one line, an exit code) and the exit-code scheme every command shares."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """How a ``dnactx`` command ended; the same numbers for ``train``, ``matrix`` and every other command."""
+
+    OK = 0
+    BUG = 1
+    USAGE = 2
+    RUN_FAILED = 3
+    PREEMPTED = 4
+    INTERRUPTED = 130
+
+
+# One line each, shown by `dnactx --help` and mirrored in the README (a test keeps the two in step).
+EXIT_CODE_MEANINGS = {
+    ExitCode.OK: "done: every run completed (or was already complete)",
+    ExitCode.BUG: "an unexpected Python error, shown with its traceback: a bug in dnactx, please report it",
+    ExitCode.USAGE: "bad input (an option, a file, a run id, the --home): one `error:` line says what to fix",
+    ExitCode.RUN_FAILED: "a run, or one or more matrix cells, failed or was held by another process; "
+                         "the same command retries it",
+    ExitCode.PREEMPTED: "stopped by SIGTERM (e.g. SLURM's time limit) with a checkpoint: the same matrix command, "
+                        "or `train --resume RUN_ID`, continues it",
+    ExitCode.INTERRUPTED: "stopped by you (Ctrl-C, or 'no' at a confirmation)",
+}
+
+
+def exit_code_for(statuses: Iterable[str]) -> ExitCode:
+    """The exit code for the final statuses of the runs one command trained (preempted outranks failed)."""
+    seen = set(statuses)
+    if "preempted" in seen:
+        return ExitCode.PREEMPTED
+    if seen - {"completed", "skipped"}:
+        return ExitCode.RUN_FAILED
+    return ExitCode.OK
 
 
 class DnactxError(Exception):
     """Bad input or an unusable state, explained in one line: what, where, how to fix.
 
-    The CLI prints ``error: <message>`` to stderr and exits with ``exit_code``.
+    The CLI prints ``error: <message>`` to stderr and exits with ``exit_code`` (``ExitCode.USAGE`` unless said).
     """
 
-    exit_code = 2
+    exit_code: int = ExitCode.USAGE
 
     def __init__(self, message: str, exit_code: int | None = None) -> None:
         super().__init__(" ".join(str(message).split()))  # always one line

@@ -1,4 +1,5 @@
-"""Shared fixtures: the real data in ../shared/data (skipped when absent) and a tiny synthetic dataset."""
+"""Shared fixtures and helpers: the real data in ../shared/data (skipped when absent), a tiny synthetic dataset,
+run folders made by hand (with metrics, or with scores on a dataset), the CLI run in-process."""
 
 from __future__ import annotations
 
@@ -122,3 +123,88 @@ def make_toydna_checkpoint(dest: Path, seed: int = 0) -> Path:
         model.save_pretrained(tmp)
         shutil.copy(Path(tmp) / "model.safetensors", dest / "model.safetensors")
     return dest
+
+
+# -- run folders made by hand, for the registry, diagnose and report tests ----------------------------------
+def make_run_folder(home: Path, *, model: str = "lr", status: str = "completed", seed: int = 0,
+                    matrix: str | None = None, metrics: dict | None = None):
+    """A run folder with a config, an artifact and ``metrics``, in ``status``; not recorded in the registry."""
+    from dnactx.registry import RunFolder
+
+    family = model if model in ("lr", "cnn") else "transformer"
+    cfg = {"model": model, "family": family, "size": 50, "mode": "both", "finetune": "frozen", "seed": seed,
+           "data": "/d/dataset.parquet", "dataset_fingerprint": "f" * 64, "window": 200, "device": "cpu",
+           "versions": {"dnactx": "0.1.0"}, "matrix": matrix, "cell": {"seed": seed} if matrix else None}
+    folder = RunFolder.create(home, cfg, name=f"{model}-s{seed}", matrix=matrix)
+    folder.set_status("running")
+    if metrics is not None:
+        folder.write_metrics(metrics)
+    (folder.path / "model.bin").write_bytes(b"weights" * (seed + 1))
+    folder.add_artifact(folder.path / "model.bin", "model")
+    if status != "running":
+        folder.set_status(status, error="boom" if status == "failed" else None)
+    return folder
+
+
+def real_metrics(seed: int = 0) -> dict:
+    """metrics.json of a run, computed by ``evaluate`` on 300 seeded scores (val 150, test 150)."""
+    from dnactx.metrics import evaluate
+
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, 300)
+    p = np.clip(y * 0.3 + rng.random(300) * 0.7, 0, 1)
+    ctx = rng.choice(["CG", "CHG", "CHH"], 300)
+    m = evaluate(y[:150], p[:150], y[150:], p[150:], ctx[:150], ctx[150:])
+    m["facts"] = {"best_epoch": 2, "epochs_run": 3, "train_seconds": 1.25, "truncated_fraction": 0.0,
+                  "train_sites": 300, "cache_hit": False}
+    return m
+
+
+def make_scored_run(home: Path, dataset: Path, scores, *, name: str, model: str = "zhihan1996/DNA_bert_6",
+                    size: int = 100, mode: str = "both", finetune: str = "frozen", seed: int = 0,
+                    matrix: str | None = None, facts: dict | None = None) -> str:
+    """A completed, recorded run folder as train_run writes it, with predictions ``scores(split, labels, contexts)``
+    on ``dataset``'s val and test sites; returns its id."""
+    from dnactx.metrics import evaluate
+    from dnactx.provenance import library_versions, sha256_file
+    from dnactx.registry import RunFolder, record_run
+    from dnactx.train.config import TrainConfig
+
+    df = pd.read_parquet(dataset, columns=["label", "context", "split"])
+    cfg = TrainConfig(data=str(dataset), model=model, size=size, mode=mode, finetune=finetune, seed=seed, name=name)
+    config = {**cfg.to_dict(), "family": cfg.family, "dataset_fingerprint": sha256_file(dataset), "window": 200,
+              "versions": library_versions(), "device": "cpu", "matrix": matrix,
+              "cell": {"model": model, "size": size, "mode": mode} if matrix else None}
+    folder = RunFolder.create(home, config, name=name, matrix=matrix)
+    folder.set_status("running")
+    arrays = {}
+    for split in ("val", "test"):
+        index = np.flatnonzero(df["split"].to_numpy() == split)
+        y = df["label"].to_numpy()[index].astype(int)
+        ctx = df["context"].to_numpy()[index].astype(str)
+        arrays.update({f"{split}_prob": scores(split, y, ctx), f"{split}_label": y, f"{split}_context": ctx,
+                       f"{split}_index": index})
+    metrics = evaluate(arrays["val_label"], arrays["val_prob"], arrays["test_label"], arrays["test_prob"],
+                       arrays["val_context"], arrays["test_context"])
+    metrics["facts"] = {"truncated_fraction": 0.0, "best_epoch": 1, "epochs_run": 3, **(facts or {})}
+    np.savez(folder.path / "predictions_val_test.npz", **arrays)
+    folder.write_metrics(metrics)
+    folder.set_status("completed")
+    assert record_run(home, folder)
+    return folder.id
+
+
+def flat_scores(seed: int = 0):
+    """Scores for ``make_scored_run`` that separate nothing: 0.51 ± 0.01 whatever the label."""
+    rng = np.random.default_rng(seed)
+    return lambda split, y, ctx: 0.51 + rng.normal(0, 0.01, y.size)
+
+
+def ranked_scores(strength_val: float, strength_test: float, seed: int = 0):
+    """Scores for ``make_scored_run`` whose ranking is as good as ``strength`` (per split)."""
+    rng = np.random.default_rng(seed)
+
+    def scores(split, y, ctx):
+        s = strength_val if split == "val" else strength_test
+        return 1 / (1 + np.exp(-(rng.normal(0, 1, y.size) + s * (2 * y - 1))))
+    return scores

@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # runs the benches in child processes
+
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 

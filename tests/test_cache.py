@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from dnactx.registry.folder import RunFolder
 from dnactx.train import cache
 from dnactx.train.config import TrainConfig
 from dnactx.train.run import train_run
+
+pytestmark = pytest.mark.slow  # every test trains a model
 
 torch.set_num_threads(1)
 

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
-from conftest import run_cli
+from conftest import flat_scores, make_scored_run, ranked_scores, run_cli
 
 from dnactx.analysis.diagnose import SplitScores, build_evidence, diagnose
+from dnactx.errors import ExitCode
 from dnactx.metrics import best_f1_threshold, evaluate
-from dnactx.provenance import library_versions, sha256_file
-from dnactx.registry import RunFolder, record_run
 from dnactx.train.config import TrainConfig
 
 TRANSFORMER = {"model": "zhihan1996/DNA_bert_6", "family": "transformer", "finetune": "frozen", "size": 100,
@@ -100,23 +97,23 @@ def _metrics_only(**extra) -> dict:
     return {**m, **extra}
 
 
-@pytest.mark.parametrize(("extra", "config", "baseline", "code", "cites", "flags"), [
+@pytest.mark.parametrize(("extra", "config", "baseline", "code", "evidence", "flags"), [
     ({"facts": {"truncated_fraction": 0.4}}, {"size": 1000}, None, "truncation",
-     "40% of inputs were cut to the model's maximum length (--size 1000)", "--size 500"),
+     lambda m: "40% of inputs were cut to the model's maximum length (--size 1000)", "--size 500"),
     ({"facts": {"best_epoch": 5, "epochs_run": 5}}, {"epochs": 5}, None, "still_improving",
-     "best val AUPRC at epoch 5 of 5 (the maximum, --epochs 5)", "--epochs 10 --patience 3"),
+     lambda m: "best val AUPRC at epoch 5 of 5 (the maximum, --epochs 5)", "--epochs 10 --patience 3"),
     ({"train": {"auprc": 1.0}}, {"model": "lr", "family": "lr", "C": 1.0}, None, "overfitting",
-     "train AUPRC 1.00 vs val 0.", "--C 0.1"),
-    ({}, {}, {"id": "lr1", "name": "lr", "metrics": {"val": {"auprc": 0.999}, "test": {"auprc": 0.998}}},
-     "below_baseline", "vs 1.00 for baseline lr (test 0.", "--finetune top:2"),
+     lambda m: f"train AUPRC 1.00 vs val {m['val']['auprc']:.2f} (gap {1 - m['val']['auprc']:.2f})", "--C 0.1"),
+    ({}, {}, {"id": "lr1", "name": "lr", "metrics": {"val": {"auprc": 0.999}, "test": {"auprc": 0.999}}},
+     "below_baseline", lambda m: f"val AUPRC {m['val']['auprc']:.2f} vs 1.00 for baseline lr", "--finetune top:2"),
 ])
-def test_rule_findings_cite_figures_and_give_flags(extra, config, baseline, code, cites, flags):
+def test_rule_findings_cite_figures_and_give_flags(extra, config, baseline, code, evidence, flags):
     m = _metrics_only(**extra)
     d = diagnose(build_evidence(threshold=m["threshold"], metrics=m, config={**TRANSFORMER, **config},
                                 baseline=baseline))
     assert code in _codes(d)
     finding = next(f for f in d["findings"] if f["code"] == code)
-    assert cites in finding["evidence"]
+    assert evidence(m) in finding["evidence"]  # the figures of this run, not just any number
     assert flags in [r["flags"] for r in d["remedies"]]
 
 
@@ -137,51 +134,9 @@ def test_remedy_commands_are_valid_train_configs():
 
 
 # -- the command, on real run folders ------------------------------------------------------------------------
-def make_run(home: Path, dataset: Path, scores, *, name: str, model: str = "zhihan1996/DNA_bert_6",
-             size: int = 100, mode: str = "both", finetune: str = "frozen", seed: int = 0,
-             matrix: str | None = None, facts: dict | None = None) -> str:
-    """A completed run folder as train_run writes it, with predictions ``scores(split, labels, contexts)``."""
-    df = pd.read_parquet(dataset, columns=["label", "context", "split"])
-    cfg = TrainConfig(data=str(dataset), model=model, size=size, mode=mode, finetune=finetune, seed=seed, name=name)
-    config = {**cfg.to_dict(), "family": cfg.family, "dataset_fingerprint": sha256_file(dataset), "window": 200,
-              "versions": library_versions(), "device": "cpu", "matrix": matrix,
-              "cell": {"model": model, "size": size, "mode": mode} if matrix else None}
-    folder = RunFolder.create(home, config, name=name, matrix=matrix)
-    folder.set_status("running")
-    arrays = {}
-    for split in ("val", "test"):
-        index = np.flatnonzero(df["split"].to_numpy() == split)
-        y = df["label"].to_numpy()[index].astype(int)
-        ctx = df["context"].to_numpy()[index].astype(str)
-        arrays.update({f"{split}_prob": scores(split, y, ctx), f"{split}_label": y, f"{split}_context": ctx,
-                       f"{split}_index": index})
-    metrics = evaluate(arrays["val_label"], arrays["val_prob"], arrays["test_label"], arrays["test_prob"],
-                       arrays["val_context"], arrays["test_context"])
-    metrics["facts"] = {"truncated_fraction": 0.0, "best_epoch": 1, "epochs_run": 3, **(facts or {})}
-    np.savez(folder.path / "predictions_val_test.npz", **arrays)
-    folder.write_metrics(metrics)
-    folder.set_status("completed")
-    assert record_run(home, folder)
-    return folder.id
-
-
-def flat_scores(seed: int = 0):
-    rng = np.random.default_rng(seed)
-    return lambda split, y, ctx: 0.51 + rng.normal(0, 0.01, y.size)
-
-
-def ranked_scores(strength_val: float, strength_test: float, seed: int = 0):
-    rng = np.random.default_rng(seed)
-
-    def scores(split, y, ctx):
-        s = strength_val if split == "val" else strength_test
-        return 1 / (1 + np.exp(-(rng.normal(0, 1, y.size) + s * (2 * y - 1))))
-    return scores
-
-
 def test_diagnose_command_json_plots_and_saved_file(tmp_path, tiny_dataset, capsys):
     home = tmp_path / "runs"
-    run_id = make_run(home, tiny_dataset, flat_scores(), name="flat")
+    run_id = make_scored_run(home, tiny_dataset, flat_scores(), name="flat")
     code, out, err = run_cli(["--home", str(home), "diagnose", run_id[:20], "--json", "--plots",
                                str(tmp_path / "plots")], capsys)
     assert code == 0, err
@@ -201,7 +156,7 @@ def test_diagnose_command_json_plots_and_saved_file(tmp_path, tiny_dataset, caps
 
 def test_diagnose_without_dataset_says_so_and_skips_repeat(tmp_path, tiny_dataset, capsys):
     home = tmp_path / "runs"
-    run_id = make_run(home, tiny_dataset, ranked_scores(2.0, 2.0), name="good")
+    run_id = make_scored_run(home, tiny_dataset, ranked_scores(2.0, 2.0), name="good")
     tiny_dataset.unlink()
     code, out, err = run_cli(["--home", str(home), "diagnose", run_id, "--json"], capsys)
     assert code == 0, err
@@ -209,9 +164,12 @@ def test_diagnose_without_dataset_says_so_and_skips_repeat(tmp_path, tiny_datase
     assert d["by_repeat"] == {} and any("is gone" in n for n in d["notes"])
 
 
-def test_diagnose_unknown_run_is_one_line_error(tmp_path, capsys):
-    code, out, err = run_cli(["--home", str(tmp_path / "runs"), "diagnose", "zzzz"], capsys)
-    assert code != 0 and err.startswith("error:") and "Traceback" not in err
+def test_diagnose_unknown_run_is_one_line_error(tmp_path, tiny_dataset, capsys):
+    home = tmp_path / "runs"
+    make_scored_run(home, tiny_dataset, flat_scores(), name="flat")
+    code, out, err = run_cli(["--home", str(home), "diagnose", "zzzz"], capsys)
+    assert (code, out) == (ExitCode.USAGE, "") and err.count("\n") == 1
+    assert err.startswith(f"error: no run matches 'zzzz' in {home.resolve()}: is that the right --home?")
 
 
 def test_calibrated_rare_positives_need_only_the_tuned_threshold():

@@ -16,6 +16,8 @@ from conftest import make_toydna_checkpoint
 
 from dnactx.data.dataset import load_dataset
 
+pytestmark = pytest.mark.slow  # every test runs torchrun with two processes
+
 
 def _torchrun(home: Path, command: str, *argv: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

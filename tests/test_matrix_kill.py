@@ -10,9 +10,15 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+from conftest import cli_exit_code as cli
+
+from dnactx.errors import ExitCode
 from dnactx.matrix.session import run_matrix
 from dnactx.matrix.spec import build_spec
 from dnactx.registry import Registry, iter_run_folders
+
+pytestmark = pytest.mark.slow  # kills and reruns matrices that train
 
 
 def _completed(summary: Path) -> list[dict]:
@@ -53,7 +59,7 @@ def test_kill_after_first_cell_then_rerun_trains_only_the_rest(tiny_dataset, tmp
     assert len(list(iter_run_folders(home))) in (6, 7)
 
 
-def test_sigterm_preempts_a_cell_and_the_rerun_resumes_it(tiny_dataset, tmp_path, monkeypatch):
+def test_sigterm_preempts_a_cell_and_the_rerun_resumes_it(tiny_dataset, tmp_path, monkeypatch, capsys):
     """SLURM's time-limit SIGTERM: the trainer checkpoints, the matrix stops, the next run continues that run."""
     import torch
 
@@ -74,6 +80,13 @@ def test_sigterm_preempts_a_cell_and_the_rerun_resumes_it(tiny_dataset, tmp_path
     assert [(o.index, o.status) for o in first.outcomes] == [(0, "preempted")]  # cell 1 never started
     preempted = first.outcomes[0].run_id
     assert [r["status"] for r in first.rows] == ["preempted", "pending"]
+    # The same stop through the command line: exit 4 (PREEMPTED), one line saying how to go on.
+    monkeypatch.setattr(loop, "STEP_HOOKS", [sigterm_at_step_3])
+    code = cli("--home", str(tmp_path / "cli"), "matrix", "--data", str(tiny_dataset), "--model", "dnabert6-tiny",
+               "--sizes", "20,30", "--modes", "up", "--finetune", "full", "--epochs", "2", "--batch-size", "16",
+               "--max-train", "64", "--name", "p", "--baseline", "none", "-q")
+    assert code == ExitCode.PREEMPTED
+    assert "re-run the same command to resume it" in capsys.readouterr().err
 
     monkeypatch.setattr(loop, "STEP_HOOKS", [])
     second = run_matrix(spec, home, quiet=True)

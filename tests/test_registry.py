@@ -6,42 +6,13 @@ import multiprocessing as mp
 import sqlite3
 from pathlib import Path
 
-import numpy as np
 import pytest
+from conftest import make_run_folder, real_metrics
 
 from dnactx.contracts import flatten_metrics, run_metric
 from dnactx.errors import DnactxError
-from dnactx.metrics import evaluate
 from dnactx.registry import Registry, RunFolder, record_run, rows_from_folder, sync
 from dnactx.registry import db as dbmod
-
-
-def make_run(home: Path, *, model: str = "lr", status: str = "completed", seed: int = 0, matrix: str | None = None,
-             metrics: dict | None = None) -> RunFolder:
-    family = model if model in ("lr", "cnn") else "transformer"
-    cfg = {"model": model, "family": family, "size": 50, "mode": "both", "finetune": "frozen", "seed": seed,
-           "data": "/d/dataset.parquet", "dataset_fingerprint": "f" * 64, "window": 200, "device": "cpu",
-           "versions": {"dnactx": "0.1.0"}, "matrix": matrix, "cell": {"seed": seed} if matrix else None}
-    folder = RunFolder.create(home, cfg, name=f"{model}-s{seed}", matrix=matrix)
-    folder.set_status("running")
-    if metrics is not None:
-        folder.write_metrics(metrics)
-    (folder.path / "model.bin").write_bytes(b"weights" * (seed + 1))
-    folder.add_artifact(folder.path / "model.bin", "model")
-    if status != "running":
-        folder.set_status(status, error="boom" if status == "failed" else None)
-    return folder
-
-
-def real_metrics(seed: int = 0) -> dict:
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 2, 300)
-    p = np.clip(y * 0.3 + rng.random(300) * 0.7, 0, 1)
-    ctx = rng.choice(["CG", "CHG", "CHH"], 300)
-    m = evaluate(y[:150], p[:150], y[150:], p[150:], ctx[:150], ctx[150:])
-    m["facts"] = {"best_epoch": 2, "epochs_run": 3, "train_seconds": 1.25, "truncated_fraction": 0.0,
-                  "train_sites": 300, "cache_hit": False}
-    return m
 
 
 def _key(row: tuple) -> tuple:
@@ -50,7 +21,7 @@ def _key(row: tuple) -> tuple:
 
 def test_record_run_round_trips_metrics_artifacts_and_columns(tmp_path: Path) -> None:
     m = real_metrics()
-    folder = make_run(tmp_path, metrics=m, matrix="grid", seed=3)
+    folder = make_run_folder(tmp_path, metrics=m, matrix="grid", seed=3)
     assert record_run(tmp_path, folder) is True
     assert record_run(tmp_path, folder) is True  # idempotent: no duplicate rows
     reg = Registry.open(tmp_path)
@@ -77,7 +48,7 @@ def test_record_run_round_trips_metrics_artifacts_and_columns(tmp_path: Path) ->
 
 
 def test_record_run_updates_status_transitions(tmp_path: Path) -> None:
-    folder = make_run(tmp_path, status="running")
+    folder = make_run_folder(tmp_path, status="running")
     record_run(tmp_path, folder)
     reg = Registry.open(tmp_path)
     assert reg.run(folder.id)["status"] == "running" and reg.run(folder.id)["metrics"] == {}
@@ -92,7 +63,7 @@ def test_filters_and_metric_sort_helpers(tmp_path: Path) -> None:
     for seed, (model, status, matrix) in enumerate([("lr", "completed", "a"), ("cnn", "completed", "a"),
                                                     ("zhihan1996/DNA_bert_6", "failed", "b"),
                                                     ("dnabert6-tiny", "completed", None)]):
-        record_run(tmp_path, make_run(tmp_path, model=model, status=status, seed=seed, matrix=matrix,
+        record_run(tmp_path, make_run_folder(tmp_path, model=model, status=status, seed=seed, matrix=matrix,
                                       metrics=real_metrics(seed)))
     reg = Registry.open(tmp_path)
     assert len(reg.runs()) == 4
@@ -139,6 +110,7 @@ def _ensure(home: str, barrier, out) -> None:
     out.put(Registry.open(Path(home)).ensure_matrix("grid-1", {"size": [50, 100], "seed": [0, 1]}))
 
 
+@pytest.mark.slow
 def test_ensure_matrix_is_race_free_across_processes(tmp_path: Path) -> None:
     ctx = mp.get_context("fork")
     n = 8
@@ -153,7 +125,7 @@ def test_ensure_matrix_is_race_free_across_processes(tmp_path: Path) -> None:
     reg = Registry.open(tmp_path)
     (m,) = reg.matrices()
     assert (m["id"], m["name"], m["spec"]) == ("grid-1", "grid-1", {"size": [50, 100], "seed": [0, 1]})
-    record_run(tmp_path, make_run(tmp_path, matrix="grid-1"))
+    record_run(tmp_path, make_run_folder(tmp_path, matrix="grid-1"))
     assert reg.matrices()[0]["runs"] == {"completed": 1}
     with pytest.raises(DnactxError):
         reg.ensure_matrix(" ", {})
@@ -165,7 +137,7 @@ def test_record_dataset_and_delete_run(tmp_path: Path) -> None:
     reg.record_dataset("ab" * 32, tmp_path / "dataset.parquet", {"window": 200, "n_sites": 11})
     (d,) = reg.datasets()
     assert d["summary"] == {"window": 200, "n_sites": 11} and d["path"].endswith("dataset.parquet")
-    folder = make_run(tmp_path, metrics=real_metrics())
+    folder = make_run_folder(tmp_path, metrics=real_metrics())
     record_run(tmp_path, folder)
     reg.delete_run(folder.id)
     assert not folder.path.exists() and reg.runs() == []
@@ -180,7 +152,7 @@ def test_locked_registry_leaves_a_complete_folder_and_sync_imports_it(tmp_path: 
     monkeypatch.setattr(dbmod, "BUSY_TIMEOUT_MS", 50)
     holder = sqlite3.connect(tmp_path / "registry.sqlite", isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
-    folder = make_run(tmp_path, metrics=real_metrics())
+    folder = make_run_folder(tmp_path, metrics=real_metrics())
     try:
         from dnactx.registry import store
 
@@ -200,7 +172,7 @@ def test_locked_registry_leaves_a_complete_folder_and_sync_imports_it(tmp_path: 
 def test_unwritable_home_returns_false(tmp_path: Path, capsys) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    folder = make_run(tmp_path / "runs")
+    folder = make_run_folder(tmp_path / "runs")
     assert record_run(blocker / "home", folder) is False
     assert "warning:" in capsys.readouterr().err
 

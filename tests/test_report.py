@@ -6,12 +6,11 @@ import csv
 import json
 
 import pytest
-from conftest import run_cli
-from test_diagnose import flat_scores, make_run, ranked_scores
+from conftest import flat_scores, make_scored_run, ranked_scores, run_cli
 
 from dnactx.analysis.baseline import choose_baseline
 from dnactx.analysis.report import build_report, group_means, selection_metric
-from dnactx.errors import DnactxError
+from dnactx.errors import DnactxError, ExitCode
 from dnactx.registry import Registry
 
 
@@ -20,14 +19,14 @@ def matrix_home(tmp_path, tiny_dataset):
     """A matrix where the best run on validation is not the best on test, plus an lr baseline."""
     home = tmp_path / "runs"
     ids = {
-        "lr": make_run(home, tiny_dataset, ranked_scores(0.6, 0.6, seed=1), name="lr", model="lr", size=50,
+        "lr": make_scored_run(home, tiny_dataset, ranked_scores(0.6, 0.6, seed=1), name="lr", model="lr", size=50,
                        mode="both", matrix="m1"),
-        "val_best": make_run(home, tiny_dataset, ranked_scores(1.8, 0.3, seed=2), name="val-best", size=100,
+        "val_best": make_scored_run(home, tiny_dataset, ranked_scores(1.8, 0.3, seed=2), name="val-best", size=100,
                              mode="both", matrix="m1"),
-        "test_best": make_run(home, tiny_dataset, ranked_scores(1.0, 3.0, seed=3), name="test-best", size=100,
+        "test_best": make_scored_run(home, tiny_dataset, ranked_scores(1.0, 3.0, seed=3), name="test-best", size=100,
                               mode="up", finetune="top:2", matrix="m1"),
-        "flat": make_run(home, tiny_dataset, flat_scores(4), name="flat", size=50, mode="up", matrix="m1"),
-        "outside": make_run(home, tiny_dataset, ranked_scores(5.0, 5.0, seed=5), name="outside", matrix=None),
+        "flat": make_scored_run(home, tiny_dataset, flat_scores(4), name="flat", size=50, mode="up", matrix="m1"),
+        "outside": make_scored_run(home, tiny_dataset, ranked_scores(5.0, 5.0, seed=5), name="outside", matrix=None),
     }
     return home, ids
 
@@ -99,9 +98,10 @@ def test_report_errors_are_one_line(tmp_path, matrix_home, capsys):
     home, _ = matrix_home
     for args in (["--matrix", "nope"], ["--metric", "test_auprc"], ["--model", "cnn"]):
         code, _, err = run_cli(["--home", str(home), "report", *args], capsys)
-        assert code != 0 and err.startswith("error:") and err.count("\n") == 1, (args, err)
+        assert code == ExitCode.USAGE and err.startswith("error:") and err.count("\n") == 1, (args, err)
     code, _, err = run_cli(["--home", str(tmp_path / "empty"), "report"], capsys)
-    assert code != 0 and "no completed runs" in err
+    assert code == ExitCode.USAGE and f"no runs under {(tmp_path / 'empty').resolve()}" in err
+    assert not (tmp_path / "empty").exists()
 
 
 def _row(run_id, family, val, test, fingerprint="f", **kw):
@@ -173,9 +173,9 @@ def test_standalone_diagnose_uses_the_baseline_report_would_choose(matrix_home, 
 def test_first_layout_run_folders_sync_diagnose_and_report(tmp_path, tiny_dataset, capsys):
     """Folders written before metrics.json had a ``facts`` object (facts beside the threshold) still work."""
     home = tmp_path / "runs"
-    lr = make_run(home, tiny_dataset, ranked_scores(0.6, 0.6, seed=1), name="lr", model="lr")
-    bert = make_run(home, tiny_dataset, ranked_scores(1.8, 1.8, seed=2), name="bert",
-                    facts={"truncated_fraction": 0.4})
+    lr = make_scored_run(home, tiny_dataset, ranked_scores(0.6, 0.6, seed=1), name="lr", model="lr")
+    bert = make_scored_run(home, tiny_dataset, ranked_scores(1.8, 1.8, seed=2), name="bert",
+                           facts={"truncated_fraction": 0.4})
     for run_id in (lr, bert):
         path = home / run_id / "metrics.json"
         m = json.loads(path.read_text())

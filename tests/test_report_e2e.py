@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 from conftest import run_cli
 
 from dnactx.registry import Registry
 from dnactx.train.config import TrainConfig
 from dnactx.train.run import train_run
+
+pytestmark = pytest.mark.slow  # trains two models
 
 
 def test_trained_runs_diagnose_and_report(tmp_path, tiny_dataset, capsys):

@@ -7,16 +7,14 @@ import io
 import json
 import shutil
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
-from test_registry import make_run, real_metrics
+from conftest import make_run_folder, real_metrics, run_cli
 from typer.testing import CliRunner
 
 from dnactx.cli import app
+from dnactx.errors import ExitCode
 from dnactx.registry import Registry, record_run
 
 
@@ -24,18 +22,62 @@ from dnactx.registry import Registry, record_run
 def home(tmp_path: Path) -> Path:
     home = tmp_path / "runs"
     for seed, (model, status) in enumerate([("lr", "completed"), ("cnn", "completed"), ("cnn", "failed")]):
-        record_run(home, make_run(home, model=model, status=status, seed=seed, matrix="grid",
+        record_run(home, make_run_folder(home, model=model, status=status, seed=seed, matrix="grid",
                                   metrics=real_metrics(seed)))
     return home
 
 
-def test_ls_json_on_a_fresh_home_prints_empty_list(tmp_path: Path, capsys) -> None:
-    proc = subprocess.run([sys.executable, "-m", "dnactx", "--home", str(tmp_path / "fresh"), "runs", "ls", "--json"],
-                          capture_output=True, text=True, timeout=120)
-    assert (proc.returncode, proc.stdout.strip()) == (0, "[]")
+def test_ls_on_a_fresh_home_lists_nothing_and_creates_nothing(tmp_path: Path, capsys) -> None:
+    fresh = tmp_path / "fresh"
+    code, out, err = run_cli(["--home", str(fresh), "runs", "ls", "--json"], capsys)
+    assert (code, out.strip()) == (0, "[]") and not fresh.exists()
+    assert err == f"no runs under {fresh.resolve()} (no such folder): is that the right --home? It defaults to " \
+                  "./runs, or $DNACTX_HOME\n"
+    (tmp_path / "bare").mkdir()  # a folder, but no registry in it: still nothing written
+    code, out, err = run_cli(["runs", "ls", "--home", str(tmp_path / "bare")], capsys)
+    assert (code, out) == (0, "") and "no registry.sqlite there" in err and list((tmp_path / "bare").iterdir()) == []
     Registry.open(tmp_path / "empty")  # an existing but empty registry too
     code, out, _ = run_cli(["--home", str(tmp_path / "empty"), "runs", "ls", "--json"], capsys)
     assert (code, out.strip()) == (0, "[]")
+
+
+@pytest.mark.parametrize("argv", [["report"], ["diagnose", "01abc"], ["runs", "show", "01abc"],
+                                  ["runs", "rm", "--yes", "01abc"]])
+def test_read_only_commands_on_a_home_without_registry_say_so_and_write_nothing(tmp_path: Path, capsys, argv):
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    code, out, err = run_cli([*argv, "--home", str(bare)], capsys)
+    assert (code, out) == (ExitCode.USAGE, "") and err.count("\n") == 1
+    assert err.startswith(f"error: no runs under {bare.resolve()} (no registry.sqlite there)")
+    assert list(bare.iterdir()) == []
+    code, _, err = run_cli(["--home", str(tmp_path / "nowhere"), *argv], capsys)
+    assert code == ExitCode.USAGE and "(no such folder)" in err and not (tmp_path / "nowhere").exists()
+
+
+def test_run_folders_without_a_registry_point_to_sync(home: Path, capsys) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{home / 'registry.sqlite'}{suffix}").unlink(missing_ok=True)
+    code, _, err = run_cli(["--home", str(home), "runs", "show", "01"], capsys)
+    assert code == ExitCode.USAGE and "has run folders but no registry.sqlite" in err and "runs sync" in err
+    assert not (home / "registry.sqlite").exists()
+
+
+def test_home_after_the_command_is_the_same_as_before_it(home: Path, tmp_path: Path, capsys) -> None:
+    _, before, _ = run_cli(["--home", str(home), "runs", "ls", "--json"], capsys)
+    _, after, _ = run_cli(["runs", "ls", "--json", "--home", str(home)], capsys)
+    assert json.loads(after) == json.loads(before) and len(json.loads(after)) == 3
+    _, same, _ = run_cli(["--home", str(home), "runs", "ls", "--home", str(home), "--json"], capsys)
+    assert same == before
+    code, out, err = run_cli(["--home", str(tmp_path / "a"), "runs", "ls", "--home", str(home)], capsys)
+    assert (code, out) == (ExitCode.USAGE, "") and "given twice" in err and err.count("\n") == 1
+    code, _, err = run_cli(["runs", "--home", str(home), "ls"], capsys)  # between the two command words
+    assert code == ExitCode.USAGE and "--home goes first or last: `dnactx --home DIR runs ...`" in err
+
+
+def test_home_after_the_command_beats_the_environment(home: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("DNACTX_HOME", str(tmp_path / "elsewhere"))
+    code, out, _ = run_cli(["runs", "ls", "--json", "--home", str(home)], capsys)
+    assert code == 0 and len(json.loads(out)) == 3
 
 
 def test_ls_filters_sort_and_table(home: Path, capsys, monkeypatch) -> None:
@@ -55,7 +97,7 @@ def test_ls_filters_sort_and_table(home: Path, capsys, monkeypatch) -> None:
     code, out, _ = run_cli(["--home", str(home), "runs", "ls", "--matrix", "grid"], capsys)
     assert code == 0 and "3 runs in" in out and "matrix grid" in out and "auprc" in out and "failed" in out
     code, _, err = run_cli(["--home", str(home), "runs", "ls", "--sort", "val_nope"], capsys)
-    assert code != 0 and err.startswith("error: no run has metric 'val_nope'")
+    assert code == ExitCode.USAGE and err.startswith("error: no run has metric 'val_nope'")
 
 
 def test_show_by_prefix_json_and_table(home: Path, capsys) -> None:
@@ -65,7 +107,8 @@ def test_show_by_prefix_json_and_table(home: Path, capsys) -> None:
     code, out, _ = run_cli(["--home", str(home), "runs", "show", run["id"][:10]], capsys)
     assert code == 0 and run["id"] in out and "auprc" in out and "model.bin" in out
     code, _, err = run_cli(["--home", str(home), "runs", "show", "zzzz"], capsys)
-    assert code != 0 and err.startswith("error: no run matches 'zzzz'") and err.count("\n") == 1
+    assert code == ExitCode.USAGE and err.count("\n") == 1
+    assert err.startswith(f"error: no run matches 'zzzz' in {home.resolve()}: is that the right --home?")
 
 
 def test_rm_asks_unless_yes(home: Path) -> None:
@@ -78,6 +121,13 @@ def test_rm_asks_unless_yes(home: Path) -> None:
     assert result.exit_code == 0 and not (home / first).exists() and len(reg.runs()) == 2
     result = runner.invoke(app, ["--home", str(home), "runs", "rm", "--yes", second, second[:12]])
     assert result.exit_code == 0 and not (home / second).exists() and len(reg.runs()) == 1
+
+
+def test_no_at_the_confirmation_is_an_interruption(home: Path, capsys, monkeypatch) -> None:
+    run_id = Registry.open(home).runs()[0]["id"]
+    monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
+    code, _, err = run_cli(["--home", str(home), "runs", "rm", run_id], capsys)
+    assert code == ExitCode.INTERRUPTED and err.endswith("error: aborted, nothing done\n") and (home / run_id).is_dir()
 
 
 def test_export_csv_and_json(home: Path, tmp_path: Path, capsys) -> None:
@@ -93,7 +143,7 @@ def test_export_csv_and_json(home: Path, tmp_path: Path, capsys) -> None:
                           "--status", "failed"], capsys)
     assert code == 0 and [r["status"] for r in json.loads(target.read_text())] == ["failed"]
     code, _, err = run_cli(["--home", str(home), "runs", "export", "--format", "xlsx"], capsys)
-    assert code != 0 and "csv or json" in err
+    assert code == ExitCode.USAGE and "csv or json" in err
 
 
 def _dump(path: Path) -> dict:
@@ -127,7 +177,7 @@ def test_delete_registry_then_sync_rebuild_restores_everything(home: Path, capsy
 
 
 def test_sync_imports_missing_folders_and_prunes_orphans(home: Path, capsys) -> None:
-    folder = make_run(home, model="lr", seed=9, metrics=real_metrics(9))  # never recorded
+    folder = make_run_folder(home, model="lr", seed=9, metrics=real_metrics(9))  # never recorded
     code, out, _ = run_cli(["--home", str(home), "runs", "sync", "--json"], capsys)
     report = json.loads(out)
     assert code == 0 and (report["imported"], report["refreshed"]) == (1, 3)
@@ -147,11 +197,10 @@ def test_corrupt_registry_one_line_nonzero_then_rebuild_fixes_it(home: Path, cap
     from dnactx.registry import store
 
     store._OPEN.clear()
-    proc = subprocess.run([sys.executable, "-m", "dnactx", "--home", str(home), "runs", "ls"],
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode != 0 and proc.stdout == ""
-    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: registry ")
-    assert "corrupt" in proc.stderr and "dnactx runs sync --rebuild" in proc.stderr and "Traceback" not in proc.stderr
+    code, out, err = run_cli(["--home", str(home), "runs", "ls"], capsys)
+    assert (code, out) == (ExitCode.USAGE, "")
+    assert err.count("\n") == 1 and err.startswith("error: registry ")
+    assert "corrupt" in err and "dnactx runs sync --rebuild" in err
 
     code, _, err = run_cli(["--home", str(home), "runs", "sync", "--rebuild"], capsys)
     assert code == 0 and "3 imported" in err

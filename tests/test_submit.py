@@ -88,6 +88,7 @@ def _stub_python(folder: Path) -> Path:
     return stub
 
 
+@pytest.mark.slow
 def test_hostile_values_are_passed_verbatim_and_never_executed(tiny_dataset, tmp_path, monkeypatch):
     p = tmp_path
     weird = HOSTILE
@@ -120,6 +121,7 @@ def test_hostile_values_are_passed_verbatim_and_never_executed(tiny_dataset, tmp
     assert found == []
 
 
+@pytest.mark.slow
 def test_hostile_setup_is_one_plain_command(tiny_dataset, workdir):
     marker = workdir / "pwned"
     setup = f"printf [%s] 'module load' $(touch {marker}) `touch {marker}` ';' 'touch {marker}' > {marker}"
@@ -151,6 +153,7 @@ def test_bad_values_are_refused_before_writing(tiny_dataset, workdir, capsys, fl
     assert not (workdir / "jobs").exists() or not list((workdir / "jobs").rglob("*.sbatch"))
 
 
+@pytest.mark.slow
 def test_executing_the_array_script_completes_a_cell(tiny_dataset, workdir):
     """The generated script, run as SLURM would run array task 1: CPU, dnabert6-tiny, tiny data."""
     home = workdir / "home"
@@ -174,6 +177,7 @@ def test_executing_the_array_script_completes_a_cell(tiny_dataset, workdir):
     assert status["slurm_array_task_id"] == "1"
 
 
+@pytest.mark.slow
 def test_preflight_fails_clearly_without_a_gpu():
     res = subprocess.run([sys.executable, "-m", "dnactx.slurm.preflight", "--gpus", "1"], capture_output=True,
                          text=True, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
@@ -204,6 +208,7 @@ def test_interpreter_choice(tmp_path):
         resolve_python(python=sys.executable, venv=str(venv))
 
 
+@pytest.mark.slow
 def test_submit_runs_sbatch_and_records_the_job_id(tiny_dataset, workdir, monkeypatch, capsys):
     fake = workdir / "fakebin"
     fake.mkdir()
@@ -269,6 +274,7 @@ def test_submit_train_writes_one_job(tiny_dataset, workdir, capsys):
     assert "No such option: --epochz" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_sigterm_to_the_batch_shell_reaches_the_trainer(tiny_dataset, workdir):
     """--signal=B:TERM signals only the batch shell; the script must pass it on and return the child's status."""
     stub = workdir / "py"

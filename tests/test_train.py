@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import cli_exit_code as cli
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from dnactx.cli import main
-from dnactx.errors import DnactxError
+from dnactx.errors import DnactxError, ExitCode
 from dnactx.registry.folder import RunFolder
 from dnactx.train.config import TrainConfig
 from dnactx.train.run import train_run
@@ -31,6 +31,7 @@ def _run(tiny_dataset, home, **kw):
     return train_run(TrainConfig(data=str(tiny_dataset), **kw), home, quiet=True)
 
 
+@pytest.mark.slow
 def test_lr_run_folder_metrics_and_registry(tiny_dataset, tmp_path):
     home = tmp_path / "runs"
     result = _run(tiny_dataset, home, model="lr", size=50)
@@ -62,6 +63,7 @@ def test_lr_run_folder_metrics_and_registry(tiny_dataset, tmp_path):
     assert row["status"] == "completed" and row["metrics"]["test"]["auroc"] == pytest.approx(m["test"]["auroc"])
 
 
+@pytest.mark.slow
 def test_lr_caps_its_training_sites_unless_max_train_is_given(tiny_dataset, tmp_path, monkeypatch):
     import dnactx.train.config as config_module
 
@@ -74,6 +76,7 @@ def test_lr_caps_its_training_sites_unless_max_train_is_given(tiny_dataset, tmp_
     assert chosen["metrics"]["facts"]["train_sites"] == 250
 
 
+@pytest.mark.slow
 def test_cnn_loss_falls_and_weights_are_safetensors(tiny_dataset, tmp_path):
     result = _run(tiny_dataset, tmp_path, model="cnn", epochs=4, patience=4, batch_size=32)
     folder = RunFolder.open(tmp_path, result["run_id"])
@@ -87,30 +90,34 @@ def test_cnn_loss_falls_and_weights_are_safetensors(tiny_dataset, tmp_path):
     assert facts["train_sites"] == _train_sites(tiny_dataset)  # every family records it
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("finetune,loss", [("frozen", "bce"), ("top:1", "weighted"), ("full", "focal")])
 def test_dnabert6_tiny_finetune_modes_and_losses(tiny_dataset, tmp_path, finetune, loss):
     result = _run(tiny_dataset, tmp_path, model="dnabert6-tiny", finetune=finetune, loss=loss, epochs=2)
     m = result["metrics"]
     assert result["status"] == "completed" and m["facts"]["epochs_run"] == 2
-    pred = np.load(tmp_path / result["run_id"] / "predictions_val_test.npz")
+    folder = RunFolder.open(tmp_path, result["run_id"])
+    pred = np.load(folder.path / "predictions_val_test.npz")  # the metrics are those of the saved predictions
     assert m["test"]["auroc"] == pytest.approx(roc_auc_score(pred["test_label"], pred["test_prob"]), abs=1e-6)
     assert m["facts"]["truncated_fraction"] == 0.0 and m["facts"]["train_sites"] == _train_sites(tiny_dataset)
     if finetune == "frozen":
         assert m["facts"]["cache_hit"] is False
     else:
         assert "cache_hit" not in m["facts"]
-    config = RunFolder.open(tmp_path, result["run_id"]).config
+    config = folder.config
     assert config["family"] == "transformer" and config["tokenizer"] == "KmerTokenizer"
     if loss == "weighted":
         assert m["facts"]["pos_weight_used"] > 1
 
 
+@pytest.mark.slow
 def test_early_stopping_stops_after_patience(tiny_dataset, tmp_path):
     result = _run(tiny_dataset, tmp_path, model="dnabert6-tiny", epochs=30, patience=1, head_lr=1e-5)
     facts = result["metrics"]["facts"]
     assert facts["epochs_run"] == facts["best_epoch"] + 1 < 30
 
 
+@pytest.mark.slow
 def test_truncation_is_recorded(tmp_path):
     from conftest import make_tiny_dataset
 
@@ -120,29 +127,26 @@ def test_truncation_is_recorded(tmp_path):
     assert result["metrics"]["facts"]["truncated_fraction"] == 1.0
 
 
-def _cli(args: list[str]) -> int:
-    with pytest.raises(SystemExit) as exc:
-        main(args)
-    return exc.value.code
-
-
-def test_cli_prints_run_id_last_and_json(tiny_dataset, tmp_path, capsys):
-    home = str(tmp_path / "runs")
-    assert _cli(["--home", home, "train", "--data", str(tiny_dataset), "--model", "lr", "--size", "20", "-q"]) == 0
-    run_id = capsys.readouterr().out.strip().splitlines()[-1]
-    assert RunFolder.open(tmp_path / "runs", run_id).status["status"] == "completed"
-    assert _cli(["--home", home, "train", "--data", str(tiny_dataset), "--model", "cnn", "--size", "20",
-                 "--epochs", "1", "--no-site-context", "--json", "-q"]) == 0
-    metrics = json.loads(capsys.readouterr().out)
-    (cnn_run,) = [p for p in (tmp_path / "runs").iterdir() if (p / "status.json").is_file() and p.name != run_id]
-    assert metrics == json.loads((cnn_run / "metrics.json").read_text())  # what --json prints is metrics.json
-    assert metrics["facts"]["epochs_run"] == 1 and metrics["test"]["n"] == int(
-        (pd.read_parquet(tiny_dataset, columns=["split"])["split"] == "test").sum())
+@pytest.mark.slow
+def test_cli_prints_run_id_last_and_the_folder_and_json_has_both(tiny_dataset, tmp_path, capsys):
+    home = tmp_path / "runs"
+    assert cli("train", "--data", str(tiny_dataset), "--model", "lr", "--size", "20", "--home", str(home)) == 0
+    out, err = capsys.readouterr()
+    run_id = out.strip().splitlines()[-1]
+    folder = RunFolder.open(home, run_id)
+    assert folder.status["status"] == "completed" and f"run folder: {folder.path.resolve()}" in err
+    assert cli("--home", str(home), "train", "--data", str(tiny_dataset), "--model", "cnn", "--size", "20",
+               "--epochs", "1", "--no-site-context", "--json", "-q") == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) == {"run_id", "folder", "status", "metrics"} and result["status"] == "completed"
+    assert result["folder"] == str((home / result["run_id"]).resolve())
+    assert result["metrics"] == RunFolder.open(home, result["run_id"]).metrics
 
 
 def test_user_errors_are_one_line(tiny_dataset, tmp_path, capsys):
-    assert _cli(["--home", str(tmp_path), "train", "--data", str(tiny_dataset), "--model", "lr", "--size", "500"]) != 0
+    assert cli("--home", str(tmp_path), "train", "--data", str(tiny_dataset), "--model", "lr",
+               "--size", "500") == ExitCode.USAGE
     err = capsys.readouterr().err
-    assert "window 200" in err and "Traceback" not in err
+    assert "window 200" in err and err.count("\n") == 1
     with pytest.raises(DnactxError, match="--loss"):
         TrainConfig(loss="hinge")

@@ -10,7 +10,7 @@ from dnactx.train.config import TrainConfig
 from dnactx.train.run import train_run
 
 torch.set_num_threads(1)
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]  # trains on the real data
 
 
 @pytest.fixture(scope="module")

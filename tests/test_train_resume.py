@@ -8,13 +8,15 @@ import signal
 import numpy as np
 import pytest
 import torch
+from conftest import cli_exit_code as cli
 
-from dnactx.cli import main
-from dnactx.errors import DnactxError
+from dnactx.errors import DnactxError, ExitCode
 from dnactx.registry.folder import RunFolder
 from dnactx.train import loop
 from dnactx.train.config import TrainConfig
 from dnactx.train.run import train_run
+
+pytestmark = pytest.mark.slow  # every test trains a model
 
 torch.set_num_threads(1)
 
@@ -42,14 +44,16 @@ def test_preempted_run_resumes_to_the_same_metrics(tiny_dataset, tmp_path, sigte
     # 356 training sites / 32 = 12 steps per epoch: stop in the middle of epoch 2
     sigterm_at_step(17)
     home = tmp_path / "runs"
-    stopped = train_run(config, home, quiet=True)
-    assert stopped["status"] == "preempted" and stopped["metrics"] is None
-    folder = RunFolder.open(home, stopped["run_id"])
+    code = cli("--home", str(home), "train", "--data", str(tiny_dataset), "--model", model, "--size", "30",
+               "--epochs", "3", "--patience", "3", "--batch-size", "32", "--finetune", "top:1", "-q")
+    assert code == ExitCode.PREEMPTED  # the run id is still the last line of stdout
+    run_id = capsys.readouterr().out.strip().splitlines()[-1]
+    folder = RunFolder.open(home, run_id)
     assert folder.status["status"] == "preempted" and (folder.path / "checkpoint" / "state.json").is_file()
+    assert folder.metrics is None and TrainConfig.from_dict(folder.config) == config
     loop.STEP_HOOKS.clear()
-    with pytest.raises(SystemExit) as exc:  # the CLI path, by unique prefix
-        main(["--home", str(home), "train", "--resume", stopped["run_id"][:20], "-q"])
-    assert exc.value.code == 0 and capsys.readouterr().out.strip() == stopped["run_id"]
+    assert cli("--home", str(home), "train", "--resume", run_id[:20], "-q") == 0  # by unique prefix
+    assert capsys.readouterr().out.strip() == run_id
     assert folder.status["status"] == "completed" and not (folder.path / "checkpoint").exists()
     resumed = folder.metrics
     for split in ("val", "test"):

@@ -21,7 +21,7 @@ DIAGNOSIS_FILE = "diagnosis.json"
 def _registry(home: Path):
     from ..registry import Registry
 
-    return Registry.open(Path(home))
+    return Registry.open(Path(home), create=False)  # reading never leaves an empty registry behind
 
 
 def _baseline_ref(row: RunRow | None) -> BaselineRef | None:

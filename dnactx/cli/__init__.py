@@ -12,14 +12,24 @@ import typer
 from rich.markup import escape
 
 from .. import __version__
-from ..errors import DnactxError
-from .common import console_err, state
+from ..errors import EXIT_CODE_MEANINGS, DnactxError, ExitCode
+from .command import DnactxGroup
+from .common import HOME_HELP, console_err, set_root_home
+from .usage import usage_message
+
+
+def _epilog() -> str:
+    lines = "\n".join(f"  {int(code):>3}  {meaning}" for code, meaning in EXIT_CODE_MEANINGS.items())
+    return "[bold]Exit codes[/] (every command):\n\n" + escape(lines).replace("\n", "\n\n")
+
 
 app = typer.Typer(
     name="dnactx",
     help="Predict plant DNA methylation from sequence context: prepare, train, matrix, diagnose, report, submit.",
+    epilog=_epilog(),
+    cls=DnactxGroup,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
@@ -36,16 +46,17 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     home: Annotated[
         Path | None,
-        typer.Option("--home", envvar="DNACTX_HOME", help="Run registry folder (registry.sqlite + one folder per run).",
+        typer.Option("--home", envvar="DNACTX_HOME", help=HOME_HELP + " Also accepted after the command.",
                      show_default="./runs"),
     ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
 ) -> None:
-    state.home = home if home is not None else Path("runs")
+    set_root_home(ctx, home)
 
 
 for _name in _COMMAND_MODULES:
@@ -54,17 +65,30 @@ for _name in _COMMAND_MODULES:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: user errors become one line on stderr and a non-zero exit, never a traceback."""
+    """Console entry point: every mistake is one ``error:`` line on stderr and an exit code of the documented
+    scheme (``dnactx --help``), never a traceback."""
+    args = sys.argv[1:] if argv is None else list(argv)
     try:
-        app(args=argv, standalone_mode=True)
+        code = app(args=args, prog_name="dnactx", standalone_mode=False)
     except DnactxError as exc:
-        console_err.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True, highlight=False)
-        sys.exit(exc.exit_code)
+        _error(exc.message, exc.exit_code)
+    except typer.TyperException as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `dnactx train` alone: Typer has shown its help
+            sys.exit(ExitCode.USAGE)
+        _error(usage_message(exc, args), exc.exit_code)
+    except typer.Abort:
+        _error("aborted, nothing done", ExitCode.INTERRUPTED)
     except KeyboardInterrupt:
         console_err.print("[bold red]interrupted[/]")
-        sys.exit(130)
+        sys.exit(ExitCode.INTERRUPTED)
     finally:
         _close_process_group()
+    sys.exit(code if isinstance(code, int) else ExitCode.OK)
+
+
+def _error(message: str, code: int) -> None:
+    console_err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
+    sys.exit(code)
 
 
 def _close_process_group() -> None:

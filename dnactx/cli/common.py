@@ -1,22 +1,51 @@
-"""Shared CLI state and helpers: the registry home, consoles, and how commands report user errors."""
+"""Shared CLI state and helpers: the registry home (before or after the command), consoles, comma lists."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
+import typer
 from rich.console import Console
 
 console = Console()
 console_err = Console(stderr=True)
 
+HOME_HELP = "Run registry folder (registry.sqlite + one folder per run)."
+
 
 @dataclass
 class _State:
     home: Path = field(default_factory=lambda: Path("runs"))
+    home_typed: bool = False  # given as `dnactx --home DIR COMMAND`, not from DNACTX_HOME or the default
 
 
 state = _State()
+
+
+def set_root_home(ctx: typer.Context, home: Path | None) -> None:
+    """``dnactx --home DIR ...`` (or DNACTX_HOME, or ./runs)."""
+    state.home = home if home is not None else Path("runs")
+    source = ctx.get_parameter_source("home")
+    state.home_typed = source is not None and source.name == "COMMANDLINE"
+
+
+def _set_command_home(ctx: typer.Context, param: typer.CallbackParam, home: Path | None) -> Path | None:
+    """``dnactx COMMAND --home DIR``: the same as before the command; two different homes are an error."""
+    if home is None:
+        return None
+    if state.home_typed and Path(home) != state.home:
+        raise typer.BadParameter(f"given twice ({state.home} before the command, {home} after it); give it once",
+                                 ctx=ctx, param=param)
+    state.home, state.home_typed = Path(home), True
+    return home
+
+
+# `--home` after the command: every command that reads or writes the registry declares `home: HomeOption = None`.
+HomeOption = Annotated[Path | None, typer.Option(
+    "--home", help=HOME_HELP + " Also accepted before the command; env DNACTX_HOME.", show_default="./runs",
+    callback=_set_command_home, expose_value=False)]
 
 
 def parse_csv(text: str | None) -> list[str]:

@@ -8,11 +8,12 @@ from typing import Annotated
 
 import typer
 
+from .command import DnactxCommand
 from .common import console, console_err
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("demo")
+    @app.command("demo", cls=DnactxCommand)
     def demo(
         out: Annotated[Path, typer.Option("--out", help="Folder for the demo's data, runs and report.")] = Path(
             "dnactx-demo"),

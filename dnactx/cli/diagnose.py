@@ -8,11 +8,12 @@ from typing import Annotated
 
 import typer
 
-from .common import console, state
+from .command import DnactxCommand
+from .common import HomeOption, console, state
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("diagnose")
+    @app.command("diagnose", cls=DnactxCommand)
     def diagnose(
         run_id: Annotated[str, typer.Argument(help="Run id or a unique prefix of it (see `dnactx runs ls`).")],
         as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
@@ -21,6 +22,7 @@ def register(app: typer.Typer) -> None:
             typer.Option("--plots", help="Write reliability.png, pr.png, roc.png, score_hist.png and "
                                          "threshold_sweep.png into this folder."),
         ] = None,
+        home: HomeOption = None,
     ) -> None:
         """Diagnose a run: base rate, score spread, threshold sweep, calibration, per context and repeat, gaps;
         then a verdict and remedies as dnactx flags. Also saves diagnosis.json in the run folder."""

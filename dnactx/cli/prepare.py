@@ -9,6 +9,7 @@ import typer
 
 from ..formatting import pct
 from ..prepare import PrepareOptions, parse_aliases, prepare_dataset
+from .command import DnactxCommand
 from .common import console, console_err, parse_csv
 
 
@@ -73,4 +74,4 @@ def _report(summary: dict, out: Path) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("prepare")(prepare)
+    app.command("prepare", cls=DnactxCommand)(prepare)

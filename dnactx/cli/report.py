@@ -8,11 +8,12 @@ from typing import Annotated
 
 import typer
 
-from .common import console_err, state
+from .command import DnactxCommand
+from .common import HomeOption, console_err, state
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("report")
+    @app.command("report", cls=DnactxCommand)
     def report(
         matrix: Annotated[str | None, typer.Option("--matrix", help="Only the runs of this matrix.")] = None,
         baseline: Annotated[
@@ -31,6 +32,7 @@ def register(app: typer.Typer) -> None:
         model: Annotated[str | None, typer.Option("--model", help="Only runs of this model or family.")] = None,
         status: Annotated[str, typer.Option("--status", help="Only runs with this status.")] = "completed",
         as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of Markdown.")] = False,
+        home: HomeOption = None,
     ) -> None:
         """Rank runs by a validation metric, report the selected run's test metrics at the val-tuned threshold,
         means by mode and size, the baseline comparison, per-context results and the diagnosis verdict."""

@@ -13,7 +13,8 @@ from rich.table import Table
 from ..contracts import FACTS, RUN_IDENTITY, SPLITS, MetricsFile, RunRow, parse_metric, run_metric
 from ..errors import DnactxError
 from ..formatting import num, text
-from .common import console, console_err, parse_csv, state
+from .command import DnactxCommand, DnactxGroup
+from .common import HomeOption, console, console_err, parse_csv, state
 
 SHORT_ID = 10
 _HEADLINE = ("val_auprc", "test_auprc")
@@ -26,15 +27,20 @@ ModelOpt = Annotated[str | None, typer.Option(
 
 
 def _registry():
+    """The registry of --home, for reading: a home without one is an error, never an empty file left behind."""
     from ..registry import Registry
 
-    return Registry.open(state.home)
+    return Registry.open(state.home, create=False)
 
 
 def _select(status: str | None, matrix: str | None, model: str | None, sort: str | None,
             reverse: bool) -> list[RunRow]:
-    if not state.home.is_dir():
-        return []  # listing a home that does not exist yet should not create it
+    from ..registry.store import missing_registry
+
+    missing = missing_registry(state.home)
+    if missing:  # nothing to list is an empty list, said once on stderr
+        console_err.print(missing, highlight=False, soft_wrap=True)
+        return []
     runs = _registry().runs(status=parse_csv(status) or None, matrix=matrix, model=model)
     if sort:
         ref = parse_metric(sort)
@@ -136,20 +142,25 @@ def ls(
     ] = None,
     reverse: Annotated[bool, typer.Option("--reverse", help="Lowest first (for brier, ece, seconds).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the runs as a JSON list.")] = False,
+    home: HomeOption = None,
 ) -> None:
     """List runs (oldest first, or by --sort) as a table, or as JSON for scripts."""
+    from ..registry.store import missing_registry
+
     runs = _select(status, matrix, model, sort, reverse)
     if as_json:
         typer.echo(json.dumps(runs, indent=2))
-    elif not runs:
-        console_err.print(f"no runs in {state.home}", highlight=False)
-    else:
+    elif runs:
         console.print(_runs_table(runs, sort))
+    elif not missing_registry(state.home):
+        console_err.print(f"no runs in {state.home.resolve()} match these filters", highlight=False,
+                          soft_wrap=True)
 
 
 def show(
     run_id: Annotated[str, typer.Argument(help="Run id or a unique prefix of it.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as a JSON object.")] = False,
+    home: HomeOption = None,
 ) -> None:
     """Show one run: its state, config axes, metrics per split and context, and artifacts."""
     run = _registry().run(run_id)
@@ -162,6 +173,7 @@ def show(
 def rm(
     run_ids: Annotated[list[str], typer.Argument(help="Run ids or unique prefixes.")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    home: HomeOption = None,
 ) -> None:
     """Remove runs: their folders and their registry rows."""
     reg = _registry()
@@ -181,6 +193,7 @@ def export(
     status: StatusOpt = None,
     matrix: MatrixOpt = None,
     model: ModelOpt = None,
+    home: HomeOption = None,
 ) -> None:
     """Export runs with their metrics for spreadsheets (csv) or scripts (json)."""
     from ..atomic import write_text
@@ -202,6 +215,7 @@ def sync(
     ] = False,
     prune: Annotated[bool, typer.Option("--prune", help="Also drop rows whose run folder is gone.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print what was done as JSON.")] = False,
+    home: HomeOption = None,
 ) -> None:
     """Import run folders the registry is missing (or refresh stale rows); --rebuild starts from scratch."""
     from ..registry import rebuild as rebuild_registry
@@ -226,10 +240,10 @@ def sync(
 
 def register(app: typer.Typer) -> None:
     runs_app = typer.Typer(help="List, show, remove, export and sync the runs of the registry (--home).",
-                           no_args_is_help=True)
+                           no_args_is_help=True, cls=DnactxGroup)
     app.add_typer(runs_app, name="runs")
-    runs_app.command("ls")(ls)
-    runs_app.command("show")(show)
-    runs_app.command("rm")(rm)
-    runs_app.command("export")(export)
-    runs_app.command("sync")(sync)
+    runs_app.command("ls", cls=DnactxCommand)(ls)
+    runs_app.command("show", cls=DnactxCommand)(show)
+    runs_app.command("rm", cls=DnactxCommand)(rm)
+    runs_app.command("export", cls=DnactxCommand)(export)
+    runs_app.command("sync", cls=DnactxCommand)(sync)

@@ -4,50 +4,48 @@ from __future__ import annotations
 
 import inspect
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import click
 import typer
 
 from ..errors import DnactxError
+from .command import DnactxCommand, DnactxGroup
 from .common import console, console_err, state
-from .matrix import matrix_parameters, spec_from_options, with_signature
+from .matrix import matrix_options, spec_from_options
+from .options import grid_values, home_option, option, with_options
 
 SLURM_PANEL = "SLURM"
 ENV_PANEL = "Environment (default: the Python running this command)"
 
 
-def _slurm_parameters(*, array: bool) -> list[inspect.Parameter]:
-    kw = inspect.Parameter.KEYWORD_ONLY
-
-    def opt(name: str, annotation: Any, default: Any, *flags: str, help: str, panel: str = SLURM_PANEL):
-        option = typer.Option(*flags, help=help, rich_help_panel=panel)
-        return inspect.Parameter(name, kw, default=default, annotation=Annotated[annotation, option])
+def _slurm_params(*, array: bool) -> list:
+    """The SLURM and environment options; ``--max-parallel`` only for a job array."""
+    def opt(name: str, annotation: Any, default: Any, flag: str, help: str, panel: str = SLURM_PANEL):
+        return option(name, annotation, default, flag, help=help, rich_help_panel=panel)
 
     params = [
-        opt("partition", str | None, None, "--partition", help="SLURM partition (omit for the cluster default)."),
-        opt("gpus", int, 1, "--gpus", help="GPUs per task; >1 runs the trainer under `accelerate launch`."),
-        opt("time", str, "24:00:00", "--time", help="Time limit per task (HH:MM:SS or D-HH:MM:SS)."),
-        opt("mem", str, "32G", "--mem", help="Memory per task, e.g. 32G."),
-        opt("cpus", int, 4, "--cpus", help="CPUs per task."),
-        opt("account", str | None, None, "--account", help="SLURM account."),
-        opt("qos", str | None, None, "--qos", help="SLURM QOS."),
-        opt("setup", list[str] | None, None, "--setup", help="A command run before the job, e.g. "
+        opt("partition", str | None, None, "--partition", "SLURM partition (omit for the cluster default)."),
+        opt("gpus", int, 1, "--gpus", "GPUs per task; >1 runs the trainer under `accelerate launch`."),
+        opt("time", str, "24:00:00", "--time", "Time limit per task (HH:MM:SS or D-HH:MM:SS)."),
+        opt("mem", str, "32G", "--mem", "Memory per task, e.g. 32G."),
+        opt("cpus", int, 4, "--cpus", "CPUs per task."),
+        opt("account", str | None, None, "--account", "SLURM account."),
+        opt("qos", str | None, None, "--qos", "SLURM QOS."),
+        opt("max_parallel", int | None, None, "--max-parallel", "At most K array tasks at once "
+            "(sbatch --array=...%K)."),
+        opt("setup", list[str] | None, None, "--setup", "A command run before the job, e.g. "
             "'module load cuda/12.1' (repeatable). Each is ONE plain command: its words are quoted, so shell "
             "syntax ($VAR, $(...), |, &&) is not interpreted."),
-        opt("python", str | None, None, "--python", help="Absolute path of the Python to run.", panel=ENV_PANEL),
-        opt("venv", str | None, None, "--venv", help="A virtual environment: runs PATH/bin/python.", panel=ENV_PANEL),
-        opt("conda_env", str | None, None, "--conda-env", help="A conda env name or folder: runs its bin/python "
+        opt("python", str | None, None, "--python", "Absolute path of the Python to run.", panel=ENV_PANEL),
+        opt("venv", str | None, None, "--venv", "A virtual environment: runs PATH/bin/python.", panel=ENV_PANEL),
+        opt("conda_env", str | None, None, "--conda-env", "A conda env name or folder: runs its bin/python "
             "(found now, so the job never depends on `conda activate`).", panel=ENV_PANEL),
-        opt("out", Path | None, None, "--out", help="Folder for the script (default jobs/NAME/ here)."),
-        opt("submit", bool, False, "--submit", help="Also run sbatch (when on PATH) and record the job id."),
-        opt("template", Path | None, None, "--template", help="Your own sbatch template with {{PYTHON}}, "
+        opt("out", Path | None, None, "--out", "Folder for the script (default jobs/NAME/ here)."),
+        opt("submit", bool, False, "--submit", "Also run sbatch (when on PATH) and record the job id."),
+        opt("template", Path | None, None, "--template", "Your own sbatch template with {{PYTHON}}, "
             "{{PREFLIGHT}}, {{COMMAND}} (and optionally {{DIRECTIVES}}, {{WORKDIR}}, {{SETUP}}, {{JOB_NAME}})."),
     ]
-    if array:
-        params.insert(7, opt("max_parallel", int | None, None, "--max-parallel",
-                             help="At most K array tasks at once (sbatch --array=...%K)."))
-    return params
+    return [p for p in params if array or p.name != "max_parallel"]
 
 
 def _slurm_options(options: dict[str, Any]):
@@ -82,13 +80,11 @@ def _finish(files, options: dict[str, Any], job_name: str, on_submitted=None) ->
 def _submit_matrix(**options: Any) -> None:
     from ..matrix.session import register_matrix
     from ..slurm.jobs import write_matrix_job
-    from .matrix import GRID_NAMES
 
     spec = spec_from_options(options)
     opts = _slurm_options(options)
     out = options["out"] or Path("jobs") / spec.name
-    files = write_matrix_job(spec, {k: options.get(k) for k in GRID_NAMES}, opts, out, state.home,
-                             template=options["template"])
+    files = write_matrix_job(spec, grid_values(options), opts, out, state.home, template=options["template"])
     register_matrix(state.home, spec)
     _finish(files, options, spec.name, on_submitted=lambda entry: register_matrix(state.home, spec, entry))
 
@@ -103,9 +99,9 @@ def _validate_train_args(args: list[str]) -> None:
         raise DnactxError("`dnactx train` is not available in this installation; cannot write a train job")
     try:
         train.make_context("train", list(args))
-    except click.exceptions.Exit:
+    except typer.Exit:
         pass
-    except click.ClickException as exc:
+    except typer.TyperException as exc:
         raise DnactxError(f"submit train: {exc.format_message()} (the options after the SLURM ones are "
                           "`dnactx train` options)") from None
 
@@ -125,27 +121,25 @@ def _submit_train(ctx: typer.Context, **options: Any) -> None:
 
 def register(app: typer.Typer) -> None:
     sub = typer.Typer(help="Write SLURM job scripts (and optionally submit them) for a matrix or one run.",
-                      no_args_is_help=True)
+                      no_args_is_help=True, cls=DnactxGroup)
     sub.command(
-        "matrix",
+        "matrix", cls=DnactxCommand,
         help="Write jobs/NAME/matrix.sbatch (a job array: task K runs `dnactx matrix ... --cell K`) and "
              "cells.json; print the sbatch line. Takes every `dnactx matrix` option. Submitting the same matrix "
              "again skips completed cells and resumes preempted ones.",
-    )(with_signature(_submit_matrix, matrix_parameters() + _slurm_parameters(array=True)))
+    )(with_options(_submit_matrix, matrix_options(), _slurm_params(array=True), [home_option()]))
 
-    kw = inspect.Parameter.KEYWORD_ONLY
-    train_params = [
-        inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context),
-        inspect.Parameter("job_name", kw, default="dnactx-train", annotation=Annotated[str, typer.Option(
-            "--job-name", help="SLURM job name (letters, digits, . _ -).", rich_help_panel=SLURM_PANEL)]),
-        *_slurm_parameters(array=False),
-    ]
+    job_name = option("job_name", str, "dnactx-train", "--job-name", help="SLURM job name (letters, digits, . _ -).",
+                      rich_help_panel=SLURM_PANEL)
     sub.command(
-        "train",
+        "train", cls=DnactxCommand,
         help="Write jobs/JOB_NAME/train.sbatch running `dnactx train` with the remaining options "
              "(e.g. --data D --model dnabert6-tiny --size 100); print the sbatch line.",
         context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-    )(with_signature(_submit_train, train_params))
+    )(with_options(_submit_train, [_context_param(), job_name], _slurm_params(array=False),
+                   [home_option()]))
     app.add_typer(sub, name="submit")
 
 
+def _context_param() -> inspect.Parameter:
+    return inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)

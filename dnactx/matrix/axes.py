@@ -6,14 +6,12 @@ import dataclasses
 from typing import Any
 
 from ..errors import DnactxError
-from ..train.config import flag_of, grid_fields, normalise_mode
+from ..train.config import flag_of, grid_fields
+from ..train.fields import parse_value as parse_word
+from ..train.fields import value_types
 
 # Contract names for the two main axes; the singular train flags are accepted as aliases.
 AXIS_FLAGS = {"size": ("--sizes", "--size"), "mode": ("--modes", "--mode")}
-
-_TRUE = {"true", "yes", "on", "1"}
-_FALSE = {"false", "no", "off", "0"}
-_NONE = {"none", "null"}
 
 
 def axis_flags(f: dataclasses.Field) -> tuple[str, ...]:
@@ -23,31 +21,12 @@ def axis_flags(f: dataclasses.Field) -> tuple[str, ...]:
 
 def parse_value(f: dataclasses.Field, text: str) -> Any:
     """One comma-list item for field ``f``, converted to the field's type; a DnactxError names the flag."""
-    kind = str(f.type).replace(" ", "")
-    optional = kind.endswith("|None")
-    base = kind.removesuffix("|None")
-    raw = text.strip()
     flag = axis_flags(f)[0]
-    if optional and raw.lower() in _NONE:
-        return None
     try:
-        if base == "bool":
-            if raw.lower() in _TRUE:
-                return True
-            if raw.lower() in _FALSE:
-                return False
-            raise ValueError
-        if base == "int":
-            return int(raw)
-        if base == "float":
-            return float(raw)
-    except ValueError:
-        want = {"bool": "true or false", "int": "an integer", "float": "a number"}[base]
-        raise DnactxError(f"{flag}: {raw!r} is not {want}; give a comma list such as "
-                          f"{flag} {'true,false' if base == 'bool' else '1,2'}") from None
-    if f.name == "mode":
-        return normalise_mode(raw)
-    return raw
+        return parse_word(f, text, flag)
+    except DnactxError as exc:
+        example = "true,false" if value_types(f)[0] == (bool,) else "1,2"
+        raise DnactxError(f"{exc}; give a comma list such as {flag} {example}") from None
 
 
 def parse_axis(f: dataclasses.Field, text: str) -> list[Any]:

@@ -47,6 +47,18 @@ class RunRows:
 _OPEN: dict[tuple[str, int], tuple[Engine, int]] = {}
 
 
+def missing_registry(home: Path) -> str | None:
+    """Why ``home`` has no registry to read (a one-line message naming its absolute path), or None if it has one."""
+    home = Path(home)
+    if registry_path(home).is_file():
+        return None
+    where = home.resolve()
+    if any(p.is_dir() and (p / "status.json").is_file() for p in (home.iterdir() if home.is_dir() else ())):
+        return f"{where} has run folders but no registry.sqlite; index them with `dnactx runs sync`"
+    return (f"no runs under {where} ({'no registry.sqlite there' if home.is_dir() else 'no such folder'}): is "
+            "that the right --home? It defaults to ./runs, or $DNACTX_HOME")
+
+
 def _sidecar_file(home: Path, kind: str, key: str) -> Path:
     return Path(home) / SIDECAR / kind / (urllib.parse.quote(key, safe="") + ".json")
 
@@ -69,9 +81,12 @@ class Registry:
 
     # -- opening -----------------------------------------------------------------------------------------
     @classmethod
-    def open(cls, home: Path) -> Registry:
-        """Create the registry if absent and upgrade it to the newest schema; errors are one-line DnactxErrors."""
+    def open(cls, home: Path, *, create: bool = True) -> Registry:
+        """Create the registry if absent (unless ``create`` is false: readers never leave an empty one behind)
+        and upgrade it to the newest schema; errors are one-line DnactxErrors."""
         home = Path(home)
+        if not create and (missing := missing_registry(home)):
+            raise DnactxError(missing)
         try:
             home.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -140,8 +155,9 @@ class Registry:
         if prefix in found:
             return prefix
         if not found:
-            raise DnactxError(f"no run matches {prefix!r} in {self.home}; see `dnactx runs ls` "
-                              "(or `dnactx runs sync` if the folder exists but is not registered)")
+            raise DnactxError(f"no run matches {prefix!r} in {self.home.resolve()}: is that the right --home? "
+                              "See `dnactx runs ls` (or `dnactx runs sync` if the folder exists but is not "
+                              "registered)")
         if len(found) > 1:
             shown = ", ".join(sorted(found)[:5]) + (", …" if len(found) > 5 else "")
             raise DnactxError(f"{prefix} matches {len(found)} runs: {shown}; give more characters of the run id")

@@ -8,17 +8,55 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from ..errors import DnactxError
 
+
+# The closed sets of values a field takes: `--help` lists them and shell completion offers them (cli/options.py).
+class Mode(str, Enum):
+    up = "up"
+    down = "down"
+    both = "both"
+
+
+class Finetune(str, Enum):
+    frozen = "frozen"
+    top = "top:N"  # N ≥ 1 encoder layers trained
+    full = "full"
+
+
+class Precision(str, Enum):
+    no = "no"
+    bf16 = "bf16"
+    fp16 = "fp16"
+
+
+class Loss(str, Enum):
+    bce = "bce"
+    weighted = "weighted"
+    focal = "focal"
+
+
+class ClassWeight(str, Enum):
+    balanced = "balanced"
+    none = "none"
+
+
+class Solver(str, Enum):
+    lbfgs = "lbfgs"
+    saga = "saga"
+
+
 MODE_ALIASES = {"up": "up", "upstream": "up", "down": "down", "downstream": "down", "both": "both"}
 DEFAULT_HF_MODEL = "zhihan1996/DNA_bert_6"
-LR_SOLVERS = ("lbfgs", "saga")
+LR_SOLVERS = tuple(s.value for s in Solver)
 
 
-def _opt(default: Any, help: str, *, flag: str | None = None, grid: bool = True) -> Any:
-    return field(default=default, metadata={"help": help, "flag": flag, "grid": grid})
+def _opt(default: Any, help: str, *, flag: str | None = None, grid: bool = True,
+         choices: type[Enum] | None = None) -> Any:
+    return field(default=default, metadata={"help": help, "flag": flag, "grid": grid, "choices": choices})
 
 
 @dataclass
@@ -26,10 +64,10 @@ class TrainConfig:
     data: str = _opt("", "dataset.parquet written by `dnactx prepare`.", grid=False)
     model: str = _opt(DEFAULT_HF_MODEL, "lr | cnn | dnabert6-tiny | a Hugging Face id | a local checkpoint folder.")
     size: int = _opt(100, "Context size in bp cut from the dataset's windows.")
-    mode: str = _opt("both", "up (5' of the C) | down (3' of the C) | both (size bp each side).")
+    mode: str = _opt("both", "up (5' of the C) | down (3' of the C) | both (size bp each side).", choices=Mode)
     name: str | None = _opt(None, "A name for the run (default: derived from model, size, mode).", grid=False)
     site_context: bool = _opt(True, "Give the model the cytosine's own context (CG/CHG/CHH) as an input.")
-    finetune: str = _opt("frozen", "frozen | top:N | full (transformers only).")
+    finetune: str = _opt("frozen", "frozen | top:N | full (transformers only).", choices=Finetune)
     trust_remote_code: bool = _opt(False, "Run the Python code a checkpoint ships (DNABERT-2, HyenaDNA, Nucleotide "
                                           "Transformer v2); read it first, it runs with your permissions.")
     epochs: int = _opt(5, "Maximum epochs.")
@@ -39,15 +77,16 @@ class TrainConfig:
     batch_size: int = _opt(64, "Batch size per device.")
     grad_accum: int = _opt(1, "Gradient accumulation steps.")
     warmup: float = _opt(0.1, "Warm-up as a fraction of all optimiser steps (linear, then linear decay).")
-    precision: str = _opt("no", "Mixed precision: no | bf16 | fp16.")
+    precision: str = _opt("no", "Mixed precision: no | bf16 | fp16.", choices=Precision)
     seed: int = _opt(0, "Random seed (data order, initialisation, subsampling).")
-    loss: str = _opt("bce", "bce | weighted (pos_weight) | focal.")
+    loss: str = _opt("bce", "bce | weighted (pos_weight) | focal.", choices=Loss)
     pos_weight: float | None = _opt(None, "Positive-class weight for --loss weighted (default negatives/positives).")
     focal_gamma: float = _opt(2.0, "Focal loss gamma.")
     focal_alpha: float | None = _opt(0.25, "Focal loss alpha (weight of positives); none to disable.")
-    class_weight: str = _opt("balanced", "lr only: balanced | none.")
+    class_weight: str = _opt("balanced", "lr only: balanced | none.", choices=ClassWeight)
     solver: str = _opt("lbfgs", "lr only: lbfgs | saga. Real data, 100k sites: lbfgs converged in 41 s (test AUROC "
-                                "0.921); saga stopped unconverged at its 200-pass budget after 142 s (0.912).")
+                                "0.921); saga stopped unconverged at its 200-pass budget after 142 s (0.912).",
+                        choices=Solver)
     C: float = _opt(10.0, "lr only: inverse regularisation strength (k-mer frequencies are small numbers and fit "
                           "better with a weak penalty; real data, 30k sites: test AUROC 0.908 at C=10, 0.898 at C=1).",
                     flag="--C")
@@ -59,14 +98,11 @@ class TrainConfig:
         self.mode = normalise_mode(self.mode)
         if self.size < 1:
             raise DnactxError(f"--size must be at least 1 bp, got {self.size}")
-        if self.loss not in ("bce", "weighted", "focal"):
-            raise DnactxError(f"--loss must be bce, weighted or focal, got {self.loss!r}")
-        if self.precision not in ("no", "bf16", "fp16"):
-            raise DnactxError(f"--precision must be no, bf16 or fp16, got {self.precision!r}")
-        if self.solver not in LR_SOLVERS:
-            raise DnactxError(f"--solver must be one of {', '.join(LR_SOLVERS)}, got {self.solver!r}")
-        if self.class_weight not in ("balanced", "none"):
-            raise DnactxError(f"--class-weight must be balanced or none, got {self.class_weight!r}")
+        for name, choices in (("loss", Loss), ("precision", Precision), ("solver", Solver),
+                              ("class_weight", ClassWeight)):
+            value = getattr(self, name)
+            if value not in {c.value for c in choices}:
+                raise DnactxError(f"--{name.replace('_', '-')} must be {_one_of(choices)}, got {value!r}")
         parse_finetune(self.finetune)
         for name in ("epochs", "batch_size", "grad_accum"):
             if getattr(self, name) < 1:
@@ -121,6 +157,11 @@ def parse_finetune(text: str) -> int | None:
     if text.startswith("top:") and text[4:].isdigit() and int(text[4:]) > 0:
         return int(text[4:])
     raise DnactxError(f"--finetune must be frozen, top:N (N ≥ 1) or full, got {text!r}")
+
+
+def _one_of(choices: type[Enum]) -> str:
+    values = [c.value for c in choices]
+    return ", ".join(values[:-1]) + " or " + values[-1]
 
 
 def grid_fields() -> list[dataclasses.Field]:

@@ -11,7 +11,7 @@ import numpy as np
 from ..atomic import atomic_path, write_text
 from ..contracts import MetricsFile, RunFacts
 from ..data.dataset import Dataset, cut_context, load_dataset, read_meta
-from ..errors import DnactxError
+from ..errors import DnactxError, ExitCode
 from ..metrics import evaluate
 from ..provenance import library_versions
 from ..registry.folder import RunFolder, iter_run_folders
@@ -122,7 +122,7 @@ def train_run(config: TrainConfig, home: Path, *, matrix: str | None = None, cel
         _record(home, folder, quiet)
         if isinstance(exc, Exception):
             raise DnactxError(f"run {folder.id} failed: {type(exc).__name__}: {exc} "
-                              f"(traceback in {folder.path / 'error.txt'})") from exc
+                              f"(traceback in {folder.path / 'error.txt'})", exit_code=ExitCode.RUN_FAILED) from exc
         raise
     folder.set_status("completed")
     _record(home, folder, quiet)
