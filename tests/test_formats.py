@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from dnactx.io.detect import detect_format
-from dnactx.io.fasta import read_fasta
+from dnactx.io.fasta import CANON, FastaGenome, soft_masked
 from dnactx.prepare import PrepareOptions, prepare_dataset
 
 DATA = Path(__file__).parent / "data" / "prepare"
@@ -91,23 +91,26 @@ def test_format_gives_hand_checked_sites(tmp_path: Path, name: str, fmt: str, va
     assert summary["counts"]["train"]["all"] == 8 and summary["counts"]["val"]["CHG"] == 3
 
 
-def test_fasta_soft_mask_and_padding() -> None:
-    g = read_fasta(GENOME, pad=3)
-    assert g.names == ["chrA", "chrB", "chrC"]
+def test_fasta_keeps_soft_mask_and_pads_with_n() -> None:
+    g = FastaGenome(GENOME)
+    assert g.names == ["chrA", "chrB", "chrC"] and g.access == "indexed"
     assert g.lengths.tolist() == [30, 20, 20]
-    assert g.chromosome("chrA") == "ACGTTCAGCATGCCATCGACGGTTCAAGTC"
-    a = int(g.offsets[0])
-    assert g.masked[a + 16:a + 20].all() and not g.masked[a + 15] and not g.masked[a + 20]
-    assert bytes(g.seq[a - 3:a]) == b"NNN"
-    assert bytes(g.revcomp[:3]) == b"NNN"
+    a = g.chromosome("chrA", pad=3)
+    assert a.tobytes() == b"NNNACGTTCAGCATGCCATcgacGGTTCAAGTCNNN"
+    assert soft_masked(a).nonzero()[0].tolist() == [19, 20, 21, 22]  # bases 17-20
+    assert CANON[a].tobytes() == b"NNNACGTTCAGCATGCCATCGACGGTTCAAGTCNNN"
 
 
-def test_gzip_fasta_reads_the_same(tmp_path: Path) -> None:
+def test_gzip_fasta_streams_the_same_chromosomes(tmp_path: Path) -> None:
     import gzip
 
     gz = tmp_path / "genome.fa.gz"
     gz.write_bytes(gzip.compress(GENOME.read_bytes()))
-    assert read_fasta(gz).chromosome("chrB") == read_fasta(GENOME).chromosome("chrB")
+    streamed, indexed = FastaGenome(gz), FastaGenome(GENOME)
+    assert streamed.access == "streamed" and streamed.lengths.tolist() == indexed.lengths.tolist()
+    assert [(n, b.tobytes()) for n, b in streamed.chromosomes(pad=2)] == \
+        [(n, b.tobytes()) for n, b in indexed.chromosomes(pad=2)]
+    assert streamed.chromosome("chrB").tobytes() == indexed.chromosome("chrB").tobytes()
 
 
 def test_explicit_format_that_does_not_fit_names_the_likely_one() -> None:

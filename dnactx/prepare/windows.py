@@ -1,4 +1,4 @@
-"""Cut each site's window from the in-memory genome with one fancy-index and turn rows into Arrow strings."""
+"""Cut each site's window from a padded chromosome with one fancy-index and turn rows into Arrow strings."""
 
 from __future__ import annotations
 
@@ -6,22 +6,22 @@ import numpy as np
 import pyarrow as pa
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..io.fasta import Genome
+from ..io.fasta import CANON, COMPLEMENT
 
 
-def cut_windows(genome: Genome, gidx: np.ndarray, strand: np.ndarray, window: int) -> np.ndarray:
-    """(n, window+1) uint8, 5'→3' on each site's strand, the cytosine at column window//2.
+def cut_windows(bases: np.ndarray, idx: np.ndarray, strand: np.ndarray, window: int) -> np.ndarray:
+    """(n, window+1) uint8 upper-case, 5'→3' on each site's strand, the cytosine at column window//2.
 
-    One fancy-index of a sliding-window view over the genome followed by its reverse complement (no
-    n × window index matrix): a minus-strand site at ``gidx`` sits at ``2 * size - 1 - gidx`` in the second
-    half. Positions past a chromosome end read the padding N.
+    ``bases`` is a chromosome padded by at least window//2 N on each side and ``idx`` each site's index in it;
+    one fancy-index of a sliding-window view (no n × window index matrix), then minus-strand rows are reversed
+    and complemented in place. Positions past a chromosome end read the padding N.
     """
     half = window // 2
-    if genome.pad < half:
-        raise ValueError(f"genome padded by {genome.pad} < window/2 = {half}")
-    both = genome.stranded
-    centre = np.where(strand < 0, both.size - 1 - gidx, gidx)
-    return sliding_window_view(both, window + 1)[centre - half]
+    rows = CANON[sliding_window_view(bases, window + 1)[idx - half]]
+    minus = strand < 0
+    if minus.any():
+        rows[minus] = COMPLEMENT[rows[minus, ::-1]]
+    return rows
 
 
 def rows_to_strings(rows: np.ndarray) -> pa.Array:
