@@ -19,7 +19,7 @@ from ..errors import DnactxError
 from ..io.detect import Layout, check_roles, detect_format
 from ..io.fasta import FastaGenome
 from ..provenance import library_versions, sha256_file
-from .build import SCHEMA, SiteBuilder
+from .build import READ_LEVEL_LIMIT, SCHEMA, SiteBuilder
 from .ingest import Ingest, Occupancy
 from .options import PrepareOptions
 from .output import staged_output
@@ -134,6 +134,8 @@ def _finish(options: PrepareOptions, genome: FastaGenome, t: Tally, builder: Sit
     o = options
     if t.mismatched and t.mismatched > o.mismatch_tolerance * t.checked:
         raise builder.mismatch_error(t.mismatched, t.checked, o.mismatch_tolerance)
+    if t.read_level > READ_LEVEL_LIMIT * t.read_level_checked:
+        raise builder.mismatch_error(t.read_level, t.read_level_checked, READ_LEVEL_LIMIT)
     warnings = []
     if t.unknown_chroms:
         listed = ", ".join(f"{n} ({c:,} rows)" for n, c in t.unknown_chroms.most_common(8))
@@ -145,6 +147,9 @@ def _finish(options: PrepareOptions, genome: FastaGenome, t: Tally, builder: Sit
                               f"map names with --chrom-alias CALLS_NAME=FASTA_NAME{hint}")
         warnings.append(f"skipped {sum(t.unknown_chroms.values()):,} rows on chromosomes absent from the "
                         f"FASTA: {listed}{more}{hint}")
+    if t.read_level:
+        warnings.append(f"skipped {t.read_level:,} of {t.read_level_checked:,} modkit rows where the reference has "
+                        "no C on the row's strand (read-level calls at SNPs or read errors)")
     if t.mismatched:
         warnings.append(f"skipped {t.mismatched:,} of {t.checked:,} sites that disagree with the genome "
                         f"(within tolerance); first: {t.first_mismatch}")
