@@ -12,13 +12,13 @@ import pyarrow.compute as pc
 
 from ..errors import DnactxError
 from ..io.detect import Layout
-from ..io.fasta import CANON, FastaGenome, soft_masked
+from ..io.fasta import FastaGenome
 from ..io.formats import CONTEXTS
 from .options import PrepareOptions
 from .sites import context_codes, motif_disagrees, reference_strand, shift_hits, site_bases
 from .splits import SPLITS, BlockSplits, chrom_key, subsample
 from .summary import Tally
-from .windows import cut_windows, rows_to_strings
+from .windows import Stranded, cut_windows, rows_to_strings
 
 SCHEMA = pa.schema([
     ("chrom", pa.string()), ("pos", pa.int64()), ("strand", pa.string()), ("context", pa.string()),
@@ -61,7 +61,7 @@ class SiteBuilder:
         self.keys = np.array([chrom_key(n) for n in genome.names], dtype=np.uint64)
         self.allowed = np.array([c in options.contexts for c in CONTEXTS])
 
-    def tables(self, chrom: int, bases: np.ndarray, rec: np.ndarray) -> Iterator[pa.Table]:
+    def tables(self, chrom: int, bases: Stranded, rec: np.ndarray) -> Iterator[pa.Table]:
         sites = self._checked(chrom, bases, rec)
         keep, split = self._filtered(chrom, sites)
         idx = np.flatnonzero(keep)
@@ -70,10 +70,10 @@ class SiteBuilder:
             yield self._table(chrom, bases, sites.take(part), split[part])
 
     # -- the genome check and duplicates ------------------------------------------------------------------
-    def _checked(self, chrom: int, bases: np.ndarray, rec: np.ndarray) -> _Sites:
+    def _checked(self, chrom: int, bases: Stranded, rec: np.ndarray) -> _Sites:
         idx = self.pad + rec["pos"] - 1
-        strand, agrees = reference_strand(bases, idx, rec["strand"])
-        tri = site_bases(bases, idx, strand)
+        strand, agrees = reference_strand(bases.seq, idx, rec["strand"])
+        tri = site_bases(bases.seq, idx, strand)
         ctx = context_codes(tri)
         given = rec["context"]
         wrong = ((given >= 0) & (ctx >= 0) & (given != ctx)) | motif_disagrees(rec["motif"], tri)
@@ -106,7 +106,7 @@ class SiteBuilder:
         out.merged = np.bincount(inverse, weights=s.merged, minlength=uniq.size) > 0
         return out
 
-    def _judge(self, chrom: int, bases: np.ndarray, rec: np.ndarray, idx: np.ndarray, strand: np.ndarray,
+    def _judge(self, chrom: int, bases: Stranded, rec: np.ndarray, idx: np.ndarray, strand: np.ndarray,
                tri: np.ndarray, ctx: np.ndarray, bad: np.ndarray, read_level: np.ndarray,
                from_reads: np.ndarray) -> None:
         t = self.tally
@@ -118,13 +118,13 @@ class SiteBuilder:
         if off.any() and t.first_mismatch is None:
             t.first_mismatch = self._describe(chrom, bases, rec, idx, strand, tri, ctx, int(np.flatnonzero(off)[0]))
         if off.any() and t.shift[3] < _SHIFT_SAMPLES:
-            t.shift += shift_hits(bases, idx[off], rec["strand"][off])
+            t.shift += shift_hits(bases.seq, idx[off], rec["strand"][off])
         if t.checked >= MIN_CHECKED and t.mismatched > self.o.mismatch_tolerance * t.checked:
             raise self.mismatch_error(t.mismatched, t.checked, self.o.mismatch_tolerance)
         if t.read_level_checked >= MIN_CHECKED and t.read_level > READ_LEVEL_LIMIT * t.read_level_checked:
             raise self.mismatch_error(t.read_level, t.read_level_checked, READ_LEVEL_LIMIT)
 
-    def _describe(self, chrom: int, bases: np.ndarray, rec: np.ndarray, idx: np.ndarray, strand: np.ndarray,
+    def _describe(self, chrom: int, bases: Stranded, rec: np.ndarray, idx: np.ndarray, strand: np.ndarray,
                   tri: np.ndarray, ctx: np.ndarray, i: int) -> str:
         r = rec[i]
         said = []
@@ -135,7 +135,7 @@ class SiteBuilder:
         motif = r["motif"].tobytes().decode().rstrip("N")
         if motif:
             said.append("bases " + motif)
-        found = f"reference base {chr(CANON[bases[idx[i]]])}"
+        found = f"reference base {chr(bases.seq[idx[i]])}"
         if strand[i]:
             found += f", {tri[i].tobytes().decode()} on the site's strand"
             if ctx[i] >= 0:
@@ -195,10 +195,10 @@ class SiteBuilder:
         t.merged_sites += int((s.merged & keep).sum())
         return keep, split
 
-    def _table(self, chrom: int, bases: np.ndarray, s: _Sites, split: np.ndarray) -> pa.Table:
+    def _table(self, chrom: int, bases: Stranded, s: _Sites, split: np.ndarray) -> pa.Table:
         level = s.mc / s.cov
         label = (level >= self.o.threshold).astype(np.int8)
-        repeat = soft_masked(bases[s.idx])
+        repeat = bases.masked(s.idx)
         self.tally.add_sites(split, s.ctx, label, repeat)
         seq = cut_windows(bases, s.idx, s.strand, self.o.window)
         return pa.Table.from_arrays([

@@ -26,6 +26,7 @@ from .output import staged_output
 from .spill import Spill
 from .splits import SPLITS, BlockSplits, min_blocks
 from .summary import Tally
+from .windows import Stranded
 
 DUPLICATE_RULE = ("a site (position and strand) with rows in several files, or twice in one file, is one "
                   "dataset row whose methylated and total reads are the sums of those rows")
@@ -106,26 +107,26 @@ def _chrom_splits(options: PrepareOptions, genome: FastaGenome) -> np.ndarray:
     return split
 
 
-def _segments(genome: FastaGenome, spill: Spill, pad: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-    """(chromosome index, its padded bases, its records) in genome order, one chromosome in memory at a time."""
+def _segments(genome: FastaGenome, spill: Spill, pad: int) -> Iterator[tuple[int, Stranded, np.ndarray]]:
+    """(chromosome index, the chromosome, its records) in genome order, one chromosome in memory at a time."""
     index = {name: i for i, name in enumerate(genome.names)}
     chromosomes = genome.chromosomes(pad=pad) if genome.access == "streamed" else None
-    current, bases = -1, None
+    current, stranded = -1, None
     for records in spill:
         cuts = np.flatnonzero(np.diff(records["chrom"])) + 1
         for part in np.split(records, cuts):
             chrom = int(part["chrom"][0])
             if chrom != current:
-                bases = None
+                stranded = None
                 if chromosomes is None:
-                    bases = genome.chromosome(genome.names[chrom], pad)
+                    raw = genome.chromosome(genome.names[chrom], pad)
                 else:
-                    name, bases = next(chromosomes)
+                    name, raw = next(chromosomes)
                     while index[name] != chrom:
-                        bases = None
-                        name, bases = next(chromosomes)
-                current = chrom
-            yield chrom, bases, part  # type: ignore[misc]
+                        raw = None
+                        name, raw = next(chromosomes)
+                stranded, raw, current = Stranded(raw), None, chrom
+            yield chrom, stranded, part  # type: ignore[misc]
 
 
 def _finish(options: PrepareOptions, genome: FastaGenome, t: Tally, builder: SiteBuilder,

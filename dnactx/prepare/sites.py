@@ -1,12 +1,12 @@
 """Genome lookups per site on one chromosome, vectorised: strand from the reference base, trinucleotide,
-context, cross-checks. ``bases`` is a chromosome as ``FastaGenome.chromosome(name, pad)`` gives it (letters as
-written, padded with N); ``idx`` the index of each site's C in it."""
+context, cross-checks. ``seq`` is a padded chromosome in upper-case A/C/G/T/N (``windows.Stranded.seq``);
+``idx`` the index of each site's C in it."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..io.fasta import CANON, COMPLEMENT
+from ..io.fasta import COMPLEMENT
 
 C, G, N = ord("C"), ord("G"), ord("N")
 _H = np.zeros(256, dtype=bool)
@@ -14,20 +14,20 @@ _H[[ord("A"), ord("C"), ord("T")]] = True
 UNDETERMINED = -1
 
 
-def reference_strand(bases: np.ndarray, idx: np.ndarray, strand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def reference_strand(seq: np.ndarray, idx: np.ndarray, strand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(strand, agrees): strand from the reference base where the file has none (C → +, G → −), and whether
     the reference has a C on the site's strand (a C on +, a G on −)."""
-    base = CANON[bases[idx]]
+    base = seq[idx]
     derived = np.where(base == C, 1, np.where(base == G, -1, 0)).astype(np.int8)
     strand = np.where(strand == 0, derived, strand).astype(np.int8)
     agrees = ((strand == 1) & (base == C)) | ((strand == -1) & (base == G))
     return strand, agrees
 
 
-def site_bases(bases: np.ndarray, idx: np.ndarray, strand: np.ndarray, k: int = 3) -> np.ndarray:
+def site_bases(seq: np.ndarray, idx: np.ndarray, strand: np.ndarray, k: int = 3) -> np.ndarray:
     """(n, k) uint8: the k upper-case bases from the cytosine 5'→3' on its own strand (needs padding ≥ k - 1)."""
     step = np.where(strand < 0, -1, 1)[:, None]
-    out = CANON[bases[idx[:, None] + step * np.arange(k)[None, :]]]
+    out = seq[idx[:, None] + step * np.arange(k)[None, :]]
     minus = strand < 0
     out[minus] = COMPLEMENT[out[minus]]
     return out
@@ -50,11 +50,11 @@ def motif_disagrees(motif: np.ndarray, tri: np.ndarray) -> np.ndarray:
     return np.any((motif != N) & (tri != N) & (motif != tri), axis=1)
 
 
-def shift_hits(bases: np.ndarray, idx: np.ndarray, strand: np.ndarray) -> np.ndarray:
+def shift_hits(seq: np.ndarray, idx: np.ndarray, strand: np.ndarray) -> np.ndarray:
     """For sites with a stated strand: how many have the expected C/G at offsets -1, 0 and +1 bp, and how many
     were looked at, as a length-4 int64 array (hits at -1, 0, +1, total)."""
     known = strand != 0
     g, s = idx[known], strand[known]
     expect = np.where(s == 1, C, G)
-    hits = [int(np.sum(CANON[bases[np.clip(g + k, 0, bases.size - 1)]] == expect)) for k in (-1, 0, 1)]
+    hits = [int(np.sum(seq[np.clip(g + k, 0, seq.size - 1)] == expect)) for k in (-1, 0, 1)]
     return np.array([*hits, g.size], dtype=np.int64)

@@ -34,8 +34,9 @@ class Spill:
         if not records.size:
             return
         bins = (self.starts[records["chrom"]] + records["pos"] - 1) >> BIN_SHIFT
-        order = np.argsort(bins, kind="stable")
-        bins, records = bins[order], records[order]
+        if (np.diff(bins) < 0).any():  # call files are usually sorted already
+            order = np.argsort(bins, kind="stable")
+            bins, records = bins[order], records[order]
         cuts = np.flatnonzero(np.diff(bins)) + 1
         for b, part in zip(bins[np.r_[0, cuts]].tolist(), np.split(records, cuts), strict=True):
             self._buffers[b].append(part)
@@ -58,8 +59,10 @@ class Spill:
         self.flush()
         for b in sorted(self.bins):
             records = np.fromfile(self._path(b), dtype=RECORD)
-            order = np.lexsort((records["strand"], records["pos"], records["chrom"]))
-            yield records[order]
+            key = (records["chrom"].astype(np.int64) << 37) | (records["pos"] << 2) | (records["strand"] + 1)
+            if (np.diff(key) < 0).any():
+                records = records[np.argsort(key, kind="stable")]
+            yield records
 
     def _path(self, b: int) -> Path:
         return self.folder / f"bin{b:08d}.rec"

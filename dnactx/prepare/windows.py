@@ -1,4 +1,4 @@
-"""Cut each site's window from a padded chromosome with one fancy-index and turn rows into Arrow strings."""
+"""One chromosome ready for per-site lookups, its windows cut with one fancy-index, rows as Arrow strings."""
 
 from __future__ import annotations
 
@@ -8,20 +8,44 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..io.fasta import CANON, COMPLEMENT
 
+_SLAB = 1 << 23  # bases converted at a time (a LUT over a uint8 array makes an 8-byte index per element)
 
-def cut_windows(bases: np.ndarray, idx: np.ndarray, strand: np.ndarray, window: int) -> np.ndarray:
-    """(n, window+1) uint8 upper-case, 5'→3' on each site's strand, the cytosine at column window//2.
 
-    ``bases`` is a chromosome padded by at least window//2 N on each side and ``idx`` each site's index in it;
-    one fancy-index of a sliding-window view (no n × window index matrix), then minus-strand rows are reversed
-    and complemented in place. Positions past a chromosome end read the padding N.
+class Stranded:
+    """A padded chromosome as upper-case A/C/G/T/N followed by its reverse complement, so that a window on
+    either strand is a plain slice, and a packed soft-mask bitmap.
+
+    Built slab by slab from ``FastaGenome.chromosome(name, pad)``; holds 2 bytes + 1 bit per base.
+    """
+
+    def __init__(self, raw: np.ndarray) -> None:
+        n = raw.size
+        self.both = np.empty(2 * n, dtype=np.uint8)
+        self._mask = np.zeros((n + 7) // 8, dtype=np.uint8)
+        for start in range(0, n, _SLAB):
+            part = raw[start:start + _SLAB]
+            up = CANON[part]
+            self.both[start:start + part.size] = up
+            self.both[2 * n - start - part.size:2 * n - start] = COMPLEMENT[up][::-1]
+            self._mask[start // 8:(start + part.size + 7) // 8] = np.packbits(part >= ord("a"))
+        self.seq = self.both[:n]
+
+    def masked(self, idx: np.ndarray) -> np.ndarray:
+        """Whether each base at ``idx`` is soft-masked (lower case in the FASTA)."""
+        return ((self._mask[idx >> 3] >> (7 - (idx & 7))) & 1).astype(bool)
+
+
+def cut_windows(chrom: Stranded, idx: np.ndarray, strand: np.ndarray, window: int) -> np.ndarray:
+    """(n, window+1) uint8, 5'→3' on each site's strand, the cytosine at column window//2.
+
+    One fancy-index of a sliding-window view over the chromosome followed by its reverse complement (no
+    n × window index matrix): a minus-strand site at ``idx`` sits at ``2 * size - 1 - idx`` in the second half.
+    Positions past a chromosome end read the padding N (the chromosome must be padded by ≥ window//2).
     """
     half = window // 2
-    rows = CANON[sliding_window_view(bases, window + 1)[idx - half]]
-    minus = strand < 0
-    if minus.any():
-        rows[minus] = COMPLEMENT[rows[minus, ::-1]]
-    return rows
+    both = chrom.both
+    centre = np.where(strand < 0, both.size - 1 - idx, idx)
+    return sliding_window_view(both, window + 1)[centre - half]
 
 
 def rows_to_strings(rows: np.ndarray) -> pa.Array:
