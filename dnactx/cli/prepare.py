@@ -13,6 +13,7 @@ from .common import console, console_err, parse_csv
 
 
 def prepare(
+    ctx: typer.Context,
     genome: Annotated[Path, typer.Option(
         help="Reference FASTA (plain, gzip or bgzip); lower case = repeats. A plain FASTA is read through its "
              ".fai index (built when absent).")],
@@ -46,12 +47,11 @@ def prepare(
         metavar="NAME=FASTA_NAME")] = None,
     control_chrom: Annotated[str | None, typer.Option(
         help="Unmethylated spike-in (e.g. lambda L): skipped, its non-conversion rate reported.")] = None,
-    extra: Annotated[list[str] | None, typer.Argument(hidden=True)] = None,
 ) -> None:
     """Cut a window around every covered cytosine, label it, split it by genomic block, write a parquet."""
-    if extra:
-        raise DnactxError(f"unexpected extra argument {extra[0]!r}: --calls takes one file; repeat --calls for each "
-                          "file (--calls a.txt --calls b.txt) or quote a pattern (--calls 'calls/*.txt')")
+    if ctx.args:  # a second path after --calls, often an unquoted glob the shell expanded
+        raise DnactxError(f"unexpected extra argument {ctx.args[0]!r}: --calls takes one file; repeat --calls for "
+                          "each file (--calls a.txt --calls b.txt) or quote a pattern (--calls 'calls/*.txt')")
     options = PrepareOptions(
         genome=genome, calls=expand_calls(calls), out=out, format=format, mod_code=mod_code, window=window,
         min_coverage=min_coverage,
@@ -86,4 +86,4 @@ def _report(summary: dict, out: Path) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("prepare")(prepare)
+    app.command("prepare", context_settings={"allow_extra_args": True})(prepare)

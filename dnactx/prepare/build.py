@@ -36,6 +36,17 @@ _SPLITS = pa.array(list(SPLITS))
 
 
 @dataclass
+class _Lookup:
+    """Spilled records of one chromosome with what the genome says about each."""
+
+    rec: np.ndarray
+    idx: np.ndarray
+    strand: np.ndarray
+    tri: np.ndarray
+    ctx: np.ndarray
+
+
+@dataclass
 class _Sites:
     pos: np.ndarray
     strand: np.ndarray
@@ -80,7 +91,7 @@ class SiteBuilder:
         from_reads = self.read_level[rec["file"]]
         read_level = ~agrees & from_reads & ~wrong
         bad = (~agrees & ~from_reads) | wrong
-        self._judge(chrom, bases, rec, idx, strand, tri, ctx, bad, read_level, from_reads)
+        self._judge(chrom, bases, _Lookup(rec, idx, strand, tri, ctx), bad, read_level, from_reads)
         self.tally.skip("genome_mismatch", bad.sum())
         self.tally.skip("read_level_call", read_level.sum())
         keep = ~(bad | read_level)
@@ -106,8 +117,7 @@ class SiteBuilder:
         out.merged = np.bincount(inverse, weights=s.merged, minlength=uniq.size) > 0
         return out
 
-    def _judge(self, chrom: int, bases: Stranded, rec: np.ndarray, idx: np.ndarray, strand: np.ndarray,
-               tri: np.ndarray, ctx: np.ndarray, bad: np.ndarray, read_level: np.ndarray,
+    def _judge(self, chrom: int, bases: Stranded, look: _Lookup, bad: np.ndarray, read_level: np.ndarray,
                from_reads: np.ndarray) -> None:
         t = self.tally
         t.checked += int((~from_reads).sum())
@@ -116,17 +126,16 @@ class SiteBuilder:
         t.read_level += int(read_level.sum())
         off = bad | read_level
         if off.any() and t.first_mismatch is None:
-            t.first_mismatch = self._describe(chrom, bases, rec, idx, strand, tri, ctx, int(np.flatnonzero(off)[0]))
+            t.first_mismatch = self._describe(chrom, bases, look, int(np.flatnonzero(off)[0]))
         if off.any() and t.shift[3] < _SHIFT_SAMPLES:
-            t.shift += shift_hits(bases.seq, idx[off], rec["strand"][off])
+            t.shift += shift_hits(bases.seq, look.idx[off], look.rec["strand"][off])
         if t.checked >= MIN_CHECKED and t.mismatched > self.o.mismatch_tolerance * t.checked:
             raise self.mismatch_error(t.mismatched, t.checked, self.o.mismatch_tolerance)
         if t.read_level_checked >= MIN_CHECKED and t.read_level > READ_LEVEL_LIMIT * t.read_level_checked:
             raise self.mismatch_error(t.read_level, t.read_level_checked, READ_LEVEL_LIMIT)
 
-    def _describe(self, chrom: int, bases: Stranded, rec: np.ndarray, idx: np.ndarray, strand: np.ndarray,
-                  tri: np.ndarray, ctx: np.ndarray, i: int) -> str:
-        r = rec[i]
+    def _describe(self, chrom: int, bases: Stranded, look: _Lookup, i: int) -> str:
+        r, strand, tri, ctx = look.rec[i], look.strand, look.tri, look.ctx
         said = []
         if r["strand"]:
             said.append("strand " + ("+" if r["strand"] > 0 else "-"))
@@ -135,7 +144,7 @@ class SiteBuilder:
         motif = r["motif"].tobytes().decode().rstrip("N")
         if motif:
             said.append("bases " + motif)
-        found = f"reference base {chr(bases.seq[idx[i]])}"
+        found = f"reference base {chr(bases.seq[look.idx[i]])}"
         if strand[i]:
             found += f", {tri[i].tobytes().decode()} on the site's strand"
             if ctx[i] >= 0:
