@@ -220,3 +220,16 @@ def test_too_small_region_shrinks_its_blocks_and_says_so(tmp_path: Path) -> None
     assert summary["block_size"] == {"requested": 4000, "used": 1000}
     assert any("using blocks of 1,000 bp" in w for w in warnings)
     assert min(summary["counts"][s]["all"] for s in ("train", "val", "test")) > 0
+
+
+def test_gzip_genome_gives_the_same_dataset_and_skips_chromosomes_without_calls(tmp_path: Path) -> None:
+    text = GENOME.read_text()
+    cut = text.index(">chrB")
+    with_extra = text[:cut] + ">chrX no calls here\n" + "ACGT" * 50 + "\n" + text[cut:]
+    plain, gz = tmp_path / "g.fa", tmp_path / "g.fa.gz"
+    plain.write_text(with_extra)
+    gz.write_bytes(gzip.compress(with_extra.encode()))
+    a, rows_a = run(tmp_path, CGMAP, "plain", genome=plain)
+    b, rows_b = run(tmp_path, CGMAP, "gz", genome=gz)
+    assert rows_a == rows_b and len(rows_a) == 16
+    assert (a["inputs"]["genome"]["access"], b["inputs"]["genome"]["access"]) == ("indexed", "streamed")

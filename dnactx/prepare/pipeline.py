@@ -110,7 +110,8 @@ def _chrom_splits(options: PrepareOptions, genome: FastaGenome) -> np.ndarray:
 def _segments(genome: FastaGenome, spill: Spill, pad: int) -> Iterator[tuple[int, Stranded, np.ndarray]]:
     """(chromosome index, the chromosome, its records) in genome order, one chromosome in memory at a time."""
     index = {name: i for i, name in enumerate(genome.names)}
-    chromosomes = genome.chromosomes(pad=pad) if genome.access == "streamed" else None
+    wanted = [genome.names[i] for i in sorted(spill.chroms)]
+    chromosomes = genome.chromosomes(wanted, pad) if genome.access == "streamed" else None
     current, stranded = -1, None
     for records in spill:
         cuts = np.flatnonzero(np.diff(records["chrom"])) + 1

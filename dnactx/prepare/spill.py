@@ -28,6 +28,7 @@ class Spill:
         self._buffers: dict[int, list[np.ndarray]] = defaultdict(list)
         self._buffered = 0
         self.bins: set[int] = set()
+        self.chroms: set[int] = set()  # chromosome indices that have records
         self.records = 0
 
     def add(self, records: np.ndarray) -> None:
@@ -42,6 +43,7 @@ class Spill:
             self._buffers[b].append(part)
         self._buffered += records.nbytes
         self.records += records.size
+        self.chroms.update(np.unique(records["chrom"]).tolist())
         if self._buffered >= _FLUSH_BYTES:
             self.flush()
 
