@@ -233,3 +233,16 @@ def test_gzip_genome_gives_the_same_dataset_and_skips_chromosomes_without_calls(
     b, rows_b = run(tmp_path, CGMAP, "gz", genome=gz)
     assert rows_a == rows_b and len(rows_a) == 16
     assert (a["inputs"]["genome"]["access"], b["inputs"]["genome"]["access"]) == ("indexed", "streamed")
+
+
+def test_wrong_positions_stop_after_the_first_chunk_not_the_whole_file(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    seq = rng.choice(np.frombuffer(b"ACGT", np.uint8), size=40_000)
+    genome = tmp_path / "g.fa"
+    genome.write_text(">c1\n" + seq.tobytes().decode() + "\n")
+    plus = np.flatnonzero(seq == ord("C"))[:3000]
+    calls = tmp_path / "shifted.CX_report.txt"  # 0-based positions in a 1-based format, and a broken last line
+    calls.write_text("".join(f"c1\t{i}\t+\t5\t5\tCHH\tCAA\n" for i in plus[1:]) + "c1\tbroken\n")
+    with pytest.raises(DnactxError, match="shifted by \\+1 bp"):
+        prepare_dataset(PrepareOptions(genome=genome, calls=calls, out=tmp_path / "out", window=100,
+                                       block_size=2_000, chunk_rows=1_000))

@@ -47,6 +47,8 @@ class FastaGenome:
       (upper/lower case kept, so :func:`soft_masked` finds repeats; IUPAC letters kept), with ``pad`` ``N``
       bytes added on each side. Map through :data:`CANON` for upper-case A/C/G/T/N.
     - ``chromosomes(names=None, pad=0)``: ``(name, bases)`` in file order, one chromosome in memory at a time.
+    - ``region(name, start, end)``: bases ``[start, end)`` (0-based) of one chromosome, clipped to it, as above;
+      streamed access reads the file only up to ``end`` of that record.
     - ``sha256()``: hex digest of the file (computed once).
     - ``access``: ``"indexed"`` (a plain FASTA read through its samtools-style ``.fai`` index, built with pyfaidx
       when absent; beside the FASTA, or in ``$DNACTX_CACHE`` when that folder is read-only) or ``"streamed"``
@@ -92,6 +94,32 @@ class FastaGenome:
         if self._index is not None:
             return self._load_indexed(name, pad)
         return next(bases for _, bases in self.chromosomes([name], pad))
+
+    def region(self, name: str, start: int, end: int) -> np.ndarray:
+        length = self.length(name)
+        start, end = max(0, start), min(end, length)
+        if end <= start:
+            return np.empty(0, dtype=np.uint8)
+        if self._index is not None:
+            _, offset, per_line, line_bytes = self._index[name]
+            per_line, line_bytes = per_line or length, line_bytes or per_line or length
+            first = offset + start // per_line * line_bytes + start % per_line
+            last = offset + (end - 1) // per_line * line_bytes + (end - 1) % per_line + 1
+            with open(self.path, "rb") as fh:
+                fh.seek(first)
+                raw = fh.read(last - first).translate(None, _BLANKS)
+            return np.frombuffer(raw, dtype=np.uint8).copy()
+        got, inside = bytearray(), False
+        for kind, data in _events(self.path):
+            if kind == "header":
+                if inside:
+                    break
+                inside = bool(data.split()) and data.split()[0].decode("utf-8", errors="replace") == name
+            elif inside:
+                got += data.translate(None, _BLANKS)
+                if len(got) >= end:
+                    break
+        return np.frombuffer(bytes(got[start:end]), dtype=np.uint8).copy()
 
     def chromosomes(self, names: Iterable[str] | None = None, pad: int = 0) -> Iterator[tuple[str, np.ndarray]]:
         wanted = set(self.names if names is None else names)

@@ -225,3 +225,23 @@ class SiteBuilder:
             rows_to_strings(seq),
         ], schema=SCHEMA)
 
+
+
+EARLY_ROWS = 5000
+
+
+def early_check(options: PrepareOptions, genome: FastaGenome, layouts: list[Layout], records: np.ndarray) -> None:
+    """Check a file's first records against the genome before the rest is read, so that a wrong build or an
+    off-by-one stops in seconds rather than after the whole file: the same rule as the full check (more than
+    the tolerance among ≥ MIN_CHECKED sites), on up to EARLY_ROWS rows within 1 Mb of one chromosome."""
+    chrom = int(records["chrom"][0])
+    rows = records[records["chrom"] == chrom][:EARLY_ROWS]
+    rows = rows[rows["pos"] < rows["pos"].min() + 1_000_000]
+    flank = max(options.window // 2, 2)
+    start, end = int(rows["pos"].min()) - 1 - flank, int(rows["pos"].max()) + flank
+    bases = np.full(end - start, ord("N"), dtype=np.uint8)
+    raw = genome.region(genome.names[chrom], start, end)
+    bases[max(start, 0) - start:max(start, 0) - start + raw.size] = raw
+    scratch = SiteBuilder(options, genome, layouts, Tally(), pad=-start, splits=None, chrom_split=None,
+                          chunk_rows=EARLY_ROWS)
+    scratch._checked(chrom, Stranded(bases), rows)

@@ -47,14 +47,19 @@ class Ingest:
         self.o, self.genome, self.tally, self.spill, self.occupancy = options, genome, tally, spill, occupancy
         self.index = {name: i for i, name in enumerate(genome.names)}
 
-    def read(self, file_index: int, path: Path, layout: Layout, chunk_rows: int,
+    def read(self, file_index: int, path: Path, layout: Layout, chunk_rows: int, *,
+             first: Callable[[np.ndarray], None] | None = None,
              progress: Callable[[int], None] | None = None) -> None:
+        """Spill one file; ``first`` sees the first records of it (for an early look at the genome)."""
         for chunk in iter_calls(path, layout, chunk_rows, self.o.mod_code):
-            self.add(file_index, path, layout, chunk)
+            records = self.add(file_index, path, layout, chunk)
+            if first is not None and records is not None:
+                first(records)
+                first = None
             if progress is not None:
                 progress(self.tally.rows)
 
-    def add(self, file_index: int, path: Path, layout: Layout, chunk: CallChunk) -> None:
+    def add(self, file_index: int, path: Path, layout: Layout, chunk: CallChunk) -> np.ndarray | None:
         t = self.tally
         t.rows += len(chunk) + sum(chunk.dropped.values())
         for reason, n in chunk.dropped.items():
@@ -69,7 +74,7 @@ class Ingest:
             t.skip("unknown_chromosome", unknown.sum())
         sel = np.flatnonzero(~unknown & ~control)
         if not sel.size:
-            return
+            return None
         fi, pos, cov = fasta_idx[sel], chunk.pos[sel], chunk.cov[sel]
         self._check_positions(path, layout, chunk, sel, fi)
         if self.occupancy is not None:
@@ -83,6 +88,7 @@ class Ingest:
         if chunk.merged is not None:
             rec["merged"] = chunk.merged[sel]
         self.spill.add(rec)
+        return rec
 
     def _map_chroms(self, chunk: CallChunk) -> tuple[np.ndarray, np.ndarray]:
         mapped = [self.o.chrom_alias.get(n, n) for n in chunk.chrom_names]

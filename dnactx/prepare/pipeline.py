@@ -19,7 +19,7 @@ from ..errors import DnactxError
 from ..io.detect import Layout, check_roles, detect_format
 from ..io.fasta import FastaGenome
 from ..provenance import library_versions, sha256_file
-from .build import READ_LEVEL_LIMIT, SCHEMA, SiteBuilder
+from .build import READ_LEVEL_LIMIT, SCHEMA, SiteBuilder, early_check
 from .ingest import Ingest, Occupancy
 from .options import PrepareOptions
 from .output import staged_output
@@ -49,7 +49,8 @@ def prepare_dataset(options: PrepareOptions, *, warn: Callable[[str], None] | No
         occupancy = Occupancy(genome.lengths, block_sizes(options)) if options.split == "blocks" else None
         ingest = Ingest(options, genome, tally, spill, occupancy)
         for i, (path, layout) in enumerate(zip(options.calls, layouts, strict=True)):
-            ingest.read(i, path, layout, chunk_rows, progress)
+            ingest.read(i, path, layout, chunk_rows, progress=progress,
+                        first=lambda records: early_check(options, genome, layouts, records))
         splits, chrom_split, note = _splits(options, genome, occupancy)
         notes += [note] if note else []
         builder = SiteBuilder(options, genome, layouts, tally, pad=pad, splits=splits, chrom_split=chrom_split,
