@@ -89,8 +89,9 @@ SHARES = (0.30, 0.25, 0.20, 0.15, 0.10)  # chromosome sizes as shares of the gen
 _BASES = np.frombuffer(b"ACGTacgt", dtype=np.uint8)
 
 
-def write_genome(folder: Path, gb: float, spacing: int, seed: int = 0) -> tuple[Path, Path, int]:
-    """A synthetic genome and Bismark .cov calls (see the module docstring); returns the paths and the rows."""
+def write_genome(folder: Path, gb: float, spacing: int, calls_mb: float = 0, seed: int = 0) -> tuple[Path, Path, int]:
+    """A synthetic genome and Bismark .cov calls (see the module docstring), the calls only on the first
+    ``calls_mb`` Mb of each chromosome when that is not 0; returns the paths and the number of calls."""
     rng = np.random.default_rng(seed)
     fasta, calls = folder / "synthetic.fa", folder / "synthetic.cov"
     rows = 0
@@ -106,7 +107,9 @@ def write_genome(folder: Path, gb: float, spacing: int, seed: int = 0) -> tuple[
                 lines = np.hstack([seq.reshape(-1, 80), np.full((n // 80, 1), ord("\n"), np.uint8)])
                 fa.write(lines.tobytes())
                 cg = np.flatnonzero((base == 1) | (base == 2))
-                pick = np.sort(rng.choice(cg, size=min(cg.size, n // spacing), replace=False))
+                if calls_mb:
+                    cg = cg[start + cg < calls_mb * 1e6]
+                pick = np.sort(rng.choice(cg, size=min(cg.size, cg.size * 2 // spacing), replace=False))
                 depth = rng.integers(1, 20, pick.size)
                 meth = rng.binomial(depth, np.where(rng.random(pick.size) < 0.2, 0.9, 0.05))
                 pos = start + pick + 1
@@ -130,18 +133,19 @@ print(index_s, time.perf_counter() - t, s["n_sites"], s["rows_read"], rss)
 """
 
 
-def large_genome(gb: float, spacing: int, fraction: float, tmp: Path) -> None:
+def large_genome(gb: float, spacing: int, fraction: float, tmp: Path, calls_mb: float = 0) -> None:
     folder = Path(tempfile.mkdtemp(prefix="dnactx-bench-", dir=tmp))
     try:
         start = time.perf_counter()
-        fasta, calls, rows = write_genome(folder, gb, spacing)
+        fasta, calls, rows = write_genome(folder, gb, spacing, calls_mb)
         made = time.perf_counter() - start
         proc = subprocess.run([sys.executable, "-c", _CHILD, str(fasta), str(calls), str(folder / "out"),
                                str(fraction)], capture_output=True, text=True, check=False)
         if proc.returncode:
             raise SystemExit(proc.stderr[-3000:])
         index_s, seconds, sites, read, rss_kb = proc.stdout.split()
-        print(f"synthetic {gb:g} Gb genome (largest chromosome {SHARES[0] * gb * 1000:.0f} Mb), {rows:,} calls "
+        where = f" on the first {calls_mb:g} Mb of each chromosome" if calls_mb else ""
+        print(f"synthetic {gb:g} Gb genome (largest chromosome {SHARES[0] * gb * 1000:.0f} Mb), {rows:,} calls{where} "
               f"(written in {made:.0f} s), --fraction {fraction:g}:")
         print(f"  .fai index built in {float(index_s):.1f} s; prepare read {int(read):,} rows and wrote "
               f"{int(sites):,} sites in {float(seconds):.1f} s; peak RSS {int(rss_kb) / 1024**2:.2f} GB")
@@ -156,10 +160,11 @@ def main() -> None:
     parser.add_argument("--spacing", type=int, default=20, help="bp per call in the synthetic genome")
     parser.add_argument("--fraction", type=float, default=0.05, help="--fraction of prepare on it")
     parser.add_argument("--tmp", type=Path, default=Path("/tmp"), help="where the synthetic files go")
+    parser.add_argument("--calls-mb", type=float, default=0, help="calls only on the first N Mb of each chromosome")
     parser.add_argument("--skip-real", action="store_true", help="only the synthetic genome")
     args = parser.parse_args()
     if args.skip_real:
-        large_genome(args.genome_gb, args.spacing, args.fraction, args.tmp)
+        large_genome(args.genome_gb, args.spacing, args.fraction, args.tmp, args.calls_mb)
         return
     if not (FASTA.is_file() and CGMAP.is_file()):
         raise SystemExit(f"real data not found in {DATA}")
@@ -188,7 +193,7 @@ def main() -> None:
             n_all, t_all = timed(with_dnactx, FASTA, CGMAP, tmp / "all")
             print(f"whole file ({CGMAP.name}): dnactx {n_all:,} sites in {t_all:.2f} s = {n_all / t_all:,.0f} sites/s")
     if args.genome_gb:
-        large_genome(args.genome_gb, args.spacing, args.fraction, args.tmp)
+        large_genome(args.genome_gb, args.spacing, args.fraction, args.tmp, args.calls_mb)
 
 
 if __name__ == "__main__":

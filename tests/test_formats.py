@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
@@ -201,3 +202,29 @@ def test_modkit_combine_strands_rows_are_plus_strand_cpgs(tmp_path: Path) -> Non
     assert got == {("chrA", 2, "+"): ("CG", 17, 20), ("chrA", 17, "+"): ("CG", 5, 6),
                    ("chrB", 2, "+"): ("CG", 10, 12), ("chrC", 18, "+"): ("CG", 7, 9)}
     assert summary["strand_merged_sites"] == 4
+
+
+def test_genome_fills_a_reused_buffer_and_reads_regions(tmp_path: Path) -> None:
+    import gzip
+
+    gz = tmp_path / "genome.fa.gz"
+    gz.write_bytes(gzip.compress(GENOME.read_bytes()))
+    for g in (FastaGenome(GENOME), FastaGenome(gz)):
+        buffer = np.full(100, 7, dtype=np.uint8)
+        for name, bases in g.chromosomes(pad=2, out=buffer):
+            assert np.shares_memory(bases, buffer)
+            assert bases.tobytes() == FastaGenome(GENOME).chromosome(name, pad=2).tobytes()
+        whole = g.chromosome("chrA").tobytes()
+        assert g.region("chrA", 15, 22).tobytes() == whole[15:22] == b"TcgacGG"
+        assert g.region("chrA", 25, 99).tobytes() == whole[25:]
+
+
+def test_stranded_chromosome_converts_in_place_and_keeps_the_mask() -> None:
+    from dnactx.prepare.windows import Stranded
+
+    buffer = np.zeros(12, dtype=np.uint8)
+    raw = buffer[:5]
+    raw[:] = np.frombuffer(b"NacGT", np.uint8)
+    s = Stranded(raw, buffer)
+    assert s.both.tobytes() == b"NACGTACGTN" and np.shares_memory(s.both, buffer)
+    assert s.masked(np.arange(5)).tolist() == [False, True, True, False, False]

@@ -45,8 +45,11 @@ class FastaGenome:
       same order; ``length(name)``.
     - ``chromosome(name, pad=0)``: one chromosome's bases as a uint8 array of ASCII letters exactly as written
       (upper/lower case kept, so :func:`soft_masked` finds repeats; IUPAC letters kept), with ``pad`` ``N``
-      bytes added on each side. Map through :data:`CANON` for upper-case A/C/G/T/N.
-    - ``chromosomes(names=None, pad=0)``: ``(name, bases)`` in file order, one chromosome in memory at a time.
+      bytes added on each side. Map through :data:`CANON` for upper-case A/C/G/T/N. With ``out`` (a uint8
+      buffer of at least length + 2·pad bytes) it is written there and a view of it returned, so a caller that
+      walks a genome can reuse one buffer sized for the largest chromosome.
+    - ``chromosomes(names=None, pad=0, out=None)``: ``(name, bases)`` in file order, one chromosome in memory at
+      a time (with ``out``, each one overwrites the last).
     - ``region(name, start, end)``: bases ``[start, end)`` (0-based) of one chromosome, clipped to it, as above;
       streamed access reads the file only up to ``end`` of that record.
     - ``sha256()``: hex digest of the file (computed once).
@@ -88,12 +91,12 @@ class FastaGenome:
             self._sha = sha256_file(self.path)
         return self._sha
 
-    def chromosome(self, name: str, pad: int = 0) -> np.ndarray:
+    def chromosome(self, name: str, pad: int = 0, out: np.ndarray | None = None) -> np.ndarray:
         if name not in self._position:
             raise KeyError(name)
         if self._index is not None:
-            return self._load_indexed(name, pad)
-        return next(bases for _, bases in self.chromosomes([name], pad))
+            return self._load_indexed(name, pad, out)
+        return next(bases for _, bases in self.chromosomes([name], pad, out))
 
     def region(self, name: str, start: int, end: int) -> np.ndarray:
         length = self.length(name)
@@ -121,14 +124,15 @@ class FastaGenome:
                     break
         return np.frombuffer(bytes(got[start:end]), dtype=np.uint8).copy()
 
-    def chromosomes(self, names: Iterable[str] | None = None, pad: int = 0) -> Iterator[tuple[str, np.ndarray]]:
+    def chromosomes(self, names: Iterable[str] | None = None, pad: int = 0,
+                    out: np.ndarray | None = None) -> Iterator[tuple[str, np.ndarray]]:
         wanted = set(self.names if names is None else names)
         if self._index is not None:
             for name in self.names:
                 if name in wanted:
-                    yield name, self._load_indexed(name, pad)
+                    yield name, self._load_indexed(name, pad, out)
             return
-        yield from self._stream(wanted, pad)
+        yield from self._stream(wanted, pad, out)
 
     # -- indexed access ---------------------------------------------------------------------------------
     def _read_index(self) -> dict[str, tuple[int, int, int, int]] | None:
@@ -160,9 +164,9 @@ class FastaGenome:
                               "set DNACTX_CACHE to a writable folder") from None
         return {name: (r.rlen, r.offset, r.lenc, r.lenb) for name, r in faidx.index.items()}
 
-    def _load_indexed(self, name: str, pad: int) -> np.ndarray:
+    def _load_indexed(self, name: str, pad: int, buffer: np.ndarray | None) -> np.ndarray:
         length, offset, per_line, line_bytes = self._index[name]  # type: ignore[index]
-        out = np.full(length + 2 * pad, N, dtype=np.uint8)
+        out = _padded(length, pad, buffer)
         per_line = per_line or max(length, 1)
         line_bytes = line_bytes or per_line
         full, rest = divmod(length, per_line)
@@ -198,7 +202,7 @@ class FastaGenome:
                     lengths[-1] += len(clean)
         return names, lengths
 
-    def _stream(self, wanted: set[str], pad: int) -> Iterator[tuple[str, np.ndarray]]:
+    def _stream(self, wanted: set[str], pad: int, buffer: np.ndarray | None) -> Iterator[tuple[str, np.ndarray]]:
         name: str | None = None
         out: np.ndarray | None = None
         fill = 0
@@ -208,7 +212,7 @@ class FastaGenome:
                     yield name, out  # type: ignore[misc]
                 out = None  # let the consumer's copy be the last one before the next is allocated
                 name = data.split()[0].decode("utf-8", errors="replace") if data.split() else ""
-                out = np.full(self.length(name) + 2 * pad, N, dtype=np.uint8) if name in wanted else None
+                out = _padded(self.length(name), pad, buffer) if name in wanted else None
                 fill = pad
             elif out is not None:
                 clean = np.frombuffer(data.translate(None, _BLANKS), dtype=np.uint8)
@@ -216,6 +220,19 @@ class FastaGenome:
                 fill += clean.size
         if out is not None:
             yield name, out  # type: ignore[misc]
+
+
+def _padded(length: int, pad: int, buffer: np.ndarray | None) -> np.ndarray:
+    """An array of length + 2·pad N bytes: new, or the start of ``buffer``."""
+    size = length + 2 * pad
+    if buffer is None:
+        return np.full(size, N, dtype=np.uint8)
+    if buffer.size < size:
+        raise ValueError(f"buffer of {buffer.size} bytes < {size} needed")
+    out = buffer[:size]
+    out[:pad] = N
+    out[size - pad:] = N
+    return out
 
 
 def _events(path: Path) -> Iterator[tuple[str, bytes]]:

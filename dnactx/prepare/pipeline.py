@@ -28,6 +28,7 @@ from .splits import SPLITS, BlockSplits, min_blocks
 from .summary import Tally
 from .windows import Stranded
 
+WRITE_ROWS = 100_000  # dataset rows cut and written at a time: ~80 MB of windows at the default 801 bp
 DUPLICATE_RULE = ("a site (position and strand) with rows in several files, or twice in one file, is one "
                   "dataset row whose methylated and total reads are the sums of those rows")
 
@@ -54,8 +55,10 @@ def prepare_dataset(options: PrepareOptions, *, warn: Callable[[str], None] | No
         splits, chrom_split, note = _splits(options, genome, occupancy)
         notes += [note] if note else []
         builder = SiteBuilder(options, genome, layouts, tally, pad=pad, splits=splits, chrom_split=chrom_split,
-                              chunk_rows=chunk_rows)
-        with pq.ParquetWriter(stage / "dataset.parquet", SCHEMA, compression="zstd") as writer:
+                              chunk_rows=min(chunk_rows, WRITE_ROWS))
+        # windows are all distinct: a dictionary for seq would only cost memory and time
+        with pq.ParquetWriter(stage / "dataset.parquet", SCHEMA, compression="zstd",
+                              use_dictionary=["chrom", "strand", "context", "trinuc", "split"]) as writer:
             for chrom, bases, records in _segments(genome, spill, pad):
                 for table in builder.tables(chrom, bases, records):
                     writer.write_table(table)
@@ -109,25 +112,27 @@ def _chrom_splits(options: PrepareOptions, genome: FastaGenome) -> np.ndarray:
 
 
 def _segments(genome: FastaGenome, spill: Spill, pad: int) -> Iterator[tuple[int, Stranded, np.ndarray]]:
-    """(chromosome index, the chromosome, its records) in genome order, one chromosome in memory at a time."""
+    """(chromosome index, the chromosome, its records) in genome order, one chromosome in memory at a time, all
+    in one buffer sized for the largest of them."""
     index = {name: i for i, name in enumerate(genome.names)}
     wanted = [genome.names[i] for i in sorted(spill.chroms)]
-    chromosomes = genome.chromosomes(wanted, pad) if genome.access == "streamed" else None
+    if not wanted:
+        return
+    buffer = np.empty(2 * (max(genome.length(n) for n in wanted) + 2 * pad), dtype=np.uint8)
+    chromosomes = genome.chromosomes(wanted, pad, buffer) if genome.access == "streamed" else None
     current, stranded = -1, None
     for records in spill:
         cuts = np.flatnonzero(np.diff(records["chrom"])) + 1
         for part in np.split(records, cuts):
             chrom = int(part["chrom"][0])
             if chrom != current:
-                stranded = None
                 if chromosomes is None:
-                    raw = genome.chromosome(genome.names[chrom], pad)
+                    raw = genome.chromosome(genome.names[chrom], pad, buffer)
                 else:
                     name, raw = next(chromosomes)
                     while index[name] != chrom:
-                        raw = None
                         name, raw = next(chromosomes)
-                stranded, raw, current = Stranded(raw), None, chrom
+                stranded, current = Stranded(raw, buffer), chrom
             yield chrom, stranded, part  # type: ignore[misc]
 
 

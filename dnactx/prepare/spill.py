@@ -13,7 +13,7 @@ RECORD = np.dtype([
     ("chrom", "<i4"), ("pos", "<i8"), ("strand", "i1"), ("context", "i1"), ("motif", "u1", (3,)),
     ("merged", "?"), ("mc", "<i8"), ("cov", "<i8"), ("line", "<i8"), ("file", "<u2"),
 ])
-BIN_SHIFT = 23  # 8.4 Mb of genome per spill file: a few million records in memory at a time
+BIN_SHIFT = 22  # 4.2 Mb of genome per spill file: at most a few million records in memory at a time
 _FLUSH_BYTES = 64 << 20
 
 

@@ -15,19 +15,24 @@ class Stranded:
     """A padded chromosome as upper-case A/C/G/T/N followed by its reverse complement, so that a window on
     either strand is a plain slice, and a packed soft-mask bitmap.
 
-    Built slab by slab from ``FastaGenome.chromosome(name, pad)``; holds 2 bytes + 1 bit per base.
+    Built slab by slab from ``FastaGenome.chromosome(name, pad)``; holds 2 bytes + 1 bit per base. When
+    ``raw`` is the start of ``buffer`` (≥ 2 × its size), the conversion happens in place there.
     """
 
-    def __init__(self, raw: np.ndarray) -> None:
+    def __init__(self, raw: np.ndarray, buffer: np.ndarray | None = None) -> None:
         n = raw.size
-        self.both = np.empty(2 * n, dtype=np.uint8)
+        if buffer is None:
+            buffer = np.empty(2 * n, dtype=np.uint8)
+            buffer[:n] = raw
+        elif not (np.shares_memory(raw, buffer) and buffer.size >= 2 * n):
+            raise ValueError("raw must be the start of a buffer twice its size")
+        self.both = buffer[:2 * n]
         self._mask = np.zeros((n + 7) // 8, dtype=np.uint8)
         for start in range(0, n, _SLAB):
-            part = raw[start:start + _SLAB]
-            up = CANON[part]
-            self.both[start:start + part.size] = up
-            self.both[2 * n - start - part.size:2 * n - start] = COMPLEMENT[up][::-1]
+            part = self.both[start:min(start + _SLAB, n)]
             self._mask[start // 8:(start + part.size + 7) // 8] = np.packbits(part >= ord("a"))
+            part[:] = CANON[part]
+            self.both[2 * n - start - part.size:2 * n - start] = COMPLEMENT[part][::-1]
         self.seq = self.both[:n]
 
     def masked(self, idx: np.ndarray) -> np.ndarray:
