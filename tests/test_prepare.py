@@ -291,9 +291,10 @@ def test_empty_split(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
 def test_bad_options_fail_before_reading() -> None:
     for kw, msg in [(dict(window=11), "even"), (dict(block_size=500), "--block-size"),
                     (dict(val_frac=0.5, test_frac=0.5), "--val-frac"), (dict(contexts=("CX",)), "--contexts"),
-                    (dict(format="bam"), "unknown --format")]:
+                    (dict(format="bam"), "unknown --format"), (dict(mod_code="5mC"), "--mod-code"),
+                    (dict(calls=()), "--calls is required")]:
         with pytest.raises(DnactxError, match=msg):
-            PrepareOptions(genome="g", calls="c", out="o", **kw)
+            PrepareOptions(**(dict(genome="g", calls="c", out="o") | kw))
 
 
 def test_bundled_example_prepares(tmp_path: Path) -> None:

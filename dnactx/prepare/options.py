@@ -49,6 +49,8 @@ class PrepareOptions:
     def validate(self) -> None:
         if not self.calls:
             raise DnactxError("--calls is required: a methylation call file (repeat --calls for several)")
+        if len(self.calls) > 65_535:
+            raise DnactxError(f"{len(self.calls):,} --calls files; at most 65,535 (concatenate some)")
         if self.format != "auto" and self.format not in FORMATS:
             raise DnactxError(f"unknown --format {self.format!r}; use auto or one of {', '.join(FORMATS)}")
         if self.mod_code not in MOD_CODES:
