@@ -161,10 +161,6 @@ class BlockSplits:
                   ((pos + half > end) & (right != UNOCCUPIED) & (right != own))
         return own, crosses
 
-    def counts(self) -> dict[str, int]:
-        allc = np.concatenate(self.codes) if self.codes else np.empty(0, np.int8)
-        return {s: int((allc == i).sum()) for i, s in enumerate(SPLITS)}
-
 
 def subsample(keys: np.ndarray, pos: np.ndarray, strand: np.ndarray, seed: int, fraction: float) -> np.ndarray:
     """Keep mask for a deterministic ``fraction`` of sites (a site's fate depends only on seed and site)."""
