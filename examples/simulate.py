@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dnactx.io.fasta import read_fasta
+from dnactx.io.fasta import CANON, FastaGenome, soft_masked
 
 HERE = Path(__file__).resolve().parent
 START, LENGTH = 14_000_000, 160_000  # 0-based start in chr1: a gene/TE mix at the pericentromere's edge
@@ -55,9 +55,9 @@ def _z(x: np.ndarray) -> np.ndarray:
 
 def cut_slice(source: Path) -> tuple[str, np.ndarray, np.ndarray]:
     """The slice as FASTA text (soft-mask kept), its upper-case bases and repeat mask."""
-    genome = read_fasta(source)
-    off = int(genome.offsets[0]) + START
-    seq, masked = genome.seq[off:off + LENGTH].copy(), genome.masked[off:off + LENGTH].copy()
+    genome = FastaGenome(source)
+    raw = genome.chromosome(genome.names[0])[START:START + LENGTH]
+    seq, masked = CANON[raw], soft_masked(raw)
     letters = np.where(masked, seq | 0x20, seq).tobytes().decode("ascii")  # lower case where soft-masked
     header = (f">{NAME} Arabidopsis thaliana TAIR10 chromosome 1 (NC_003070.9) bases {START + 1:,}-"
               f"{START + LENGTH:,} only: position 1 here is chr1:{START + 1:,}; soft-masked")

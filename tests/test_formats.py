@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
 from dnactx.io.detect import detect_format
-from dnactx.io.fasta import read_fasta
+from dnactx.io.fasta import CANON, FastaGenome, soft_masked
 from dnactx.prepare import PrepareOptions, prepare_dataset
 
 DATA = Path(__file__).parent / "data" / "prepare"
@@ -51,7 +52,7 @@ FIXTURES = [
 ]
 
 
-def prepare_fixture(tmp_path: Path, calls: Path, **kw) -> tuple[dict, list[dict]]:
+def prepare_fixture(tmp_path: Path, calls: Path | tuple[Path, ...], **kw) -> tuple[dict, list[dict]]:
     opts = dict(genome=GENOME, calls=calls, out=tmp_path / "out", window=10, split="chroms",
                 val_chroms=("chrB",), test_chroms=("chrC",), control_chrom="L") | kw
     summary = prepare_dataset(PrepareOptions(**opts))
@@ -91,23 +92,26 @@ def test_format_gives_hand_checked_sites(tmp_path: Path, name: str, fmt: str, va
     assert summary["counts"]["train"]["all"] == 8 and summary["counts"]["val"]["CHG"] == 3
 
 
-def test_fasta_soft_mask_and_padding() -> None:
-    g = read_fasta(GENOME, pad=3)
-    assert g.names == ["chrA", "chrB", "chrC"]
+def test_fasta_keeps_soft_mask_and_pads_with_n() -> None:
+    g = FastaGenome(GENOME)
+    assert g.names == ["chrA", "chrB", "chrC"] and g.access == "indexed"
     assert g.lengths.tolist() == [30, 20, 20]
-    assert g.chromosome("chrA") == "ACGTTCAGCATGCCATCGACGGTTCAAGTC"
-    a = int(g.offsets[0])
-    assert g.masked[a + 16:a + 20].all() and not g.masked[a + 15] and not g.masked[a + 20]
-    assert bytes(g.seq[a - 3:a]) == b"NNN"
-    assert bytes(g.revcomp[:3]) == b"NNN"
+    a = g.chromosome("chrA", pad=3)
+    assert a.tobytes() == b"NNNACGTTCAGCATGCCATcgacGGTTCAAGTCNNN"
+    assert soft_masked(a).nonzero()[0].tolist() == [19, 20, 21, 22]  # bases 17-20
+    assert CANON[a].tobytes() == b"NNNACGTTCAGCATGCCATCGACGGTTCAAGTCNNN"
 
 
-def test_gzip_fasta_reads_the_same(tmp_path: Path) -> None:
+def test_gzip_fasta_streams_the_same_chromosomes(tmp_path: Path) -> None:
     import gzip
 
     gz = tmp_path / "genome.fa.gz"
     gz.write_bytes(gzip.compress(GENOME.read_bytes()))
-    assert read_fasta(gz).chromosome("chrB") == read_fasta(GENOME).chromosome("chrB")
+    streamed, indexed = FastaGenome(gz), FastaGenome(GENOME)
+    assert streamed.access == "streamed" and streamed.lengths.tolist() == indexed.lengths.tolist()
+    assert [(n, b.tobytes()) for n, b in streamed.chromosomes(pad=2)] == \
+        [(n, b.tobytes()) for n, b in indexed.chromosomes(pad=2)]
+    assert streamed.chromosome("chrB").tobytes() == indexed.chromosome("chrB").tobytes()
 
 
 def test_explicit_format_that_does_not_fit_names_the_likely_one() -> None:
@@ -115,3 +119,112 @@ def test_explicit_format_that_does_not_fit_names_the_likely_one() -> None:
 
     with pytest.raises(DnactxError, match="does not look like allc.*looks like cgmap"):
         detect_format(DATA / "calls.CGmap", "allc")
+
+
+# -- MethylDackel ----------------------------------------------------------------------------------------
+MD = [DATA / f"methyldackel_{c}.bedGraph" for c in ("CpG", "CHG", "CHH")]
+
+
+def test_methyldackel_detected_from_track_line_with_its_context() -> None:
+    layouts = [detect_format(p) for p in MD]
+    assert [(lay.spec.name, lay.header_lines, lay.stated_context) for lay in layouts] == \
+        [("methyldackel", 1, "CG"), ("methyldackel", 1, "CHG"), ("methyldackel", 1, "CHH")]
+
+
+def test_methyldackel_without_track_line_is_told_from_bismark_cov_by_its_0_based_end(tmp_path: Path) -> None:
+    plain = tmp_path / "calls.txt"
+    plain.write_text("".join(MD[0].read_text().splitlines(keepends=True)[1:]))
+    layout = detect_format(plain)
+    assert layout.spec.name == "methyldackel" and layout.stated_context is None
+    assert detect_format(DATA / "calls.bismark.cov").spec.name == "bismark_cov"
+
+
+def test_methyldackel_per_context_files_give_hand_checked_sites(tmp_path: Path) -> None:
+    summary, rows = prepare_fixture(tmp_path, tuple(MD))
+    got = {(r["chrom"], r["pos"], r["strand"]): (r["context"], r["trinuc"], r["mc"], r["cov"]) for r in rows}
+    assert got == {k: v[:4] for k, v in EXPECTED.items()}
+    assert summary["format"] == "methyldackel" and summary["skipped"]["genome_mismatch"] == 0
+    assert summary["skipped"]["undetermined_context"] == 1  # chrA:30, which MethylDackel calls CHH
+    assert summary["control"]["non_conversion_rate"] == pytest.approx(1 / 200)
+    assert [c["stated_context"] for c in summary["inputs"]["calls"]] == ["CG", "CHG", "CHH"]
+
+
+def test_methyldackel_merge_context_rows_become_one_plus_strand_site(tmp_path: Path) -> None:
+    calls = (DATA / "methyldackel_merged_CpG.bedGraph", DATA / "methyldackel_merged_CHG.bedGraph")
+    summary, rows = prepare_fixture(tmp_path, calls, control_chrom=None)
+    got = {(r["chrom"], r["pos"], r["strand"]): (r["context"], r["mc"], r["cov"]) for r in rows}
+    assert got == {("chrA", 2, "+"): ("CG", 17, 20), ("chrA", 6, "+"): ("CHG", 1, 15),
+                   ("chrA", 17, "+"): ("CG", 5, 6), ("chrB", 2, "+"): ("CG", 10, 12), ("chrC", 18, "+"): ("CG", 7, 9)}
+    assert summary["strand_merged_sites"] == 5
+
+
+def test_methyldackel_context_is_checked_against_the_genome(tmp_path: Path) -> None:
+    from dnactx.errors import DnactxError
+
+    wrong = tmp_path / "sample_CpG.bedGraph"  # the CHH file's rows under a CpG name and track line
+    wrong.write_text(MD[0].read_text().splitlines(keepends=True)[0] + "".join(MD[2].read_text().splitlines(
+        keepends=True)[1:]))
+    with pytest.raises(DnactxError, match="disagrees with --genome.*context CG"):
+        prepare_fixture(tmp_path, wrong)
+
+
+# -- modkit ----------------------------------------------------------------------------------------------
+def test_modkit_read_level_rows_are_skipped_and_counted(tmp_path: Path) -> None:
+    summary, rows = prepare_fixture(tmp_path, DATA / "calls.modkit_readlevel.bed")
+    assert {(r["chrom"], r["pos"], r["strand"]) for r in rows} == set(EXPECTED)
+    assert summary["skipped"]["read_level_call"] == 2 and summary["skipped"]["genome_mismatch"] == 0
+    assert summary["genome_check"]["read_level_calls"] == 2
+    assert summary["genome_check"]["read_level_rows_checked"] == 20
+
+
+def test_modkit_mostly_off_reference_still_stops_as_a_build_mismatch(tmp_path: Path) -> None:
+    from dnactx.errors import DnactxError
+
+    other = tmp_path / "other.fa"
+    other.write_text(">chrA\n" + "ATTA" * 8 + "\n>chrB\n" + "TTAT" * 5 + "\n>chrC\n" + "AATT" * 5 + "\n")
+    with pytest.raises(DnactxError, match="disagrees with --genome .* tolerance 50%.*another genome build"):
+        prepare_fixture(tmp_path, DATA / "calls.modkit_readlevel.bed", genome=other)
+
+
+@pytest.mark.parametrize(("code", "expected"), [("m", [5, 6]), ("h", [3, 4]), ("m+h", [8, 10])])
+def test_modkit_mod_code_picks_5mc_5hmc_or_both(code: str, expected: list[int]) -> None:
+    from dnactx.io.calls import iter_calls
+
+    path = DATA / "calls.modkit_5hmC.bed"
+    (chunk,) = iter_calls(path, detect_format(path), mod_code=code)
+    assert chunk.pos.tolist() == [2, 2] and chunk.mc.tolist() == expected and chunk.cov.tolist() == [10, 12]
+    assert chunk.dropped == {"other_modification": 2}
+
+
+def test_modkit_combine_strands_rows_are_plus_strand_cpgs(tmp_path: Path) -> None:
+    summary, rows = prepare_fixture(tmp_path, DATA / "calls.modkit_combined.bed", control_chrom=None)
+    got = {(r["chrom"], r["pos"], r["strand"]): (r["context"], r["mc"], r["cov"]) for r in rows}
+    assert got == {("chrA", 2, "+"): ("CG", 17, 20), ("chrA", 17, "+"): ("CG", 5, 6),
+                   ("chrB", 2, "+"): ("CG", 10, 12), ("chrC", 18, "+"): ("CG", 7, 9)}
+    assert summary["strand_merged_sites"] == 4
+
+
+def test_genome_fills_a_reused_buffer_and_reads_regions(tmp_path: Path) -> None:
+    import gzip
+
+    gz = tmp_path / "genome.fa.gz"
+    gz.write_bytes(gzip.compress(GENOME.read_bytes()))
+    for g in (FastaGenome(GENOME), FastaGenome(gz)):
+        buffer = np.full(100, 7, dtype=np.uint8)
+        for name, bases in g.chromosomes(pad=2, out=buffer):
+            assert np.shares_memory(bases, buffer)
+            assert bases.tobytes() == FastaGenome(GENOME).chromosome(name, pad=2).tobytes()
+        whole = g.chromosome("chrA").tobytes()
+        assert g.region("chrA", 15, 22).tobytes() == whole[15:22] == b"TcgacGG"
+        assert g.region("chrA", 25, 99).tobytes() == whole[25:]
+
+
+def test_stranded_chromosome_converts_in_place_and_keeps_the_mask() -> None:
+    from dnactx.prepare.windows import Stranded
+
+    buffer = np.zeros(12, dtype=np.uint8)
+    raw = buffer[:5]
+    raw[:] = np.frombuffer(b"NacGT", np.uint8)
+    s = Stranded(raw, buffer)
+    assert s.both.tobytes() == b"NACGTACGTN" and np.shares_memory(s.both, buffer)
+    assert s.masked(np.arange(5)).tolist() == [False, True, True, False, False]

@@ -133,7 +133,8 @@ def test_prepare_json_records_inputs_parameters_and_fingerprint(tmp_path: Path) 
     on_disk = json.loads((tmp_path / "out" / "prepare.json").read_text())
     assert on_disk["fingerprint"] == sha256_file(tmp_path / "out" / "dataset.parquet")
     assert on_disk["window"] == 10 and on_disk["parameters"]["min_coverage"] == 3
-    assert on_disk["inputs"]["calls"]["sha256"] == sha256_file(CGMAP)
+    assert [c["sha256"] for c in on_disk["inputs"]["calls"]] == [sha256_file(CGMAP)]
+    assert on_disk["inputs"]["genome"]["sha256"] == sha256_file(GENOME)
     assert on_disk["inputs"]["genome"]["chromosomes"] == {"chrA": 30, "chrB": 20, "chrC": 20}
     assert on_disk["label_rates"]["train"]["CG"] == pytest.approx(1.0)
     assert on_disk["dnactx_version"] and on_disk["versions"]["pyarrow"]
@@ -290,9 +291,10 @@ def test_empty_split(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
 def test_bad_options_fail_before_reading() -> None:
     for kw, msg in [(dict(window=11), "even"), (dict(block_size=500), "--block-size"),
                     (dict(val_frac=0.5, test_frac=0.5), "--val-frac"), (dict(contexts=("CX",)), "--contexts"),
-                    (dict(format="bam"), "unknown --format")]:
+                    (dict(format="bam"), "unknown --format"), (dict(mod_code="5mC"), "--mod-code"),
+                    (dict(calls=()), "--calls is required")]:
         with pytest.raises(DnactxError, match=msg):
-            PrepareOptions(genome="g", calls="c", out="o", **kw)
+            PrepareOptions(**(dict(genome="g", calls="c", out="o") | kw))
 
 
 def test_bundled_example_prepares(tmp_path: Path) -> None:

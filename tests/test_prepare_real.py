@@ -109,3 +109,24 @@ def test_no_cross_split_window_overlap(sites: pd.DataFrame) -> None:
     assert changes.any()
     assert (np.diff(pos)[changes] > WINDOW).all()
     assert set(split) == {"train", "val", "test"}
+
+
+def test_real_region_starting_mid_group_fills_every_split(shared_data: Path, tmp_path: Path) -> None:
+    """TAIR10 chr1 930,000-2,000,000 cut out and renumbered from 1 (11 blocks of 100 kb): with block groups laid
+    over block indices this gave 'the val split is empty (train 224,145, val 0, test 25,737)'."""
+    start, end = 930_000, 2_000_000
+    with gzip.open(shared_data / "athaliana_tair10_chr1_2mb.fa.gz", "rt") as fh:
+        seq = "".join(line.strip() for line in fh if not line.startswith(">"))[start - 1:end]
+    genome = tmp_path / "region.fa"
+    genome.write_text(">chr1\n" + "\n".join(seq[i:i + 80] for i in range(0, len(seq), 80)) + "\n")
+    cg = pd.read_csv(shared_data / "athaliana_chr1_2mb.CGmap.gz", sep="\t", header=None, dtype={0: str})
+    cg = cg[(cg[0] == "chr1") & cg[2].between(start, end)].copy()
+    cg[2] -= start - 1
+    calls = tmp_path / "region.CGmap"
+    cg.to_csv(calls, sep="\t", header=False, index=False)
+    with pytest.raises(SystemExit) as exc:
+        main(["prepare", "--genome", str(genome), "--calls", str(calls), "--out", str(tmp_path / "out")])
+    assert exc.value.code == 0
+    summary = json.loads((tmp_path / "out" / "prepare.json").read_text())
+    counts = {s: summary["counts"][s]["all"] for s in ("train", "val", "test")}
+    assert min(counts.values()) > 10_000 and summary["block_size"]["used"] == 100_000

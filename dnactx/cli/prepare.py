@@ -1,4 +1,4 @@
-"""`dnactx prepare`: a reference FASTA and a methylation call file → dataset.parquet + prepare.json."""
+"""`dnactx prepare`: a reference FASTA and methylation call files → dataset.parquet + prepare.json."""
 
 from __future__ import annotations
 
@@ -7,18 +7,28 @@ from typing import Annotated
 
 import typer
 
+from ..errors import DnactxError
 from ..formatting import pct
-from ..prepare import PrepareOptions, parse_aliases, prepare_dataset
+from ..prepare import PrepareOptions, expand_calls, parse_aliases, prepare_dataset
 from .command import DnactxCommand
 from .common import console, console_err, parse_csv
 
 
 def prepare(
-    genome: Annotated[Path, typer.Option(help="Reference FASTA (plain or gzip); lower case = repeats.")],
-    calls: Annotated[Path, typer.Option(help="Methylation calls (plain or gzip).")],
+    ctx: typer.Context,
+    genome: Annotated[Path, typer.Option(
+        help="Reference FASTA (plain, gzip or bgzip); lower case = repeats. A plain FASTA is read through its "
+             ".fai index (built when absent).")],
+    calls: Annotated[list[str], typer.Option(
+        help="Methylation calls (plain or gzip). Repeat for several files (one per chromosome or sample), or "
+             "give a quoted pattern ('calls/*_CpG.bedGraph'). A site in several files is one row with the "
+             "reads summed.", metavar="FILE")],
     out: Annotated[Path, typer.Option(help="Output folder for dataset.parquet and prepare.json.")],
     format: Annotated[str, typer.Option(
-        help="auto | cgmap | cx_report | bismark_cov | bedmethyl | allc (auto reads the content).")] = "auto",
+        help="auto | cgmap | cx_report | bismark_cov | methyldackel | bedmethyl | allc (auto reads the "
+             "content).")] = "auto",
+    mod_code: Annotated[str, typer.Option(
+        help="modkit rows to read: m (5mC), h (5hmC) or m+h (either: reads called 5mC or 5hmC).")] = "m",
     window: Annotated[int, typer.Option(
         help="Total flank in bp (window/2 each side); seq has window+1 bases.")] = 800,
     min_coverage: Annotated[int, typer.Option(help="Drop sites with fewer reads.")] = 3,
@@ -41,8 +51,12 @@ def prepare(
         help="Unmethylated spike-in (e.g. lambda L): skipped, its non-conversion rate reported.")] = None,
 ) -> None:
     """Cut a window around every covered cytosine, label it, split it by genomic block, write a parquet."""
+    if ctx.args:  # a second path after --calls, often an unquoted glob the shell expanded
+        raise DnactxError(f"unexpected extra argument {ctx.args[0]!r}: --calls takes one file; repeat --calls for "
+                          "each file (--calls a.txt --calls b.txt) or quote a pattern (--calls 'calls/*.txt')")
     options = PrepareOptions(
-        genome=genome, calls=calls, out=out, format=format, window=window, min_coverage=min_coverage,
+        genome=genome, calls=expand_calls(calls), out=out, format=format, mod_code=mod_code, window=window,
+        min_coverage=min_coverage,
         threshold=threshold, exclude_between=exclude_between, contexts=tuple(parse_csv(contexts)),
         fraction=fraction, seed=seed, split=split, block_size=block_size, val_frac=val_frac, test_frac=test_frac,
         val_chroms=tuple(parse_csv(val_chroms)), test_chroms=tuple(parse_csv(test_chroms)),
@@ -74,4 +88,4 @@ def _report(summary: dict, out: Path) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("prepare", cls=DnactxCommand)(prepare)
+    app.command("prepare", cls=DnactxCommand, context_settings={"allow_extra_args": True})(prepare)

@@ -18,8 +18,10 @@ CHUNK_ROWS = 250_000
 _TOKENIZE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
 
-def iter_calls(path: Path, layout: Layout, chunk_rows: int = CHUNK_ROWS) -> Iterator[CallChunk]:
-    """Parse ``path`` chunk by chunk; blank lines are ignored, any other bad line stops with its number."""
+def iter_calls(path: Path, layout: Layout, chunk_rows: int = CHUNK_ROWS, mod_code: str = "m") -> Iterator[CallChunk]:
+    """Parse ``path`` chunk by chunk; blank lines are ignored, any other bad line stops with its number.
+
+    ``mod_code`` picks the modkit rows to read (m, h or m+h); other formats ignore it."""
     spec = layout.spec
     names = list(range(layout.ncols))
     text_cols = {0: str} | ({1: str} if spec.name == "cgmap" else {})
@@ -36,7 +38,8 @@ def iter_calls(path: Path, layout: Layout, chunk_rows: int = CHUNK_ROWS) -> Iter
                 line += len(df)
                 df, lines = _drop_blank(df, lines, path, layout)
                 if len(df):
-                    yield spec.parse(Columns(df, path, spec.name, lines))
+                    yield spec.parse(Columns(df, path, spec.name, lines, stated_context=layout.stated_context,
+                                             mod_code=mod_code))
         except GZIP_ERRORS as exc:
             raise gzip_error(path, exc) from None
         except pd.errors.ParserError as exc:

@@ -21,6 +21,7 @@ class Layout:
     spec: FormatSpec
     header_lines: int
     ncols: int
+    stated_context: str | None = None  # the one context a file says it holds (MethylDackel's per-context files)
 
 
 def split_fields(line: str, sep: str) -> list[str]:
@@ -67,4 +68,43 @@ def detect_format(path: str | Path, requested: str = "auto") -> Layout:
             raise DnactxError(f"--calls {path} does not look like {requested} (line {header + 1}: {shown!r}); "
                               f"{hint}")
         spec = wanted[0]
-    return Layout(spec=spec, header_lines=header, ncols=len(split_fields(first, spec.sep)))
+    context = _stated_context(path, lines[:header]) if spec.name == "methyldackel" else None
+    return Layout(spec=spec, header_lines=header, ncols=len(split_fields(first, spec.sep)), stated_context=context)
+
+
+_CONTEXT_WORD = re.compile(r"(?<![A-Za-z])(CpG|CHG|CHH)(?![A-Za-z])")
+
+
+def _stated_context(path: Path, header: list[str]) -> str | None:
+    """The context a MethylDackel bedGraph holds: from its track line ("... CpG methylation levels"), else from
+    its name (``sample_CHG.bedGraph``); None when neither says (``MethylDackel mergeContext`` output)."""
+    for text in [*(ln for ln in header if ln.startswith("track")), path.name]:
+        found = {m.group(1) for m in _CONTEXT_WORD.finditer(text.replace("_", " "))}
+        if len(found) == 1:
+            return {"CpG": "CG", "CHG": "CHG", "CHH": "CHH"}[found.pop()]
+    return None
+
+
+def check_roles(genome: Path, calls: Path) -> None:
+    """Stop with a hint when --genome and --calls look swapped, or either is the other kind of file."""
+    from .fasta import looks_like_fasta
+
+    genome_is_fasta = not genome.is_file() or looks_like_fasta(genome)
+    calls_is_fasta = calls.is_file() and looks_like_fasta(calls)
+    if genome_is_fasta and not calls_is_fasta:
+        return
+    as_calls = None
+    if not genome_is_fasta:
+        try:
+            as_calls = detect_format(genome).spec.name
+        except DnactxError:
+            as_calls = None
+    if as_calls and calls_is_fasta:
+        raise DnactxError(f"--genome {genome} looks like a methylation call file ({as_calls}); --calls {calls} "
+                          "looks like a FASTA: swap them?")
+    if as_calls:
+        raise DnactxError(f"--genome {genome} looks like a methylation call file ({as_calls}), not a FASTA; give "
+                          "the reference FASTA to --genome and the calls to --calls")
+    if calls_is_fasta:
+        raise DnactxError(f"--calls {calls} looks like a FASTA, not a methylation call file; give the calls to "
+                          "--calls and the reference to --genome")

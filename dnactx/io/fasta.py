@@ -1,21 +1,24 @@
-"""A reference FASTA (plain or gzip) held in memory as one padded uint8 array with a soft-mask bitmap."""
+"""A reference FASTA read one chromosome at a time: through a .fai index when plain, streamed when gzip/bgzip."""
 
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass
+import hashlib
+import os
+import warnings
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import DnactxError
-from .opener import read_all, require_file
+from ..provenance import sha256_file
+from .opener import gzip_guard, is_gzip, open_binary, require_file
 
 N = ord("N")
-# Upper-case A/C/G/T stay, every other letter (IUPAC codes, N) becomes N.
-_CANON = np.full(256, N, dtype=np.uint8)
+# Any letter, either case → upper-case A/C/G/T, everything else (IUPAC codes, N, '*', '-') → N.
+CANON = np.full(256, N, dtype=np.uint8)
 for _b in b"ACGT":
-    _CANON[_b] = _b
+    CANON[_b] = CANON[_b | 0x20] = _b
 COMPLEMENT = np.full(256, N, dtype=np.uint8)
 for _a, _b in zip(b"ACGTN", b"TGCAN", strict=True):
     COMPLEMENT[_a] = _b
@@ -23,92 +26,295 @@ _LETTER = np.zeros(256, dtype=bool)
 _LETTER[ord("A"):ord("Z") + 1] = True
 _LETTER[ord("a"):ord("z") + 1] = True
 _LETTER[ord("*")] = _LETTER[ord("-")] = True  # stop / gap symbols some tools write; read as N
+_BLANKS = b"\n\r \t"
+_BLOCK = 1 << 23  # bytes read at a time
+_SLAB = 1 << 24  # bytes of an indexed chromosome copied at a time
 
 
-@dataclass
-class Genome:
-    """All chromosomes in one array ``seq`` (upper-case A/C/G/T/N codes), each surrounded by ``pad`` Ns.
+def soft_masked(bases: np.ndarray) -> np.ndarray:
+    """True where a base is lower case (a soft-masked repeat)."""
+    return bases >= ord("a")
 
-    A 1-based position ``pos`` on chromosome ``i`` sits at ``offsets[i] + pos - 1`` in ``seq`` and ``masked``,
-    so windows of up to ``pad`` bases each side never cross into a neighbouring chromosome.
+
+class FastaGenome:
+    """A reference FASTA whose chromosomes are loaded one at a time.
+
+    Public API (used by ``prepare``; built for a genome-wide ``predict`` that streams chromosome by chromosome):
+
+    - ``names``: chromosome names in file order (the first word of each ``>`` line); ``lengths``: int64 array,
+      same order; ``length(name)``.
+    - ``chromosome(name, pad=0)``: one chromosome's bases as a uint8 array of ASCII letters exactly as written
+      (upper/lower case kept, so :func:`soft_masked` finds repeats; IUPAC letters kept), with ``pad`` ``N``
+      bytes added on each side. Map through :data:`CANON` for upper-case A/C/G/T/N. With ``out`` (a uint8
+      buffer of at least length + 2·pad bytes) it is written there and a view of it returned, so a caller that
+      walks a genome can reuse one buffer sized for the largest chromosome.
+    - ``chromosomes(names=None, pad=0, out=None)``: ``(name, bases)`` in file order, one chromosome in memory at
+      a time (with ``out``, each one overwrites the last).
+    - ``region(name, start, end)``: bases ``[start, end)`` (0-based) of one chromosome, clipped to it, as above;
+      streamed access reads the file only up to ``end`` of that record.
+    - ``sha256()``: hex digest of the file (computed once).
+    - ``access``: ``"indexed"`` (a plain FASTA read through its samtools-style ``.fai`` index, built with pyfaidx
+      when absent; beside the FASTA, or in ``$DNACTX_CACHE`` when that folder is read-only) or ``"streamed"``
+      (gzip and bgzip FASTA, or a plain one whose irregular line lengths defeat an index: read front to back,
+      so ``chromosomes()`` costs one pass and ``chromosome(name)`` a pass up to that record). ``note`` says
+      what was done to get access (an index built elsewhere, a fallback), or is None.
+
+    Memory: one chromosome (its length plus padding, one byte per base) plus a 16 MB read buffer.
     """
 
-    path: Path
-    names: list[str]
-    lengths: np.ndarray  # int64, per chromosome
-    offsets: np.ndarray  # int64, index in seq of each chromosome's first base
-    seq: np.ndarray  # uint8
-    masked: np.ndarray  # bool, lower-case (soft-masked) in the FASTA
-    pad: int
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = require_file(Path(path), "--genome")
+        self.note: str | None = None
+        self._sha: str | None = None
+        self._index: dict[str, tuple[int, int, int, int]] | None = None  # name → (length, offset, bases, bytes)
+        _require_fasta(self.path)
+        if not is_gzip(self.path):
+            self._index = self._read_index()
+        if self._index is not None:
+            self.access = "indexed"
+            self.names = list(self._index)
+            lengths = [v[0] for v in self._index.values()]
+        else:
+            self.access = "streamed"
+            self.names, lengths = self._scan()
+        if not self.names:
+            raise DnactxError(f"--genome {self.path} has no sequences; give a FASTA file")
+        self.lengths = np.array(lengths, dtype=np.int64)
+        self._position = {name: i for i, name in enumerate(self.names)}
 
-    @functools.cached_property
-    def stranded(self) -> np.ndarray:
-        """``seq`` followed by its reverse complement (built on first use), so minus-strand windows are
-        plain slices too."""
-        return np.concatenate([self.seq, COMPLEMENT[self.seq[::-1]]])
+    # -- public ---------------------------------------------------------------------------------------
+    def length(self, name: str) -> int:
+        return int(self.lengths[self._position[name]])
 
-    @property
-    def revcomp(self) -> np.ndarray:
-        return self.stranded[self.seq.size:]
+    def sha256(self) -> str:
+        if self._sha is None:
+            self._sha = sha256_file(self.path)
+        return self._sha
 
-    @property
-    def index(self) -> dict[str, int]:
-        return {name: i for i, name in enumerate(self.names)}
+    def chromosome(self, name: str, pad: int = 0, out: np.ndarray | None = None) -> np.ndarray:
+        if name not in self._position:
+            raise KeyError(name)
+        if self._index is not None:
+            return self._load_indexed(name, pad, out)
+        return next(bases for _, bases in self.chromosomes([name], pad, out))
 
-    def chromosome(self, name: str) -> str:
-        """One chromosome's sequence as a string (upper case); for tests and small lookups."""
-        i = self.index[name]
-        start = int(self.offsets[i])
-        return self.seq[start:start + int(self.lengths[i])].tobytes().decode("ascii")
+    def region(self, name: str, start: int, end: int) -> np.ndarray:
+        length = self.length(name)
+        start, end = max(0, start), min(end, length)
+        if end <= start:
+            return np.empty(0, dtype=np.uint8)
+        if self._index is not None:
+            _, offset, per_line, line_bytes = self._index[name]
+            per_line, line_bytes = per_line or length, line_bytes or per_line or length
+            first = offset + start // per_line * line_bytes + start % per_line
+            last = offset + (end - 1) // per_line * line_bytes + (end - 1) % per_line + 1
+            with open(self.path, "rb") as fh:
+                fh.seek(first)
+                raw = fh.read(last - first).translate(None, _BLANKS)
+            return np.frombuffer(raw, dtype=np.uint8).copy()
+        got, inside = bytearray(), False
+        for kind, data in _events(self.path):
+            if kind == "header":
+                if inside:
+                    break
+                inside = bool(data.split()) and data.split()[0].decode("utf-8", errors="replace") == name
+            elif inside:
+                got += data.translate(None, _BLANKS)
+                if len(got) >= end:
+                    break
+        return np.frombuffer(bytes(got[start:end]), dtype=np.uint8).copy()
+
+    def chromosomes(self, names: Iterable[str] | None = None, pad: int = 0,
+                    out: np.ndarray | None = None) -> Iterator[tuple[str, np.ndarray]]:
+        wanted = set(self.names if names is None else names)
+        if self._index is not None:
+            for name in self.names:
+                if name in wanted:
+                    yield name, self._load_indexed(name, pad, out)
+            return
+        yield from self._stream(wanted, pad, out)
+
+    # -- indexed access ---------------------------------------------------------------------------------
+    def _read_index(self) -> dict[str, tuple[int, int, int, int]] | None:
+        import pyfaidx
+
+        beside = Path(f"{self.path}.fai")
+        index_path = beside
+        if not _fresh(beside, self.path) and not os.access(self.path.parent, os.W_OK):
+            index_path = _cache_dir() / f"{_path_key(self.path)}.fai"
+            if not _fresh(index_path, self.path):
+                self.note = (f"indexed --genome {self.path} into {index_path} (its folder is read-only; "
+                             "set DNACTX_CACHE to choose where)")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                faidx = pyfaidx.Faidx(str(self.path), indexname=str(index_path), duplicate_action="stop")
+            faidx.close()
+        except pyfaidx.FastaIndexingError as exc:
+            self.note = (f"--genome {self.path} cannot be indexed ({' '.join(str(exc).split())}); reading it front "
+                         "to back instead")
+            return None
+        except ValueError as exc:
+            if "Duplicate key" in str(exc):
+                raise DnactxError(f"--genome {self.path}: a chromosome name appears twice ({exc}); remove the "
+                                  "duplicate record") from None
+            raise
+        except OSError as exc:
+            raise DnactxError(f"--genome {self.path}: cannot write its index {index_path} ({exc.strerror}); "
+                              "set DNACTX_CACHE to a writable folder") from None
+        return {name: (r.rlen, r.offset, r.lenc, r.lenb) for name, r in faidx.index.items()}
+
+    def _load_indexed(self, name: str, pad: int, buffer: np.ndarray | None) -> np.ndarray:
+        length, offset, per_line, line_bytes = self._index[name]  # type: ignore[index]
+        out = _padded(length, pad, buffer)
+        per_line = per_line or max(length, 1)
+        line_bytes = line_bytes or per_line
+        full, rest = divmod(length, per_line)
+        step = max(1, _SLAB // line_bytes)
+        with open(self.path, "rb") as fh:
+            fh.seek(offset)
+            for first in range(0, full, step):
+                k = min(step, full - first)
+                raw = fh.read(k * line_bytes)
+                raw += b"\n" * (k * line_bytes - len(raw))  # the last line may lack its line end
+                lines = np.frombuffer(raw, dtype=np.uint8).reshape(k, line_bytes)[:, :per_line]
+                out[pad + first * per_line:pad + (first + k) * per_line] = lines.ravel()
+            if rest:
+                out[pad + full * per_line:pad + length] = np.frombuffer(fh.read(rest), dtype=np.uint8)
+        _check_letters(out[pad:pad + length], self.path, name)
+        return out
+
+    # -- streamed access ----------------------------------------------------------------------------------
+    def _scan(self) -> tuple[list[str], list[int]]:
+        names: list[str] = []
+        lengths: list[int] = []
+        for kind, data in _events(self.path):
+            if kind == "header":
+                name = _record_name(data, self.path, names)
+                names.append(name)
+                lengths.append(0)
+            else:
+                clean = data.translate(None, _BLANKS)
+                if clean and not names:
+                    raise _not_fasta(self.path)
+                if clean:
+                    _check_letters(np.frombuffer(clean, dtype=np.uint8), self.path, names[-1], lengths[-1])
+                    lengths[-1] += len(clean)
+        return names, lengths
+
+    def _stream(self, wanted: set[str], pad: int, buffer: np.ndarray | None) -> Iterator[tuple[str, np.ndarray]]:
+        name: str | None = None
+        out: np.ndarray | None = None
+        fill = 0
+        for kind, data in _events(self.path):
+            if kind == "header":
+                if out is not None:
+                    yield name, out  # type: ignore[misc]
+                out = None  # let the consumer's copy be the last one before the next is allocated
+                name = data.split()[0].decode("utf-8", errors="replace") if data.split() else ""
+                out = _padded(self.length(name), pad, buffer) if name in wanted else None
+                fill = pad
+            elif out is not None:
+                clean = np.frombuffer(data.translate(None, _BLANKS), dtype=np.uint8)
+                out[fill:fill + clean.size] = clean
+                fill += clean.size
+        if out is not None:
+            yield name, out  # type: ignore[misc]
 
 
-def read_fasta(path: str | Path, pad: int = 0) -> Genome:
-    """Read every record of a plain or gzip FASTA; lower case marks soft-masked repeats."""
-    path = require_file(Path(path), "--genome")
-    data = read_all(path)
-    if not data.strip():
+def _padded(length: int, pad: int, buffer: np.ndarray | None) -> np.ndarray:
+    """An array of length + 2·pad N bytes: new, or the start of ``buffer``."""
+    size = length + 2 * pad
+    if buffer is None:
+        return np.full(size, N, dtype=np.uint8)
+    if buffer.size < size:
+        raise ValueError(f"buffer of {buffer.size} bytes < {size} needed")
+    out = buffer[:size]
+    out[:pad] = N
+    out[size - pad:] = N
+    return out
+
+
+def _events(path: Path) -> Iterator[tuple[str, bytes]]:
+    """("header", text after '>') and ("seq", raw bytes) events, in file order, read block by block."""
+    in_header, header, line_start = False, bytearray(), True
+    with gzip_guard(path), open_binary(path) as fh:
+        while block := fh.read(_BLOCK):
+            pos = 0
+            while pos < len(block):
+                if in_header:
+                    nl = block.find(b"\n", pos)
+                    if nl < 0:
+                        header += block[pos:]
+                        break
+                    header += block[pos:nl]
+                    yield "header", bytes(header).rstrip(b"\r")
+                    header.clear()
+                    in_header, pos, line_start = False, nl + 1, True
+                elif line_start and block[pos] == ord(">"):
+                    in_header, pos = True, pos + 1
+                else:
+                    nxt = block.find(b"\n>", pos)
+                    end = len(block) if nxt < 0 else nxt + 1
+                    yield "seq", block[pos:end]
+                    pos, line_start = end, block[end - 1] == ord("\n")
+        if in_header:
+            yield "header", bytes(header).rstrip(b"\r")
+
+
+def _record_name(header: bytes, path: Path, seen: list[str]) -> str:
+    words = header.split()
+    name = words[0].decode("utf-8", errors="replace") if words else ""
+    if not name:
+        raise DnactxError(f"--genome {path}: record {len(seen) + 1} has a '>' line without a name; fix it")
+    if name in seen:
+        raise DnactxError(f"--genome {path}: chromosome {name!r} appears twice; remove the duplicate record")
+    return name
+
+
+def _check_letters(bases: np.ndarray, path: Path, name: str, offset: int = 0) -> None:
+    bad = np.flatnonzero(~_LETTER[bases])
+    if bad.size:
+        i = int(bad[0])
+        raise DnactxError(f"--genome {path}: unexpected character {chr(bases[i])!r} in sequence {name!r} at base "
+                          f"{offset + i + 1:,}; is this a FASTA file?")
+
+
+def _require_fasta(path: Path) -> None:
+    with gzip_guard(path), open_binary(path) as fh:
+        head = fh.read(4096)
+    stripped = b"\n".join(ln for ln in head.splitlines() if ln.strip() and not ln.startswith(b";")).lstrip()
+    if not stripped:
         raise DnactxError(f"--genome {path} is empty; give a FASTA file")
-    if not data.lstrip().startswith(b">"):
-        raise DnactxError(f"--genome {path} is not a FASTA file (the first character is not '>'); "
-                          "check that --genome and --calls are not swapped")
-    names: list[str] = []
-    seen: set[str] = set()
-    bodies: list[np.ndarray] = []
-    start = data.index(b">")
-    while start != -1:
-        header_end = data.find(b"\n", start)
-        header_end = len(data) if header_end == -1 else header_end
-        header = data[start + 1:header_end].decode("utf-8", errors="replace").strip()
-        name = header.split()[0] if header.split() else ""
-        if not name:
-            line = data.count(b"\n", 0, start) + 1
-            raise DnactxError(f"--genome {path} line {line}: a FASTA header without a name; fix the '>' line")
-        if name in seen:
-            raise DnactxError(f"--genome {path}: chromosome {name!r} appears twice; remove the duplicate record")
-        nxt = data.find(b"\n>", header_end)
-        body_end = len(data) if nxt == -1 else nxt
-        body = np.frombuffer(data, dtype=np.uint8, count=body_end - header_end, offset=header_end)
-        bad = np.flatnonzero((body > 32) & ~_LETTER[body])
-        if bad.size:
-            at = header_end + int(bad[0])
-            line = data.count(b"\n", 0, at) + 1
-            raise DnactxError(f"--genome {path} line {line}: unexpected character {chr(data[at])!r} in "
-                              f"sequence {name!r}; is this a FASTA file?")
-        raw = body[body > 32]  # drop newlines, carriage returns and spaces
-        names.append(name)
-        seen.add(name)
-        bodies.append(raw)
-        start = -1 if nxt == -1 else nxt + 1
-    return _assemble(path, names, bodies, pad)
+    if not stripped.startswith(b">"):
+        raise _not_fasta(path)
 
 
-def _assemble(path: Path, names: list[str], bodies: list[np.ndarray], pad: int) -> Genome:
-    lengths = np.array([b.size for b in bodies], dtype=np.int64)
-    offsets = pad + np.concatenate([[0], np.cumsum(lengths + pad)[:-1]]).astype(np.int64)
-    total = int(lengths.sum() + pad * (len(bodies) + 1))
-    seq = np.full(total, N, dtype=np.uint8)
-    masked = np.zeros(total, dtype=bool)
-    for off, body in zip(offsets, bodies, strict=True):
-        seq[off:off + body.size] = _CANON[body & 0xDF]  # & 0xDF upper-cases ASCII letters
-        masked[off:off + body.size] = body >= ord("a")
-    return Genome(path=path, names=names, lengths=lengths, offsets=offsets, seq=seq, masked=masked, pad=pad)
+def looks_like_fasta(path: Path) -> bool:
+    """Whether the first non-blank line of ``path`` (plain or gzip) is a FASTA header."""
+    try:
+        _require_fasta(path)
+    except DnactxError:
+        return False
+    return True
+
+
+def _not_fasta(path: Path) -> DnactxError:
+    return DnactxError(f"--genome {path} is not a FASTA file (its first line does not start with '>')")
+
+
+def _fresh(index: Path, fasta: Path) -> bool:
+    return index.is_file() and index.stat().st_mtime >= fasta.stat().st_mtime
+
+
+def _cache_dir() -> Path:
+    root = os.environ.get("DNACTX_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "dnactx")
+    path = Path(root) / "fai"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _path_key(path: Path) -> str:
+    resolved = str(path.resolve())
+    return f"{path.name}-{hashlib.blake2b(resolved.encode(), digest_size=8).hexdigest()}"

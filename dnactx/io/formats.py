@@ -30,7 +30,9 @@ class CallChunk:
     line: np.ndarray  # int64 line number in the calls file, for messages
     context: np.ndarray | None = None  # int8 code into CONTEXTS, -1 where the file says it is undetermined
     motif: np.ndarray | None = None  # (n, 3) uint8 bases from the C on its strand as the file gives them, N unknown
+    merged: np.ndarray | None = None  # bool: counts of both strands' C, reported at the + strand C
     dropped: dict[str, int] = field(default_factory=dict)  # rows the format sets aside, by reason
+    read_level: bool = False  # a non-C reference base is a read-level call (modkit), not a genome mismatch
 
     def __len__(self) -> int:
         return int(self.pos.size)
@@ -39,8 +41,14 @@ class CallChunk:
 class Columns:
     """Typed access to a raw chunk's columns; a bad value stops with the file's line number."""
 
-    def __init__(self, df: pd.DataFrame, path: Path, fmt: str, lines: np.ndarray) -> None:
+    def __init__(self, df: pd.DataFrame, path: Path, fmt: str, lines: np.ndarray, *,
+                 stated_context: str | None = None, mod_code: str = "m") -> None:
         self.df, self.path, self.fmt, self.lines = df, path, fmt, lines
+        self.stated_context, self.mod_code = stated_context, mod_code
+
+    def subset(self, keep: np.ndarray) -> Columns:
+        return Columns(self.df.loc[keep], self.path, self.fmt, self.lines[keep],
+                       stated_context=self.stated_context, mod_code=self.mod_code)
 
     def fail(self, row: int, col: int, name: str, expected: str) -> DnactxError:
         value = self.df.iloc[row, col]
@@ -126,18 +134,34 @@ def _bismark_cov(c: Columns) -> CallChunk:
 _BED_STRAND = {"+": 1, "-": -1, ".": 0}
 
 
+MOD_CODES = ("m", "h", "m+h")
+# which modkit rows a --mod-code reads, and which count columns (0-based) add up to its modified reads
+_MOD_ROWS = {"m": {"m": (11,)}, "h": {"h": (11,)}, "m+h": {"m": (11, 13), "C": (11,)}}
+
+
 def _bedmethyl_modkit(c: Columns) -> CallChunk:
-    is_m = (c.df.iloc[:, 3].astype(str) == "m").to_numpy()
-    dropped = {"other_modification": int((~is_m).sum())}
-    if not is_m.all():
-        c = Columns(c.df.loc[is_m], c.path, c.fmt, c.lines[is_m])
+    """modkit pileup's 18 columns. ``--mod-code m+h`` reads the m row's N_mod + N_other_mod (in a 5mC/5hmC
+    pileup the other modification is 5hmC, so this is the sum of the m and h rows' N_mod over the shared
+    N_valid_cov) and ``--combine-mods`` rows (code C). Strand '.' (``--combine-strands``): both strands' counts
+    at the + strand C of a CpG."""
+    code = c.df.iloc[:, 3].astype(str).str.partition(",")[0].to_numpy()  # "m,CG,0" when several motifs
+    wanted = _MOD_ROWS[c.mod_code]
+    keep = np.isin(code, list(wanted))
+    dropped = {"other_modification": int((~keep).sum())}
+    if not keep.all():
+        c, code = c.subset(keep), code[keep]
     codes, names = c.chrom()
     start = c.integer(1, "start")
     cov = c.integer(9, "valid coverage")
-    mc = c.integer(11, "modified count")
     c.number(10, "percent modified", 0.0, 100.0)
-    return CallChunk(codes, names, pos=start + 1, strand=c.coded(5, "strand", _BED_STRAND), mc=mc, cov=cov,
-                     line=c.lines, dropped=dropped)
+    mc = np.zeros(start.size, dtype=np.int64)
+    for name, cols in wanted.items():
+        rows = code == name
+        if rows.any():
+            mc[rows] = sum(c.integer(col, "modified count")[rows] for col in cols)
+    strand = c.coded(5, "strand", _BED_STRAND)
+    return CallChunk(codes, names, pos=start + 1, strand=strand, mc=mc, cov=cov, line=c.lines, dropped=dropped,
+                     merged=strand == 0, read_level=True)
 
 
 def _bedmethyl_encode(c: Columns) -> CallChunk:
@@ -155,6 +179,29 @@ def _allc(c: Columns) -> CallChunk:
     return CallChunk(codes, names, pos=c.integer(1, "pos"), strand=c.coded(2, "strand", {"+": 1, "-": -1}),
                      mc=c.integer(4, "mc"), cov=c.integer(5, "total"), line=c.lines,
                      motif=c.motif(3, "mc_class", 3))
+
+
+def _methyldackel(c: Columns) -> CallChunk:
+    """MethylDackel extract bedGraph: 0-based start, end, integer percent, nMethylated, nUnmethylated.
+
+    A row 1 bp wide is one C (its strand from the reference base: C → +, G → −, as MethylDackel does). With
+    ``--mergeContext`` a CpG row spans 2 bp (CHG: 3 bp) from the + strand C and holds both strands' counts:
+    it becomes one site, the + strand C, marked merged. The context is the file's own (its track line or a
+    ``_CpG``/``_CHG``/``_CHH`` name) and must match the genome's.
+    """
+    codes, names = c.chrom()
+    start, end = c.integer(1, "start"), c.integer(2, "end")
+    c.number(3, "percent", 0.0, 100.0)
+    mc = c.integer(4, "nMethylated")
+    span = end - start
+    bad = np.flatnonzero((span < 1) | (span > 3))
+    if bad.size:
+        raise c.fail(int(bad[0]), 2, "end", "start + 1 (one C), + 2 (a merged CpG) or + 3 (a merged CHG)")
+    merged = span > 1
+    stated = CONTEXT_CODE.get(c.stated_context or "", -1)
+    context = np.where(span == 2, 0, np.where(span == 3, 1, stated)).astype(np.int8)
+    return CallChunk(codes, names, pos=start + 1, strand=merged.astype(np.int8), mc=mc,
+                     cov=mc + c.integer(5, "nUnmethylated"), line=c.lines, context=context, merged=merged)
 
 
 # -- recognising lines ---------------------------------------------------------------------------------
@@ -186,9 +233,17 @@ def _looks_allc(f: list[str]) -> bool:
             and _is_int(f[4]) and _is_int(f[5]) and f[6] in ("0", "1"))
 
 
-def _looks_bismark_cov(f: list[str]) -> bool:
+def _looks_six_columns(f: list[str]) -> bool:
     return (len(f) == 6 and _is_int(f[1]) and _is_int(f[2]) and _is_num(f[3]) and _is_int(f[4])
             and _is_int(f[5]))
+
+
+def _looks_bismark_cov(f: list[str]) -> bool:
+    return _looks_six_columns(f) and f[1] == f[2]  # 1-based, one C: start == end
+
+
+def _looks_methyldackel(f: list[str]) -> bool:
+    return _looks_six_columns(f) and 1 <= int(f[2]) - int(f[1]) <= 3  # 0-based half-open, 1-3 bp
 
 
 def _looks_bed(f: list[str]) -> bool:
@@ -229,6 +284,9 @@ _SPECS = (
     FormatSpec("bismark_cov", "bismark_cov", 6, "\t",
                "chr, start, end, percent, count_methylated, count_unmethylated",
                _looks_bismark_cov, _bismark_cov, False, False),
+    FormatSpec("methyldackel", "bedgraph", 6, "\t",
+               "chrom, start (0-based), end, percent, nMethylated, nUnmethylated",
+               _looks_methyldackel, _methyldackel, False, True),
     FormatSpec("bedmethyl", "modkit", 18, r"\s+",
                "chrom, start (0-based), end, code, score, strand, ..., valid coverage, percent, modified, ...",
                _looks_modkit, _bedmethyl_modkit, True, False),
@@ -237,7 +295,7 @@ _SPECS = (
                _looks_encode, _bedmethyl_encode, True, False),
 )
 
-FORMATS = ("cgmap", "cx_report", "bismark_cov", "bedmethyl", "allc")
+FORMATS = ("cgmap", "cx_report", "bismark_cov", "methyldackel", "bedmethyl", "allc")
 
 
 def specs(name: str | None = None) -> list[FormatSpec]:

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+import glob
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import DnactxError
-from ..io.formats import CONTEXTS, FORMATS
+from ..io.formats import CONTEXTS, FORMATS, MOD_CODES
 
 
 @dataclass
 class PrepareOptions:
     genome: Path
-    calls: Path
+    calls: tuple[Path, ...]  # one or more call files (a single path is accepted too)
     out: Path
     format: str = "auto"
+    mod_code: str = "m"
     window: int = 800
     min_coverage: int = 3
     threshold: float = 0.5
@@ -35,14 +39,22 @@ class PrepareOptions:
     chunk_rows: int = 250_000
 
     def __post_init__(self) -> None:
-        self.genome, self.calls, self.out = Path(self.genome), Path(self.calls), Path(self.out)
+        self.genome, self.out = Path(self.genome), Path(self.out)
+        calls = [self.calls] if isinstance(self.calls, (str, os.PathLike)) else list(self.calls)
+        self.calls = tuple(Path(c) for c in calls)
         self.contexts = tuple(c.strip().upper() for c in self.contexts)
         self.val_chroms, self.test_chroms = tuple(self.val_chroms), tuple(self.test_chroms)
         self.validate()
 
     def validate(self) -> None:
+        if not self.calls:
+            raise DnactxError("--calls is required: a methylation call file (repeat --calls for several)")
+        if len(self.calls) > 65_535:
+            raise DnactxError(f"{len(self.calls):,} --calls files; at most 65,535 (concatenate some)")
         if self.format != "auto" and self.format not in FORMATS:
             raise DnactxError(f"unknown --format {self.format!r}; use auto or one of {', '.join(FORMATS)}")
+        if self.mod_code not in MOD_CODES:
+            raise DnactxError(f"--mod-code must be one of {', '.join(MOD_CODES)}, got {self.mod_code!r}")
         if self.window < 2 or self.window % 2:
             raise DnactxError(f"--window must be an even number ≥ 2 (flank of window/2 each side), got {self.window}")
         if self.min_coverage < 1:
@@ -79,8 +91,9 @@ class PrepareOptions:
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
-        for key in ("genome", "calls", "out"):
+        for key in ("genome", "out"):
             d[key] = str(d[key])
+        d["calls"] = [str(c) for c in self.calls]
         d["contexts"] = list(self.contexts)
         d["exclude_between"] = list(self.exclude_between) if self.exclude_between else None
         d["val_chroms"], d["test_chroms"] = list(self.val_chroms), list(self.test_chroms)
@@ -97,3 +110,28 @@ def parse_aliases(items: list[str] | None) -> dict[str, str]:
             raise DnactxError(f"--chrom-alias must look like NAME=FASTA_NAME (e.g. Chr1=chr1), got {item!r}")
         out[name.strip()] = target.strip()
     return out
+
+
+_GLOB_CHARS = set("*?[")
+
+
+def expand_calls(items: Sequence[str | os.PathLike[str]]) -> tuple[Path, ...]:
+    """``--calls`` values → files: a value with * ? [ is a pattern expanded here (sorted), so a quoted glob
+    works; the same file named twice stops (its counts would be added to themselves)."""
+    out: list[Path] = []
+    for item in items:
+        text = str(item)
+        if _GLOB_CHARS & set(text) and not Path(text).exists():
+            found = sorted(glob.glob(os.path.expanduser(text)))
+            if not found:
+                raise DnactxError(f"--calls {text!r} matches no file; check the pattern")
+            out.extend(Path(f) for f in found)
+        else:
+            out.append(Path(text))
+    seen: dict[Path, Path] = {}
+    for path in out:
+        key = path.resolve()
+        if key in seen:
+            raise DnactxError(f"--calls names {path} twice (also as {seen[key]}); give each file once")
+        seen[key] = path
+    return tuple(out)

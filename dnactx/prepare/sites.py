@@ -1,10 +1,12 @@
-"""Genome lookups per site, vectorised: strand from the reference base, trinucleotide, context, cross-checks."""
+"""Genome lookups per site on one chromosome, vectorised: strand from the reference base, trinucleotide,
+context, cross-checks. ``seq`` is a padded chromosome in upper-case A/C/G/T/N (``windows.Stranded.seq``);
+``idx`` the index of each site's C in it."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..io.fasta import COMPLEMENT, Genome
+from ..io.fasta import COMPLEMENT
 
 C, G, N = ord("C"), ord("G"), ord("N")
 _H = np.zeros(256, dtype=bool)
@@ -12,23 +14,23 @@ _H[[ord("A"), ord("C"), ord("T")]] = True
 UNDETERMINED = -1
 
 
-def reference_strand(genome: Genome, gidx: np.ndarray, strand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def reference_strand(seq: np.ndarray, idx: np.ndarray, strand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(strand, agrees): strand from the reference base where the file has none (C → +, G → −), and whether
     the reference has a C on the site's strand (a C on +, a G on −)."""
-    base = genome.seq[gidx]
+    base = seq[idx]
     derived = np.where(base == C, 1, np.where(base == G, -1, 0)).astype(np.int8)
     strand = np.where(strand == 0, derived, strand).astype(np.int8)
     agrees = ((strand == 1) & (base == C)) | ((strand == -1) & (base == G))
     return strand, agrees
 
 
-def site_bases(genome: Genome, gidx: np.ndarray, strand: np.ndarray, k: int = 3) -> np.ndarray:
-    """(n, k) uint8: the k bases from the cytosine 5'→3' on its own strand (needs genome.pad ≥ k - 1)."""
+def site_bases(seq: np.ndarray, idx: np.ndarray, strand: np.ndarray, k: int = 3) -> np.ndarray:
+    """(n, k) uint8: the k upper-case bases from the cytosine 5'→3' on its own strand (needs padding ≥ k - 1)."""
     step = np.where(strand < 0, -1, 1)[:, None]
-    bases = genome.seq[gidx[:, None] + step * np.arange(k)[None, :]]
+    out = seq[idx[:, None] + step * np.arange(k)[None, :]]
     minus = strand < 0
-    bases[minus] = COMPLEMENT[bases[minus]]
-    return bases
+    out[minus] = COMPLEMENT[out[minus]]
+    return out
 
 
 def context_codes(tri: np.ndarray) -> np.ndarray:
@@ -48,15 +50,11 @@ def motif_disagrees(motif: np.ndarray, tri: np.ndarray) -> np.ndarray:
     return np.any((motif != N) & (tri != N) & (motif != tri), axis=1)
 
 
-def shift_agreement(genome: Genome, gidx: np.ndarray, strand: np.ndarray) -> dict[int, float]:
-    """For sites with a stated strand: the fraction with the expected C/G at offsets -1, 0 and +1 bp."""
+def shift_hits(seq: np.ndarray, idx: np.ndarray, strand: np.ndarray) -> np.ndarray:
+    """For sites with a stated strand: how many have the expected C/G at offsets -1, 0 and +1 bp, and how many
+    were looked at, as a length-4 int64 array (hits at -1, 0, +1, total)."""
     known = strand != 0
-    if not known.any():
-        return {}
-    g, s = gidx[known], strand[known]
+    g, s = idx[known], strand[known]
     expect = np.where(s == 1, C, G)
-    out = {}
-    for k in (-1, 0, 1):
-        idx = np.clip(g + k, 0, genome.seq.size - 1)
-        out[k] = float(np.mean(genome.seq[idx] == expect))
-    return out
+    hits = [int(np.sum(seq[np.clip(g + k, 0, seq.size - 1)] == expect)) for k in (-1, 0, 1)]
+    return np.array([*hits, g.size], dtype=np.int64)

@@ -12,10 +12,12 @@ from .splits import SPLITS
 
 # Reasons a row of the calls file does not become a site, in the order they are applied.
 SKIP_REASONS = (
-    "other_modification",  # bedMethyl rows for codes other than 5mC 'm'
+    "other_modification",  # modkit rows for modification codes --mod-code does not read
     "control_chromosome",
     "unknown_chromosome",
     "genome_mismatch",  # reference has no C there, or the file's context/trinucleotide differs (within tolerance)
+    "read_level_call",  # modkit rows where the reference base is not C (+) / G (−): calls at SNPs or read errors
+    "duplicate_row",  # a second row for a site already read (another file, or the same file): counts added to it
     "undetermined_context",  # an N next to the cytosine decides the context
     "low_coverage",
     "context_filter",
@@ -37,6 +39,12 @@ class Tally:
     checked: int = 0
     mismatched: int = 0
     first_mismatch: str | None = None
+    read_level_checked: int = 0  # rows of formats that write read-level calls (modkit) checked against the genome
+    read_level: int = 0
+    shift: np.ndarray = field(default_factory=lambda: np.zeros(4, dtype=np.int64))  # see sites.shift_hits
+    duplicate_sites: int = 0  # sites with more than one row
+    duplicate_sites_across_files: int = 0  # of which with rows in more than one file
+    merged_sites: int = 0  # sites whose counts hold both strands (MethylDackel --mergeContext, modkit '.')
     control_rows: int = 0
     control_mc: int = 0
     control_cov: int = 0

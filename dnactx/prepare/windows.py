@@ -1,4 +1,4 @@
-"""Cut each site's window from the in-memory genome with one fancy-index and turn rows into Arrow strings."""
+"""One chromosome ready for per-site lookups, its windows cut with one fancy-index, rows as Arrow strings."""
 
 from __future__ import annotations
 
@@ -6,21 +6,50 @@ import numpy as np
 import pyarrow as pa
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..io.fasta import Genome
+from ..io.fasta import CANON, COMPLEMENT
+
+_SLAB = 1 << 23  # bases converted at a time (a LUT over a uint8 array makes an 8-byte index per element)
 
 
-def cut_windows(genome: Genome, gidx: np.ndarray, strand: np.ndarray, window: int) -> np.ndarray:
+class Stranded:
+    """A padded chromosome as upper-case A/C/G/T/N followed by its reverse complement, so that a window on
+    either strand is a plain slice, and a packed soft-mask bitmap.
+
+    Built slab by slab from ``FastaGenome.chromosome(name, pad)``; holds 2 bytes + 1 bit per base. When
+    ``raw`` is the start of ``buffer`` (≥ 2 × its size), the conversion happens in place there.
+    """
+
+    def __init__(self, raw: np.ndarray, buffer: np.ndarray | None = None) -> None:
+        n = raw.size
+        if buffer is None:
+            buffer = np.empty(2 * n, dtype=np.uint8)
+            buffer[:n] = raw
+        elif not (np.shares_memory(raw, buffer) and buffer.size >= 2 * n):
+            raise ValueError("raw must be the start of a buffer twice its size")
+        self.both = buffer[:2 * n]
+        self._mask = np.zeros((n + 7) // 8, dtype=np.uint8)
+        for start in range(0, n, _SLAB):
+            part = self.both[start:min(start + _SLAB, n)]
+            self._mask[start // 8:(start + part.size + 7) // 8] = np.packbits(part >= ord("a"))
+            part[:] = CANON[part]
+            self.both[2 * n - start - part.size:2 * n - start] = COMPLEMENT[part][::-1]
+        self.seq = self.both[:n]
+
+    def masked(self, idx: np.ndarray) -> np.ndarray:
+        """Whether each base at ``idx`` is soft-masked (lower case in the FASTA)."""
+        return ((self._mask[idx >> 3] >> (7 - (idx & 7))) & 1).astype(bool)
+
+
+def cut_windows(chrom: Stranded, idx: np.ndarray, strand: np.ndarray, window: int) -> np.ndarray:
     """(n, window+1) uint8, 5'→3' on each site's strand, the cytosine at column window//2.
 
-    One fancy-index of a sliding-window view over the genome followed by its reverse complement (no
-    n × window index matrix): a minus-strand site at ``gidx`` sits at ``2 * size - 1 - gidx`` in the second
-    half. Positions past a chromosome end read the padding N.
+    One fancy-index of a sliding-window view over the chromosome followed by its reverse complement (no
+    n × window index matrix): a minus-strand site at ``idx`` sits at ``2 * size - 1 - idx`` in the second half.
+    Positions past a chromosome end read the padding N (the chromosome must be padded by ≥ window//2).
     """
     half = window // 2
-    if genome.pad < half:
-        raise ValueError(f"genome padded by {genome.pad} < window/2 = {half}")
-    both = genome.stranded
-    centre = np.where(strand < 0, both.size - 1 - gidx, gidx)
+    both = chrom.both
+    centre = np.where(strand < 0, both.size - 1 - idx, idx)
     return sliding_window_view(both, window + 1)[centre - half]
 
 
