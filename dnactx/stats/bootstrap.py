@@ -22,7 +22,7 @@ from ..errors import DnactxError
 DEFAULT_BLOCK_BP = 10_000
 MIN_BLOCKS = 30  # below this many blocks an interval is flagged approximate
 DEFAULT_RESAMPLES = 1000
-_CELLS = 2**21  # float64 cells per (tied group x resample) work array: ~16 MB each
+_CELLS = 2**20  # float64 cells per (tied group x resample) work array: 8 MiB each, ~10 alive at once
 
 
 def block_ids(chrom: np.ndarray, pos: np.ndarray, block_bp: int = DEFAULT_BLOCK_BP) -> np.ndarray:
