@@ -86,6 +86,8 @@ def remedy(key: str, config: dict, threshold: float | None = None) -> dict | Non
         action = "a model that can learn sequence motifs beyond k-mer counts"
     elif key == "regularise":
         if family == "lr":
+            if str(config.get("C")) == "auto":
+                return None  # --C auto already chose the regularisation on validation
             changes = {"C": float(config.get("C") or 1.0) / 10}
             action = "stronger regularisation"
         elif family == "transformer" and str(config.get("finetune", "frozen")) != "frozen":

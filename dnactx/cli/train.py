@@ -80,7 +80,7 @@ def train(
     focal_gamma: Annotated[float, typer.Option("--focal-gamma", help=_h("focal_gamma"))] = _d("focal_gamma"),
     focal_alpha: Annotated[str, typer.Option("--focal-alpha", help=_h("focal_alpha"))] = str(_d("focal_alpha")),
     class_weight: Annotated[str, typer.Option("--class-weight", help=_h("class_weight"))] = _d("class_weight"),
-    C: Annotated[float, typer.Option("--C", help=_h("C"))] = _d("C"),
+    C: Annotated[str, typer.Option("--C", help=_h("C"))] = str(_d("C")),
     solver: Annotated[str, typer.Option("--solver", help=_h("solver"))] = _d("solver"),
     max_train: Annotated[int | None, typer.Option("--max-train", help=_h("max_train"))] = _d("max_train"),
     train_fraction: Annotated[float | None, typer.Option("--train-fraction", help=_h("train_fraction"))] = (
