@@ -173,3 +173,13 @@ def test_a_split_without_positives_is_refused():
 def test_mismatched_lengths_are_refused():
     with pytest.raises(DnactxError, match="one length"):
         bootstrap_ci(np.array([0, 1, 0]), np.array([0.1, 0.9]), np.array([0, 0, 1]), n_resamples=10)
+
+
+def test_chunked_resamples_equal_one_chunk(tied_sites, monkeypatch):
+    """Small work arrays (many chunks of draws and of evaluation) give exactly the same intervals."""
+    import dnactx.stats.bootstrap as bootstrap
+
+    y, p, blocks = tied_sites
+    whole = bootstrap_ci(y, p, blocks, threshold=0.5, n_resamples=120, seed=2)
+    monkeypatch.setattr(bootstrap, "_CELLS", 100)  # 4 resamples per chunk of draws, 2 per evaluation
+    assert bootstrap_ci(y, p, blocks, threshold=0.5, n_resamples=120, seed=2) == whole

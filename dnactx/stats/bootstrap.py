@@ -183,7 +183,10 @@ def resample_metrics(y: np.ndarray, p: np.ndarray, blocks: np.ndarray, counts: n
     counts = np.atleast_2d(np.asarray(counts))
     if blocks.size and blocks.max() >= counts.shape[1]:
         raise DnactxError(f"block id {int(blocks.max())} is outside the {counts.shape[1]} blocks of counts")
-    ranked = _rank(y, p, blocks, counts.shape[1], threshold)
+    return _evaluate_chunks(_rank(y, p, blocks, counts.shape[1], threshold), counts)
+
+
+def _evaluate_chunks(ranked: _Ranked, counts: np.ndarray) -> dict[str, np.ndarray]:
     rows = max(1, _CELLS // max(ranked.pos.shape[0], counts.shape[1], 1))
     parts = [_evaluate(ranked, counts[i:i + rows]) for i in range(0, counts.shape[0], rows)]
     return {k: np.concatenate([part[k] for part in parts]) for k in parts[0]} if parts else {}
@@ -241,16 +244,18 @@ def resampled(y: np.ndarray, scores: Sequence[np.ndarray], blocks: np.ndarray, *
         raise DnactxError("the split has no positive sites: AUROC and AUPRC have no interval")
     _, blocks = np.unique(blocks, return_inverse=True)
     has_positive = np.bincount(blocks, weights=yb) > 0
-    counts = draw_block_counts(has_positive, n_resamples, np.random.default_rng(seed))
     subsets = _subsets(context, yb.size)
-    out = []
-    for (_, p, _), threshold in zip(checked, thresholds, strict=True):
-        per_subset = {}
-        for name, mask in subsets.items():
-            thr = threshold[mask] if isinstance(threshold, np.ndarray) and threshold.ndim else threshold
-            per_subset[name] = resample_metrics(yb[mask], p[mask], blocks[mask], counts, threshold=thr)
-        out.append(_assemble(per_subset))
-    return out
+    ranked = [{name: _rank(yb[mask], p[mask], blocks[mask], has_positive.size,
+                           threshold[mask] if isinstance(threshold, np.ndarray) and threshold.ndim else threshold)
+               for name, mask in subsets.items()} for (_, p, _), threshold in zip(checked, thresholds, strict=True)]
+    rng, rows = np.random.default_rng(seed), max(1, _CELLS // has_positive.size)
+    parts: list[list[dict]] = [[] for _ in ranked]
+    for start in range(0, n_resamples, rows):  # draws row by row, so chunking never changes them
+        counts = draw_block_counts(has_positive, min(rows, n_resamples - start), rng)
+        for run, part in zip(ranked, parts, strict=True):
+            part.append({name: _evaluate_chunks(r, counts) for name, r in run.items()})
+    return [_assemble({name: {k: np.concatenate([c[name][k] for c in part]) for k in part[0][name]}
+                       for name in part[0]}) for part in parts]
 
 
 def _subsets(context: np.ndarray | None, n: int) -> dict[str | None, np.ndarray]:
