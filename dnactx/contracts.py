@@ -72,6 +72,7 @@ class RunFacts(TypedDict, total=False):
     converged: bool             # lr: the solver converged within its budget
     n_iter: int                 # lr: solver iterations
     pos_weight_used: float      # --loss weighted: the positive-class weight applied
+    lr: dict[str, Any]          # lr: the scaling, C and class weights used and, under --C auto, the grid searched
 
 
 class MetricsFile(TypedDict, total=False):

@@ -32,3 +32,9 @@ def test_trainer_bench_runs_all_three_sides_and_the_frozen_repeat():
     out = _run(str(BENCH / "trainer.py"), "--n", "300", "--repeats", "1")
     for label in ("dnactx trainer", "transformers.Trainer", "bare torch loop", "ratio vs Trainer", "frozen train_run"):
         assert label in out
+
+
+def test_bootstrap_bench_checks_equality_with_scikit_learn_and_prints_the_ratio():
+    out = _run(str(BENCH / "bootstrap.py"), "--smoke")
+    for label in ("equal to scikit-learn", "dnactx bootstrap_ci", "scikit-learn loop (scaled)", "ratio"):
+        assert label in out

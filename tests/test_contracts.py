@@ -82,7 +82,7 @@ def test_metric_value_reads_splits_contexts_run_values_and_facts_and_nothing_els
 
 
 def test_every_fact_is_named_in_the_contract():
-    assert FACT_NAMES == set(FACTS) | {"pos_weight_used"}
+    assert FACT_NAMES == set(FACTS) | {"pos_weight_used", "lr"}
 
 
 def test_run_row_type_lists_exactly_the_registry_columns_then_folder_metrics_artifacts():

@@ -77,6 +77,8 @@ def _model_cnn(config: dict, family: str) -> Change | None:
 
 def _regularise(config: dict, family: str) -> Change | None:
     if family == "lr":
+        if str(config.get("C")) == "auto":
+            return None  # --C auto already chose the regularisation on validation
         return {"C": float(config.get("C") or 1.0) / 10}, "stronger regularisation"
     if family == "transformer" and str(config.get("finetune", "frozen")) != "frozen":
         return {"finetune": "top:1"}, "fewer trainable layers"

@@ -1,7 +1,13 @@
-"""Logistic regression baseline: k-mer frequencies (k = 1..6, sparse, vectorised) plus the site context."""
+"""Logistic regression baseline: k-mer features (k = 1..6, sparse, vectorised) plus the site context.
+
+Two scalings of the same k-mer counts: ``frequency`` (each k's counts divided by the number of k-mers in the
+window) and ``l2`` (all k-mer counts of a row scaled to unit L2 norm); the context one-hot is the same in both.
+``--C auto`` searches C, class weights and the scaling on validation AUPRC, building the features once.
+"""
 
 from __future__ import annotations
 
+import time
 import warnings
 from pathlib import Path
 
@@ -10,10 +16,14 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
+from ..metrics import auprc
 from ..tokenize import base_codes
 
 KMAX = 6
 _CHUNK = 2048  # rows per dense bincount block: 2048 x 4096 counts at most
+SCALINGS = ("frequency", "l2")
+C_GRID = (0.1, 1.0, 10.0, 100.0)
+CLASS_WEIGHTS = ("balanced", "none")
 
 
 def n_features(kmax: int = KMAX, site_context: bool = True) -> int:
@@ -36,12 +46,15 @@ def _kmer_block(codes: np.ndarray, k: int) -> np.ndarray:
     return (np.bincount(flat, minlength=n * 4**k).reshape(n, 4**k) / nk).astype(np.float32)
 
 
-def kmer_features(bases: np.ndarray, context_id: np.ndarray | None = None, kmax: int = KMAX) -> sp.csr_matrix:
-    """Sparse CSR (n, 4 + 16 + ... + 4^kmax [+ 3]) of k-mer frequencies, then one-hot CG/CHG/CHH if given.
+def kmer_features(bases: np.ndarray, context_id: np.ndarray | None = None, kmax: int = KMAX,
+                  scaling: str = "frequency") -> sp.csr_matrix:
+    """Sparse CSR (n, 4 + 16 + ... + 4^kmax [+ 3]) of k-mer features, then one-hot CG/CHG/CHH if given.
 
     float32 (scikit-learn's solvers take it as is), assembled once from per-block arrays rather than by
-    stacking sparse blocks, which copied the whole matrix twice.
+    stacking sparse blocks, which copied the whole matrix twice. ``scaling``: see the module docstring.
     """
+    if scaling not in SCALINGS:
+        raise ValueError(f"unknown scaling {scaling!r}")
     codes = base_codes(bases)
     n = codes.shape[0]
     width = n_features(kmax, context_id is not None)
@@ -63,9 +76,30 @@ def kmer_features(bases: np.ndarray, context_id: np.ndarray | None = None, kmax:
         np.cumsum(np.concatenate(counts), out=indptr[1:])
     if indptr[-1] < np.iinfo(np.int32).max:
         indptr = indptr.astype(np.int32)
-    return sp.csr_matrix((np.concatenate(data) if data else np.zeros(0, dtype=np.float32),
-                          np.concatenate(indices) if indices else np.zeros(0, dtype=np.int32), indptr),
-                         shape=(n, width))
+    x = sp.csr_matrix((np.concatenate(data) if data else np.zeros(0, dtype=np.float32),
+                       np.concatenate(indices) if indices else np.zeros(0, dtype=np.int32), indptr), shape=(n, width))
+    if scaling == "l2":
+        frequencies_to_l2(x, codes.shape[1], kmax)
+    return x
+
+
+def frequencies_to_l2(x: sp.csr_matrix, length: int, kmax: int = KMAX) -> None:
+    """In place: per-k frequencies of windows of ``length`` bp → k-mer counts with unit L2 norm per row.
+
+    The context one-hot columns after the k-mer columns are left as they are. Works through the rows in blocks,
+    so converting a training matrix costs no second copy of it.
+    """
+    n_kmer = n_features(kmax, site_context=False)
+    per_col = np.concatenate([np.full(4**k, max(length - k + 1, 1), dtype=np.float32) for k in range(1, kmax + 1)])
+    for start in range(0, x.shape[0], _CHUNK):
+        bounds = x.indptr[start:start + _CHUNK + 1]
+        lo, hi = int(bounds[0]), int(bounds[-1])
+        cols, data = x.indices[lo:hi], x.data[lo:hi]  # views: edits land in x
+        rows = np.repeat(np.arange(bounds.size - 1), np.diff(bounds))
+        kmer = cols < n_kmer
+        data[kmer] *= per_col[cols[kmer]]
+        norm = np.sqrt(np.bincount(rows[kmer], weights=data[kmer].astype(np.float64) ** 2, minlength=bounds.size - 1))
+        data[kmer] /= np.where(norm > 0, norm, 1.0).astype(np.float32)[rows[kmer]]
 
 
 # (max_iter, tol) per solver: lbfgs needed 154-235 iterations at 30k-100k real sites with sklearn's default tol;
@@ -85,18 +119,72 @@ def fit_lr(x: sp.csr_matrix, y: np.ndarray, *, C: float, class_weight: str, seed
     return model, not any(issubclass(w.category, ConvergenceWarning) for w in caught)
 
 
+def search_lr(x: sp.csr_matrix, y: np.ndarray, x_val: sp.csr_matrix, y_val: np.ndarray, *, length: int,
+              seed: int, solver: str = "lbfgs") -> tuple[LogisticRegression, dict, np.ndarray, list[dict]]:
+    """``--C auto``: fit every scaling x class weight x C of the grid, keep the best validation AUPRC.
+
+    Parameters
+    ----------
+    x, x_val : sparse CSR of shape (n, n_features) and (m, n_features)
+        Training and validation features from :func:`kmer_features` with ``scaling="frequency"``. Both are
+        converted to ``l2`` in place half-way through (they are built for this search, and no copy is made).
+    y, y_val : ndarray of {0, 1}, shapes (n,) and (m,)
+    length : int
+        Window length in bp (to turn frequencies back into counts).
+    seed : int
+    solver : {"lbfgs", "saga"}
+
+    Returns
+    -------
+    model : LogisticRegression
+        The chosen fit. Ties keep the earlier candidate in the grid's order (frequency before l2, balanced before
+        none, smaller C first); with no validation positive to judge by, the former fixed default is kept
+        (frequency, balanced, C 10).
+    choice : dict
+        ``{"scaling", "C", "class_weight", "val_auprc"}`` of the chosen fit.
+    p_val : ndarray of shape (m,)
+        The chosen fit's validation probabilities.
+    grid : list of dict
+        One record per candidate: ``scaling``, ``C``, ``class_weight``, ``val_auprc``, ``fit_seconds``, ``n_iter``,
+        ``converged``.
+    """
+    grid, fits = [], []
+    for scaling in SCALINGS:
+        if scaling == "l2":
+            frequencies_to_l2(x, length)
+            frequencies_to_l2(x_val, length)
+        for class_weight in CLASS_WEIGHTS:
+            for C in C_GRID:
+                t0 = time.perf_counter()
+                model, converged = fit_lr(x, y, C=C, class_weight=class_weight, seed=seed, solver=solver)
+                seconds = time.perf_counter() - t0
+                p_val = model.predict_proba(x_val)[:, 1]
+                grid.append({"scaling": scaling, "C": C, "class_weight": class_weight, "val_auprc": auprc(y_val, p_val),
+                             "fit_seconds": seconds, "n_iter": int(np.max(model.n_iter_)), "converged": converged})
+                fits.append((model, p_val))
+    scored = [i for i, g in enumerate(grid) if g["val_auprc"] is not None]
+    if scored:
+        best = max(scored, key=lambda i: (grid[i]["val_auprc"], -i))
+    else:
+        best = next(i for i, g in enumerate(grid)
+                    if (g["scaling"], g["class_weight"], g["C"]) == ("frequency", "balanced", 10.0))
+    choice = {k: grid[best][k] for k in ("scaling", "C", "class_weight", "val_auprc")}
+    return fits[best][0], choice, fits[best][1], grid
+
+
 def predict_proba(model: LogisticRegression, bases: np.ndarray, context_id: np.ndarray | None,
-                  chunk: int = 20000) -> np.ndarray:
+                  chunk: int = 20000, scaling: str = "frequency") -> np.ndarray:
     """P(methylated) in row blocks so big splits never hold all features at once."""
     out = [model.predict_proba(kmer_features(bases[i:i + chunk], None if context_id is None
-                                             else context_id[i:i + chunk]))[:, 1]
+                                             else context_id[i:i + chunk], scaling=scaling))[:, 1]
            for i in range(0, len(bases), chunk)]
     return np.concatenate(out) if out else np.zeros(0)
 
 
-def save_lr(model: LogisticRegression, path: Path) -> None:
-    """coef and intercept as safetensors (no pickle)."""
+def save_lr(model: LogisticRegression, path: Path, scaling: str = "frequency") -> None:
+    """coef and intercept as safetensors (no pickle); the feature scaling they expect in the metadata."""
     from safetensors.numpy import save_file
 
     save_file({"coef": np.ascontiguousarray(model.coef_, dtype=np.float64),
-               "intercept": np.ascontiguousarray(model.intercept_, dtype=np.float64)}, str(path))
+               "intercept": np.ascontiguousarray(model.intercept_, dtype=np.float64)}, str(path),
+              metadata={"scaling": scaling, "kmax": str(KMAX)})

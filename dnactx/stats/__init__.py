@@ -1,0 +1,1 @@
+"""Statistics for honest decisions: block-bootstrap intervals, paired comparisons, calibration, thresholds, floors."""
