@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from dnactx.registry.folder import RunFolder
+from dnactx.runs import RunFolder
 from dnactx.train import cache
 from dnactx.train.config import TrainConfig
 from dnactx.train.run import train_run

@@ -13,7 +13,8 @@ from conftest import run_cli
 from dnactx.analysis.diagnose import build_evidence, diagnose
 from dnactx.metrics import best_f1_threshold, evaluate
 from dnactx.provenance import library_versions, sha256_file
-from dnactx.registry import RunFolder, record_run
+from dnactx.registry import record_run
+from dnactx.runs import RunFolder
 from dnactx.train.config import TrainConfig
 
 TRANSFORMER = {"model": "zhihan1996/DNA_bert_6", "family": "transformer", "finetune": "frozen", "size": 100,

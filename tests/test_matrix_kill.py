@@ -12,7 +12,8 @@ from pathlib import Path
 
 from dnactx.matrix.session import run_matrix
 from dnactx.matrix.spec import build_spec
-from dnactx.registry import Registry, iter_run_folders
+from dnactx.registry import Registry
+from dnactx.runs import iter_run_folders
 
 
 def _completed(summary: Path) -> list[dict]:

@@ -11,8 +11,9 @@ import pytest
 
 from dnactx.errors import DnactxError
 from dnactx.metrics import evaluate, flatten
-from dnactx.registry import Registry, RunFolder, metric_value, parse_metric, record_run, rows_from_folder, sync
+from dnactx.registry import Registry, metric_value, parse_metric, record_run, rows_from_folder, sync
 from dnactx.registry import db as dbmod
+from dnactx.runs import RunFolder
 
 
 def make_run(home: Path, *, model: str = "lr", status: str = "completed", seed: int = 0, matrix: str | None = None,

@@ -31,7 +31,7 @@ def test_untrusted_code_is_refused_in_one_line_before_any_run(tiny_dataset, toyd
 
 
 def test_trusted_code_trains_full_and_frozen_and_is_recorded(tiny_dataset, toydna, tmp_path):
-    from dnactx.registry.folder import RunFolder
+    from dnactx.runs import RunFolder
     from dnactx.train.config import TrainConfig
     from dnactx.train.run import train_run
 

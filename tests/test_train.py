@@ -11,7 +11,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from dnactx.cli import main
 from dnactx.errors import DnactxError
-from dnactx.registry.folder import RunFolder
+from dnactx.runs import RunFolder
 from dnactx.train.config import TrainConfig
 from dnactx.train.run import train_run
 

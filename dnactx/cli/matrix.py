@@ -76,9 +76,9 @@ def _matrix(**options: Any) -> None:
         return
     result = run_matrix(spec, state.home, jobs=options["jobs"], cell=options["cell"], quiet=options["quiet"],
                         console=console_err)
-    from ..matrix.session import is_main_rank
+    from ..distributed import is_main
 
-    if not is_main_rank():  # under torchrun/accelerate launch rank 0 reports; the others only trained
+    if not is_main():  # under torchrun/accelerate launch rank 0 reports; the others only trained
         raise typer.Exit(code=1 if result.failed or result.preempted else 0)
     out = Path(state.home) / "matrices" / spec.name
     trained = sum(o.status == "completed" for o in result.outcomes)

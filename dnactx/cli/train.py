@@ -93,7 +93,7 @@ def train(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")] = False,
 ) -> None:
     """Train one model (lr, cnn, dnabert6-tiny or a Hugging Face checkpoint) and record it in the registry."""
-    from ..train.dist import is_main
+    from ..distributed import is_main
     from ..train.run import train_run
 
     config = None

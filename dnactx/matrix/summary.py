@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import write_json, write_text
-from ..registry.folder import utcnow
+from ..provenance import utcnow
 from .spec import Cell, MatrixSpec
 from .state import CellState, cell_states, matrix_dir, matrix_runs
 

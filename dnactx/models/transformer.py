@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..distributed import is_main, rank
 from ..errors import DnactxError
 from ..provenance import sha256_file
 from ..tokenize import HFTokenizer, KmerTokenizer, dnabert_vocab, kmer_size, read_vocab
@@ -65,12 +66,12 @@ def tiny_dir(home: Path, wait_s: float = 600.0) -> Path:
     dest = Path(home) / ".models" / TINY
     if (dest / "config.json").is_file():
         return dest
-    if os.environ.get("RANK", "0") == "0":
+    if is_main():
         return build_tiny(dest)
     deadline = time.monotonic() + wait_s
     while not (dest / "config.json").is_file():
         if time.monotonic() > deadline:
-            raise DnactxError(f"rank {os.environ['RANK']} waited {wait_s:.0f} s for rank 0 to build {dest}")
+            raise DnactxError(f"rank {rank()} waited {wait_s:.0f} s for rank 0 to build {dest}")
         time.sleep(0.2)
     return dest
 

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from ..data.torchdata import ColumnDataset, EpochSampler, make_loader
+from ..distributed import is_main
 from ..errors import DnactxError
 from ..losses import LossFn
 from ..metrics import auprc, auroc
@@ -142,7 +143,7 @@ def fit(model: nn.Module, train_ds: ColumnDataset, val_ds: ColumnDataset, *, acc
     state, best = LoopState(), None
     if resume:
         state, best = load_checkpoint(run_dir, accelerator.unwrap_model(model), optimizer, scheduler)
-    main = accelerator.is_main_process
+    main = is_main()
     started = time.perf_counter() - state.seconds
     with sigterm_flag() as stop, _progress(quiet or not main) as progress:
         task = progress.add_task("train", total=len(train_loader), info="") if progress else None

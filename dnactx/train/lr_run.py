@@ -10,9 +10,8 @@ import numpy as np
 from ..atomic import atomic_path
 from ..data.dataset import Dataset
 from ..models.lr import fit_lr, kmer_features, predict_proba, save_lr
-from ..registry.folder import RunFolder
+from ..runs import RunFolder
 from .config import TrainConfig
-from .dist import writable
 
 
 def train_lr(config: TrainConfig, ds: Dataset, folder: RunFolder, *, quiet: bool) -> tuple[dict, dict]:
@@ -28,7 +27,7 @@ def train_lr(config: TrainConfig, ds: Dataset, folder: RunFolder, *, quiet: bool
                               solver=config.solver)
     seconds = time.perf_counter() - t0
     probs = {split: predict_proba(model, ds.splits[split].bases, ctx(ds.splits[split])) for split in ("val", "test")}
-    if writable(folder):
+    if folder.writable:
         weights = folder.path / "lr.safetensors"
         with atomic_path(weights) as tmp:
             save_lr(model, tmp)

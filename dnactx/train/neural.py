@@ -11,9 +11,10 @@ from safetensors.torch import save_file
 from ..atomic import atomic_path
 from ..data.dataset import Dataset
 from ..data.torchdata import ColumnDataset
+from ..distributed import is_main
 from ..losses import make_loss
 from ..provenance import sha256_file
-from ..registry.folder import RunFolder
+from ..runs import RunFolder
 from ..tokenize import base_codes
 from . import cache
 from .checkpoint import CHECKPOINT
@@ -101,7 +102,7 @@ def _transformer_inputs(config: TrainConfig, ds: Dataset, folder: RunFolder, hom
     else:
         _log(quiet, f"frozen cache miss: encoding {sum(len(ds.splits[s]) for s in SPLITS)} windows once")
         features = {s: cache.encode_pooled(accelerator, model, tokens[s], config.batch_size * 2) for s in SPLITS}
-        if accelerator.is_main_process:
+        if is_main():
             cache.save_features(target, features)
     extra.update(cache_hit=hit)
     folder.update_config(cache_hit=hit, cache_key=key)
@@ -128,7 +129,7 @@ def train_neural(config: TrainConfig, ds: Dataset, folder: RunFolder, home: Path
                  warmup=config.warmup, encoder_lr=lr, head_lr=config.head_lr, seed=config.seed,
                  run_dir=folder.path, log_path=log, resume=resume, quiet=quiet,
                  predict_on={"val": sets["val"], "test": sets["test"]})
-    if accelerator.is_main_process:
+    if is_main():
         weights = folder.path / "model.safetensors"
         with atomic_path(weights) as tmp:
             save_file(result.best_state, str(tmp), metadata={"family": config.family, "model": config.model})
