@@ -68,7 +68,7 @@ def main() -> None:
     from transformers import BertConfig, BertModel
 
     from dnactx.data.torchdata import ColumnDataset
-    from dnactx.models.transformer import EncoderClassifier
+    from dnactx.models.encoder import EncoderClassifier
     from dnactx.tokenize import KmerTokenizer, dnabert_vocab
     from dnactx.train import cache
     from dnactx.train.loop import fit, make_accelerator

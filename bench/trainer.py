@@ -49,7 +49,8 @@ class DictRows(torch.utils.data.Dataset):
 
 
 def _model(path: Path, seed: int = 0):
-    from dnactx.models.transformer import EncoderClassifier, load_encoder
+    from dnactx.models.checkpoint import load_encoder
+    from dnactx.models.encoder import EncoderClassifier
 
     torch.manual_seed(seed)
     return EncoderClassifier(load_encoder(path), site_context=True)
@@ -61,7 +62,7 @@ def trainer_throughput(data: Path, home: Path, size: int, batch: int, repeats: i
 
     from dnactx.data.dataset import load_dataset
     from dnactx.data.torchdata import ColumnDataset
-    from dnactx.models.transformer import load_tokenizer, resolve_checkpoint
+    from dnactx.models.checkpoint import load_tokenizer, resolve_checkpoint
     from dnactx.train.loop import fit, make_accelerator
 
     path = resolve_checkpoint("dnabert6-tiny", home)

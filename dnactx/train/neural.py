@@ -58,17 +58,16 @@ def _cnn_inputs(config: TrainConfig, ds: Dataset) -> tuple[torch.nn.Module, dict
 
 def _transformer_inputs(config: TrainConfig, ds: Dataset, folder: RunFolder, home: Path, accelerator,
                         quiet: bool) -> tuple[torch.nn.Module, dict[str, ColumnDataset], dict]:
-    from ..models.heads import HeadOnly
-    from ..models.transformer import (
-        EncoderClassifier,
+    from ..models.checkpoint import (
         check_remote_code,
         load_encoder,
         load_tokenizer,
         max_positions,
         model_identity,
         resolve_checkpoint,
-        set_trainable,
     )
+    from ..models.encoder import EncoderClassifier, set_trainable
+    from ..models.heads import HeadOnly
 
     path = resolve_checkpoint(config.model, home)
     code = check_remote_code(path, config.model, config.trust_remote_code)
