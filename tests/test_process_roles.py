@@ -1,10 +1,12 @@
-"""Which process does what under torchrun/accelerate launch (dnactx.distributed), and the run folder other ranks
-see."""
+"""Which process does what under torchrun/accelerate launch (dnactx.distributed), the run folder other ranks see,
+and how a rank leaves."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -51,6 +53,34 @@ def test_other_ranks_get_a_run_folder_that_writes_nothing(tmp_path, launched):
     launched(0)
     main = folder_for_this_process(folder.path)
     assert type(main) is RunFolder and main.writable
+
+
+def test_exit_code_follows_sys_exit():
+    assert [distributed.exit_code(c) for c in (None, 0, 3, "message")] == [0, 0, 3, 1]
+
+
+def test_a_single_process_exits_through_system_exit(monkeypatch):
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    with pytest.raises(SystemExit) as exc:
+        distributed.exit_process(3)
+    assert exc.value.code == 3
+
+
+@pytest.mark.slow
+def test_a_rank_leaves_with_its_status_and_flushed_output_but_no_interpreter_finalization(tmp_path):
+    """A rank of a launch skips interpreter finalization (where gloo's threads can abort it) but loses no output."""
+    script = tmp_path / "rank.py"
+    script.write_text(textwrap.dedent("""
+        import atexit, sys
+        from dnactx.distributed import exit_process
+        atexit.register(lambda: print("finalized"))
+        print("run-id", end="")          # unflushed: a pipe is block-buffered
+        sys.stderr.write("warning")
+        exit_process(3)
+    """))
+    env = {"PATH": "/usr/bin:/bin", "RANK": "1", "WORLD_SIZE": "2", "PYTHONPATH": str(Path(__file__).parents[1])}
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (3, "run-id", "warning")
 
 
 @pytest.mark.slow

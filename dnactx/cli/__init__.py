@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import sys
+import traceback
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 
 from .. import __version__
+from ..distributed import close_process_group, exit_process, is_distributed
 from ..errors import DnactxError
 from .common import console_err, state
 
@@ -54,23 +55,26 @@ for _name in _COMMAND_MODULES:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: user errors become one line on stderr and a non-zero exit, never a traceback."""
+    """Console entry point: user errors become one line on stderr and a non-zero exit, never a traceback.
+
+    The process leaves through ``distributed.exit_process``, which tears torch.distributed down first and, in a
+    rank of a torchrun/accelerate launch, exits without interpreter finalization (which can abort there).
+    """
     try:
         app(args=argv, standalone_mode=True)
+        code: object = 0
+    except SystemExit as exc:
+        code = exc.code
     except DnactxError as exc:
         console_err.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True, highlight=False)
-        sys.exit(exc.exit_code)
+        code = exc.exit_code
     except KeyboardInterrupt:
         console_err.print("[bold red]interrupted[/]")
-        sys.exit(130)
-    finally:
-        _close_process_group()
-
-
-def _close_process_group() -> None:
-    """Under torchrun/accelerate launch, tear torch.distributed down before the interpreter exits, as torch
-    asks. Left to interpreter exit, a rank once aborted in CI after a completed run ("terminate called without
-    an active exception", exit -6), so the launcher reported failure. Local to each rank: no rank waits."""
-    dist = sys.modules.get("torch.distributed")
-    if dist is not None and dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
+        code = 130
+    except BaseException:  # a bug: its traceback, then exit status 1
+        if not is_distributed():
+            close_process_group()
+            raise
+        traceback.print_exc()
+        code = 1
+    exit_process(code)

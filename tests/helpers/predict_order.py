@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from dnactx.data.torchdata import ColumnDataset, make_loader
-from dnactx.distributed import is_main
+from dnactx.distributed import exit_process, is_main
 from dnactx.train.loop import make_accelerator, predict
 
 
@@ -30,4 +30,4 @@ out = predict(accelerator, model, loader)
 if is_main():
     np.save(sys.argv[1], out)
 accelerator.wait_for_everyone()
-accelerator.end_training()  # tears the process group down before exit
+exit_process(0)  # tears the process group down, then leaves without interpreter finalization
