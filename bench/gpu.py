@@ -68,9 +68,10 @@ def main() -> None:
     from transformers import BertConfig, BertModel
 
     from dnactx.data.torchdata import ColumnDataset
-    from dnactx.models.transformer import EncoderClassifier
+    from dnactx.models.encoder import EncoderClassifier
     from dnactx.tokenize import KmerTokenizer, dnabert_vocab
     from dnactx.train import cache
+    from dnactx.train.config import LoopConfig
     from dnactx.train.loop import fit, make_accelerator
 
     name = torch.cuda.get_device_name(0) if cuda else "CPU"
@@ -96,10 +97,9 @@ def main() -> None:
     accelerator = make_accelerator(precision, 1)
     reset_peak()
     with tempfile.TemporaryDirectory() as run_dir:
-        result = fit(model, ColumnDataset(cols), ColumnDataset(val), accelerator=accelerator,
-                     loss_fn=torch.nn.functional.binary_cross_entropy_with_logits, epochs=1, patience=1,
-                     batch_size=args.batch, grad_accum=1, warmup=0.1, encoder_lr=2e-5, head_lr=1e-3, seed=0,
-                     run_dir=Path(run_dir), log_path=Path(run_dir) / "log.jsonl", quiet=True)
+        result = fit(model, ColumnDataset(cols), ColumnDataset(val),
+                     torch.nn.functional.binary_cross_entropy_with_logits, accelerator,
+                     LoopConfig(run_dir=Path(run_dir), epochs=1, patience=1, batch_size=args.batch, quiet=True))
     sps = result.samples_per_s
     mem = peak_gib()
     mfu = sps * flops_per_sample(n_params, layers, hidden, tokens, True) / (peak * 1e12) if peak else None

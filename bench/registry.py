@@ -26,7 +26,8 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))
 
 from dnactx.contracts import flatten_metrics  # noqa: E402
-from dnactx.registry import RunFolder, record_run  # noqa: E402
+from dnactx.registry import record_run  # noqa: E402
+from dnactx.runs import RunFolder  # noqa: E402
 
 
 def _metrics(i: int) -> dict:

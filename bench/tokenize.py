@@ -61,7 +61,7 @@ def char_level(bases: np.ndarray) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     from conftest import make_toydna_checkpoint
 
-    from dnactx.models.transformer import load_tokenizer
+    from dnactx.models.checkpoint import load_tokenizer
 
     with tempfile.TemporaryDirectory() as tmp:
         tok = load_tokenizer(make_toydna_checkpoint(Path(tmp) / "toydna"), trust_remote_code=True)

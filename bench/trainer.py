@@ -49,7 +49,8 @@ class DictRows(torch.utils.data.Dataset):
 
 
 def _model(path: Path, seed: int = 0):
-    from dnactx.models.transformer import EncoderClassifier, load_encoder
+    from dnactx.models.checkpoint import load_encoder
+    from dnactx.models.encoder import EncoderClassifier
 
     torch.manual_seed(seed)
     return EncoderClassifier(load_encoder(path), site_context=True)
@@ -61,7 +62,8 @@ def trainer_throughput(data: Path, home: Path, size: int, batch: int, repeats: i
 
     from dnactx.data.dataset import load_dataset
     from dnactx.data.torchdata import ColumnDataset
-    from dnactx.models.transformer import load_tokenizer, resolve_checkpoint
+    from dnactx.models.checkpoint import load_tokenizer, resolve_checkpoint
+    from dnactx.train.config import LoopConfig
     from dnactx.train.loop import fit, make_accelerator
 
     path = resolve_checkpoint("dnabert6-tiny", home)
@@ -88,9 +90,8 @@ def trainer_throughput(data: Path, home: Path, size: int, batch: int, repeats: i
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory() as run_dir:
             fit(model, ColumnDataset(cols["train"]), ColumnDataset(small_val),
-                accelerator=make_accelerator(precision, 1), loss_fn=nn.functional.binary_cross_entropy_with_logits,
-                epochs=1, patience=1, batch_size=batch, grad_accum=1, warmup=0.1, encoder_lr=2e-5, head_lr=1e-3,
-                seed=0, run_dir=Path(run_dir), log_path=Path(run_dir) / "log.jsonl", quiet=True)
+                nn.functional.binary_cross_entropy_with_logits, make_accelerator(precision, 1),
+                LoopConfig(run_dir=Path(run_dir), epochs=1, patience=1, batch_size=batch, quiet=True))
         return n / (time.perf_counter() - t0)
 
     def run_theirs() -> float:

@@ -1,4 +1,4 @@
-"""Where a result came from: file hashes, package and library versions, host and device."""
+"""Where a result came from: file hashes, package and library versions, host and device, and when (UTC)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,17 @@ import os
 import platform
 import socket
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 from . import __version__
 
 _LIBRARIES = ("numpy", "pandas", "pyarrow", "scikit-learn", "torch", "transformers", "accelerate", "sqlmodel")
+
+
+def utcnow() -> str:
+    """Now, in UTC, to the second (ISO 8601): the timestamp run folders, the registry and job files share."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:

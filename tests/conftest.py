@@ -129,7 +129,7 @@ def make_toydna_checkpoint(dest: Path, seed: int = 0) -> Path:
 def make_run_folder(home: Path, *, model: str = "lr", status: str = "completed", seed: int = 0,
                     matrix: str | None = None, metrics: dict | None = None):
     """A run folder with a config, an artifact and ``metrics``, in ``status``; not recorded in the registry."""
-    from dnactx.registry import RunFolder
+    from dnactx.runs import RunFolder
 
     family = model if model in ("lr", "cnn") else "transformer"
     cfg = {"model": model, "family": family, "size": 50, "mode": "both", "finetune": "frozen", "seed": seed,
@@ -167,7 +167,8 @@ def make_scored_run(home: Path, dataset: Path, scores, *, name: str, model: str 
     on ``dataset``'s val and test sites; returns its id."""
     from dnactx.metrics import evaluate
     from dnactx.provenance import library_versions, sha256_file
-    from dnactx.registry import RunFolder, record_run
+    from dnactx.registry import record_run
+    from dnactx.runs import RunFolder
     from dnactx.train.config import TrainConfig
 
     df = pd.read_parquet(dataset, columns=["label", "context", "split"])

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from dnactx.registry.folder import RunFolder
+from dnactx.runs import RunFolder
 from dnactx.train import cache
 from dnactx.train.config import TrainConfig
 from dnactx.train.run import train_run
@@ -39,7 +39,8 @@ def test_second_frozen_run_hits_the_cache(tiny_dataset, tmp_path, monkeypatch):
 
 def test_cached_features_equal_fresh_encoder_outputs(tiny_dataset, tmp_path):
     from dnactx.data.dataset import load_dataset
-    from dnactx.models.transformer import EncoderClassifier, load_encoder, load_tokenizer, resolve_checkpoint
+    from dnactx.models.checkpoint import load_encoder, load_tokenizer, resolve_checkpoint
+    from dnactx.models.encoder import EncoderClassifier
     from dnactx.train.loop import make_accelerator
 
     run = train_run(TrainConfig(data=str(tiny_dataset), model="dnabert6-tiny", size=30, epochs=1), tmp_path,

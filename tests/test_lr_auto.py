@@ -11,7 +11,7 @@ import pytest
 from dnactx.errors import DnactxError
 from dnactx.metrics import auprc
 from dnactx.models.lr import C_GRID, CLASS_WEIGHTS, SCALINGS, frequencies_to_l2, kmer_features, search_lr
-from dnactx.registry.folder import RunFolder
+from dnactx.runs import RunFolder
 from dnactx.tokenize import to_ascii
 from dnactx.train.config import TrainConfig
 from dnactx.train.run import train_run

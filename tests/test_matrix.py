@@ -14,7 +14,8 @@ from conftest import cli_exit_code as cli
 
 from dnactx.errors import DnactxError, ExitCode
 from dnactx.matrix.spec import build_spec
-from dnactx.registry import Registry, iter_run_folders
+from dnactx.registry import Registry
+from dnactx.runs import iter_run_folders
 
 
 def summary(home: Path, name: str) -> list[dict]:
@@ -164,7 +165,8 @@ def test_a_failed_cell_is_reported_the_rest_run_and_a_rerun_retries_it(tiny_data
 def test_stale_running_run_is_marked_failed_and_retried(tiny_dataset, tmp_path):
     """A run left 'running' by a process that died (no cell lock held) does not block its cell."""
     from dnactx.matrix.session import run_matrix
-    from dnactx.registry import RunFolder, record_run
+    from dnactx.registry import record_run
+    from dnactx.runs import RunFolder
 
     home = tmp_path / "home"
     spec = build_spec(tiny_dataset, {"size": "20", "mode": "up", "model": "lr"}, name="m4", baseline="none")

@@ -16,7 +16,8 @@ from conftest import cli_exit_code as cli
 from dnactx.errors import ExitCode
 from dnactx.matrix.session import run_matrix
 from dnactx.matrix.spec import build_spec
-from dnactx.registry import Registry, iter_run_folders
+from dnactx.registry import Registry
+from dnactx.runs import iter_run_folders
 
 pytestmark = pytest.mark.slow  # kills and reruns matrices that train
 

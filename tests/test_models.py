@@ -46,7 +46,8 @@ def test_cnn_and_head_shapes():
 
 
 def test_set_trainable_top_layers(tmp_path):
-    from dnactx.models.transformer import load_encoder, resolve_checkpoint, set_trainable
+    from dnactx.models.checkpoint import load_encoder, resolve_checkpoint
+    from dnactx.models.encoder import set_trainable
 
     encoder = load_encoder(resolve_checkpoint("dnabert6-tiny", tmp_path))
     set_trainable(encoder, 1)
@@ -57,6 +58,26 @@ def test_set_trainable_top_layers(tmp_path):
     assert all(p.requires_grad != n.startswith("pooler.") for n, p in encoder.named_parameters())
     with pytest.raises(DnactxError, match="only 2 layers"):
         set_trainable(encoder, 3)
+
+
+def test_pool_averages_real_tokens_only_with_or_without_a_mask(tmp_path):
+    from dnactx.models.checkpoint import load_encoder, resolve_checkpoint
+    from dnactx.models.encoder import EncoderClassifier
+
+    torch.manual_seed(0)
+    model = EncoderClassifier(load_encoder(resolve_checkpoint("dnabert6-tiny", tmp_path)), site_context=False).eval()
+    ids = torch.randint(5, 4101, (2, 6))
+    with torch.no_grad():
+        unmasked = model.pool(ids)
+        # a batch that carries a mask but holds no padding takes the masked path and pools the same
+        torch.testing.assert_close(model.pool(ids, torch.ones(2, 6, dtype=torch.long)), unmasked, atol=1e-5, rtol=0)
+        # a row padded on the right pools like the same row without its padding
+        padded = torch.cat([ids[:, :4], torch.zeros(2, 2, dtype=torch.long)], dim=1)
+        mask = torch.tensor([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]])
+        pooled = model.pool(padded, mask)
+        torch.testing.assert_close(pooled[0], model.pool(ids[:1, :4])[0], atol=1e-5, rtol=0)
+        torch.testing.assert_close(pooled[1], model.pool(padded[1:])[0], atol=1e-5, rtol=0)
+        assert not torch.allclose(pooled[0], model.pool(padded[:1])[0], atol=1e-3)  # the padding would count
 
 
 def test_losses():
@@ -72,7 +93,7 @@ def test_losses():
 
 
 def test_hub_id_offline_is_a_clear_error(tmp_path, monkeypatch):
-    from dnactx.models.transformer import resolve_checkpoint
+    from dnactx.models.checkpoint import resolve_checkpoint
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))

@@ -11,8 +11,9 @@ from conftest import make_run_folder, real_metrics
 
 from dnactx.contracts import flatten_metrics, run_metric
 from dnactx.errors import DnactxError
-from dnactx.registry import Registry, RunFolder, record_run, rows_from_folder, sync
+from dnactx.registry import Registry, record_run, rows_from_folder, sync
 from dnactx.registry import db as dbmod
+from dnactx.runs import RunFolder
 
 
 def _key(row: tuple) -> tuple:

@@ -19,7 +19,8 @@ def _metrics(i: int) -> dict:
 
 
 def _worker(home: str, worker: int, barrier, errors) -> None:
-    from dnactx.registry import RunFolder, record_run
+    from dnactx.registry import record_run
+    from dnactx.runs import RunFolder
 
     barrier.wait()  # all processes hit the fresh home at the same moment
     try:

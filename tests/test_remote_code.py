@@ -34,7 +34,7 @@ def test_untrusted_code_is_refused_in_one_line_before_any_run(tiny_dataset, toyd
 
 @pytest.mark.slow
 def test_trusted_code_trains_full_and_frozen_and_is_recorded(tiny_dataset, toydna, tmp_path):
-    from dnactx.registry.folder import RunFolder
+    from dnactx.runs import RunFolder
     from dnactx.train.config import TrainConfig
     from dnactx.train.run import train_run
 
@@ -55,7 +55,7 @@ def test_trusted_code_trains_full_and_frozen_and_is_recorded(tiny_dataset, toydn
 
 
 def test_edited_checkpoint_code_misses_the_frozen_cache(toydna):
-    from dnactx.models.transformer import model_identity
+    from dnactx.models.checkpoint import model_identity
 
     before = model_identity(toydna, "toy")
     with open(toydna / "modeling_toydna.py", "a", encoding="utf-8") as fh:
@@ -65,7 +65,8 @@ def test_edited_checkpoint_code_misses_the_frozen_cache(toydna):
 
 def test_encoder_quirks_no_mask_tuple_output_unconditional_pooler(toydna):
     """The toy model takes no attention_mask, returns a tuple and calls its pooler: all must just work."""
-    from dnactx.models.transformer import EncoderClassifier, load_encoder, set_trainable
+    from dnactx.models.checkpoint import load_encoder
+    from dnactx.models.encoder import EncoderClassifier, set_trainable
 
     encoder = load_encoder(toydna, trust_remote_code=True)
     model = EncoderClassifier(encoder, site_context=True)
@@ -81,7 +82,7 @@ def test_encoder_quirks_no_mask_tuple_output_unconditional_pooler(toydna):
 
 
 def test_character_tokenizer_truncation_keeps_its_trailing_sep_and_centres_the_c(toydna):
-    from dnactx.models.transformer import load_tokenizer
+    from dnactx.models.checkpoint import load_tokenizer
 
     tok = load_tokenizer(toydna, trust_remote_code=True)
     seq = "A" * 30 + "C" + "G" * 30
@@ -96,7 +97,7 @@ def test_bpe_tokens_of_unequal_length_centre_the_token_holding_the_c(tmp_path):
     from tokenizers import Regex, Tokenizer, models, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
-    from dnactx.models.transformer import load_tokenizer
+    from dnactx.models.checkpoint import load_tokenizer
 
     vocab = {t: i for i, t in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "AAAA", "A", "C", "G", "T"])}
     tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
@@ -126,7 +127,7 @@ def test_matrix_passes_the_opt_in_to_transformer_cells_only(tiny_dataset, toydna
 
 @pytest.mark.parametrize("max_tokens", [1026, 40])
 def test_character_level_table_gives_the_tokenizers_own_ids(toydna, max_tokens):
-    from dnactx.models.transformer import load_tokenizer
+    from dnactx.models.checkpoint import load_tokenizer
 
     tok = load_tokenizer(toydna, trust_remote_code=True)
     assert tok.chars is not None

@@ -218,7 +218,7 @@ def _full_config_run(home: Path, model: str, finetune: str, seed: int) -> str:
     config = {**dataclasses.asdict(cfg), "family": cfg.family, "dataset_fingerprint": "f" * 64, "window": 200}
     metrics = real_metrics(seed)
     metrics["facts"]["train_sites"] = 100 + seed
-    from dnactx.registry import RunFolder
+    from dnactx.runs import RunFolder
 
     folder = RunFolder.create(home, config, name=f"{model}-{seed}")
     folder.write_metrics(metrics)

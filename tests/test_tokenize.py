@@ -86,7 +86,7 @@ def test_non_kmer_checkpoints_use_their_own_tokenizer_and_keep_the_c(tmp_path):
     from tokenizers import Tokenizer, models, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
-    from dnactx.models.transformer import load_tokenizer
+    from dnactx.models.checkpoint import load_tokenizer
     from dnactx.tokenize import HFTokenizer
 
     vocab = {t: i for i, t in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "A", "C", "G", "T", "N"])}

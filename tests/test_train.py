@@ -12,7 +12,7 @@ from conftest import cli_exit_code as cli
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from dnactx.errors import DnactxError, ExitCode
-from dnactx.registry.folder import RunFolder
+from dnactx.runs import RunFolder
 from dnactx.train.config import TrainConfig
 from dnactx.train.run import train_run
 

@@ -11,7 +11,7 @@ import torch
 from conftest import cli_exit_code as cli
 
 from dnactx.errors import DnactxError, ExitCode
-from dnactx.registry.folder import RunFolder
+from dnactx.runs import RunFolder
 from dnactx.train import loop
 from dnactx.train.config import TrainConfig
 from dnactx.train.run import train_run

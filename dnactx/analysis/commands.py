@@ -7,7 +7,7 @@ from pathlib import Path
 from ..atomic import write_json, write_text
 from ..contracts import RUN_IDENTITY, BaselineRef, Diagnosis, RunRow, run_metric
 from ..errors import DnactxError
-from ..registry.folder import RunFolder
+from ..runs import RunFolder
 from . import plots
 from .baseline import AUTO, choose_baseline
 from .diagnose import SplitScores, build_evidence, diagnose

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..contracts import MetricsFile, RunRow
 from ..errors import DnactxError
-from ..registry.folder import RunFolder
+from ..runs import RunFolder
 
 PREDICTIONS = "predictions_val_test.npz"
 _PRED_KEYS = ("val_prob", "val_label", "val_context", "val_index", "test_prob", "test_label", "test_context",

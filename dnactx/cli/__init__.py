@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+import traceback
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +13,7 @@ import typer
 from rich.markup import escape
 
 from .. import __version__
+from ..distributed import close_process_group, exit_process, is_distributed
 from ..errors import EXIT_CODE_MEANINGS, DnactxError, ExitCode
 from .command import DnactxGroup
 from .common import HOME_HELP, console_err, set_root_home
@@ -66,35 +68,43 @@ for _name in _COMMAND_MODULES:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: every mistake is one ``error:`` line on stderr and an exit code of the documented
-    scheme (``dnactx --help``), never a traceback."""
+    scheme (``dnactx --help``), never a traceback.
+
+    The process leaves through ``distributed.exit_process``, which tears torch.distributed down first and, in a
+    rank of a torchrun/accelerate launch, exits without interpreter finalization (which can abort there).
+    """
     args = sys.argv[1:] if argv is None else list(argv)
     try:
+        code = _run(args)
+    except BaseException:  # a bug: its traceback, then exit status 1
+        if not is_distributed():
+            close_process_group()
+            raise
+        traceback.print_exc()
+        code = 1
+    exit_process(code)
+
+
+def _run(args: list[str]) -> object:
+    """Run the command line; the exit code of the documented scheme for anything a user can cause."""
+    try:
         code = app(args=args, prog_name="dnactx", standalone_mode=False)
+    except SystemExit as exc:
+        return exc.code
     except DnactxError as exc:
-        _error(exc.message, exc.exit_code)
+        return _error(exc.message, exc.exit_code)
     except typer.TyperException as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":  # `dnactx train` alone: Typer has shown its help
-            sys.exit(ExitCode.USAGE)
-        _error(usage_message(exc, args), exc.exit_code)
+            return ExitCode.USAGE
+        return _error(usage_message(exc, args), exc.exit_code)
     except typer.Abort:
-        _error("aborted, nothing done", ExitCode.INTERRUPTED)
+        return _error("aborted, nothing done", ExitCode.INTERRUPTED)
     except KeyboardInterrupt:
         console_err.print("[bold red]interrupted[/]")
-        sys.exit(ExitCode.INTERRUPTED)
-    finally:
-        _close_process_group()
-    sys.exit(code if isinstance(code, int) else ExitCode.OK)
+        return ExitCode.INTERRUPTED
+    return code if isinstance(code, int) else ExitCode.OK
 
 
-def _error(message: str, code: int) -> None:
+def _error(message: str, code: int) -> int:
     console_err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
-    sys.exit(code)
-
-
-def _close_process_group() -> None:
-    """Under torchrun/accelerate launch, tear torch.distributed down before the interpreter exits, as torch
-    asks. Left to interpreter exit, a rank once aborted in CI after a completed run ("terminate called without
-    an active exception", exit -6), so the launcher reported failure. Local to each rank: no rank waits."""
-    dist = sys.modules.get("torch.distributed")
-    if dist is not None and dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
+    return code

@@ -34,7 +34,8 @@ def spec_from_options(options: dict[str, Any]):
 
 
 def _matrix(**options: Any) -> None:
-    from ..matrix.session import is_main_rank, run_matrix
+    from ..distributed import is_main
+    from ..matrix.session import run_matrix
 
     spec = spec_from_options(options)
     if options["dry_run"]:
@@ -44,7 +45,7 @@ def _matrix(**options: Any) -> None:
     result = run_matrix(spec, state.home, jobs=options["jobs"], cell=options["cell"], quiet=options["quiet"],
                         console=console_err)
     code = exit_code_for(o.status for o in result.outcomes)
-    if not is_main_rank():  # under torchrun/accelerate launch rank 0 reports; the others only trained
+    if not is_main():  # under torchrun/accelerate launch rank 0 reports; the others only trained
         raise typer.Exit(code=code)
     out = Path(state.home) / "matrices" / spec.name
     trained = sum(o.status == "completed" for o in result.outcomes)

@@ -39,7 +39,7 @@ def _summary(result: dict, name: str, folder: Path) -> None:
 
 def train(**options: Any) -> None:
     """Train one model (lr, cnn, dnabert6-tiny or a Hugging Face checkpoint) and record it in the registry."""
-    from ..train.dist import is_main
+    from ..distributed import is_main
     from ..train.run import train_run
 
     config = None

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..distributed import is_distributed
 from ..errors import DnactxError
 from .spec import Cell, MatrixSpec
 from .state import cell_lock, cell_states, mark_stale, matrix_runs
@@ -30,15 +31,15 @@ def run_cell(home: Path, spec: MatrixSpec, cell: Cell, *, quiet: bool = True) ->
     """Train one cell unless it is done: completed → skipped, preempted → resumed, failed/stale → new run."""
     # Under `accelerate launch` every rank trains the same cell together, so the cell lock would split them.
     # (lr is fitted by rank 0 alone: train_run returns "skipped" on the other ranks.)
-    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
-    with cell_lock(home, spec.name, cell, enabled=not distributed) as got:
+    together = is_distributed()
+    with cell_lock(home, spec.name, cell, enabled=not together) as got:
         if not got:
             return Outcome(cell.index, "busy", error="another process is training this cell")
         state = cell_states(matrix_runs(home, spec.name), spec, [cell])[0]
         if state.completed:
             return Outcome(cell.index, "skipped", state.completed["id"])
         for run in state.runs:
-            if run.get("status") == "running" and not distributed:  # we hold the lock: its process is gone
+            if run.get("status") == "running" and not together:  # we hold the lock: its process is gone
                 mark_stale(home, run)
         resume = state.resumable
         if resume and not _has_checkpoint(home, state.latest):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from rich.console import Console
 
 from ..contracts import MetricsFile, metric_value
+from ..distributed import is_main
 from ..errors import DnactxError
 from .display import LiveTable
 from .runner import Outcome, run_cells
@@ -32,11 +32,6 @@ class MatrixResult:
     @property
     def preempted(self) -> list[Outcome]:
         return [o for o in self.outcomes if o.status == "preempted"]
-
-
-def is_main_rank() -> bool:
-    """False in the non-zero ranks of an ``accelerate launch`` (they train but write no matrix files)."""
-    return os.environ.get("RANK", "0") == "0"
 
 
 def register_matrix(home: Path, spec: MatrixSpec, submission: dict | None = None) -> str | None:
@@ -75,7 +70,7 @@ def run_matrix(spec: MatrixSpec, home: Path, *, jobs: int = 1, cell: int | None 
     home = Path(home)
     cells = spec.cells()
     chosen = select_cells(cells, cell)
-    main = is_main_rank()
+    main = is_main()  # the other ranks of a torchrun/accelerate launch train, but write no matrix files
     if main:
         register_matrix(home, spec)
         states = cell_states(matrix_runs(home, spec.name), spec, cells)

@@ -12,8 +12,7 @@ from pathlib import Path
 
 from ..contracts import RunRow
 from ..errors import DnactxError
-from ..registry.folder import RunFolder, iter_run_folders
-from ..registry.ids import is_run_id
+from ..runs import RunFolder, is_run_id, iter_run_folders
 from .spec import Cell, MatrixSpec
 
 try:

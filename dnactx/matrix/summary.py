@@ -10,7 +10,7 @@ from typing import Any
 from ..atomic import write_json, write_text
 from ..contracts import run_metric
 from ..formatting import markdown_table
-from ..registry.folder import utcnow
+from ..provenance import utcnow
 from .spec import Cell, MatrixSpec
 from .state import CellState, cell_states, matrix_dir, matrix_runs
 

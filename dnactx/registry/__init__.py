@@ -1,11 +1,8 @@
-"""The run registry: run folders (the source of truth) indexed in ``<home>/registry.sqlite``.
+"""The run registry: the SQLite index ``<home>/registry.sqlite`` of the run folders (``dnactx.runs``).
 
-Run folders need only the standard library: on a node without SQLModel and Alembic a trainer still writes complete
-run folders, and ``dnactx runs sync`` indexes them wherever those packages are installed.
+The run folders are the source of truth and need only the standard library; the index needs SQLModel and Alembic,
+and ``dnactx runs sync`` rebuilds it from the folders wherever those packages are installed.
 """
-
-from .folder import RunFolder, default_home, iter_run_folders
-from .ids import is_run_id, new_run_id
 
 try:  # the index needs SQLModel and Alembic; without them `from dnactx.registry import Registry` is an ImportError
     from .store import Registry
@@ -15,12 +12,7 @@ except ImportError:  # pragma: no cover - exercised on machines without the regi
 
 __all__ = [
     "Registry",
-    "RunFolder",
     "SyncReport",
-    "default_home",
-    "is_run_id",
-    "iter_run_folders",
-    "new_run_id",
     "rebuild",
     "record_run",
     "rows_from_folder",

@@ -24,8 +24,8 @@ from sqlmodel import Session
 from ..atomic import write_json
 from ..contracts import ArtifactEntry, MetricRow, RunRow, nest_metrics
 from ..errors import DnactxError
+from ..provenance import utcnow
 from .db import explain, make_engine, registry_path, with_retries
-from .folder import utcnow
 from .migrate import ensure_schema
 from .models import RUN_COLUMNS, Artifact, Dataset, Matrix, Metric, Run
 

@@ -18,8 +18,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..contracts import flatten_metrics
 from ..errors import DnactxError
+from ..runs import RunFolder, iter_run_folders
 from .db import make_engine, registry_path, set_journal_mode
-from .folder import RunFolder, iter_run_folders
 from .migrate import home_lock, upgrade
 from .models import Run
 from .store import SIDECAR, Registry, RunRows, upsert_dataset, upsert_matrix, write_rows

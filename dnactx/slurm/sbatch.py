@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..atomic import write_json
 from ..errors import DnactxError
-from ..registry.folder import utcnow
+from ..provenance import utcnow
 from .quoting import join
 
 

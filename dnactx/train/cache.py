@@ -1,15 +1,21 @@
-"""Frozen mode's on-disk cache of pooled encoder outputs, keyed by everything that determines them."""
+"""Frozen mode: pooled encoder outputs computed once, cached on disk under a key of everything that determines them,
+and the head trained on them alone."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ..atomic import atomic_path
+from ..data.dataset import Dataset
+from ..distributed import is_main
+
+SPLITS = ("train", "val", "test")
 
 
 def cache_key(**parts: object) -> str:
@@ -22,6 +28,12 @@ def rows_digest(*arrays: np.ndarray) -> str:
     for a in arrays:
         h.update(np.ascontiguousarray(a, dtype=np.int64).tobytes())
     return h.hexdigest()
+
+
+def frozen_key(ds: Dataset, model_identity: str, size: int, mode: str, max_tokens: int) -> str:
+    """The cache key of one dataset's pooled features under one checkpoint, window and truncation."""
+    return cache_key(fingerprint=ds.fingerprint, model=model_identity, size=size, mode=mode, max_tokens=max_tokens,
+                     pooling="mean", rows=rows_digest(*(ds.splits[s].index for s in SPLITS)))
 
 
 def cache_path(home: Path, key: str) -> Path:
@@ -69,3 +81,24 @@ def encode_pooled(accelerator, model, columns: dict[str, torch.Tensor], batch_si
     if pending:
         out.append(torch.cat(pending).cpu())
     return torch.cat(out).numpy() if out else np.zeros((0, 0), dtype=np.float32)
+
+
+def frozen_inputs(model, tokens: dict[str, dict[str, torch.Tensor]], path: Path, accelerator, batch_size: int,
+                  log: Callable[[str], None]) -> tuple[torch.nn.Module, dict[str, dict[str, np.ndarray]], bool]:
+    """Frozen mode's model and inputs: the classifier's head alone, and each split's pooled encoder outputs.
+
+    The encoder never changes, so its outputs are read from ``path`` when cached there, else computed once (and
+    written by the main process). Returns the head, ``{split: {"features": array}}`` and whether the cache hit.
+    """
+    from ..models.heads import HeadOnly
+
+    features = load_features(path)
+    hit = features is not None
+    if hit:
+        log(f"frozen cache hit: {path}")
+    else:
+        log(f"frozen cache miss: encoding {sum(len(t['input_ids']) for t in tokens.values())} windows once")
+        features = {s: encode_pooled(accelerator, model, tokens[s], batch_size) for s in tokens}
+        if is_main():
+            save_features(path, features)
+    return HeadOnly(model.head), {s: {"features": features[s]} for s in tokens}, hit

@@ -41,6 +41,11 @@ class LoopState:
     seconds: float = 0.0
     history: list[dict] = field(default_factory=list)
 
+    def next_epoch(self) -> None:
+        """Move to the start of the next epoch; the running training loss starts again."""
+        self.epoch += 1
+        self.batch, self.loss_sum, self.loss_n = 0, 0.0, 0
+
 
 class StopFlag:
     requested = False
@@ -64,7 +69,8 @@ def sigterm_flag() -> Iterator[StopFlag]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _cpu_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+def cpu_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A copy of the module's weights on the CPU, detached from the device and from training."""
     return {k: v.detach().to("cpu").contiguous().clone() for k, v in module.state_dict().items()}
 
 
@@ -75,7 +81,7 @@ def save_checkpoint(run_dir: Path, model: torch.nn.Module, optimizer, scheduler,
     if torch.cuda.is_available():
         rng.update({f"cuda{i}": s for i, s in enumerate(torch.cuda.get_rng_state_all())})
     with atomic_dir(Path(run_dir) / CHECKPOINT) as tmp:
-        save_file(_cpu_state(model), str(tmp / "model.safetensors"))
+        save_file(cpu_state(model), str(tmp / "model.safetensors"))
         if best is not None:
             save_file(best, str(tmp / "best.safetensors"))
         save_file(rng, str(tmp / "rng.safetensors"))

@@ -10,6 +10,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 from ..errors import DnactxError
@@ -135,6 +136,32 @@ class TrainConfig:
 
 
 LR_DEFAULT_MAX_TRAIN = 100_000
+DEFAULT_ENCODER_LR = {"cnn": 1e-3, "transformer": 2e-5}  # when --lr is not given
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    """What the trainer loop (``loop.fit``) needs of a run: its TrainConfig knobs and where it writes."""
+
+    run_dir: Path  # the preemption checkpoint and train_log.jsonl go here
+    epochs: int = 5
+    patience: int = 2
+    batch_size: int = 64
+    grad_accum: int = 1
+    warmup: float = 0.1
+    encoder_lr: float = 2e-5
+    head_lr: float = 1e-3
+    seed: int = 0
+    resume: bool = False  # continue from the checkpoint in run_dir
+    quiet: bool = False  # no progress bar
+
+    @classmethod
+    def from_train_config(cls, config: TrainConfig, *, run_dir: Path, resume: bool = False,
+                          quiet: bool = False) -> LoopConfig:
+        encoder_lr = config.lr if config.lr is not None else DEFAULT_ENCODER_LR[config.family]
+        return cls(run_dir=Path(run_dir), epochs=config.epochs, patience=config.patience,
+                   batch_size=config.batch_size, grad_accum=config.grad_accum, warmup=config.warmup,
+                   encoder_lr=encoder_lr, head_lr=config.head_lr, seed=config.seed, resume=resume, quiet=quiet)
 
 
 def effective_max_train(config: TrainConfig) -> int | None:

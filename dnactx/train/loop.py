@@ -2,33 +2,37 @@
 
 AdamW with separate encoder/head learning rates, linear warm-up then decay, gradient accumulation, mixed
 precision and DDP through Accelerate; early stopping on validation AUPRC; SIGTERM → checkpoint → Preempted.
+``fit`` reads top to bottom; each piece it calls (prepare, train_epoch, validate, keep_best, preempt) does one job.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from ..data.torchdata import ColumnDataset, EpochSampler, make_loader
+from ..distributed import is_main
 from ..errors import DnactxError
 from ..losses import LossFn
 from ..metrics import auprc, auroc
-from .checkpoint import LoopState, Preempted, load_checkpoint, save_checkpoint, sigterm_flag
+from .checkpoint import LoopState, Preempted, StopFlag, cpu_state, load_checkpoint, save_checkpoint, sigterm_flag
+from .config import LoopConfig
 
 # Called with the global optimiser step after every step (progress displays, tests that simulate preemption).
 STEP_HOOKS: list[Callable[[int], None]] = []
 # Batch losses stay on the device and are read back this often: a read per step would make the host wait for
 # the GPU every step, so it could never queue the next step's kernels while the current ones run.
 LOSS_READBACK_EVERY = 50
+TRAIN_LOG = "train_log.jsonl"  # one JSON line per epoch, in the run folder
 
 
 @dataclass
@@ -40,6 +44,23 @@ class FitResult:
     samples_per_s: float
     history: list[dict]
     predictions: dict[str, np.ndarray]
+
+
+@dataclass
+class Prepared:
+    """What one fit trains with, as ``accelerator.prepare`` returned it, and the sampler that orders each epoch."""
+
+    accelerator: Any
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    train_loader: Any
+    val_loader: Any
+    sampler: EpochSampler
+
+    @property
+    def unwrapped(self) -> nn.Module:
+        return self.accelerator.unwrap_model(self.model)
 
 
 def make_accelerator(precision: str, grad_accum: int):
@@ -90,17 +111,108 @@ def predict(accelerator, model: nn.Module, loader) -> np.ndarray:
     return torch.cat(out).numpy().astype(np.float64) if out else np.zeros(0)
 
 
-def _progress(quiet: bool):
-    if quiet:
-        return contextlib.nullcontext(None)
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+def fit(model: nn.Module, train_ds: ColumnDataset, val_ds: ColumnDataset, loss_fn: LossFn, accelerator,
+        cfg: LoopConfig, *, predict_on: dict[str, ColumnDataset] | None = None) -> FitResult:
+    """Train with early stopping on val AUPRC; return the best epoch's weights (CPU), timings, and the best
+    weights' probabilities on each ``predict_on`` dataset."""
+    run = prepare(model, train_ds, val_ds, accelerator, cfg)
+    state, best = LoopState(), None
+    if cfg.resume:
+        state, best = load_checkpoint(cfg.run_dir, run.unwrapped, run.optimizer, run.scheduler)
+    started = time.perf_counter() - state.seconds
+    with sigterm_flag() as sigterm, EpochProgress(cfg, len(run.train_loader)) as progress:
+        while state.epoch < cfg.epochs:
+            epoch_started = time.perf_counter()
+            if train_epoch(run, state, loss_fn, sigterm, progress):  # SIGTERM: every rank agreed to stop
+                raise preempt(run, state, best, cfg.run_dir, started)
+            record = validate(run, state, val_ds.columns["labels"].numpy(), epoch_started)
+            log_epoch(cfg.run_dir, record)
+            best = keep_best(run, state, record["val_auprc"], best)
+            state.next_epoch()
+            if state.bad_epochs >= cfg.patience:  # early stopping
+                break
+    seconds = time.perf_counter() - started
+    run.unwrapped.load_state_dict(best)
+    predictions = {name: predict(accelerator, run.model, accelerator.prepare(make_loader(ds, cfg.batch_size * 2)))
+                   for name, ds in (predict_on or {}).items()}
+    return FitResult(best_state=best, best_epoch=state.best_epoch, epochs_run=state.epoch, train_seconds=seconds,
+                     samples_per_s=state.samples / max(state.step_seconds, 1e-9), history=state.history,
+                     predictions=predictions)
 
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    TextColumn("{task.fields[info]}"), console=Console(stderr=True), transient=True)
+
+def prepare(model: nn.Module, train_ds: ColumnDataset, val_ds: ColumnDataset, accelerator,
+            cfg: LoopConfig) -> Prepared:
+    """Loaders (training order from (seed, epoch) alone), AdamW and the warm-up/decay schedule, prepared."""
+    from transformers import get_scheduler
+
+    sampler = EpochSampler(len(train_ds), cfg.seed)
+    train_loader = make_loader(train_ds, cfg.batch_size, sampler=sampler)
+    val_loader = make_loader(val_ds, cfg.batch_size * 2)
+    total_steps = max(1, cfg.epochs * math.ceil(len(train_loader) / cfg.grad_accum))
+    optimizer = make_optimizer(param_groups(model, cfg.encoder_lr, cfg.head_lr))
+    scheduler = get_scheduler("linear", optimizer, num_warmup_steps=int(cfg.warmup * total_steps),
+                              num_training_steps=total_steps)
+    model, optimizer, train_loader, val_loader, scheduler = accelerator.prepare(
+        model, optimizer, train_loader, val_loader, scheduler)
+    return Prepared(accelerator, model, optimizer, scheduler, train_loader, val_loader, sampler)
 
 
-def _should_stop(accelerator, requested: bool, batch: int, batches: int) -> bool:
+def train_epoch(run: Prepared, state: LoopState, loss_fn: LossFn, sigterm: StopFlag,
+                progress: EpochProgress) -> bool:
+    """One pass over the training data from batch ``state.batch`` on (a resumed epoch skips what it had done).
+
+    Returns True when SIGTERM asks to stop, after the ranks agreed (``should_stop``); ``state`` then holds
+    everything a checkpoint needs to continue from the next batch.
+    """
+    acc = run.accelerator
+    run.sampler.set_epoch(state.epoch)
+    if hasattr(run.train_loader, "set_epoch"):  # accelerate's loader re-sets the sampler's epoch from its own
+        run.train_loader.set_epoch(state.epoch)
+    run.model.train()
+    loader = acc.skip_first_batches(run.train_loader, state.batch) if state.batch else run.train_loader
+    progress.start(state)
+    t0 = time.perf_counter()
+    pending: list[torch.Tensor] = []  # batch losses × batch sizes, still on the device
+    stop = False
+    for batch in loader:
+        n = int(batch["labels"].shape[0]) * acc.num_processes
+        pending.append(train_step(run, batch, loss_fn) * n)
+        state.batch, state.samples, state.loss_n = state.batch + 1, state.samples + n, state.loss_n + n
+        if len(pending) >= LOSS_READBACK_EVERY:
+            _read_back(state, pending)
+        if acc.sync_gradients:
+            state.step += 1
+            for hook in STEP_HOOKS:
+                hook(state.step)
+        progress.advance(state, state.step_seconds + time.perf_counter() - t0, loss_read=not pending)
+        if acc.sync_gradients and should_stop(acc, sigterm.requested, state.batch, len(run.train_loader)):
+            stop = True
+            break
+    _read_back(state, pending)
+    state.step_seconds += time.perf_counter() - t0
+    return stop
+
+
+def train_step(run: Prepared, batch: dict[str, torch.Tensor], loss_fn: LossFn) -> torch.Tensor:
+    """Forward, loss, backward; the optimiser and schedule step once every ``grad_accum`` batches. The loss stays
+    on the device."""
+    with run.accelerator.accumulate(run.model):
+        logits = run.model(batch)
+        loss = loss_fn(logits.float(), batch["labels"].float())
+        run.accelerator.backward(loss)
+        run.optimizer.step()
+        run.scheduler.step()
+        run.optimizer.zero_grad()
+    return loss.detach()
+
+
+def _read_back(state: LoopState, pending: list[torch.Tensor]) -> None:
+    if pending:
+        state.loss_sum += float(torch.stack(pending).sum())
+        pending.clear()
+
+
+def should_stop(accelerator, requested: bool, batch: int, batches: int) -> bool:
     """Whether to checkpoint and stop after this step.
 
     One process: as soon as SIGTERM arrived. Several: the signal reaches each rank at a slightly different step,
@@ -116,111 +228,82 @@ def _should_stop(accelerator, requested: bool, batch: int, batches: int) -> bool
     return bool(accelerator.reduce(flag, reduction="sum").item() > 0)
 
 
-def _read_back(state: LoopState, pending: list[torch.Tensor]) -> None:
-    if pending:
-        state.loss_sum += float(torch.stack(pending).sum())
-        pending.clear()
+def preempt(run: Prepared, state: LoopState, best: dict[str, torch.Tensor] | None, run_dir: Path,
+            started: float) -> Preempted:
+    """Save a resumable checkpoint (the main process writes it, every rank waits for it); the error to raise."""
+    state.seconds = time.perf_counter() - started
+    if is_main():
+        save_checkpoint(run_dir, run.unwrapped, run.optimizer, run.scheduler, state, best)
+    run.accelerator.wait_for_everyone()
+    return Preempted(f"stopped by SIGTERM at epoch {state.epoch + 1}, step {state.step}")
 
 
-def fit(model: nn.Module, train_ds: ColumnDataset, val_ds: ColumnDataset, *, accelerator, loss_fn: LossFn,
-        epochs: int, patience: int, batch_size: int, grad_accum: int, warmup: float, encoder_lr: float,
-        head_lr: float, seed: int, run_dir: Path, log_path: Path, resume: bool = False, quiet: bool = False,
-        predict_on: dict[str, ColumnDataset] | None = None) -> FitResult:
-    """Train with early stopping on val AUPRC; return the best epoch's weights (CPU), timings, and the best
-    weights' probabilities on each ``predict_on`` dataset."""
-    from transformers import get_scheduler
+def validate(run: Prepared, state: LoopState, labels: np.ndarray, epoch_started: float) -> dict:
+    """Val AUPRC and AUROC of the current weights in the epoch's record (kept in ``state.history`` too)."""
+    probs = predict(run.accelerator, run.model, run.val_loader)
+    record = {"epoch": state.epoch + 1, "train_loss": state.loss_sum / max(state.loss_n, 1),
+              "val_auprc": auprc(labels, probs), "val_auroc": auroc(labels, probs),
+              "lr": [g["lr"] for g in run.optimizer.param_groups], "seconds": time.perf_counter() - epoch_started,
+              "step": state.step}
+    state.history.append(record)
+    return record
 
-    sampler = EpochSampler(len(train_ds), seed)
-    train_loader = make_loader(train_ds, batch_size, sampler=sampler)
-    val_loader = make_loader(val_ds, batch_size * 2)
-    total_steps = max(1, epochs * math.ceil(len(train_loader) / grad_accum))
-    optimizer = make_optimizer(param_groups(model, encoder_lr, head_lr))
-    scheduler = get_scheduler("linear", optimizer, num_warmup_steps=int(warmup * total_steps),
-                              num_training_steps=total_steps)
-    model, optimizer, train_loader, val_loader, scheduler = accelerator.prepare(
-        model, optimizer, train_loader, val_loader, scheduler)
-    state, best = LoopState(), None
-    if resume:
-        state, best = load_checkpoint(run_dir, accelerator.unwrap_model(model), optimizer, scheduler)
-    main = accelerator.is_main_process
-    started = time.perf_counter() - state.seconds
-    with sigterm_flag() as stop, _progress(quiet or not main) as progress:
-        task = progress.add_task("train", total=len(train_loader), info="") if progress else None
-        while state.epoch < epochs:
-            epoch_start = time.perf_counter()
-            sampler.set_epoch(state.epoch)
-            if hasattr(train_loader, "set_epoch"):  # accelerate's loader re-sets the sampler's epoch from its own
-                train_loader.set_epoch(state.epoch)
-            model.train()
-            loader = accelerator.skip_first_batches(train_loader, state.batch) if state.batch else train_loader
-            if progress:
-                progress.reset(task, total=len(train_loader), completed=state.batch,
-                               description=f"epoch {state.epoch + 1}/{epochs}")
-            t0 = time.perf_counter()
-            pending: list[torch.Tensor] = []
-            for batch in loader:
-                with accelerator.accumulate(model):
-                    logits = model(batch)
-                    loss = loss_fn(logits.float(), batch["labels"].float())
-                    accelerator.backward(loss)
-                    optimizer.step()
-                    scheduler.step()
-                    optimizer.zero_grad()
-                n = int(batch["labels"].shape[0]) * accelerator.num_processes
-                state.batch += 1
-                state.samples += n
-                pending.append(loss.detach() * n)
-                state.loss_n += n
-                if len(pending) >= LOSS_READBACK_EVERY:
-                    _read_back(state, pending)
-                if accelerator.sync_gradients:
-                    state.step += 1
-                    for hook in STEP_HOOKS:
-                        hook(state.step)
-                if progress and not pending:  # just read back: show the running loss
-                    elapsed = state.step_seconds + time.perf_counter() - t0
-                    progress.update(task, advance=1, info=f"loss {state.loss_sum / max(state.loss_n, 1):.4f} "
-                                                          f"{state.samples / max(elapsed, 1e-9):.0f} samples/s")
-                elif progress:
-                    progress.update(task, advance=1)
-                if accelerator.sync_gradients and _should_stop(accelerator, stop.requested, state.batch,
-                                                               len(train_loader)):
-                    _read_back(state, pending)
-                    state.step_seconds += time.perf_counter() - t0
-                    state.seconds = time.perf_counter() - started
-                    if main:
-                        save_checkpoint(run_dir, accelerator.unwrap_model(model), optimizer, scheduler, state, best)
-                    accelerator.wait_for_everyone()
-                    raise Preempted(f"stopped by SIGTERM at epoch {state.epoch + 1}, step {state.step}")
-            _read_back(state, pending)
-            state.step_seconds += time.perf_counter() - t0
-            val_p = predict(accelerator, model, val_loader)
-            val_y = val_ds.columns["labels"].numpy()
-            score = auprc(val_y, val_p)
-            record = {"epoch": state.epoch + 1, "train_loss": state.loss_sum / max(state.loss_n, 1),
-                      "val_auprc": score, "val_auroc": auroc(val_y, val_p),
-                      "lr": [g["lr"] for g in optimizer.param_groups], "seconds": time.perf_counter() - epoch_start,
-                      "step": state.step}
-            state.history.append(record)
-            if main:
-                with open(log_path, "a", encoding="utf-8") as fh:
-                    fh.write(json.dumps(record) + "\n")
-            if best is None or (score if score is not None else 0.0) > state.best_auprc:
-                state.best_auprc = score if score is not None else 0.0
-                state.best_epoch = state.epoch + 1
-                state.bad_epochs = 0
-                best = {k: v.detach().to("cpu").contiguous().clone()
-                        for k, v in accelerator.unwrap_model(model).state_dict().items()}
-            else:
-                state.bad_epochs += 1
-            state.epoch += 1
-            state.batch, state.loss_sum, state.loss_n = 0, 0.0, 0
-            if state.bad_epochs >= patience:
-                break
-    seconds = time.perf_counter() - started
-    accelerator.unwrap_model(model).load_state_dict(best)
-    predictions = {name: predict(accelerator, model, accelerator.prepare(make_loader(ds, batch_size * 2)))
-                   for name, ds in (predict_on or {}).items()}
-    return FitResult(best_state=best, best_epoch=state.best_epoch, epochs_run=state.epoch, train_seconds=seconds,
-                     samples_per_s=state.samples / max(state.step_seconds, 1e-9), history=state.history,
-                     predictions=predictions)
+
+def log_epoch(run_dir: Path, record: dict) -> None:
+    """Append the epoch's record to the run's train_log.jsonl (main process only)."""
+    if is_main():
+        with open(Path(run_dir) / TRAIN_LOG, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
+
+
+def keep_best(run: Prepared, state: LoopState, score: float | None,
+              best: dict[str, torch.Tensor] | None) -> dict[str, torch.Tensor]:
+    """Early stopping's bookkeeping: a better val AUPRC (or the first epoch) keeps a CPU copy of the weights and
+    resets the count of epochs without improvement; otherwise that count grows. Returns the best weights."""
+    value = score if score is not None else 0.0
+    if best is None or value > state.best_auprc:
+        state.best_auprc, state.best_epoch, state.bad_epochs = value, state.epoch + 1, 0
+        return cpu_state(run.unwrapped)
+    state.bad_epochs += 1
+    return best
+
+
+class EpochProgress:
+    """The progress bar on stderr (main process, unless quiet): batches, running loss when read back, samples/s."""
+
+    def __init__(self, cfg: LoopConfig, batches: int) -> None:
+        self.epochs, self.batches = cfg.epochs, batches
+        self.bar = None if cfg.quiet or not is_main() else _rich_progress()
+        self.task = None
+
+    def __enter__(self) -> EpochProgress:
+        if self.bar is not None:
+            self.bar.__enter__()
+            self.task = self.bar.add_task("train", total=self.batches, info="")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+    def start(self, state: LoopState) -> None:
+        if self.bar is not None:
+            self.bar.reset(self.task, total=self.batches, completed=state.batch,
+                           description=f"epoch {state.epoch + 1}/{self.epochs}")
+
+    def advance(self, state: LoopState, seconds: float, *, loss_read: bool) -> None:
+        if self.bar is None:
+            return
+        if loss_read:  # the running loss was just read back: show it
+            self.bar.update(self.task, advance=1, info=f"loss {state.loss_sum / max(state.loss_n, 1):.4f} "
+                                                       f"{state.samples / max(seconds, 1e-9):.0f} samples/s")
+        else:
+            self.bar.update(self.task, advance=1)
+
+
+def _rich_progress():
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TextColumn("{task.fields[info]}"), console=Console(stderr=True), transient=True)

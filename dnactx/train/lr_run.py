@@ -15,9 +15,8 @@ from ..atomic import atomic_path
 from ..contracts import RunFacts
 from ..data.dataset import Dataset, Split
 from ..models.lr import fit_lr, kmer_features, predict_proba, save_lr, search_lr
-from ..registry.folder import RunFolder
+from ..runs import RunFolder
 from .config import TrainConfig
-from .dist import writable
 
 
 def _fit(config: TrainConfig, ds: Dataset) -> tuple[object, dict, dict]:
@@ -59,7 +58,7 @@ def train_lr(config: TrainConfig, ds: Dataset, folder: RunFolder, *, quiet: bool
             probs[split] = predict_proba(model, ds.splits[split].bases, _context(config, ds.splits[split]),
                                          scaling=scaling)
     n_iter = int(np.max(model.n_iter_))
-    if writable(folder):
+    if folder.writable:
         weights = folder.path / "lr.safetensors"
         with atomic_path(weights) as tmp:
             save_lr(model, tmp, scaling=scaling)

@@ -11,11 +11,11 @@ import numpy as np
 from ..atomic import atomic_path, write_text
 from ..contracts import MetricsFile, RunFacts
 from ..data.dataset import Dataset, cut_context, load_dataset, read_meta
+from ..distributed import is_distributed, is_main, share_run_id
 from ..errors import DnactxError, ExitCode
 from ..metrics import evaluate
 from ..provenance import library_versions
-from ..registry.folder import RunFolder, iter_run_folders
-from . import dist
+from ..runs import RunFolder, folder_for_this_process, iter_run_folders
 from .checkpoint import Preempted, has_checkpoint
 from .config import TrainConfig, effective_max_train
 
@@ -42,7 +42,7 @@ def _dataset_path(config: TrainConfig) -> Path:
 
 
 def _record(home: Path, folder: RunFolder, quiet: bool) -> bool:
-    if not dist.writable(folder):
+    if not folder.writable:
         return False
     try:
         from ..registry import record_run
@@ -74,8 +74,8 @@ def train_run(config: TrainConfig, home: Path, *, matrix: str | None = None, cel
     ``resume=run_id``. User errors are recorded in status.json and raised as DnactxError.
     """
     home = Path(home)
-    solo = not resume and dist.world_size() > 1 and config.family == "lr"
-    if solo and not dist.is_main():
+    solo = not resume and is_distributed() and config.family == "lr"
+    if solo and not is_main():
         # lr is one scikit-learn fit: under torchrun/accelerate launch rank 0 runs it alone, without collectives
         return {"run_id": None, "status": "skipped", "metrics": None}
     if resume:
@@ -86,8 +86,7 @@ def train_run(config: TrainConfig, home: Path, *, matrix: str | None = None, cel
         if not has_checkpoint(folder.path):
             raise DnactxError(f"run {folder.id} ({status}) has no checkpoint to resume from; start a new run")
         config = TrainConfig.from_dict(folder.config)
-        if not dist.is_main():
-            folder = dist.ReplicaFolder(folder.path)
+        folder = folder_for_this_process(folder.path)
     else:
         data_path = _dataset_path(config)
         meta = read_meta(data_path)
@@ -98,10 +97,10 @@ def train_run(config: TrainConfig, home: Path, *, matrix: str | None = None, cel
                   "versions": library_versions(), "device": None, "matrix": matrix, "cell": cell,
                   "max_train_effective": effective_max_train(config)}
         folder = None
-        if dist.is_main():
+        if is_main():
             folder = RunFolder.create(home, record, name=config.name or default_name(config), matrix=matrix)
-        run_id = folder.id if solo else dist.share_run_id(folder.id if folder else None)
-        folder = folder or dist.ReplicaFolder(home / run_id)
+        run_id = folder.id if solo else share_run_id(folder.id if folder else None)
+        folder = folder or folder_for_this_process(home / run_id)
     folder.set_status("running")
     _record(home, folder, quiet)
     try:
@@ -116,7 +115,7 @@ def train_run(config: TrainConfig, home: Path, *, matrix: str | None = None, cel
         _record(home, folder, quiet)
         raise
     except BaseException as exc:
-        if dist.writable(folder):
+        if folder.writable:
             write_text(folder.path / "error.txt", traceback.format_exc())
         folder.set_status("failed", error=f"{type(exc).__name__}: {exc}")
         _record(home, folder, quiet)
@@ -160,7 +159,7 @@ def _train(config: TrainConfig, folder: RunFolder, home: Path, *, resume: bool, 
 
 
 def _write_predictions(folder: RunFolder, ds: Dataset, probs: dict[str, np.ndarray]) -> None:
-    if not dist.writable(folder):
+    if not folder.writable:
         return
     arrays = {}
     for split in ("val", "test"):

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from dnactx.data.torchdata import ColumnDataset, make_loader
+from dnactx.distributed import exit_process, is_main
 from dnactx.train.loop import make_accelerator, predict
 
 
@@ -26,7 +27,7 @@ accelerator = make_accelerator("no", 1)
 ds = ColumnDataset({"x": torch.arange(1, 102, dtype=torch.float32), "labels": torch.zeros(101)})  # 101: uneven
 model, loader = accelerator.prepare(RowIndex(), make_loader(ds, 8))
 out = predict(accelerator, model, loader)
-if accelerator.is_main_process:
+if is_main():
     np.save(sys.argv[1], out)
 accelerator.wait_for_everyone()
-accelerator.end_training()  # tears the process group down before exit
+exit_process(0)  # tears the process group down, then leaves without interpreter finalization

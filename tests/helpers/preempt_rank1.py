@@ -8,8 +8,9 @@ import signal
 import sys
 
 from dnactx.cli import main
+from dnactx.distributed import rank
 from dnactx.train import loop
 
-if os.environ.get("RANK") == "1":
+if rank() == 1:
     loop.STEP_HOOKS.append(lambda step: step == 3 and os.kill(os.getpid(), signal.SIGTERM))
-main(sys.argv[1:])
+main(sys.argv[1:])  # leaves through distributed.exit_process

@@ -1,9 +1,8 @@
-"""Hugging Face encoders: resolve a checkpoint offline, build ``dnabert6-tiny``, tokenise, freeze, pool."""
+"""Hugging Face checkpoints: resolve one offline, build dnabert6-tiny, check shipped code, load tokenizer, encoder."""
 
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import os
 import shutil
@@ -14,10 +13,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..distributed import is_main, rank
 from ..errors import DnactxError
 from ..provenance import sha256_file
 from ..tokenize import HFTokenizer, KmerTokenizer, dnabert_vocab, kmer_size, read_vocab
-from .heads import Head
 
 TINY = "dnabert6-tiny"
 _TINY_CONFIG = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=256,
@@ -65,12 +64,12 @@ def tiny_dir(home: Path, wait_s: float = 600.0) -> Path:
     dest = Path(home) / ".models" / TINY
     if (dest / "config.json").is_file():
         return dest
-    if os.environ.get("RANK", "0") == "0":
+    if is_main():
         return build_tiny(dest)
     deadline = time.monotonic() + wait_s
     while not (dest / "config.json").is_file():
         if time.monotonic() > deadline:
-            raise DnactxError(f"rank {os.environ['RANK']} waited {wait_s:.0f} s for rank 0 to build {dest}")
+            raise DnactxError(f"rank {rank()} waited {wait_s:.0f} s for rank 0 to build {dest}")
         time.sleep(0.2)
     return dest
 
@@ -183,92 +182,3 @@ def max_positions(encoder: nn.Module) -> int:
         if isinstance(n, int) and n > 0:
             return n
     return 512
-
-
-def _layers(encoder: nn.Module) -> nn.ModuleList:
-    """The encoder's stack of transformer blocks: the longest ModuleList (BERT: encoder.layer)."""
-    lists = [m for m in encoder.modules() if isinstance(m, nn.ModuleList)]
-    if not lists:
-        raise DnactxError(f"cannot find the layer stack of {type(encoder).__name__} for --finetune top:N")
-    return max(lists, key=len)
-
-
-def set_trainable(encoder: nn.Module, top: int | None) -> None:
-    """frozen (0): nothing trains; top:N: the last N blocks train; full (None): everything trains.
-
-    A pooler the classifier does not use never trains: its parameters would get no gradient, which DDP rejects.
-    """
-    for p in encoder.parameters():
-        p.requires_grad = top is None
-    if top:
-        layers = _layers(encoder)
-        if top > len(layers):
-            raise DnactxError(f"--finetune top:{top} but the model has only {len(layers)} layers")
-        for layer in layers[-top:]:
-            for p in layer.parameters():
-                p.requires_grad = True
-    pooler = getattr(encoder, "pooler", None)
-    if isinstance(pooler, nn.Module):
-        for p in pooler.parameters():
-            p.requires_grad = False
-
-
-def hidden_width(encoder: nn.Module) -> int:
-    """The encoder's output width, under the names configs use for it (BERT, HyenaDNA/Mamba, GPT-2)."""
-    for attr in ("hidden_size", "d_model", "n_embd", "dim"):
-        n = getattr(encoder.config, attr, None)
-        if isinstance(n, int) and n > 0:
-            return n
-    raise DnactxError(f"cannot tell the hidden size of {type(encoder).__name__} from its config "
-                      "(no hidden_size, d_model or n_embd)")
-
-
-def _accepts(forward, name: str) -> bool:
-    try:
-        params = inspect.signature(forward).parameters
-    except (TypeError, ValueError):
-        return True
-    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-
-
-def last_hidden(output) -> torch.Tensor:
-    """(batch, tokens, hidden) from whatever an encoder returns: a ModelOutput, a tuple (DNABERT-2) or a tensor."""
-    if isinstance(output, torch.Tensor):
-        return output
-    hidden = getattr(output, "last_hidden_state", None)
-    return hidden if hidden is not None else output[0]
-
-
-class EncoderClassifier(nn.Module):
-    """Encoder → masked mean pooling → shared Head (with the site-context embedding)."""
-
-    def __init__(self, encoder: nn.Module, site_context: bool) -> None:
-        super().__init__()
-        if getattr(encoder, "pooler", None) is not None and type(encoder).__module__.startswith("transformers."):
-            # we mean-pool, so transformers' own pooler only costs time; a checkpoint's own code may call its
-            # pooler unconditionally, so there it stays (and set_trainable freezes it)
-            encoder.pooler = None
-        self.encoder = encoder
-        # HyenaDNA takes no attention mask (it is causal: right padding cannot reach earlier positions); pooling
-        # below still leaves padding out
-        self.takes_mask = _accepts(encoder.forward, "attention_mask")
-        self.head = Head(hidden_width(encoder), site_context)
-
-    def pool(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """Mean of the last hidden states over real tokens; no mask means no padding.
-
-        k-mer windows all have one length, so the trainer drops an all-ones mask before batching: without a mask
-        SDPA takes its fused kernels instead of the masked math path (about half the step time on CPU), and no
-        per-batch ``mask.all()`` makes the host wait for the GPU.
-        """
-        if attention_mask is not None and bool(attention_mask.all()):
-            attention_mask = None
-        kwargs = {"attention_mask": attention_mask.long()} if self.takes_mask and attention_mask is not None else {}
-        out = last_hidden(self.encoder(input_ids=input_ids.long(), **kwargs))
-        if attention_mask is None:
-            return out.mean(1)
-        mask = attention_mask.unsqueeze(-1).to(out.dtype)
-        return (out * mask).sum(1) / mask.sum(1).clamp(min=1)
-
-    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self.head(self.pool(batch["input_ids"], batch.get("attention_mask")).float(), batch.get("context_id"))

@@ -8,21 +8,17 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from ..atomic import write_json
 from ..contracts import MetricsFile, read_metrics
+from ..distributed import is_main
 from ..errors import DnactxError
-from ..provenance import host_info, sha256_file
+from ..provenance import host_info, sha256_file, utcnow
 from .ids import new_run_id
 
 STATUSES = ("queued", "running", "completed", "failed", "preempted")
-
-
-def utcnow() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def default_home() -> Path:
@@ -41,6 +37,8 @@ def _read_json(path: Path) -> Any:
 
 class RunFolder:
     """``<home>/<run_id>/``: everything one run wrote, readable without the database."""
+
+    writable = True  # False in ReplicaFolder: this process reads the folder but must not write it
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -126,3 +124,27 @@ def iter_run_folders(home: Path):
     for child in sorted(home.iterdir()):
         if child.is_dir() and not child.name.startswith(".") and (child / "status.json").is_file():
             yield RunFolder(child)
+
+
+class ReplicaFolder(RunFolder):
+    """A run folder seen from a rank other than 0 of a multi-process run: reads as usual, writes nothing (rank 0
+    owns the files)."""
+
+    writable = False
+
+    def update_config(self, **values: Any) -> None:
+        return None
+
+    def set_status(self, status: str, *, error: str | None = None) -> None:
+        return None
+
+    def write_metrics(self, metrics: dict) -> None:
+        return None
+
+    def add_artifact(self, path: Path, kind: str) -> dict:
+        return {}
+
+
+def folder_for_this_process(path: Path) -> RunFolder:
+    """The run folder at ``path`` as this process may use it: writable on the main process, read-only elsewhere."""
+    return RunFolder(path) if is_main() else ReplicaFolder(path)

@@ -1,0 +1,18 @@
+"""Run folders, the source of truth: one folder per run (config, status, metrics, artifacts), standard library only.
+
+A trainer on a node without the registry's packages still writes complete run folders; ``dnactx.registry``
+indexes them in SQLite wherever those packages are installed.
+"""
+
+from .folder import ReplicaFolder, RunFolder, default_home, folder_for_this_process, iter_run_folders
+from .ids import is_run_id, new_run_id
+
+__all__ = [
+    "ReplicaFolder",
+    "RunFolder",
+    "default_home",
+    "folder_for_this_process",
+    "is_run_id",
+    "iter_run_folders",
+    "new_run_id",
+]
