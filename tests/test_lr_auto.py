@@ -77,8 +77,8 @@ def test_auto_never_does_worse_on_val_than_the_former_fixed_default(tmp_path):
                           tmp_path / "runs", quiet=True)["metrics"]
         auto = train_run(TrainConfig(data=str(data), model="lr", size=30), tmp_path / "runs", quiet=True)["metrics"]
         assert auto["val"]["auprc"] >= fixed["val"]["auprc"]
-        assert auto["lr"]["choice"]["val_auprc"] == pytest.approx(auto["val"]["auprc"], abs=1e-6)
-        assert len(auto["lr"]["grid"]) == len(SCALINGS) * len(CLASS_WEIGHTS) * len(C_GRID)
+        assert auto["facts"]["lr"]["choice"]["val_auprc"] == pytest.approx(auto["val"]["auprc"], abs=1e-6)
+        assert len(auto["facts"]["lr"]["grid"]) == len(SCALINGS) * len(CLASS_WEIGHTS) * len(C_GRID)
 
 
 @pytest.mark.slow
@@ -88,11 +88,11 @@ def test_auto_records_the_grid_and_choice_in_metrics_and_train_log(tiny_dataset,
     lines = [json.loads(line) for line in (folder.path / "train_log.jsonl").read_text().splitlines()]
     candidates = [line for line in lines if "candidate" in line]
     assert len(candidates) == 16 and {"val_auprc", "fit_seconds", "C", "class_weight", "scaling"} <= set(candidates[0])
-    assert lines[-1]["choice"] == result["metrics"]["lr"]["choice"] == folder.metrics["lr"]["choice"]
+    assert lines[-1]["choice"] == result["metrics"]["facts"]["lr"]["choice"] == folder.metrics["facts"]["lr"]["choice"]
     from safetensors import safe_open
 
     with safe_open(str(folder.path / "lr.safetensors"), "np") as fh:
-        assert fh.metadata()["scaling"] == result["metrics"]["lr"]["choice"]["scaling"]
+        assert fh.metadata()["scaling"] == result["metrics"]["facts"]["lr"]["choice"]["scaling"]
 
 
 @pytest.mark.slow
@@ -105,7 +105,7 @@ def test_a_numeric_C_fits_exactly_one_model(tiny_dataset, tmp_path):
     lines = (folder / "train_log.jsonl").read_text().splitlines()
     assert len(lines) == 1 and json.loads(lines[0])["choice"] == {"scaling": "frequency", "C": 10.0,
                                                                    "class_weight": "none"}
-    assert "grid" not in json.loads((folder / "metrics.json").read_text())["lr"]
+    assert "grid" not in json.loads((folder / "metrics.json").read_text())["facts"]["lr"]
 
 
 @pytest.mark.parametrize(("given", "parsed"), [("auto", "auto"), ("AUTO", "auto"), ("10", 10.0), (0.5, 0.5)])

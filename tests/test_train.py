@@ -44,7 +44,7 @@ def test_lr_run_folder_metrics_and_registry(tiny_dataset, tmp_path):
     m = folder.metrics
     assert set(m) == {"val", "test", "threshold", "by_context", "facts"}
     assert set(m["facts"]) == {"truncated_fraction", "best_epoch", "epochs_run", "train_seconds", "samples_per_s",
-                               "train_sites", "converged", "n_iter"}
+                               "train_sites", "converged", "n_iter", "lr"}
     assert m["facts"]["train_sites"] == _train_sites(tiny_dataset)
     assert set(m["by_context"]["test"]) == {"CG", "CHG", "CHH"}
     pred = np.load(folder.path / "predictions_val_test.npz")
