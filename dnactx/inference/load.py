@@ -150,7 +150,9 @@ def _transformer(recipe: Recipe, checkpoint: Path, weights: Path, trust: bool, k
                           f"{recipe.tokenizer} one; point the run at its original checkpoint")
     recipe = recipe.replace(max_tokens=recipe.max_tokens or max_positions(model.encoder),
                             tokenizer_k=getattr(tokenizer, "k", None))
-    return TorchScorer(recipe, model, tokenizer=tokenizer, **kw)
+    scorer = TorchScorer(recipe, model, tokenizer=tokenizer, **kw)
+    scorer.checkpoint = Path(checkpoint)
+    return scorer
 
 
 def _load_state(module, weights: Path, state: dict | None = None) -> None:

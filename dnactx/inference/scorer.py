@@ -8,6 +8,7 @@ site's strand, the C at ``recipe.center``; any such rows score, including mutate
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -120,7 +121,8 @@ class TorchScorer(Scorer):
     """cnn and transformers: a torch module in eval mode, no grad, on ``device``, autocast for bf16/fp16.
 
     ``model(batch)`` takes a dict with ``codes`` (cnn) or ``input_ids`` [+ ``attention_mask``] (transformers,
-    tokenised per the recipe by ``tokenizer``), and ``context_id`` when the recipe has site context.
+    tokenised per the recipe by ``tokenizer``), and ``context_id`` when the recipe has site context. ``checkpoint``:
+    the folder a transformer's encoder and tokenizer were loaded from (None for a cnn).
     """
 
     def __init__(self, recipe: Recipe, model: torch.nn.Module, *, tokenizer: Any = None, batch_size: int | None = None,
@@ -134,6 +136,7 @@ class TorchScorer(Scorer):
         self.precision = precision
         self.dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
         self.tokenizer = tokenizer
+        self.checkpoint: Path | None = None
         self.model = model.eval().to(self.device)
         for p in self.model.parameters():
             p.requires_grad_(False)
