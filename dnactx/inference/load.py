@@ -11,7 +11,7 @@ from ..runs import RunFolder, default_home, iter_run_folders
 from .manifest import is_export, read_manifest
 from .recipe import Recipe, tokenizer_kind
 from .runs import run_weights
-from .scorer import LrScorer, Scorer, TorchScorer
+from .scorer import PRECISIONS, LrScorer, Scorer, TorchScorer
 
 if TYPE_CHECKING:
     import torch
@@ -76,6 +76,8 @@ def load_scorer(source: str | Path | ModelRef, home: str | Path | None = None, *
     batch_size : rows per forward pass (default by family: lr 16384, cnn 1024, transformer 128)
     trust_remote_code : allow an exported folder's own Python code (a run uses what it was trained with)
     """
+    if precision not in PRECISIONS:
+        raise DnactxError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     ref = source if isinstance(source, ModelRef) else locate_model(source, home)
     home = Path(home) if home is not None else default_home()
     if ref.kind == "export":

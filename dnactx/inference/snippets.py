@@ -28,7 +28,7 @@ def logits(seqs, context_ids):  # seqs: {length}-bp strings, the C at index {cen
         out.append(x @ coef + intercept)
     return np.array(out)
 '''
-_PER_K = {"frequency": "counts / max(len(seq) - k + 1, 1)  # frequencies per k", "l2": "counts"}
+_PER_K = {"frequency": "counts / max(len(seq) - k + 1, 1)", "l2": "counts"}  # frequencies per k, or counts
 _NORM = {"frequency": "", "l2": "\n        x = x / (np.linalg.norm(x) or 1.0)  # all k-mer counts to unit L2 norm"}
 
 _CNN = '''\
@@ -60,7 +60,8 @@ from safetensors.torch import load_file
 from transformers import {imports}
 
 DIR = "."  # this folder
-encoder = AutoModel.from_pretrained(DIR{trust}).eval()
+encoder = AutoModel.from_pretrained(DIR{trust}).eval()  # a note on newly initialised pooler weights is expected:
+# the pooler is not used
 w = load_file(f"{{DIR}}/head.safetensors")
 {tokenizer}
 def logits(seqs, context_ids):  # seqs: {length}-bp strings, the C at index {center}; context_ids: 0 CG, 1 CHG, 2 CHH
@@ -82,9 +83,11 @@ _AUTO_TOKENS = '''tokenizer = AutoTokenizer.from_pretrained(DIR{trust})
 '''
 _AUTO_ENCODE = '''\
     # inputs longer than {max_tokens} tokens: dnactx keeps the {max_tokens} tokens centred on the one holding the C
-    inputs = dict(tokenizer(seqs, return_tensors="pt", padding=True))'''
+    t = tokenizer(seqs, padding=True, return_tensors="pt")
+    mask = t.get("attention_mask", torch.ones_like(t["input_ids"]))
+    inputs = {{"input_ids": t["input_ids"]}} | ({{}} if bool(mask.all()) else {{"attention_mask": mask}})'''
 _MEAN = "        f = h.mean(1)"
-_MASKED_MEAN = ('        m = inputs["attention_mask"].unsqueeze(-1).float()\n'
+_MASKED_MEAN = ("        m = mask.unsqueeze(-1).float()\n"
                 "        f = (h * m).sum(1) / m.sum(1)  # mean over real tokens")
 
 
