@@ -107,21 +107,25 @@ def test_calibration_none_or_absent_is_none_and_a_broken_file_is_one_line(tmp_pa
 
 
 # -- the lr scorer ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize("scaling, site_context", [("frequency", True), ("l2", True), ("l2", False)])
-def test_lr_scorer_equals_scikit_learn_predict_proba(scaling: str, site_context: bool) -> None:
+@pytest.mark.parametrize("scaling, site_context, mode, size", [
+    ("frequency", True, "both", 20), ("l2", True, "both", 20), ("l2", False, "down", 20),
+    ("frequency", True, "up", 2), ("l2", True, "up", 3),  # inputs shorter than the longest k-mers
+])
+def test_lr_scorer_equals_scikit_learn_predict_proba(scaling: str, site_context: bool, mode: str, size: int) -> None:
     from sklearn.linear_model import LogisticRegression
 
     from dnactx.inference import LrScorer
 
     rng = np.random.default_rng(1)
-    recipe = lr_recipe(lr_scaling=scaling, site_context=site_context)
+    recipe = lr_recipe(lr_scaling=scaling, site_context=site_context, mode=mode, size=size)
     width = n_features(6, site_context)
     coef, intercept = rng.normal(0, 3, (1, width)), rng.normal(0, 1, 1)
-    bases = to_ascii(["".join(rng.choice(list("ACGTN"), recipe.length, p=[.24] * 4 + [.04])) for _ in range(300)])
+    rows = ["".join(rng.choice(list("ACGTN"), recipe.length, p=[.24] * 4 + [.04])) for _ in range(300)]
+    bases = to_ascii(rows[:-1] + ["N" * recipe.length])  # a row without any k-mer: no features but the context
     ctx = rng.integers(0, 3, 300)
     model = LogisticRegression()
     model.classes_, model.coef_, model.intercept_, model.n_features_in_ = np.array([0, 1]), coef, intercept, width
-    x = kmer_features(bases, ctx if site_context else None, scaling=scaling).astype(np.float64)
+    x = kmer_features(bases, ctx if site_context else None, scaling=scaling, dtype=np.float64)
     scorer = LrScorer(recipe, coef, intercept, batch_size=64)  # several feature blocks
     np.testing.assert_allclose(scorer.probs(bases, ctx), model.predict_proba(x)[:, 1], rtol=0, atol=1e-12)
 

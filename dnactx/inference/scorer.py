@@ -20,7 +20,7 @@ from .recipe import Recipe
 if TYPE_CHECKING:
     import torch
 
-DEFAULT_BATCH = {"lr": 16384, "cnn": 1024, "transformer": 128}  # sites per forward pass (lr: per feature block)
+DEFAULT_BATCH = {"lr": 512, "cnn": 1024, "transformer": 128}  # rows per forward pass (lr: per k-mer block)
 PRECISIONS = ("no", "bf16", "fp16")
 _READBACK = 32  # torch batches kept on the device before one copy back (no host sync per batch)
 
@@ -91,8 +91,9 @@ class Scorer:
 class LrScorer(Scorer):
     """lr: the saved coefficients on models/lr.py's k-mer features with the recipe's scaling, in float64.
 
-    Equals scikit-learn's ``LogisticRegression.predict_proba`` with the same coefficients on the same features
-    (``safe_sparse_dot(X, coef.T) + intercept``, then ``expit``); no scikit-learn object is needed.
+    Equals scikit-learn's ``LogisticRegression.predict_proba`` with the same coefficients on the same features in
+    float64 (``kmer_features(..., dtype=np.float64)``) to 1e-12; training's own predictions (float32 features) to
+    ~1e-7. No scikit-learn object and no feature matrix (models.lr.kmer_logits).
     """
 
     def __init__(self, recipe: Recipe, coef: np.ndarray, intercept: float, *, batch_size: int | None = None) -> None:
@@ -107,13 +108,13 @@ class LrScorer(Scorer):
                               f"site context {'on' if recipe.site_context else 'off'}) makes {expected} features")
 
     def _score(self, bases: np.ndarray, context_id: np.ndarray | None) -> np.ndarray:
-        from ..models.lr import kmer_features
+        from ..models.lr import kmer_logits
 
         r, out = self.recipe, []
         for i in range(0, len(bases), self.batch_size):
             ctx = None if context_id is None else context_id[i:i + self.batch_size]
-            x = kmer_features(bases[i:i + self.batch_size], ctx, kmax=r.kmax, scaling=r.lr_scaling)
-            out.append((x.astype(np.float64) @ self.coef[:, None])[:, 0] + self.intercept)
+            out.append(kmer_logits(bases[i:i + self.batch_size], ctx, self.coef, self.intercept, kmax=r.kmax,
+                                   scaling=r.lr_scaling))
         return np.concatenate(out)
 
 
