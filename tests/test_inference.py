@@ -130,6 +130,24 @@ def test_lr_scorer_equals_scikit_learn_predict_proba(scaling: str, site_context:
     np.testing.assert_allclose(scorer.probs(bases, ctx), model.predict_proba(x)[:, 1], rtol=0, atol=1e-12)
 
 
+def test_mutagenesis_as_the_package_docstring_shows_it_scores_each_mutant_as_if_alone() -> None:
+    from dnactx.inference import LrScorer
+
+    rng = np.random.default_rng(4)
+    scorer = LrScorer(lr_recipe(), rng.normal(0, 1, n_features()), 0.1, batch_size=50)
+    r = scorer.recipe
+    x = to_ascii(["".join(rng.choice(list("ACGT"), r.length))])[0]
+    L = r.length
+    mutants = np.repeat(x[None], 4 * L, axis=0)
+    mutants[np.arange(4 * L), np.repeat(np.arange(L), 4)] = np.tile(np.frombuffer(b"ACGT", np.uint8), L)
+    ctx = np.full(4 * L, 2)
+    delta = (scorer.logits(mutants, ctx) - scorer.logits(x[None], ctx[:1])).reshape(L, 4)
+    reference = np.frombuffer(b"ACGT", np.uint8)[None, :] == x[:, None]
+    assert (delta[reference] == 0).all() and (delta[~reference] != 0).all()
+    one = mutants[7 * 4 + 1]
+    assert delta[7, 1] == scorer.logits(one[None], ctx[:1])[0] - scorer.logits(x[None], ctx[:1])[0]
+
+
 def test_scorer_refuses_wrong_inputs_in_one_line() -> None:
     from dnactx.inference import LrScorer
 
@@ -252,6 +270,8 @@ def test_runs_without_weights_and_unknown_models_are_one_line_errors(tmp_path: P
     (tmp_path / "plain").mkdir()
     with pytest.raises(DnactxError, match="neither a run folder"):
         load_scorer(tmp_path / "plain", home)
+    with pytest.raises(DnactxError, match="no such folder"):
+        load_scorer(str(tmp_path / "typo"), home)
 
 
 # -- export of a hand-made lr run ------------------------------------------------------------------------------
@@ -310,6 +330,19 @@ def test_export_refuses_a_non_empty_folder_unless_forced_and_never_half_writes(t
     assert code == 0, stderr
     assert sorted(p.name for p in out.iterdir()) == ["README.md", "dnactx_model.json", "lr.safetensors"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".model")]
+
+
+def test_only_completed_runs_are_exported(tmp_path: Path, tiny_dataset: Path) -> None:
+    from dnactx.inference.export import export_model
+    from dnactx.runs import RunFolder
+
+    home = tmp_path / "runs"
+    folder = RunFolder(home / hand_made_lr_run(home, tiny_dataset))
+    folder.set_status("failed", error="killed after saving its weights")
+    assert load_scorer(folder.id, home).recipe.family == "lr"  # its weights still score
+    with pytest.raises(DnactxError, match="is failed .* only completed runs are exported"):
+        export_model(folder.id, tmp_path / "model", home)
+    assert not (tmp_path / "model").exists()
 
 
 def test_an_exported_folder_from_a_newer_dnactx_is_refused(tmp_path: Path, tiny_dataset: Path) -> None:

@@ -25,12 +25,17 @@ Scoring sites of a genome (predict), one chromosome at a time::
     p = scorer.probs(r.cut(windows), genome_contexts(chrom, pos, strand))
 
 In-silico mutagenesis (explain): mutate the window (or the cut) before scoring; the scorer tokenises what it is
-given, so any A/C/G/T rows of ``r.length`` bp score, and the C sits at ``r.center`` of each::
+given, so any A/C/G/T rows of ``r.length`` bp score, and the C sits at ``r.center`` of each. One site, every
+position × every base, in one call (rows are scored independently, in batches of ``scorer.batch_size``)::
 
-    x = r.cut(windows[:1])                                # (1, L)
-    mutants = np.repeat(x, 3 * r.length, axis=0)          # every position × the three other bases
-    ...                                                   # write the bases into mutants[i, position]
-    delta = scorer.logits(mutants, np.repeat(ctx[:1], len(mutants))) - scorer.logits(x, ctx[:1])
+    x = r.cut(windows[:1])[0]                                    # (L,) uint8
+    L = r.length
+    mutants = np.repeat(x[None], 4 * L, axis=0)
+    mutants[np.arange(4 * L), np.repeat(np.arange(L), 4)] = np.tile(np.frombuffer(b"ACGT", np.uint8), L)
+    ctx = np.full(4 * L, context_id[0])
+    delta = (scorer.logits(mutants, ctx) - scorer.logits(x[None], ctx[:1])).reshape(L, 4)  # 0 at the reference
+
+``recipe.calibration`` (a run's calibration.json, see ``calibration.py``) is applied by ``probs`` only.
 """
 
 from .calibration import CALIBRATION_FILE, Calibration, read_calibration

@@ -45,8 +45,13 @@ def export_model(source: str | Path, out: Path, home: Path, *, force: bool = Fal
     ref = locate_model(source, home)
     if ref.kind != "run":
         raise DnactxError(f"{ref.path} is already an exported model; export a run (its id or folder)")
-    scorer = load_scorer(ref, home, device="cpu")
     folder = RunFolder(ref.path)
+    scorer = load_scorer(ref, home, device="cpu")  # a run without weights stops here, saying why
+    status = folder.status.get("status")
+    if status != "completed" or not folder.metrics:
+        raise DnactxError(f"run {folder.id} is {status} and has {'no ' if not folder.metrics else ''}metrics.json: "
+                          "only completed runs are exported (their card reports their metrics); see "
+                          f"`dnactx runs show {folder.id}`")
     with atomic_dir(out) as tmp:
         _write_weights(scorer, tmp)
         files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file()}

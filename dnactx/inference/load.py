@@ -38,6 +38,9 @@ def locate_model(source: str | Path, home: str | Path | None = None) -> ModelRef
             return ModelRef("run", path, path.name)
         raise DnactxError(f"{path} is neither a run folder (status.json) nor an exported model (dnactx_model.json); "
                           "give a run id, a run folder or a folder written by `dnactx export`")
+    if any(sep in str(source) for sep in ("/", "\\")) or str(source).startswith("."):
+        raise DnactxError(f"model {source}: no such folder; give a folder written by `dnactx export`, a run folder "
+                          "or a run id")
     home = Path(home) if home is not None else default_home()
     run_id = resolve_run_id(str(source), home)
     return ModelRef("run", home / run_id, run_id)
@@ -70,7 +73,8 @@ def load_scorer(source: str | Path | ModelRef, home: str | Path | None = None, *
     Parameters
     ----------
     source : run id or unique prefix, run folder, exported folder, or a ModelRef from :func:`locate_model`
-    home : the registry home for run ids and for rebuilding dnabert6-tiny (default ``$DNACTX_HOME`` or ./runs)
+    home : the registry home for run ids and for rebuilding dnabert6-tiny (default: the folder a run folder sits
+        in, else ``$DNACTX_HOME`` or ./runs)
     device : torch device for cnn/transformers (default: cuda when available, else cpu); lr runs on numpy
     precision : no | bf16 | fp16 (autocast; ``no`` reproduces training's float32 predictions)
     batch_size : rows per forward pass (default by family: lr 512, cnn 1024, transformer 128)
@@ -79,7 +83,9 @@ def load_scorer(source: str | Path | ModelRef, home: str | Path | None = None, *
     if precision not in PRECISIONS:
         raise DnactxError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     ref = source if isinstance(source, ModelRef) else locate_model(source, home)
-    home = Path(home) if home is not None else default_home()
+    if home is None:  # a run folder's home is the folder it sits in (dnabert6-tiny is rebuilt there)
+        home = ref.path.parent if ref.kind == "run" else default_home()
+    home = Path(home)
     if ref.kind == "export":
         recipe, _ = read_manifest(ref.path)
         weights = ref.path / {"lr": "lr.safetensors", "cnn": "model.safetensors"}.get(recipe.family, "head.safetensors")
