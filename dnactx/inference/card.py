@@ -37,8 +37,8 @@ def model_card(c: CardInputs) -> str:
 
 def _title(c: CardInputs) -> str:
     r, p = c.recipe, c.provenance
-    tail = f", {r.finetune}" if r.family == "transformer" else ""
-    return (f"# dnactx model: {r.model} ({r.family}{tail}), {r.mode} {r.size} bp\n\n"
+    what = f"{r.model} (transformer, {r.finetune})" if r.family == "transformer" else r.family
+    return (f"# dnactx model: {what}, {r.mode} {r.size} bp\n\n"
             f"Predicts whether a cytosine is methylated from the DNA around it. Exported by `dnactx export` from run "
             f"`{p.get('run_id')}` ({p.get('run_name') or 'unnamed'}), trained {p.get('trained') or MISSING} with "
             f"dnactx {(p.get('trained_with') or {}).get('dnactx', MISSING)}; exported {p.get('exported')}.")
