@@ -157,3 +157,19 @@ def test_the_model_cards_snippet_reproduces_the_scorer_without_dnactx(trained, t
     assert proc.returncode == 0, proc.stderr[-3000:]
     np.testing.assert_allclose(np.load(tmp_path / "out.npy"), scorer.logits(to_ascii(seqs), contexts), rtol=0,
                                atol=1e-5)
+
+
+def test_a_frozen_run_moved_away_from_its_checkpoint_rebuilds_dnabert6_tiny_and_still_reproduces(trained,
+                                                                                                tmp_path: Path) -> None:
+    import shutil
+
+    home, dataset, runs = trained
+    moved = tmp_path / "elsewhere" / runs["tiny-frozen"]
+    shutil.copytree(home / runs["tiny-frozen"], moved)
+    config = json.loads((moved / "config.json").read_text())
+    (moved / "config.json").write_text(json.dumps({**config, "checkpoint_path": str(tmp_path / "gone")}))
+    scorer = load_scorer(moved, device="cpu")  # its home is the folder it sits in: tiny is rebuilt there
+    assert scorer.checkpoint == tmp_path / "elsewhere" / ".models" / "dnabert6-tiny"
+    npz = np.load(moved / "predictions_val_test.npz")
+    windows, contexts = split_windows(dataset, npz, "test")
+    np.testing.assert_allclose(scorer.probs(scorer.recipe.cut(windows), contexts), npz["test_prob"], rtol=0, atol=1e-6)
