@@ -62,6 +62,14 @@ def centred_span(length: int, center: int, keep: int) -> tuple[int, int]:
     return start, start + keep
 
 
+def kmer_span(length: int, center: int, k: int, max_tokens: int) -> tuple[int, int]:
+    """[start, stop) of the overlapping k-mers kept from a ``length``-bp window: all of them when they fit in
+    ``max_tokens`` with [CLS] and [SEP], else ``max_tokens - 2`` centred on the k-mer whose middle base is the C
+    at ``center`` (clipped at the ends, e.g. for up/down windows). k-mer i covers bases i … i + k - 1."""
+    nk = max(length - k + 1, 0)
+    return centred_span(nk, min(max(center - k // 2, 0), max(nk - 1, 0)), min(nk, max_tokens - 2))
+
+
 class KmerTokenizer:
     """DNABERT-style overlapping k-mer tokenizer driven by a checkpoint's vocab.txt, with numpy only."""
 
@@ -95,9 +103,8 @@ class KmerTokenizer:
         n, length = bases.shape
         k = self.k
         nk = max(length - k + 1, 0)
-        keep = min(nk, max_tokens - 2)
-        # the k-mer whose middle base is the C (clipped at the ends, e.g. for up/down windows)
-        start, stop = centred_span(nk, min(max(center - k // 2, 0), max(nk - 1, 0)), keep)
+        start, stop = kmer_span(length, center, k, max_tokens)
+        keep = stop - start
         codes = base_codes(bases[:, start:stop + k - 1])
         ids = np.zeros((n, keep), dtype=np.int64)
         bad = np.zeros((n, keep), dtype=bool)

@@ -65,13 +65,19 @@ def context_slice(window: int, size: int, mode: str) -> tuple[int, int, int]:
 def cut_context(seqs: np.ndarray | list[str], window: int, size: int, mode: str) -> tuple[np.ndarray, int]:
     """Cut ``size`` bp up/down/both around the C at ``window // 2``.
 
+    ``seqs``: equal-length strings, or a uint8 ASCII matrix of shape (n, window + 1) (as prepare cuts windows).
     Returns (uint8 ASCII matrix of shape (n, length), index of the C in each row).
     """
     start, stop, center = context_slice(window, size, mode)
-    arr = np.asarray(seqs, dtype=object)
-    if arr.size == 0:
-        return np.zeros((0, stop - start), dtype=np.uint8), center
-    codes = np.frombuffer("".join(arr.tolist()).encode("ascii"), dtype=np.uint8).reshape(arr.size, -1)
+    if isinstance(seqs, np.ndarray) and seqs.dtype == np.uint8:
+        if seqs.ndim != 2:
+            raise ValueError(f"windows must be a 2-D (n, window + 1) matrix, got shape {seqs.shape}")
+        codes = seqs
+    else:
+        arr = np.asarray(seqs, dtype=object)
+        if arr.size == 0:
+            return np.zeros((0, stop - start), dtype=np.uint8), center
+        codes = np.frombuffer("".join(arr.tolist()).encode("ascii"), dtype=np.uint8).reshape(arr.size, -1)
     if codes.shape[1] != window + 1:
         raise DnactxError(f"dataset sequences are {codes.shape[1]} bp but prepare.json says window {window}; "
                           "re-run `dnactx prepare`")

@@ -18,7 +18,7 @@ from .options import PrepareOptions
 from .sites import context_codes, motif_disagrees, reference_strand, shift_hits, site_bases
 from .splits import SPLITS, BlockSplits, chrom_key, subsample
 from .summary import Tally
-from .windows import Stranded, cut_windows, rows_to_strings
+from .windows import Stranded, rows_to_strings, site_windows
 
 SCHEMA = pa.schema([
     ("chrom", pa.string()), ("pos", pa.int64()), ("strand", pa.string()), ("context", pa.string()),
@@ -65,8 +65,8 @@ class SiteBuilder:
     """Builds dataset rows chromosome by chromosome, keeping the tally that prepare.json reports."""
 
     def __init__(self, options: PrepareOptions, genome: FastaGenome, layouts: list[Layout], tally: Tally, *,
-                 pad: int, splits: BlockSplits | None, chrom_split: np.ndarray | None, chunk_rows: int) -> None:
-        self.o, self.genome, self.tally, self.pad = options, genome, tally, pad
+                 splits: BlockSplits | None, chrom_split: np.ndarray | None, chunk_rows: int) -> None:
+        self.o, self.genome, self.tally = options, genome, tally
         self.splits, self.chrom_split, self.chunk_rows = splits, chrom_split, chunk_rows
         self.read_level = np.array([lay.spec.variant == "modkit" for lay in layouts], dtype=bool)
         self.keys = np.array([chrom_key(n) for n in genome.names], dtype=np.uint64)
@@ -82,7 +82,7 @@ class SiteBuilder:
 
     # -- the genome check and duplicates ------------------------------------------------------------------
     def _checked(self, chrom: int, bases: Stranded, rec: np.ndarray) -> _Sites:
-        idx = self.pad + rec["pos"] - 1
+        idx = bases.index(rec["pos"])
         strand, agrees = reference_strand(bases.seq, idx, rec["strand"])
         tri = site_bases(bases.seq, idx, strand)
         ctx = context_codes(tri)
@@ -209,7 +209,7 @@ class SiteBuilder:
         label = (level >= self.o.threshold).astype(np.int8)
         repeat = bases.masked(s.idx)
         self.tally.add_sites(split, s.ctx, label, repeat)
-        seq = cut_windows(bases, s.idx, s.strand, self.o.window)
+        seq = site_windows(bases, s.pos, s.strand, self.o.window)
         return pa.Table.from_arrays([
             pc.take(pa.array([self.genome.names[chrom]]), pa.array(np.zeros(s.pos.size, dtype=np.int64))),
             pa.array(s.pos, pa.int64()),
@@ -242,6 +242,5 @@ def early_check(options: PrepareOptions, genome: FastaGenome, layouts: list[Layo
     bases = np.full(end - start, ord("N"), dtype=np.uint8)
     raw = genome.region(genome.names[chrom], start, end)
     bases[max(start, 0) - start:max(start, 0) - start + raw.size] = raw
-    scratch = SiteBuilder(options, genome, layouts, Tally(), pad=-start, splits=None, chrom_split=None,
-                          chunk_rows=EARLY_ROWS)
-    scratch._checked(chrom, Stranded(bases), rows)
+    scratch = SiteBuilder(options, genome, layouts, Tally(), splits=None, chrom_split=None, chunk_rows=EARLY_ROWS)
+    scratch._checked(chrom, Stranded(bases, pad=-start), rows)

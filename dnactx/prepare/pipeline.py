@@ -26,7 +26,7 @@ from .output import staged_output
 from .spill import Spill
 from .splits import SPLITS, BlockSplits, min_blocks
 from .summary import Tally
-from .windows import Stranded
+from .windows import Stranded, window_pad
 
 WRITE_ROWS = 100_000  # dataset rows cut and written at a time: ~80 MB of windows at the default 801 bp
 DUPLICATE_RULE = ("a site (position and strand) with rows in several files, or twice in one file, is one "
@@ -43,7 +43,7 @@ def prepare_dataset(options: PrepareOptions, *, warn: Callable[[str], None] | No
     genome = FastaGenome(options.genome)
     notes = [genome.note] if genome.note else []
     tally = Tally()
-    pad = max(options.window // 2, 2)
+    pad = window_pad(options.window)
     chunk_rows = max(1, min(options.chunk_rows, (2**31 - 1) // (options.window + 1)))
     with staged_output(options.out) as stage:
         spill = Spill(stage / "spill", genome.lengths)
@@ -54,7 +54,7 @@ def prepare_dataset(options: PrepareOptions, *, warn: Callable[[str], None] | No
                         first=lambda records: early_check(options, genome, layouts, records))
         splits, chrom_split, note = _splits(options, genome, occupancy)
         notes += [note] if note else []
-        builder = SiteBuilder(options, genome, layouts, tally, pad=pad, splits=splits, chrom_split=chrom_split,
+        builder = SiteBuilder(options, genome, layouts, tally, splits=splits, chrom_split=chrom_split,
                               chunk_rows=min(chunk_rows, WRITE_ROWS))
         # windows are all distinct: a dictionary for seq would only cost memory and time
         with pq.ParquetWriter(stage / "dataset.parquet", SCHEMA, compression="zstd",
@@ -132,7 +132,7 @@ def _segments(genome: FastaGenome, spill: Spill, pad: int) -> Iterator[tuple[int
                     name, raw = next(chromosomes)
                     while index[name] != chrom:
                         name, raw = next(chromosomes)
-                stranded, current = Stranded(raw, buffer), chrom
+                stranded, current = Stranded(raw, buffer, pad=pad), chrom
             yield chrom, stranded, part  # type: ignore[misc]
 
 

@@ -1,0 +1,50 @@
+"""``dnactx_model.json``: what makes a folder an exported dnactx model (format, recipe, provenance, files)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..errors import DnactxError
+from .recipe import Recipe
+
+MANIFEST = "dnactx_model.json"
+FORMAT = "dnactx-model"
+FORMAT_VERSION = 1
+# The weights an exported folder holds per family, beside the manifest (transformers: also the encoder's own
+# config.json + model.safetensors from save_pretrained, and its tokenizer files).
+FILES = {"lr": ("lr.safetensors",), "cnn": ("model.safetensors",),
+         "transformer": ("config.json", "model.safetensors", "head.safetensors")}
+
+
+def manifest(recipe: Recipe, provenance: dict[str, Any], files: dict[str, str]) -> dict[str, Any]:
+    """The manifest object: ``{"format", "format_version", "recipe", "provenance", "files": {name: sha256}}``."""
+    return {"format": FORMAT, "format_version": FORMAT_VERSION, "recipe": recipe.to_dict(), "provenance": provenance,
+            "files": files}
+
+
+def is_export(folder: Path) -> bool:
+    return (Path(folder) / MANIFEST).is_file()
+
+
+def read_manifest(folder: Path) -> tuple[Recipe, dict[str, Any]]:
+    """(recipe, provenance) of an exported folder; a malformed, newer or incomplete one is a one-line error."""
+    path = Path(folder) / MANIFEST
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DnactxError(f"{folder} has no {MANIFEST}; it is not a model exported by `dnactx export`") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DnactxError(f"{path} is unreadable ({exc}); export the model again") from None
+    if not isinstance(values, dict) or values.get("format") != FORMAT:
+        raise DnactxError(f"{path} is not a dnactx model manifest (format {FORMAT!r} expected)")
+    version = values.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise DnactxError(f"{path} has format version {version}, newer than this dnactx reads ({FORMAT_VERSION}); "
+                          "upgrade dnactx")
+    recipe = Recipe.from_dict(values.get("recipe") or {}, str(path))
+    missing = [name for name in FILES[recipe.family] if not (Path(folder) / name).is_file()]
+    if missing:
+        raise DnactxError(f"exported model {folder} lacks {', '.join(missing)}; export it again")
+    return recipe, values.get("provenance") or {}

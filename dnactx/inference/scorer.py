@@ -1,0 +1,187 @@
+"""Scorer: a trained model as a function of cut windows → logits and probabilities, batched, on any device.
+
+Inputs are what :meth:`Recipe.cut` returns: uint8 ASCII (n, recipe.length), upper-case A/C/G/T/N, 5'→3' on the
+site's strand, the C at ``recipe.center``; any such rows score, including mutated ones (explain). The site context
+(0 CG, 1 CHG, 2 CHH) is a separate input because an ``up`` cut does not contain the bases that decide it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from scipy.special import expit
+
+from ..errors import DnactxError
+from .recipe import Recipe
+
+if TYPE_CHECKING:
+    import torch
+
+DEFAULT_BATCH = {"lr": 512, "cnn": 1024, "transformer": 128}  # rows per forward pass (lr: per k-mer block)
+PRECISIONS = ("no", "bf16", "fp16")
+_READBACK = 32  # torch batches kept on the device before one copy back (no host sync per batch)
+
+
+class Scorer:
+    """A trained model scoring cut windows. Build one with :func:`dnactx.inference.load_scorer`.
+
+    Attributes: ``recipe`` (how inputs are cut and encoded), ``batch_size`` (rows per forward pass; any number
+    of rows may be passed at once) and ``origin`` (where it was loaded from: a ``ModelRef``, or None).
+    """
+
+    def __init__(self, recipe: Recipe, *, batch_size: int | None = None) -> None:
+        self.recipe = recipe
+        self.batch_size = int(batch_size or DEFAULT_BATCH[recipe.family])
+        if self.batch_size < 1:
+            raise DnactxError(f"--batch-size must be at least 1, got {batch_size}")
+        self.origin: Any = None
+
+    def logits(self, bases: np.ndarray, context_id: np.ndarray | None = None) -> np.ndarray:
+        """Raw model scores (log-odds, before any calibration).
+
+        Parameters
+        ----------
+        bases : uint8 ndarray of shape (n, recipe.length)
+            ASCII bases cut per the recipe (:meth:`Recipe.cut`), the C at ``recipe.center``.
+        context_id : int ndarray of shape (n,), values 0 CG / 1 CHG / 2 CHH
+            Required when ``recipe.site_context``; ignored otherwise.
+
+        Returns
+        -------
+        logits : float64 ndarray of shape (n,)
+        """
+        bases, context_id = self._check(bases, context_id)
+        if not len(bases):
+            return np.zeros(0, dtype=np.float64)
+        return self._score(bases, context_id)
+
+    def probs(self, bases: np.ndarray, context_id: np.ndarray | None = None, *,
+              calibrated: bool = True) -> np.ndarray:
+        """P(methylated), float64 of shape (n,): sigmoid of :meth:`logits`, then the run's calibration
+        (``recipe.calibration``, from calibration.json) unless ``calibrated`` is false or there is none."""
+        p = expit(self.logits(bases, context_id))
+        calibration = self.recipe.calibration
+        return calibration(p) if calibrated and calibration is not None else p
+
+    def _check(self, bases: np.ndarray, context_id: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+        bases = np.asarray(bases)
+        r = self.recipe
+        if bases.dtype != np.uint8 or bases.ndim != 2 or bases.shape[1] != r.length:
+            raise DnactxError(f"model inputs must be uint8 ASCII of shape (n, {r.length}) (size {r.size} {r.mode}: "
+                              f"cut them with recipe.cut), got {bases.dtype} {bases.shape}")
+        if not r.site_context:
+            return bases, None
+        if context_id is None:
+            raise DnactxError("this model takes the site context: pass context_id (0 CG, 1 CHG, 2 CHH) per row")
+        context_id = np.asarray(context_id)
+        if context_id.shape != (len(bases),) or context_id.dtype.kind not in "iu":
+            raise DnactxError(f"context_id must be integers of shape ({len(bases)},), got {context_id.dtype} "
+                              f"{context_id.shape}")
+        if len(context_id) and (context_id.min() < 0 or context_id.max() > 2):
+            raise DnactxError("context_id values must be 0 (CG), 1 (CHG) or 2 (CHH)")
+        return bases, context_id.astype(np.int64)
+
+    def _score(self, bases: np.ndarray, context_id: np.ndarray | None) -> np.ndarray:
+        raise NotImplementedError
+
+
+class LrScorer(Scorer):
+    """lr: the saved coefficients on models/lr.py's k-mer features with the recipe's scaling, in float64.
+
+    Equals scikit-learn's ``LogisticRegression.predict_proba`` with the same coefficients on the same features in
+    float64 (``kmer_features(..., dtype=np.float64)``) to 1e-12; training's own predictions (float32 features) to
+    ~1e-7. No scikit-learn object and no feature matrix (models.lr.kmer_logits).
+    """
+
+    def __init__(self, recipe: Recipe, coef: np.ndarray, intercept: float, *, batch_size: int | None = None) -> None:
+        super().__init__(recipe, batch_size=batch_size)
+        from ..models.lr import n_features
+
+        self.coef = np.asarray(coef, dtype=np.float64).reshape(-1)
+        self.intercept = float(np.asarray(intercept, dtype=np.float64).reshape(-1)[0])
+        expected = n_features(recipe.kmax, recipe.site_context)
+        if self.coef.size != expected:
+            raise DnactxError(f"lr weights have {self.coef.size} coefficients but the recipe (kmax {recipe.kmax}, "
+                              f"site context {'on' if recipe.site_context else 'off'}) makes {expected} features")
+
+    def _score(self, bases: np.ndarray, context_id: np.ndarray | None) -> np.ndarray:
+        from ..models.lr import kmer_logits
+
+        r, out = self.recipe, []
+        for i in range(0, len(bases), self.batch_size):
+            ctx = None if context_id is None else context_id[i:i + self.batch_size]
+            out.append(kmer_logits(bases[i:i + self.batch_size], ctx, self.coef, self.intercept, kmax=r.kmax,
+                                   scaling=r.lr_scaling))
+        return np.concatenate(out)
+
+
+class TorchScorer(Scorer):
+    """cnn and transformers: a torch module in eval mode, no grad, on ``device``, autocast for bf16/fp16.
+
+    ``model(batch)`` takes a dict with ``codes`` (cnn) or ``input_ids`` [+ ``attention_mask``] (transformers,
+    tokenised per the recipe by ``tokenizer``), and ``context_id`` when the recipe has site context. ``checkpoint``:
+    the folder a transformer's encoder and tokenizer were loaded from (None for a cnn).
+    """
+
+    def __init__(self, recipe: Recipe, model: torch.nn.Module, *, tokenizer: Any = None, batch_size: int | None = None,
+                 device: str | torch.device | None = None, precision: str = "no") -> None:
+        import torch
+
+        super().__init__(recipe, batch_size=batch_size)
+        if precision not in PRECISIONS:
+            raise DnactxError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        self.device = resolve_device(device)
+        self.precision = precision
+        self.dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+        self.tokenizer = tokenizer
+        self.checkpoint: Path | None = None
+        self.model = model.eval().to(self.device)
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+
+    def _inputs(self, bases: np.ndarray) -> dict[str, torch.Tensor]:
+        import torch
+
+        from ..tokenize import base_codes
+
+        if self.tokenizer is None:
+            return {"codes": torch.from_numpy(base_codes(bases))}
+        encoded = self.tokenizer.encode(bases, self.recipe.center, self.recipe.max_tokens)
+        batch = {"input_ids": torch.from_numpy(encoded.input_ids)}
+        if not encoded.attention_mask.all():  # as training: no mask where nothing is padded (fused attention)
+            batch["attention_mask"] = torch.from_numpy(encoded.attention_mask)
+        return batch
+
+    def _score(self, bases: np.ndarray, context_id: np.ndarray | None) -> np.ndarray:
+        import torch
+
+        out, pending = [], []
+        autocast = torch.autocast(self.device.type, dtype=self.dtype) if self.dtype else contextlib.nullcontext()
+        with torch.inference_mode(), autocast:
+            for i in range(0, len(bases), self.batch_size):
+                batch = self._inputs(bases[i:i + self.batch_size])
+                if context_id is not None:
+                    batch["context_id"] = torch.from_numpy(context_id[i:i + self.batch_size])
+                batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+                pending.append(self.model(batch).float())
+                if len(pending) == _READBACK:
+                    out.append(torch.cat(pending).cpu())
+                    pending.clear()
+        if pending:
+            out.append(torch.cat(pending).cpu())
+        return torch.cat(out).numpy().astype(np.float64)
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """``device`` as given, else the first GPU when there is one, else the CPU."""
+    import torch
+
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise DnactxError(f"--device {device!r} is not a torch device ({exc}); use cpu, cuda or cuda:N") from None
