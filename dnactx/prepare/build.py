@@ -72,6 +72,14 @@ class SiteBuilder:
         self.keys = np.array([chrom_key(n) for n in genome.names], dtype=np.uint64)
         self.allowed = np.array([c in options.contexts for c in CONTEXTS])
 
+    def called_sites(self, chrom: int, bases: Stranded, rec: np.ndarray) -> tuple[_Sites, np.ndarray]:
+        """(sites, keep): one chromosome's calls after the genome check and duplicate summing, and which of those
+        sites prepare's filters keep as dataset rows (``predict --calls`` labels exactly these, with
+        :func:`labels`)."""
+        sites = self._checked(chrom, bases, rec)
+        keep, _ = self._filtered(chrom, sites)
+        return sites, keep
+
     def tables(self, chrom: int, bases: Stranded, rec: np.ndarray) -> Iterator[pa.Table]:
         sites = self._checked(chrom, bases, rec)
         keep, split = self._filtered(chrom, sites)
@@ -206,7 +214,7 @@ class SiteBuilder:
 
     def _table(self, chrom: int, bases: Stranded, s: _Sites, split: np.ndarray) -> pa.Table:
         level = s.mc / s.cov
-        label = (level >= self.o.threshold).astype(np.int8)
+        label = labels(level, self.o.threshold)
         repeat = bases.masked(s.idx)
         self.tally.add_sites(split, s.ctx, label, repeat)
         seq = site_windows(bases, s.pos, s.strand, self.o.window)
@@ -225,6 +233,11 @@ class SiteBuilder:
             rows_to_strings(seq),
         ], schema=SCHEMA)
 
+
+
+def labels(level: np.ndarray, threshold: float) -> np.ndarray:
+    """prepare's label of a site: 1 where its methylated fraction (mc / cov, float64) is ≥ ``--threshold``."""
+    return (level >= threshold).astype(np.int8)
 
 
 EARLY_ROWS = 5000

@@ -25,6 +25,7 @@ class Spill:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        self.ends = self.starts + np.asarray(lengths, dtype=np.int64)
         self._buffers: dict[int, list[np.ndarray]] = defaultdict(list)
         self._buffered = 0
         self.bins: set[int] = set()
@@ -60,11 +61,24 @@ class Spill:
         """Each bin's records sorted by (chromosome, position, stated strand), in genome order."""
         self.flush()
         for b in sorted(self.bins):
-            records = np.fromfile(self._path(b), dtype=RECORD)
-            key = (records["chrom"].astype(np.int64) << 37) | (records["pos"] << 2) | (records["strand"] + 1)
-            if (np.diff(key) < 0).any():
-                records = records[np.argsort(key, kind="stable")]
-            yield records
+            yield _sorted(np.fromfile(self._path(b), dtype=RECORD))
+
+    def chromosome(self, chrom: int) -> np.ndarray:
+        """The records of chromosome ``chrom`` (its index in the genome), sorted as ``__iter__`` sorts them."""
+        self.flush()
+        first = int(self.starts[chrom]) >> BIN_SHIFT
+        last = max(int(self.ends[chrom]) - 1, int(self.starts[chrom])) >> BIN_SHIFT
+        parts = [np.fromfile(self._path(b), dtype=RECORD) for b in sorted(self.bins) if first <= b <= last]
+        records = np.concatenate(parts) if parts else np.zeros(0, dtype=RECORD)
+        return _sorted(records[records["chrom"] == chrom])
 
     def _path(self, b: int) -> Path:
         return self.folder / f"bin{b:08d}.rec"
+
+
+def _sorted(records: np.ndarray) -> np.ndarray:
+    """Records sorted by (chromosome, position, stated strand); as they are when they already are."""
+    key = (records["chrom"].astype(np.int64) << 37) | (records["pos"] << 2) | (records["strand"] + 1)
+    if (np.diff(key) < 0).any():
+        records = records[np.argsort(key, kind="stable")]
+    return records
