@@ -35,17 +35,46 @@ def is_main() -> bool:
 
 def share_run_id(run_id: str | None) -> str | None:
     """Rank 0's run id, on every rank (a no-op in a single process)."""
-    if not is_distributed():
-        return run_id
+    return broadcast_object(run_id)
+
+
+def _process_state():
+    """Accelerate's view of this process; initialises torch.distributed from the launcher's environment (gloo on
+    CPU-only machines)."""
     import torch
     from accelerate import PartialState
+
+    return PartialState(cpu=not torch.cuda.is_available())
+
+
+def broadcast_object(obj: object) -> object:
+    """Rank 0's ``obj`` (anything picklable), on every rank (a no-op in a single process)."""
+    if not is_distributed():
+        return obj
     from accelerate.utils import broadcast_object_list
 
-    # initialises torch.distributed from the launcher's environment (gloo on CPU-only machines)
-    PartialState(cpu=not torch.cuda.is_available())
-    box = [run_id]
+    _process_state()
+    box = [obj]
     broadcast_object_list(box, from_process=0)
     return box[0]
+
+
+def all_gather_objects(obj: object) -> list:
+    """Every rank's ``obj``, in rank order, on every rank (``[obj]`` in a single process)."""
+    if not is_distributed():
+        return [obj]
+    import torch.distributed as dist
+
+    _process_state()
+    out: list = [None] * world_size()
+    dist.all_gather_object(out, obj)
+    return out
+
+
+def process_device() -> str | None:
+    """This process's device under a launcher (its own GPU, or the CPU); None in a single process (the caller
+    chooses)."""
+    return str(_process_state().device) if is_distributed() else None
 
 
 def close_process_group() -> None:
