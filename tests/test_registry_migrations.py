@@ -50,7 +50,7 @@ def test_registry_at_first_migration_upgrades_to_head_with_data_intact(tmp_path:
 
     reg = Registry.open(home)
 
-    assert current_revision(reg.engine) == head_revision() == "0003"
+    assert current_revision(reg.engine) == head_revision() == "0004"
     run = reg.run("01jz")
     assert (run["name"], run["status"], run["model"], run["size"], run["mode"], run["seed"], run["matrix"],
             run["host"]) == ("old", "completed", "cnn", 100, "up", 7, "m0", "node17")
@@ -87,7 +87,7 @@ def test_registry_newer_than_the_code_stops_with_a_clear_message(tmp_path: Path)
     with pytest.raises(DnactxError) as info:
         Registry.open(tmp_path)
     assert str(info.value) == (f"registry at {tmp_path / 'registry.sqlite'} is schema 0099, newer than this dnactx "
-                               "(0003); upgrade dnactx")
+                               "(0004); upgrade dnactx")
 
 
 def test_migrations_ship_as_package_data() -> None:
@@ -96,4 +96,4 @@ def test_migrations_ship_as_package_data() -> None:
     root = importlib.resources.files("dnactx.migrations")
     assert root.joinpath("env.py").is_file() and root.joinpath("script.py.mako").is_file()
     assert {p.name for p in root.joinpath("versions").iterdir() if p.name.endswith(".py")} >= {
-        "0001_initial.py", "0002_datasets.py", "0003_run_facts.py"}
+        "0001_initial.py", "0002_datasets.py", "0003_run_facts.py", "0004_evaluations.py"}

@@ -93,3 +93,26 @@ class Dataset(SQLModel, table=True):
     path: str
     summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     recorded: str | None = None
+
+
+class Evaluation(SQLModel, table=True):
+    """A run's model applied to new data (``dnactx predict --calls``): where, on what, and how well (added by 0004).
+
+    One row per (run, --out folder): predicting again into the same folder replaces it. ``summary`` holds the
+    whole evaluation (per-context AUROC/AUPRC with intervals, binned correlations) and the inputs' identity."""
+
+    __tablename__ = "evaluations"
+
+    id: str = Field(primary_key=True)
+    run_id: str = Field(foreign_key="runs.id", ondelete="CASCADE", index=True)
+    created: str | None = None
+    out: str
+    genome: str | None = None
+    genome_sha256: str | None = None
+    regions: str | None = None
+    n_sites: int | None = None
+    n_labelled: int | None = None
+    auroc: float | None = None
+    auprc: float | None = None
+    pearson_10kb: float | None = None
+    summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

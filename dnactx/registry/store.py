@@ -27,7 +27,7 @@ from ..errors import DnactxError
 from ..provenance import utcnow
 from .db import explain, make_engine, registry_path, with_retries
 from .migrate import ensure_schema
-from .models import RUN_COLUMNS, Artifact, Dataset, Matrix, Metric, Run
+from .models import RUN_COLUMNS, Artifact, Dataset, Evaluation, Matrix, Metric, Run
 
 T = TypeVar("T")
 
@@ -198,6 +198,7 @@ class Registry:
         ids = list(run_ids)
 
         def write(conn: Connection) -> int:
+            conn.execute(delete(Evaluation).where(Evaluation.run_id.in_(ids)))
             conn.execute(delete(Metric).where(Metric.run_id.in_(ids)))
             conn.execute(delete(Artifact).where(Artifact.run_id.in_(ids)))
             return conn.execute(delete(Run).where(Run.id.in_(ids))).rowcount
@@ -260,6 +261,30 @@ class Registry:
                     for d in s.exec(select(Dataset).order_by(Dataset.recorded)).scalars()]
 
         return self._read(read)
+
+
+    # -- evaluations (predict --calls) -------------------------------------------------------------------------
+    def record_evaluation(self, entry: dict) -> None:
+        """Remember a run's evaluation on new data (a row of :class:`Evaluation` as a dict): file under .registry/
+        first, so ``runs sync --rebuild`` restores it, then the row (replacing one with the same id)."""
+        write_json(_sidecar_file(self.home, "evaluations", entry["id"]), entry)
+        self._write(lambda conn: upsert_evaluation(conn, entry))
+
+    def evaluations(self, run_id: str | None = None) -> list[dict]:
+        """Evaluations (oldest first), of one run when ``run_id`` is given."""
+        def read(s: Session) -> list[dict]:
+            q = select(Evaluation).order_by(Evaluation.created, Evaluation.id)
+            if run_id is not None:
+                q = q.where(Evaluation.run_id == run_id)
+            return [e.model_dump() for e in s.exec(q).scalars()]
+
+        return self._read(read)
+
+
+def upsert_evaluation(conn: Connection, entry: dict) -> None:
+    stmt = sqlite_insert(Evaluation).values(**entry)
+    conn.execute(stmt.on_conflict_do_update(index_elements=["id"],
+                                            set_={k: stmt.excluded[k] for k in entry if k != "id"}))
 
 
 def write_rows(conn: Connection, rows: RunRows) -> None:

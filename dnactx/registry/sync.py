@@ -22,7 +22,7 @@ from ..runs import RunFolder, iter_run_folders
 from .db import make_engine, registry_path, set_journal_mode
 from .migrate import home_lock, upgrade
 from .models import Run
-from .store import SIDECAR, Registry, RunRows, upsert_dataset, upsert_matrix, write_rows
+from .store import SIDECAR, Registry, RunRows, upsert_dataset, upsert_evaluation, upsert_matrix, write_rows
 
 _BATCH = 100
 
@@ -111,12 +111,13 @@ class SyncReport:
     rebuilt: bool = False
     matrices: int = 0
     datasets: int = 0
+    evaluations: int = 0
 
     def as_dict(self) -> dict:
         return {"imported": len(self.imported), "refreshed": len(self.refreshed),
                 "failed": [{"id": i, "error": e} for i, e in self.failed], "orphans": self.orphans,
                 "pruned": self.pruned, "rebuilt": self.rebuilt, "matrices": self.matrices,
-                "datasets": self.datasets}
+                "datasets": self.datasets, "evaluations": self.evaluations}
 
 
 def _read_folders(home: Path, report: SyncReport) -> list[RunRows]:
@@ -164,7 +165,21 @@ def sync(home: Path, *, prune: bool = False) -> SyncReport:
         if d.get("fingerprint") and d.get("path") and d["fingerprint"] not in known_datasets:
             reg.record_dataset(d["fingerprint"], d["path"], d.get("summary") or {})
             report.datasets += 1
+    known_evaluations = {e["id"] for e in reg.evaluations()}
+    for e in _evaluation_sidecars(home, set(reg.ids())):
+        if e["id"] not in known_evaluations:
+            reg.record_evaluation(e)
+            report.evaluations += 1
     return report
+
+
+def _evaluation_sidecars(home: Path, runs: set[str]) -> list[dict]:
+    """Evaluations written by ``predict`` under .registry/evaluations whose run is (still) there."""
+    from .models import Evaluation
+
+    columns = set(Evaluation.__table__.columns.keys())
+    return [{k: v for k, v in e.items() if k in columns} for e in _sidecars(home, "evaluations")
+            if e.get("id") and e.get("run_id") in runs and e.get("out")]
 
 
 def rebuild(home: Path) -> SyncReport:
@@ -196,9 +211,12 @@ def rebuild(home: Path) -> SyncReport:
             for d in datasets:
                 upsert_dataset(conn, {"fingerprint": d["fingerprint"], "path": d["path"],
                                        "summary": d.get("summary") or {}, "recorded": d.get("recorded")})
+            evaluations = _evaluation_sidecars(home, {r.run["id"] for r in rows})
+            for e in evaluations:
+                upsert_evaluation(conn, e)
         engine.dispose()
         report.imported = [r.run["id"] for r in rows]
-        report.matrices, report.datasets = len(matrices), len(datasets)
+        report.matrices, report.datasets, report.evaluations = len(matrices), len(datasets), len(evaluations)
         path = registry_path(home)
         with home_lock(home):
             if path.exists():
