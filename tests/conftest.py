@@ -93,6 +93,57 @@ def tiny_dataset(tmp_path: Path) -> Path:
     return make_tiny_dataset(tmp_path / "data")
 
 
+_COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
+
+
+def _site_context(seq: str, i: int, strand: str) -> str | None:
+    """CG/CHG/CHH of the C at 0-based ``i`` on ``strand`` of the upper-case ``seq``, written out by hand."""
+    ahead = seq[i + 1:i + 3] if strand == "+" else seq[max(i - 2, 0):i][::-1].translate(_COMPLEMENT)
+    ahead = ahead.ljust(2, "N")
+    if ahead[0] == "G":
+        return "CG"
+    if ahead[0] in "ACT" and ahead[1] == "G":
+        return "CHG"
+    if ahead[0] in "ACT" and ahead[1] in "ACT":
+        return "CHH"
+    return None
+
+
+def make_genome_with_calls(folder: Path, lengths: tuple[int, ...] = (24_000, 16_000), seed: int = 0,
+                           ) -> tuple[Path, Path]:
+    """(genome.fa, calls.CX_report.txt): random chromosomes chr1, chr2, ... (soft-masked stretches, an N gap) and a
+    Bismark CX report over every cytosine of both strands (zero-coverage rows included), methylated with a
+    probability set by the context, an upstream AT motif on the site's strand and the soft mask, so a model has
+    something to learn and every context has positives."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    fasta, calls = folder / "genome.fa", folder / "calls.CX_report.txt"
+    records, rows = [], []
+    for k, length in enumerate(lengths, 1):
+        seq = "".join(rng.choice(list("ACGT"), size=length, p=[0.32, 0.18, 0.18, 0.32]))
+        seq = seq[:length // 3] + "N" * 40 + seq[length // 3 + 40:]
+        masked = np.zeros(length, dtype=bool)
+        for start in rng.integers(0, length - 800, size=length // 4000):
+            masked[start:start + 600] = True
+        text = "".join(b.lower() if m else b for b, m in zip(seq, masked, strict=True))
+        records.append(f">chr{k} synthetic\n" + "\n".join(text[i:i + 60] for i in range(0, length, 60)))
+        for i, base in enumerate(seq):
+            strand = "+" if base == "C" else "-" if base == "G" else None
+            context = _site_context(seq, i, strand) if strand else None
+            if context is None:
+                continue
+            up = seq[i - 3:i - 1] if strand == "+" else seq[i + 2:i + 4][::-1].translate(_COMPLEMENT)
+            logit = {"CG": 0.5, "CHG": -2.5, "CHH": -3.5}[context] + 2.5 * (up == "AT") + 2.0 * masked[i]
+            methylated = rng.random() < 1 / (1 + np.exp(-logit))
+            cov = int(rng.integers(0, 16))
+            mc = int(rng.binomial(cov, 0.9 if methylated else 0.04))
+            tri = (seq[i:i + 3] if strand == "+" else seq[max(i - 2, 0):i + 1][::-1].translate(_COMPLEMENT))
+            rows.append(f"chr{k}\t{i + 1}\t{strand}\t{mc}\t{cov - mc}\t{context}\t{tri.ljust(3, 'N')}")
+    fasta.write_text("\n".join(records) + "\n")
+    calls.write_text("\n".join(rows) + "\n")
+    return fasta, calls
+
+
 TOYDNA_CODE = Path(__file__).resolve().parent / "fixtures" / "toydna"
 
 

@@ -162,12 +162,36 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as a JSON object.")] = False,
     home: HomeOption = None,
 ) -> None:
-    """Show one run: its state, config axes, metrics per split and context, and artifacts."""
-    run = _registry().run(run_id)
+    """Show one run: its state, config axes, metrics per split and context, artifacts, and its evaluations on
+    new data (`dnactx predict --calls`)."""
+    reg = _registry()
+    run = reg.run(run_id)
+    evaluations = reg.evaluations(run["id"])
     if as_json:
-        typer.echo(json.dumps(run, indent=2))
+        typer.echo(json.dumps({**run, "evaluations": evaluations}, indent=2))
     else:
         _show(run)
+        if evaluations:
+            console.print(_evaluations_table(evaluations))
+
+
+def _evaluations_table(evaluations: list[dict]) -> Table:
+    """One row per predict --calls evaluation: where, how many labelled sites, AUROC/AUPRC with intervals."""
+    table = _plain_table("evaluations on new data (dnactx predict --calls)")
+    for col in ("created", "genome / regions", "labelled", "AUROC", "AUPRC", "r 10kb", "out"):
+        table.add_column(col, justify="right" if col in ("labelled", "r 10kb") else "left")
+    for e in evaluations:
+        overall = (((e.get("summary") or {}).get("evaluation") or {}).get("sites") or {}).get("all") or {}
+        where = Path(e.get("regions") or e.get("genome") or "").name
+        table.add_row(text(e.get("created")), text(where), text(e.get("n_labelled")),
+                      _with_interval(e.get("auroc"), overall.get("auroc_ci")),
+                      _with_interval(e.get("auprc"), overall.get("auprc_ci")), num(e.get("pearson_10kb"), 3),
+                      text(e.get("out")))
+    return table
+
+
+def _with_interval(value: float | None, interval: list[float] | None) -> str:
+    return num(value, 3) + (f" [{num(interval[0], 3)}, {num(interval[1], 3)}]" if interval else "")
 
 
 def rm(

@@ -1,0 +1,129 @@
+"""``dnactx predict MODEL --genome FASTA --out DIR``: a trained model applied to every cytosine of a genome."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import DnactxError
+from ..formatting import num
+from .command import DnactxCommand
+from .common import HomeOption, console_err, parse_csv, state
+
+CALLS = "Evaluation against measured methylation (--calls)"
+
+
+def predict(
+    ctx: typer.Context,
+    model: Annotated[str, typer.Argument(help="Run id or unique prefix (see `dnactx runs ls`), a run folder, or a "
+                                              "folder written by `dnactx export`.")],
+    genome: Annotated[Path, typer.Option(help="Reference FASTA (plain, gzip or bgzip). Chromosome names need not "
+                                              "match the training data.")],
+    out: Annotated[Path, typer.Option(help="Output folder: predictions.parquet, <context>.bedGraph.gz and .bw, "
+                                           "predict.json (and tracks.png with --calls). A re-run resumes it.")],
+    calls: Annotated[list[str] | None, typer.Option(
+        help="Methylation calls to evaluate against (repeat for several files, or a quoted pattern); labelled "
+             "exactly as `dnactx prepare` labels them.", metavar="FILE", rich_help_panel=CALLS)] = None,
+    format: Annotated[str, typer.Option(help="auto | cgmap | cx_report | bismark_cov | methyldackel | bedmethyl | "
+                                             "allc.", rich_help_panel=CALLS)] = "auto",
+    mod_code: Annotated[str, typer.Option(help="modkit rows to read: m, h or m+h.", rich_help_panel=CALLS)] = "m",
+    min_coverage: Annotated[int, typer.Option(help="Label only sites with at least this many reads.",
+                                              rich_help_panel=CALLS)] = 3,
+    threshold: Annotated[float, typer.Option(help="Label 1 when the methylated fraction is ≥ this.",
+                                             rich_help_panel=CALLS)] = 0.5,
+    exclude_between: Annotated[tuple[float, float] | None, typer.Option(
+        help="Leave sites with LO < level < HI unlabelled.", metavar="LO HI", rich_help_panel=CALLS)] = None,
+    chrom_alias: Annotated[list[str] | None, typer.Option(
+        help="NAME=FASTA_NAME for a calls-file chromosome named differently (repeatable).", metavar="NAME=FASTA_NAME",
+        rich_help_panel=CALLS)] = None,
+    bootstrap: Annotated[int, typer.Option(help="Block-bootstrap resamples for the AUROC/AUPRC intervals (0: "
+                                                "none).", rich_help_panel=CALLS)] = 1000,
+    regions: Annotated[Path | None, typer.Option(help="Score only these intervals (BED: chrom, 0-based start, "
+                                                      "end).")] = None,
+    chroms: Annotated[str | None, typer.Option(help="Score only these chromosomes (comma list).")] = None,
+    contexts: Annotated[str, typer.Option(help="Comma list of contexts to score.")] = "CG,CHG,CHH",
+    batch_size: Annotated[int | None, typer.Option(help="Rows per forward pass (default by family: lr 512, cnn "
+                                                        "1024, transformer 128).")] = None,
+    precision: Annotated[str, typer.Option(help="no | bf16 | fp16 (autocast for cnn and transformers; `no` "
+                                                "reproduces the run's own predictions).")] = "no",
+    device: Annotated[str | None, typer.Option(help="cpu, cuda or cuda:N (default: a GPU when there is one).")
+                      ] = None,
+    group: Annotated[int | None, typer.Option(help="Score only chromosome group K of --groups (a SLURM array "
+                                                   "task; the last group to finish merges).", hidden=True)] = None,
+    groups: Annotated[int | None, typer.Option(help="Number of length-balanced chromosome groups.", hidden=True)
+                      ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace predictions of another model, genome or inputs "
+                                                        "in --out.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print predict.json's summary as JSON.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")] = False,
+    home: HomeOption = None,
+) -> None:
+    """Score every cytosine (C on +, G on −) of the genome, or of --regions/--chroms, with the model's own recipe;
+    write predictions and genome tracks; with --calls, evaluate them against measured methylation."""
+    from ..distributed import is_main
+    from ..predict import PredictOptions, predict_genome
+    from ..prepare import expand_calls, parse_aliases
+
+    if ctx.args:
+        raise DnactxError(f"unexpected extra argument {ctx.args[0]!r}: repeat --calls for each file or quote a "
+                          "pattern (--calls 'calls/*.txt')")
+    options = PredictOptions(
+        model=model, genome=genome, out=out, calls=expand_calls(calls or []), format=format, mod_code=mod_code,
+        min_coverage=min_coverage, threshold=threshold, exclude_between=exclude_between,
+        chrom_alias=parse_aliases(chrom_alias), regions=regions, chroms=tuple(parse_csv(chroms)),
+        contexts=tuple(parse_csv(contexts)), batch_size=batch_size, precision=precision, device=device,
+        bootstrap=bootstrap, force=force, group=group, groups=groups)
+    warn = None if quiet else (lambda m: console_err.print(f"[yellow]warning:[/] {m}", soft_wrap=True,
+                                                           highlight=False))
+    summary = predict_genome(options, state.home, quiet=quiet, warn=warn)
+    if not is_main():
+        return
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    if not quiet:
+        _report(summary)
+    typer.echo(str(out))
+
+
+def _report(summary: dict) -> None:
+    say = lambda text: console_err.print(text, highlight=False, soft_wrap=True, markup=False)  # noqa: E731
+    if summary.get("status") == "partial":
+        say(f"this group is done; {summary['done']} of {summary['chromosomes']} chromosomes are scored (missing: "
+            f"{', '.join(summary['missing'][:8])}): the task that finishes last merges the outputs")
+        return
+    if summary.get("already_complete"):
+        say("already complete: these predictions are in --out (use --force to compute them again)")
+    total, timing = summary["counts"]["total"], summary["timing"]
+    say(f"scored {total['all']:,} sites (CG {total['CG']:,}, CHG {total['CHG']:,}, CHH {total['CHH']:,}) in "
+        f"{timing['scoring_seconds']:.1f} s ({num(timing['sites_per_s'], 0)} sites/s, {timing['processes']} "
+        f"process{'es' if timing['processes'] != 1 else ''})")
+    evaluation = summary.get("evaluation")
+    if evaluation and evaluation.get("sites"):
+        say(f"evaluation on {evaluation['labelled_sites']:,} labelled sites ({evaluation['rule']}):")
+        for name, m in evaluation["sites"].items():
+            if name == "bootstrap" or m is None:
+                continue
+            say(f"  {name:4s} n {m['n']:>9,}  pos {m['positives']:>7,}  AUROC {_ci(m['auroc'], m['auroc_ci'])}  "
+                f"AUPRC {_ci(m['auprc'], m['auprc_ci'])}")
+        bins = evaluation["bins"]
+        say("  observed vs predicted mean per bin, Pearson r: " + ", ".join(
+            f"{size} {num((entry.get('all') or {}).get('pearson_r'), 3)}" for size, entry in bins.items()))
+    elif evaluation:
+        say(f"no evaluation: {evaluation.get('note')}")
+    registry = summary.get("registry") or {}
+    if registry.get("note"):
+        say(registry["note"])
+    say("wrote " + ", ".join(f"{name} ({size / 1e6:.1f} MB)" for name, size in summary["outputs"].items()))
+
+
+def _ci(value: float | None, interval: list[float] | None) -> str:
+    return num(value, 3) + (f" [{num(interval[0], 3)}, {num(interval[1], 3)}]" if interval else "")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("predict", cls=DnactxCommand, no_args_is_help=True,
+                context_settings={"allow_extra_args": True})(predict)

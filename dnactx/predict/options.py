@@ -1,0 +1,88 @@
+"""Every knob of `dnactx predict`, checked before any work is done."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import DnactxError
+from ..inference.scorer import PRECISIONS
+from ..io.formats import CONTEXTS
+from ..io.opener import require_file
+from ..prepare.options import PrepareOptions
+
+
+@dataclass
+class PredictOptions:
+    """What to score (``model`` on ``genome``, within ``regions``/``chroms``, in ``contexts``), where to write it
+    (``out``), the calls to evaluate against with prepare's label rules, and how to run (batch size, precision,
+    device, bootstrap resamples; ``group``/``groups``: this process scores one of that many length-balanced
+    chromosome groups, as a SLURM array task does)."""
+
+    model: str
+    genome: Path
+    out: Path
+    calls: tuple[Path, ...] = ()
+    format: str = "auto"
+    mod_code: str = "m"
+    min_coverage: int = 3
+    threshold: float = 0.5
+    exclude_between: tuple[float, float] | None = None
+    chrom_alias: dict[str, str] = field(default_factory=dict)
+    regions: Path | None = None
+    chroms: tuple[str, ...] = ()
+    contexts: tuple[str, ...] = CONTEXTS
+    batch_size: int | None = None
+    precision: str = "no"
+    device: str | None = None
+    bootstrap: int = 1000
+    force: bool = False
+    group: int | None = None
+    groups: int | None = None
+
+    def __post_init__(self) -> None:
+        self.genome, self.out = Path(self.genome), Path(self.out)
+        self.calls = tuple(Path(c) for c in self.calls)
+        self.regions = Path(self.regions) if self.regions is not None else None
+        self.contexts = tuple(dict.fromkeys(c.strip().upper() for c in self.contexts if c.strip()))
+        self.chroms = tuple(dict.fromkeys(c.strip() for c in self.chroms if c.strip()))
+
+    def validate(self) -> None:
+        require_file(self.genome, "--genome")
+        if self.regions is not None:
+            require_file(self.regions, "--regions")
+        for path in self.calls:
+            require_file(path, "--calls")
+        if self.out.exists() and not self.out.is_dir():
+            raise DnactxError(f"--out {self.out} is a file; give a folder for the predictions")
+        bad = [c for c in self.contexts if c not in CONTEXTS]
+        if bad or not self.contexts:
+            raise DnactxError(f"--contexts must be a comma list of {','.join(CONTEXTS)}, got {','.join(self.contexts)}")
+        if self.precision not in PRECISIONS:
+            raise DnactxError(f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise DnactxError(f"--batch-size must be at least 1, got {self.batch_size}")
+        if self.bootstrap < 0:
+            raise DnactxError(f"--bootstrap must be 0 (no intervals) or more resamples, got {self.bootstrap}")
+        if (self.group is None) != (self.groups is None):
+            raise DnactxError("--group and --groups go together (task K of N chromosome groups)")
+        if self.groups is not None and not 0 <= self.group < self.groups:  # type: ignore[operator]
+            raise DnactxError(f"--group must be in 0 … {self.groups - 1} for --groups {self.groups}, got {self.group}")
+        if self.calls:
+            self.label_options(800)  # prepare's own checks of the label rules, before any work
+
+    def label_options(self, window: int) -> PrepareOptions:
+        """prepare's options for reading and labelling ``calls`` (so predict labels exactly as prepare does)."""
+        return PrepareOptions(genome=self.genome, calls=self.calls, out=self.out, format=self.format,
+                              mod_code=self.mod_code, window=window, min_coverage=self.min_coverage,
+                              threshold=self.threshold, exclude_between=self.exclude_between,
+                              contexts=self.contexts, chrom_alias=dict(self.chrom_alias))
+
+    def label_rules(self) -> dict | None:
+        """The label rules as recorded in predict.json (None without --calls)."""
+        if not self.calls:
+            return None
+        return {"format": self.format, "mod_code": self.mod_code, "min_coverage": self.min_coverage,
+                "threshold": self.threshold,
+                "exclude_between": list(self.exclude_between) if self.exclude_between else None,
+                "chrom_alias": dict(self.chrom_alias)}

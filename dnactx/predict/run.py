@@ -1,0 +1,171 @@
+"""`dnactx predict` end to end: score the chromosomes still to do into part files, then (once every chromosome
+of the region is done, whichever process finishes last) merge them into the outputs and evaluate."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from ..atomic import atomic_path, write_json
+from ..distributed import broadcast_object, is_main, process_device, world_size
+from ..errors import DnactxError
+from ..inference import Scorer, chromosome_buffer, load_chromosome, load_scorer
+from ..io.fasta import FastaGenome
+from ..io.formats import CONTEXTS
+from .calls import CallLabels, join_calls
+from .options import PredictOptions
+from .outputs import identity, require_dna, write_outputs
+from .progress import Progress
+from .regions import Target, groups_by_length, targets
+from .score import score_sites
+from .sites import cytosines, schema, segments, site_table
+from .state import OutFolder
+
+
+@dataclass
+class _Job:
+    options: PredictOptions
+    genome: FastaGenome
+    scorer: Scorer
+    folder: OutFolder
+    plan: list[Target]
+    identity: dict
+    home: Path | None
+    calls: CallLabels | None = None
+    progress: Progress | None = None
+    buffer: np.ndarray | None = None
+
+
+def on_main(fn: Callable[[], Any], *, share: bool = True) -> Any:
+    """``fn()`` on rank 0 only; its DnactxError is raised on every rank (so no rank waits for a failed one).
+    With ``share`` every rank gets the result, else ranks other than 0 get None."""
+    result, error = None, None
+    if is_main():
+        try:
+            result = fn()
+        except DnactxError as exc:
+            error = exc.message
+    shared = broadcast_object((result if share else None, error))
+    if shared[1]:
+        raise DnactxError(shared[1])
+    return shared[0] if share or not is_main() else result
+
+
+def predict_genome(options: PredictOptions, home: Path | None = None, *, quiet: bool = False,
+                   warn: Callable[[str], None] | None = None) -> dict:
+    """Score every cytosine of ``options.genome`` (or its regions) with the model and write the outputs to
+    ``options.out``; return predict.json's summary ({"status": "partial", ...} when other chromosome groups are
+    still to finish, {} on ranks other than 0)."""
+    started = time.perf_counter()
+    options.validate()
+    genome = FastaGenome(options.genome)
+    plan = targets(genome, options.regions, options.chroms)
+    require_dna(genome, plan[0])
+    scorer = load_scorer(options.model, home, device=options.device or process_device(),
+                         precision=options.precision, batch_size=options.batch_size)
+    folder = OutFolder(options.out)
+    job = _Job(options, genome, scorer, folder, plan, {}, home)
+    job.identity = on_main(lambda: identity(options, genome, scorer))
+    if on_main(lambda: folder.begin(job.identity, force=options.force)):
+        return {**(folder.summary() or {}), "already_complete": True} if is_main() else {}
+    mine = plan if options.group is None else groups_by_length(plan, options.groups)[options.group]
+    todo = set(on_main(lambda: [t.index for t in mine if folder.done(t) is None]))
+    _score_all(job, [t for t in mine if t.index in todo], quiet)
+    if not is_main():
+        return {}
+    summary = _merge_when_complete(job, time.perf_counter() - started)
+    for message in summary.get("warnings", []) if warn is not None else []:
+        warn(message)
+    return summary
+
+
+def _score_all(job: _Job, todo: list[Target], quiet: bool) -> None:
+    if not todo:
+        return
+    o = job.options
+    job.buffer = chromosome_buffer(job.genome, job.scorer.recipe.window, [t.name for t in todo])
+    calls_folder = job.folder.state / f"spill-{time.time_ns()}"
+    try:
+        if o.calls:
+            chroms = [t.index for t in todo]
+            job.calls = on_main(lambda: CallLabels(o.label_options(job.scorer.recipe.window), job.genome,
+                                                   calls_folder, chroms), share=False)
+        with Progress(sum(t.bases for t in todo), enabled=not quiet and is_main()) as job.progress:
+            for target in todo:
+                _score_target(job, target)
+        if job.calls is not None:
+            t = job.calls.tally
+            write_json(job.folder.state / f"calls-{todo[0].index:05d}.json",
+                       {"rows": t.rows, "skipped": t.skipped_dict(), "warnings": job.calls.warnings()})
+    finally:
+        shutil.rmtree(calls_folder, ignore_errors=True)
+
+
+def _score_target(job: _Job, target: Target) -> None:
+    """One chromosome, stretch by stretch, into its part file; then its marker (the chromosome is done)."""
+    started = time.perf_counter()
+    chrom = load_chromosome(job.genome, target.name, job.scorer.recipe.window, job.buffer)
+    called = on_main(lambda: job.calls.chromosome(target.index, chrom) if job.calls else None, share=False)
+    counts, labelled, with_calls = np.zeros(len(CONTEXTS), dtype=np.int64), 0, 0
+    with _part_writer(job, target) as writer:
+        for start, end in segments(target):
+            pos, strand, ctx = cytosines(chrom, start, end, job.options.contexts)
+            prob = score_sites(job.scorer, chrom, pos, strand, ctx)
+            if writer is not None:
+                calls = join_calls(called, pos, strand) if called is not None else None
+                writer.write_table(site_table(target.name, pos, strand, ctx, prob, calls))
+                if calls is not None:
+                    labelled += int(calls["labelled"].sum())
+                    with_calls += int(calls["found"].sum())
+            counts += np.bincount(ctx, minlength=len(CONTEXTS))
+            job.progress.advance(end - start, pos.size)  # type: ignore[union-attr]
+    seconds = time.perf_counter() - started
+    if is_main():
+        write_json(job.folder.marker(target), {
+            "chrom": target.name, "index": target.index, "bases": target.bases, "sites": int(counts.sum()),
+            "by_context": dict(zip(CONTEXTS, counts.tolist(), strict=True)), "with_calls": with_calls,
+            "labelled": labelled, "seconds": round(seconds, 3), "processes": world_size()})
+    job.progress.chromosome(target.name, int(counts.sum()), seconds)  # type: ignore[union-attr]
+
+
+@contextlib.contextmanager
+def _part_writer(job: _Job, target: Target) -> Iterator[pq.ParquetWriter | None]:
+    """Rank 0's writer of the chromosome's part file, renamed into place only when the chromosome is complete."""
+    if not is_main():
+        yield None
+        return
+    job.folder.parts.mkdir(parents=True, exist_ok=True)
+    with atomic_path(job.folder.part(target)) as tmp, pq.ParquetWriter(
+            tmp, schema(bool(job.options.calls)), compression="zstd",
+            use_dictionary=["chrom", "strand", "context"]) as writer:
+        yield writer
+
+
+def _merge_when_complete(job: _Job, seconds: float) -> dict:
+    """Under the --out lock: the summary of a merge done by another process, a partial status while some
+    chromosome is not done, or the outputs merged now."""
+    folder = job.folder
+    with folder.lock():
+        summary = folder.summary()
+        if summary is not None:
+            return summary
+        missing = [t.name for t in job.plan if folder.done(t) is None]
+        if missing:
+            return {"status": "partial", "done": len(job.plan) - len(missing), "chromosomes": len(job.plan),
+                    "missing": missing, "out": str(folder.out)}
+        stage = folder.state / f"merge-{time.time_ns()}"
+        stage.mkdir(parents=True)
+        try:
+            summary = write_outputs(job, stage, seconds)
+            folder.finish(stage)
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
+    return summary
