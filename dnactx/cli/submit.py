@@ -119,8 +119,49 @@ def _submit_train(ctx: typer.Context, **options: Any) -> None:
     _finish(files, options, job_name)
 
 
+def _validate_predict_args(args: list[str]) -> dict[str, Any]:
+    """Parse the arguments with the real ``dnactx predict`` command (mistakes show now, not in the queue)."""
+    from . import app
+
+    predict = getattr(typer.main.get_command(app), "commands", {}).get("predict")
+    if predict is None:
+        raise DnactxError("`dnactx predict` is not available in this installation; cannot write a predict job")
+    if "--group" in args or "--groups" in args:
+        raise DnactxError("submit predict gives each array task its own --group/--groups; leave them out")
+    try:
+        return predict.make_context("predict", list(args)).params
+    except typer.Exit:
+        raise DnactxError("submit predict needs MODEL --genome FASTA --out DIR (and any other `dnactx predict` "
+                          "options)") from None
+    except typer.TyperException as exc:
+        raise DnactxError(f"submit predict: {exc.format_message()} (the options after the SLURM ones are "
+                          "`dnactx predict` options)") from None
+
+
+def _submit_predict(ctx: typer.Context, **options: Any) -> None:
+    from ..io.fasta import FastaGenome
+    from ..matrix.spec import validate_name
+    from ..predict.regions import groups_by_length, targets
+    from ..slurm.predict import write_predict_job
+    from .common import parse_csv
+
+    args = list(ctx.args)
+    parsed = _validate_predict_args(args)
+    job_name = validate_name(options["job_name"], "--job-name")
+    if options["tasks"] is not None and options["tasks"] < 1:
+        raise DnactxError(f"--tasks must be at least 1, got {options['tasks']}")
+    plan = targets(FastaGenome(parsed["genome"]), parsed.get("regions"), parse_csv(parsed.get("chroms")))
+    n = min(options["tasks"] or len(plan), len(plan))
+    groups = [[{"chrom": t.name, "bases": t.bases} for t in group] for group in groups_by_length(plan, n)]
+    opts = _slurm_options(options)
+    out = options["script_dir"] or Path("jobs") / job_name
+    files = write_predict_job(args, groups, opts, out, state.home, job_name, template=options["template"])
+    _finish(files, options, job_name)
+
+
 def register(app: typer.Typer) -> None:
-    sub = typer.Typer(help="Write SLURM job scripts (and optionally submit them) for a matrix or one run.",
+    sub = typer.Typer(help="Write SLURM job scripts (and optionally submit them) for a matrix, one run or a "
+                           "genome-wide predict.",
                       no_args_is_help=True, cls=DnactxGroup)
     sub.command(
         "matrix", cls=DnactxCommand,
@@ -138,6 +179,20 @@ def register(app: typer.Typer) -> None:
         context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
     )(with_options(_submit_train, [_context_param(), job_name], _slurm_params(array=False),
                    [home_option()]))
+    predict_name = option("job_name", str, "dnactx-predict", "--job-name", help="SLURM job name (letters, digits, "
+                          ". _ -).", rich_help_panel=SLURM_PANEL)
+    tasks = option("tasks", int | None, None, "--tasks", help="Array tasks: chromosome groups balanced by length "
+                   "(default: one per chromosome to score).", rich_help_panel=SLURM_PANEL)
+    script_dir = option("script_dir", Path | None, None, "--script-dir", help="Folder for the script (default "
+                        "jobs/JOB_NAME/ here; --out is predict's output folder).", rich_help_panel=SLURM_PANEL)
+    sub.command(
+        "predict", cls=DnactxCommand,
+        help="Write jobs/JOB_NAME/predict.sbatch, a job array running `dnactx predict` with the remaining options "
+             "(MODEL --genome FASTA --out DIR ...): one task per chromosome group, the last to finish merges the "
+             "outputs; and groups.json. Print the sbatch line.",
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    )(with_options(_submit_predict, [_context_param(), predict_name, tasks, script_dir],
+                   [p for p in _slurm_params(array=True) if p.name != "out"], [home_option()]))
     app.add_typer(sub, name="submit")
 
 
