@@ -260,3 +260,30 @@ def ranked_scores(strength_val: float, strength_test: float, seed: int = 0):
         s = strength_val if split == "val" else strength_test
         return 1 / (1 + np.exp(-(rng.normal(0, 1, y.size) + s * (2 * y - 1))))
     return scores
+
+
+def make_lr_run(home: Path, *, window: int = 200, size: int = 20, mode: str = "both", seed: int = 0) -> str:
+    """A completed, recorded lr run folder whose weights are written by hand (seeded k-mer coefficients, the CG
+    context and an upstream 'AT' favoured), so predict has a real model to apply without training one."""
+    from safetensors.numpy import save_file
+
+    from dnactx.models.lr import KMAX, n_features
+    from dnactx.registry import record_run
+    from dnactx.runs import RunFolder
+
+    rng = np.random.default_rng(seed)
+    coef = rng.normal(0, 0.3, n_features(KMAX, True))
+    coef[-3:] = [1.5, -1.0, -2.0]  # site context CG, CHG, CHH
+    config = {"model": "lr", "family": "lr", "size": size, "mode": mode, "site_context": True, "seed": seed,
+              "data": str(home / "missing" / "dataset.parquet"), "dataset_fingerprint": "f" * 64, "window": window,
+              "device": "cpu", "versions": {"dnactx": "0.1.0"}}
+    folder = RunFolder.create(home, config, name=f"lr-by-hand-{seed}")
+    folder.set_status("running")
+    weights = folder.path / "lr.safetensors"
+    save_file({"coef": coef[None, :].astype(np.float64), "intercept": np.array([-1.0])}, str(weights),
+              metadata={"scaling": "frequency", "kmax": str(KMAX)})
+    folder.add_artifact(weights, "weights")
+    folder.write_metrics(real_metrics(seed))
+    folder.set_status("completed")
+    assert record_run(home, folder)
+    return folder.id
