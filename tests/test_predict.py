@@ -277,7 +277,7 @@ def test_export_round_trip_and_where_its_evaluation_goes(world, tmp_path: Path, 
 
 
 def _bad(tmp_path: Path, world: dict, kind: str) -> tuple[list[str], str]:
-    genome, run = str(world["genome"]), world["run_id"]
+    genome = str(world["genome"])
     bed = tmp_path / "r.bed"
     if kind == "protein":
         protein = tmp_path / "protein.fa"

@@ -64,18 +64,12 @@ def predict(
     """Score every cytosine (C on +, G on −) of the genome, or of --regions/--chroms, with the model's own recipe;
     write predictions and genome tracks; with --calls, evaluate them against measured methylation."""
     from ..distributed import is_main
-    from ..predict import PredictOptions, predict_genome
-    from ..prepare import expand_calls, parse_aliases
+    from ..predict import predict_genome
 
     if ctx.args:
         raise DnactxError(f"unexpected extra argument {ctx.args[0]!r}: repeat --calls for each file or quote a "
                           "pattern (--calls 'calls/*.txt')")
-    options = PredictOptions(
-        model=model, genome=genome, out=out, calls=expand_calls(calls or []), format=format, mod_code=mod_code,
-        min_coverage=min_coverage, threshold=threshold, exclude_between=exclude_between,
-        chrom_alias=parse_aliases(chrom_alias), regions=regions, chroms=tuple(parse_csv(chroms)),
-        contexts=tuple(parse_csv(contexts)), batch_size=batch_size, precision=precision, device=device,
-        bootstrap=bootstrap, force=force, group=group, groups=groups)
+    options = predict_options(dict(ctx.params))
     warn = None if quiet else (lambda m: console_err.print(f"[yellow]warning:[/] {m}", soft_wrap=True,
                                                            highlight=False))
     summary = predict_genome(options, state.home, quiet=quiet, warn=warn)
@@ -87,6 +81,18 @@ def predict(
     if not quiet:
         _report(summary)
     typer.echo(str(out))
+
+
+def predict_options(params: dict):
+    """The command's parsed parameters → PredictOptions (also used by `submit predict` to check them early)."""
+    from ..predict import PredictOptions
+    from ..prepare import expand_calls, parse_aliases
+
+    keep = ("model", "genome", "out", "format", "mod_code", "min_coverage", "threshold", "exclude_between", "regions",
+            "batch_size", "precision", "device", "bootstrap", "force", "group", "groups")
+    return PredictOptions(**{k: params[k] for k in keep}, calls=expand_calls(params["calls"] or []),
+                          chrom_alias=parse_aliases(params["chrom_alias"]), chroms=tuple(parse_csv(params["chroms"])),
+                          contexts=tuple(parse_csv(params["contexts"])))
 
 
 def _report(summary: dict) -> None:

@@ -139,17 +139,21 @@ def _validate_predict_args(args: list[str]) -> dict[str, Any]:
 
 
 def _submit_predict(ctx: typer.Context, **options: Any) -> None:
+    from ..inference import locate_model
     from ..io.fasta import FastaGenome
     from ..matrix.spec import validate_name
     from ..predict.regions import groups_by_length, targets
     from ..slurm.predict import write_predict_job
     from .common import parse_csv
+    from .predict import predict_options
 
     args = list(ctx.args)
     parsed = _validate_predict_args(args)
     job_name = validate_name(options["job_name"], "--job-name")
     if options["tasks"] is not None and options["tasks"] < 1:
         raise DnactxError(f"--tasks must be at least 1, got {options['tasks']}")
+    predict_options(parsed).validate()
+    locate_model(parsed["model"], state.home)
     plan = targets(FastaGenome(parsed["genome"]), parsed.get("regions"), parse_csv(parsed.get("chroms")))
     n = min(options["tasks"] or len(plan), len(plan))
     groups = [[{"chrom": t.name, "bases": t.bases} for t in group] for group in groups_by_length(plan, n)]
