@@ -7,6 +7,7 @@ window) and ``l2`` (all k-mer counts of a row scaled to unit L2 norm); the conte
 
 from __future__ import annotations
 
+import functools
 import time
 import warnings
 from pathlib import Path
@@ -106,11 +107,13 @@ def kmer_logits(bases: np.ndarray, context_id: np.ndarray | None, coef: np.ndarr
                 kmax: int = KMAX, scaling: str = "frequency") -> np.ndarray:
     """``kmer_features(bases, context_id, kmax, scaling) @ coef + intercept`` in float64, without the features.
 
-    Per k, the coefficients of each window's k-mers are gathered and summed (frequency: divided by the number of
-    k-mers); for ``l2`` the sum is divided by the norm of the window's k-mer counts. Equals scikit-learn's
-    decision function on ``kmer_features(..., dtype=np.float64)`` up to float64 rounding, and is 5-10x faster than
-    building the features, so scoring a genome needs no feature matrix. Pass blocks of a few hundred rows: the
-    l2 norms count 4^kmax k-mers per row.
+    The coefficients of all k are folded into one table over base-5 ``kmax``-mers (N = 4): entry ``m`` sums, for
+    k = 1 … kmax, the coefficient of ``m``'s first k bases when they hold no N (divided by the number of k-mers
+    per window for ``frequency``). A window's score is then one gather per position of the ``kmax``-mers that
+    start there (padded with N past the end, so shorter k-mers at the end count alone). For ``l2`` the sum is
+    divided by the norm of the window's k-mer counts, found by sorting each row's k-mer ids (no 4^k table per
+    row). Equals scikit-learn's decision function on ``kmer_features(..., dtype=np.float64)`` up to float64
+    rounding, and is ~10x faster than building the features, so scoring a genome needs no feature matrix.
 
     Parameters
     ----------
@@ -125,31 +128,66 @@ def kmer_logits(bases: np.ndarray, context_id: np.ndarray | None, coef: np.ndarr
     """
     if scaling not in SCALINGS:
         raise ValueError(f"unknown scaling {scaling!r}")
-    codes = base_codes(bases)
+    codes = base_codes(bases).astype(np.int32)
     n, length = codes.shape
     coef = np.asarray(coef, dtype=np.float64)
     total = np.full(n, float(intercept))
     if context_id is not None:
         total += coef[n_features(kmax, site_context=False) + np.asarray(context_id)]
-    ids, bad = np.zeros((n, length), dtype=np.int32), np.zeros((n, length), dtype=bool)
-    weighted, squares, offset = np.zeros(n), np.zeros(n), 0
-    for k in range(1, kmax + 1):
-        nk = length - k + 1
-        if nk > 0:  # k-mer i of this k: the (k-1)-mer i extended by base i + k - 1
-            col = codes[:, k - 1:k - 1 + nk]
-            ids, bad = ids[:, :nk] * 4 + (col & 3), bad[:, :nk] | (col > 3)
-            summed = np.where(bad, 0.0, coef[offset + ids]).sum(1)
-            if scaling == "frequency":
-                weighted += summed / nk
-            else:
-                weighted += summed
-                counts = np.bincount((ids + (np.arange(n, dtype=np.int64) * 4**k)[:, None])[~bad],
-                                     minlength=n * 4**k).reshape(n, 4**k)
-                squares += np.einsum("ij,ij->i", counts, counts)
-        offset += 4**k
+    table = _folded_table(coef[:n_features(kmax, site_context=False)].tobytes(), length, kmax, scaling)
+    padded = np.concatenate([codes, np.full((n, kmax - 1), 4, dtype=np.int32)], axis=1)
+    ids = padded[:, :length].copy()
+    for j in range(1, kmax):
+        ids *= 5
+        ids += padded[:, j:j + length]
+    weighted = table[ids].sum(axis=1)
     if scaling == "l2":
-        weighted /= np.where(squares > 0, np.sqrt(squares), 1.0)
+        weighted /= np.sqrt(np.maximum(_squared_counts(codes, kmax), 1))
     return total + weighted
+
+
+@functools.lru_cache(maxsize=8)
+def _folded_table(kmer_coef: bytes, length: int, kmax: int, scaling: str) -> np.ndarray:
+    """float64 (5**kmax,): see :func:`kmer_logits`."""
+    coef = np.frombuffer(kmer_coef, dtype=np.float64)
+    m = np.arange(5**kmax, dtype=np.int64)
+    table, valid, ids, offset = np.zeros(m.size), np.ones(m.size, dtype=bool), np.zeros(m.size, dtype=np.int64), 0
+    for k in range(1, kmax + 1):
+        digit = (m // 5 ** (kmax - k)) % 5
+        valid &= digit < 4
+        ids = ids * 4 + np.minimum(digit, 3)
+        weight = 1.0 / max(length - k + 1, 1) if scaling == "frequency" else 1.0
+        table += np.where(valid, coef[offset + ids] * weight, 0.0)
+        offset += 4**k
+    return table
+
+
+def _squared_counts(codes: np.ndarray, kmax: int) -> np.ndarray:
+    """Per row, the sum over k = 1 … kmax of the squared count of each k-mer without N: counted in a 4^k table
+    per row while that is small, else each row's k-mer ids are sorted and every run of equal ids adds its length
+    squared (the run of N-holding k-mers is taken off again)."""
+    n, length = codes.shape
+    out = np.zeros(n, dtype=np.float64)
+    ids, bad = np.zeros((n, length), dtype=np.int32), np.zeros((n, length), dtype=bool)
+    for k in range(1, min(kmax, length) + 1):
+        nk = length - k + 1
+        col = codes[:, k - 1:k - 1 + nk]
+        ids, bad = ids[:, :nk] * 4 + (col & 3), bad[:, :nk] | (col > 3)
+        if 4**k <= 2 * nk:  # few possible k-mers: count them in a small table per row
+            keys = (ids + (np.arange(n, dtype=np.int64) * 4**k)[:, None])[~bad]
+            counts = np.bincount(keys, minlength=n * 4**k).reshape(n, 4**k).astype(np.float64)
+            out += np.einsum("ij,ij->i", counts, counts)
+            continue
+        flat = np.sort(np.where(bad, -1, ids), axis=1).ravel()
+        new = np.empty(flat.size, dtype=bool)
+        new[0] = True
+        np.not_equal(flat[1:], flat[:-1], out=new[1:])
+        new[::nk] = True  # every row starts a run
+        starts = np.flatnonzero(new)
+        runs = np.diff(np.append(starts, flat.size)).astype(np.float64)
+        out += np.bincount(starts // nk, weights=runs * runs, minlength=n)
+        out -= bad.sum(axis=1).astype(np.float64) ** 2
+    return out
 
 
 # (max_iter, tol) per solver: lbfgs needed 154-235 iterations at 30k-100k real sites with sklearn's default tol;
