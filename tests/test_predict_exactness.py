@@ -67,3 +67,13 @@ def test_predict_from_an_export_equals_predict_from_the_run(trained, tmp_path, c
     from_run = _predict(trained, run_id, tmp_path / "from-run", capsys)
     from_export = _predict(trained, str(tmp_path / "model"), tmp_path / "from-export", capsys)
     pd.testing.assert_frame_equal(from_export, from_run)
+
+
+def test_compiled_cnn_predicts_what_the_run_does(trained, tmp_path, capsys):
+    run_id = trained["runs"]["cnn"]
+    plain = _predict(trained, run_id, tmp_path / "plain", capsys)
+    code, _, err = run_cli(["--home", str(trained["home"]), "predict", run_id, "--genome", str(trained["genome"]),
+                            "--out", str(tmp_path / "compiled"), "--compile", "--batch-size", "700", "-q"], capsys)
+    assert code == 0, err
+    compiled = pd.read_parquet(tmp_path / "compiled" / "predictions.parquet")
+    np.testing.assert_allclose(compiled["prob"], plain["prob"], rtol=0, atol=1e-6)

@@ -67,7 +67,7 @@ def resolve_run_id(prefix: str, home: Path) -> str:
 
 def load_scorer(source: str | Path | ModelRef, home: str | Path | None = None, *,
                 device: str | torch.device | None = None, precision: str = "no", batch_size: int | None = None,
-                trust_remote_code: bool = False) -> Scorer:
+                trust_remote_code: bool = False, compile: bool = False) -> Scorer:
     """The model of a run or an exported folder as a :class:`Scorer`.
 
     Parameters
@@ -79,6 +79,7 @@ def load_scorer(source: str | Path | ModelRef, home: str | Path | None = None, *
     precision : no | bf16 | fp16 (autocast; ``no`` reproduces training's float32 predictions)
     batch_size : rows per forward pass (default by family: lr 128, cnn 1024, transformer 128)
     trust_remote_code : allow an exported folder's own Python code (a run uses what it was trained with)
+    compile : torch.compile the cnn/transformer (minutes to compile, then faster; for genome-wide scoring)
     """
     if precision not in PRECISIONS:
         raise DnactxError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
@@ -93,7 +94,7 @@ def load_scorer(source: str | Path | ModelRef, home: str | Path | None = None, *
         folder = RunFolder(ref.path)
         recipe, weights = Recipe.from_run(folder.path), run_weights(folder)
         trust_remote_code = recipe.trust_remote_code
-    kw = dict(batch_size=batch_size, device=device, precision=precision)
+    kw = dict(batch_size=batch_size, device=device, precision=precision, compile=compile)
     if recipe.family == "lr":
         scorer = _lr(recipe, weights, batch_size)
     elif recipe.family == "cnn":
@@ -120,7 +121,7 @@ def _cnn(recipe: Recipe, weights: Path, kw: dict) -> TorchScorer:
     channels, channels2 = recipe.cnn_channels
     model = CNN(center=recipe.center, site_context=recipe.site_context, channels=channels, channels2=channels2)
     _load_state(model, weights)
-    return TorchScorer(recipe, model, **kw)
+    return TorchScorer(recipe, model, forward=model.fused(), **kw)
 
 
 def _run_checkpoint(folder: RunFolder, recipe: Recipe, home: Path) -> Path:

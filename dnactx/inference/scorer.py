@@ -125,10 +125,16 @@ class TorchScorer(Scorer):
     ``model(batch)`` takes a dict with ``codes`` (cnn) or ``input_ids`` [+ ``attention_mask``] (transformers,
     tokenised per the recipe by ``tokenizer``), and ``context_id`` when the recipe has site context. ``checkpoint``:
     the folder a transformer's encoder and tokenizer were loaded from (None for a cnn).
+
+    ``forward``: the module that scores (default ``model``; the cnn's has its BatchNorms folded in, see
+    ``CNN.fused``), kept apart so that ``model`` stays the trained module (export saves it, explain may take its
+    gradients). ``compile``: ``torch.compile`` that module (a one-off compilation, then faster batches; the last,
+    short batch is padded to ``batch_size`` so that one shape is compiled).
     """
 
     def __init__(self, recipe: Recipe, model: torch.nn.Module, *, tokenizer: Any = None, batch_size: int | None = None,
-                 device: str | torch.device | None = None, precision: str = "no") -> None:
+                 device: str | torch.device | None = None, precision: str = "no",
+                 forward: torch.nn.Module | None = None, compile: bool = False) -> None:
         import torch
 
         super().__init__(recipe, batch_size=batch_size)
@@ -142,6 +148,12 @@ class TorchScorer(Scorer):
         self.model = model.eval().to(self.device)
         for p in self.model.parameters():
             p.requires_grad_(False)
+        self.forward = self.model if forward is None else forward.eval().to(self.device)
+        for p in self.forward.parameters():
+            p.requires_grad_(False)
+        self.compiled = compile
+        if compile:
+            self.forward = torch.compile(self.forward, dynamic=False)
 
     def _inputs(self, bases: np.ndarray) -> dict[str, torch.Tensor]:
         import torch
@@ -166,8 +178,12 @@ class TorchScorer(Scorer):
                 batch = self._inputs(bases[i:i + self.batch_size])
                 if context_id is not None:
                     batch["context_id"] = torch.from_numpy(context_id[i:i + self.batch_size])
+                rows = len(batch["codes" if "codes" in batch else "input_ids"])
+                if self.compiled and rows < self.batch_size:  # one shape for the compiled module
+                    batch = {k: torch.cat([v, v[-1:].expand(self.batch_size - rows, *v.shape[1:])])
+                             for k, v in batch.items()}
                 batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
-                pending.append(self.model(batch).float())
+                pending.append(self.forward(batch).float()[:rows])
                 if len(pending) == _READBACK:
                     out.append(torch.cat(pending).cpu())
                     pending.clear()

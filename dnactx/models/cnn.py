@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import nn
 
@@ -24,9 +26,26 @@ class CNN(nn.Module):
     def encode(self, codes: torch.Tensor) -> torch.Tensor:
         # codes: (n, length) with A0 C1 G2 T3 and 4 for N (all-zero column)
         x = self.onehot[codes.long()].transpose(1, 2)
-        h1 = self.conv1(x)
-        h2 = self.conv2(h1)
-        return torch.cat([h1[:, :, self.center], h2.amax(-1), h2.mean(-1)], dim=-1)
+        conv, norm, relu = self.conv1
+        z1 = norm(conv(x))
+        # ReLU after the max-pool: the two commute (values and gradients alike), and the pool leaves 4x fewer
+        # values to rectify; conv1's ReLU is then only needed at the C itself
+        h2 = self._block2(z1)
+        return torch.cat([relu(z1[:, :, self.center]), h2.amax(-1), h2.mean(-1)], dim=-1)
+
+    def _block2(self, z1: torch.Tensor) -> torch.Tensor:
+        pool, conv, norm, relu = self.conv2
+        return relu(norm(conv(relu(pool(z1)))))
+
+    def fused(self) -> CNN:
+        """A copy for inference with each BatchNorm's running statistics folded into the convolution before it:
+        the same outputs to float32 rounding (~1e-7), one pass less over the activations per block."""
+        from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+        out = copy.deepcopy(self).eval()
+        out.conv1[0], out.conv1[1] = fuse_conv_bn_eval(out.conv1[0], out.conv1[1]), nn.Identity()
+        out.conv2[1], out.conv2[2] = fuse_conv_bn_eval(out.conv2[1], out.conv2[2]), nn.Identity()
+        return out
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.head(self.encode(batch["codes"]), batch.get("context_id"))

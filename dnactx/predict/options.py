@@ -16,8 +16,8 @@ from ..prepare.options import PrepareOptions
 class PredictOptions:
     """What to score (``model`` on ``genome``, within ``regions``/``chroms``, in ``contexts``), where to write it
     (``out``), the calls to evaluate against with prepare's label rules, and how to run (batch size, precision,
-    device, bootstrap resamples; ``group``/``groups``: this process scores one of that many length-balanced
-    chromosome groups, as a SLURM array task does)."""
+    device, torch.compile, bootstrap resamples; ``group``/``groups``: this process scores one of that many
+    length-balanced chromosome groups, as a SLURM array task does)."""
 
     model: str
     genome: Path
@@ -35,6 +35,7 @@ class PredictOptions:
     batch_size: int | None = None
     precision: str = "no"
     device: str | None = None
+    compile: bool = False
     bootstrap: int = 1000
     force: bool = False
     group: int | None = None
