@@ -1,0 +1,23 @@
+"""bench/predict.py runs end to end on its smoke size: both sides, equal probabilities, the ratio and the projection."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow  # trains three models in a child process
+
+
+def test_predict_bench_smoke_prints_a_row_per_model_with_its_ratio() -> None:
+    bench = Path(__file__).resolve().parents[1] / "bench" / "predict.py"
+    proc = subprocess.run([sys.executable, str(bench), "--smoke"], capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| 20")]
+    assert [row.split(" | ")[1] for row in rows] == ["lr", "cnn", "dnabert6-tiny"]
+    assert all(row.rstrip(" |").endswith(" h") and "x |" in row for row in rows)
+    assert "checked to 1e-5" in proc.stdout
