@@ -85,6 +85,9 @@ def write_outputs(job: _Job, stage: Path, seconds: float) -> dict:
         "timing": _timing(markers, seconds, time.perf_counter() - started),
         "warnings": (calls or {}).get("warnings", []), "versions": library_versions(),
     }
+    if not summary["counts"]["total"]["all"]:
+        summary["warnings"].append("the scored region holds no cytosine whose context the genome decides (only "
+                                   "A/T or N there?): the outputs are empty")
     summary["outputs"] = {p.name: p.stat().st_size for p in sorted(stage.iterdir())}
     summary["registry"] = record_evaluation(job, summary) if evaluation else None
     (stage / SUMMARY).write_text(json.dumps(summary, indent=2, default=_plain) + "\n", encoding="utf-8")
