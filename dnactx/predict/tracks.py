@@ -7,6 +7,7 @@ within each chromosome; the bigWig's header holds every chromosome of the FASTA 
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +43,8 @@ class ContextTrack:
         import pyBigWig
 
         self.context = context
-        self.bedgraph = pa.CompressedOutputStream(str(Path(folder) / bedgraph_name(context)), "gzip")
+        # gzip's own default level: Arrow's gzip stream compresses at level 9, 3x slower for 1% less
+        self.bedgraph = gzip.open(Path(folder) / bedgraph_name(context), "wb", compresslevel=6)
         description = f"{label}: P(methylated) of {context} sites"
         self.bedgraph.write(f'track type=bedGraph name="{context} {label}" description="{description}" '
                             f"visibility=full autoScale=off viewLimits=0:1 maxHeightPixels=40\n".encode())
