@@ -46,7 +46,7 @@ def predict(
     chroms: Annotated[str | None, typer.Option(help="Score only these chromosomes (comma list).")] = None,
     contexts: Annotated[str, typer.Option(help="Comma list of contexts to score.")] = "CG,CHG,CHH",
     batch_size: Annotated[int | None, typer.Option(help="Rows per forward pass (default by family: lr 512, cnn "
-                                                        "1024, transformer 128).")] = None,
+                                                        "1024 (256 on a CPU), transformer 128).")] = None,
     precision: Annotated[str, typer.Option(help="no | bf16 | fp16 (autocast for cnn and transformers; `no` "
                                                 "reproduces the run's own predictions).")] = "no",
     device: Annotated[str | None, typer.Option(help="cpu, cuda or cuda:N (default: a GPU when there is one).")

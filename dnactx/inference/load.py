@@ -77,7 +77,7 @@ def load_scorer(source: str | Path | ModelRef, home: str | Path | None = None, *
         in, else ``$DNACTX_HOME`` or ./runs)
     device : torch device for cnn/transformers (default: cuda when available, else cpu); lr runs on numpy
     precision : no | bf16 | fp16 (autocast; ``no`` reproduces training's float32 predictions)
-    batch_size : rows per forward pass (default by family: lr 512, cnn 1024, transformer 128)
+    batch_size : rows per forward pass (default by family: lr 512, cnn 1024 (256 on a CPU), transformer 128)
     trust_remote_code : allow an exported folder's own Python code (a run uses what it was trained with)
     compile : torch.compile the cnn/transformer (minutes to compile, then faster; for genome-wide scoring)
     """
