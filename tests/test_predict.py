@@ -321,3 +321,15 @@ def test_a_folder_that_holds_other_files_is_not_used_as_out(world, tmp_path: Pat
                             "--out", str(out)], capsys)
     assert code == 2 and "is not empty and holds no `dnactx predict` output" in err
     assert [p.name for p in out.iterdir()] == ["chapter1.tex"]
+
+
+def test_a_gzip_genome_read_front_to_back_gives_the_same_predictions(world, tmp_path: Path, capsys) -> None:
+    packed = tmp_path / "genome.fa.gz"
+    with gzip.open(packed, "wt") as fh:
+        fh.write(world["genome"].read_text())
+    out = tmp_path / "pred"
+    code, _, err = run_cli(["--home", str(world["home"]), "predict", world["run_id"], "--genome", str(packed),
+                            "--out", str(out), "-q"], capsys)
+    assert code == 0, err
+    full = predictions(world["out"])
+    pd.testing.assert_frame_equal(predictions(out), full[["chrom", "pos", "strand", "context", "prob"]])

@@ -20,6 +20,7 @@ from ..errors import DnactxError
 from ..inference import Scorer, chromosome_buffer, load_chromosome, load_scorer
 from ..io.fasta import FastaGenome
 from ..io.formats import CONTEXTS
+from ..prepare.windows import Stranded, window_pad
 from .calls import CallLabels, join_calls
 from .options import PredictOptions
 from .outputs import identity, require_dna, write_outputs
@@ -99,8 +100,8 @@ def _score_all(job: _Job, todo: list[Target], quiet: bool) -> None:
             job.calls = on_main(lambda: CallLabels(o.label_options(job.scorer.recipe.window), job.genome,
                                                    calls_folder, chroms), share=False)
         with Progress(sum(t.bases for t in todo), enabled=not quiet and is_main()) as job.progress:
-            for target in todo:
-                _score_target(job, target)
+            for target, chrom in _chromosomes(job, todo):
+                _score_target(job, target, chrom)
         if job.calls is not None:
             t = job.calls.tally
             write_json(job.folder.state / f"calls-{todo[0].index:05d}.json",
@@ -109,10 +110,22 @@ def _score_all(job: _Job, todo: list[Target], quiet: bool) -> None:
         shutil.rmtree(calls_folder, ignore_errors=True)
 
 
-def _score_target(job: _Job, target: Target) -> None:
+def _chromosomes(job: _Job, todo: list[Target]) -> Iterator[tuple[Target, Stranded]]:
+    """The chromosomes to score, one at a time in one buffer: by index, or in one pass through a FASTA read front
+    to back (gzip), so that many small chromosomes do not cost a pass each."""
+    window = job.scorer.recipe.window
+    if job.genome.access != "streamed":
+        for target in todo:
+            yield target, load_chromosome(job.genome, target.name, window, job.buffer)
+        return
+    pad, by_name = window_pad(window), {t.name: t for t in todo}
+    for name, raw in job.genome.chromosomes(list(by_name), pad, job.buffer):
+        yield by_name[name], Stranded(raw, job.buffer, pad=pad)
+
+
+def _score_target(job: _Job, target: Target, chrom: Stranded) -> None:
     """One chromosome, stretch by stretch, into its part file; then its marker (the chromosome is done)."""
     started = time.perf_counter()
-    chrom = load_chromosome(job.genome, target.name, job.scorer.recipe.window, job.buffer)
     called = on_main(lambda: job.calls.chromosome(target.index, chrom) if job.calls else None, share=False)
     counts, labelled, with_calls = np.zeros(len(CONTEXTS), dtype=np.int64), 0, 0
     with _part_writer(job, target) as writer:
