@@ -88,7 +88,7 @@ def dnactx_side(root: Path, genome: Path, run_id: str, start: int, bp: int, comp
 
     bed = root / f"region-{run_id}.bed"
     bed.write_text(f"chr1\t{start}\t{start + bp}\n")
-    out = root / f"pred-{run_id}"
+    out = root / f"pred-{run_id}{'-compiled' if compile_ else ''}"
     t0 = time.perf_counter()
     summary = predict_genome(PredictOptions(model=run_id, genome=genome, out=out, regions=bed, compile=compile_),
                              root / "runs", quiet=True)
@@ -196,7 +196,9 @@ def main() -> None:
                 ours = dnactx_side(root, genome, runs[model], TRAIN_BP, bp, compile_)
                 probs, peer = peer_side(genome, load_scorer(runs[model], root / "runs", device="cpu"), TRAIN_BP, bp)
                 np.testing.assert_allclose(ours["frame"]["prob"].to_numpy(), probs, rtol=0, atol=1e-5)
-                label = model + (" --compile" if compile_ else "")
+                scorer = load_scorer(runs[model], root / "runs", device="cpu")
+                label = model + (f" ({scorer.recipe.lr_scaling})" if model == "lr" else "") + (
+                    " --compile" if compile_ else "")
                 hours = ATHALIANA_CYTOSINES / ours["scoring"] / 3600
                 print(f"| {date.today()} | {label} | {ours['sites']:,} | {ours['scoring']:,.0f} sites/s | "
                       f"{ours['wall']:,.0f} sites/s | {peer:,.0f} sites/s | {ours['scoring'] / peer:.1f}x | "
