@@ -206,7 +206,8 @@ def _summary(o: PrepareOptions, genome: FastaGenome, layouts: list[Layout], t: T
         "format_variant": ",".join(dict.fromkeys(lay.spec.variant for lay in layouts)),
         "inputs": {
             "genome": _file_info(o.genome, genome.sha256()) | {
-                "access": genome.access, "chromosomes": dict(zip(genome.names, genome.lengths.tolist(), strict=True))},
+                "access": genome.access, "compression": genome.compression, "access_reason": genome.access_reason,
+                "chromosomes": dict(zip(genome.names, genome.lengths.tolist(), strict=True))},
             "calls": [_file_info(p) | {"format": lay.spec.name, "format_variant": lay.spec.variant,
                                        "header_lines": lay.header_lines, "stated_context": lay.stated_context}
                       for p, lay in zip(o.calls, layouts, strict=True)],
