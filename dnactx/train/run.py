@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -66,12 +67,33 @@ def _find_run(home: Path, run_id: str) -> RunFolder:
     return matches[0]
 
 
+def run_in_id_file(id_file: Path, home: Path) -> tuple[RunFolder | None, str]:
+    """What a ``--run-id-file`` asks for: ``(folder, "resume")`` for a run with a checkpoint, ``(folder, "done")``
+    for a completed run, ``(None, why)`` to start a new run (no file yet, or a run that cannot be resumed)."""
+    try:
+        run_id = Path(id_file).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None, "no run yet"
+    except OSError as exc:
+        raise DnactxError(f"--run-id-file {id_file}: cannot read it ({exc.strerror}); check the path") from None
+    folder = Path(home) / run_id
+    if not run_id or not (folder / "status.json").is_file():
+        return None, f"run {run_id or '(empty)'} named in {id_file} is not under {home}"
+    status = RunFolder(folder).status.get("status")
+    if status == "completed":
+        return RunFolder(folder), "done"
+    if has_checkpoint(folder):
+        return RunFolder(folder), "resume"
+    return None, f"run {run_id} ({status}) named in {id_file} has no checkpoint"
+
+
 def train_run(config: TrainConfig, home: Path, *, matrix: str | None = None, cell: dict | None = None,
-              resume: str | None = None, quiet: bool = False) -> dict:
+              resume: str | None = None, quiet: bool = False, on_start: Callable[[str], None] | None = None) -> dict:
     """Train one model, write its run folder and register it; ``{"run_id", "status", "metrics"}``.
 
     A run stopped by SIGTERM is marked preempted (status "preempted", metrics None) and can be finished with
-    ``resume=run_id``. User errors are recorded in status.json and raised as DnactxError.
+    ``resume=run_id``. User errors are recorded in status.json and raised as DnactxError. ``on_start`` is called
+    with the run id (main process only) once the run folder exists.
     """
     home = Path(home)
     solo = not resume and is_distributed() and config.family == "lr"
@@ -101,6 +123,8 @@ def train_run(config: TrainConfig, home: Path, *, matrix: str | None = None, cel
             folder = RunFolder.create(home, record, name=config.name or default_name(config), matrix=matrix)
         run_id = folder.id if solo else share_run_id(folder.id if folder else None)
         folder = folder or folder_for_this_process(home / run_id)
+    if on_start is not None and is_main():
+        on_start(folder.id)
     folder.set_status("running")
     _record(home, folder, quiet)
     try:
