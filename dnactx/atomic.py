@@ -31,6 +31,10 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         # mkstemp creates 0600; give the result the permissions a plain open() would have.
         os.chmod(tmp_path, 0o666 & ~_umask())
         os.replace(tmp_path, target)
+    except OSError as exc:
+        if exc.filename is None:  # a failed write() names no file: say which one was being written (a full disk)
+            exc.filename = str(target)
+        raise
     finally:
         if tmp_path.exists():
             tmp_path.unlink()

@@ -17,6 +17,7 @@ from ..errors import DnactxError, ExitCode
 from ..metrics import evaluate
 from ..provenance import library_versions
 from ..runs import RunFolder, folder_for_this_process, iter_run_folders
+from ..storage import StorageError, from_os_error, is_storage_error
 from .checkpoint import Preempted, has_checkpoint
 from .config import TrainConfig, effective_max_train
 
@@ -135,21 +136,32 @@ def train_run(config: TrainConfig, home: Path, *, matrix: str | None = None, cel
         _log(quiet, f"[yellow]preempted:[/] {exc}; continue with `dnactx train --resume {folder.id}`")
         return {"run_id": folder.id, "status": "preempted", "metrics": None}
     except DnactxError as exc:
-        folder.set_status("failed", error=str(exc))
-        _record(home, folder, quiet)
+        _record_failure(home, folder, exc, quiet)
         raise
-    except BaseException as exc:
-        if folder.writable:
-            write_text(folder.path / "error.txt", traceback.format_exc())
-        folder.set_status("failed", error=f"{type(exc).__name__}: {exc}")
-        _record(home, folder, quiet)
-        if isinstance(exc, Exception):
-            raise DnactxError(f"run {folder.id} failed: {type(exc).__name__}: {exc} "
-                              f"(traceback in {folder.path / 'error.txt'})", exit_code=ExitCode.RUN_FAILED) from exc
+    except Exception as exc:
+        _record_failure(home, folder, exc, quiet)
+        if is_storage_error(exc):  # a full or read-only disk, possibly inside a library's own exception
+            raise StorageError(f"run {folder.id} failed: {from_os_error(exc, folder.path)}") from exc
+        raise DnactxError(f"run {folder.id} failed: {type(exc).__name__}: {exc} "
+                          f"(traceback in {folder.path / 'error.txt'})", exit_code=ExitCode.RUN_FAILED) from exc
+    except BaseException as exc:  # Ctrl-C, SystemExit: recorded, then passed on
+        _record_failure(home, folder, exc, quiet)
         raise
     folder.set_status("completed")
     _record(home, folder, quiet)
     return {"run_id": folder.id, "status": "completed", "metrics": metrics}
+
+
+def _record_failure(home: Path, folder: RunFolder, exc: BaseException, quiet: bool) -> None:
+    """The traceback in error.txt (for a bug), status "failed" and its registry row, as far as they can be written:
+    on a full disk they may not fit, and the error the user then sees must be the disk's, not one about error.txt."""
+    try:
+        if folder.writable and not isinstance(exc, DnactxError) and not is_storage_error(exc):
+            write_text(folder.path / "error.txt", traceback.format_exc())
+        folder.set_status("failed", error=str(exc) if isinstance(exc, DnactxError) else f"{type(exc).__name__}: {exc}")
+    except OSError:
+        return  # the folder keeps its last status; the registry reconciles with it when the disk has room again
+    _record(home, folder, quiet)
 
 
 def _train(config: TrainConfig, folder: RunFolder, home: Path, *, resume: bool, quiet: bool) -> MetricsFile:
