@@ -88,6 +88,34 @@ def run_in_id_file(id_file: Path, home: Path) -> tuple[RunFolder | None, str]:
     return None, f"run {run_id} ({status}) named in {id_file} has no checkpoint"
 
 
+def _resumed_folder(home: Path, resume: str) -> tuple[RunFolder, TrainConfig]:
+    """The run to continue and its saved config; an error when it is complete or has no checkpoint."""
+    folder = _find_run(home, resume)
+    status = folder.status.get("status")
+    if status == "completed":
+        raise DnactxError(f"run {folder.id} is already completed; nothing to resume")
+    if not has_checkpoint(folder.path):
+        raise DnactxError(f"run {folder.id} ({status}) has no checkpoint to resume from; start a new run")
+    return folder_for_this_process(folder.path), TrainConfig.from_dict(folder.config)
+
+
+def _new_folder(config: TrainConfig, home: Path, matrix: str | None, cell: dict | None, solo: bool) -> RunFolder:
+    """A new run folder (made by the main process; the other ranks get its id) with the resolved config."""
+    data_path = _dataset_path(config)
+    meta = read_meta(data_path)
+    if meta.get("window"):
+        cut_context([], int(meta["window"]), config.size, config.mode)  # size vs window, before any folder
+    record = {**config.to_dict(), "data": str(data_path.resolve()), "family": config.family,
+              "dataset_fingerprint": meta["fingerprint"], "window": meta.get("window"),
+              "versions": library_versions(), "device": None, "matrix": matrix, "cell": cell,
+              "max_train_effective": effective_max_train(config)}
+    folder = None
+    if is_main():
+        folder = RunFolder.create(home, record, name=config.name or default_name(config), matrix=matrix)
+    run_id = folder.id if solo else share_run_id(folder.id if folder else None)
+    return folder or folder_for_this_process(home / run_id)
+
+
 def train_run(config: TrainConfig, home: Path, *, matrix: str | None = None, cell: dict | None = None,
               resume: str | None = None, quiet: bool = False, on_start: Callable[[str], None] | None = None) -> dict:
     """Train one model, write its run folder and register it; ``{"run_id", "status", "metrics"}``.
@@ -102,28 +130,9 @@ def train_run(config: TrainConfig, home: Path, *, matrix: str | None = None, cel
         # lr is one scikit-learn fit: under torchrun/accelerate launch rank 0 runs it alone, without collectives
         return {"run_id": None, "status": "skipped", "metrics": None}
     if resume:
-        folder = _find_run(home, resume)
-        status = folder.status.get("status")
-        if status == "completed":
-            raise DnactxError(f"run {folder.id} is already completed; nothing to resume")
-        if not has_checkpoint(folder.path):
-            raise DnactxError(f"run {folder.id} ({status}) has no checkpoint to resume from; start a new run")
-        config = TrainConfig.from_dict(folder.config)
-        folder = folder_for_this_process(folder.path)
+        folder, config = _resumed_folder(home, resume)
     else:
-        data_path = _dataset_path(config)
-        meta = read_meta(data_path)
-        if meta.get("window"):
-            cut_context([], int(meta["window"]), config.size, config.mode)  # size vs window, before any folder
-        record = {**config.to_dict(), "data": str(data_path.resolve()), "family": config.family,
-                  "dataset_fingerprint": meta["fingerprint"], "window": meta.get("window"),
-                  "versions": library_versions(), "device": None, "matrix": matrix, "cell": cell,
-                  "max_train_effective": effective_max_train(config)}
-        folder = None
-        if is_main():
-            folder = RunFolder.create(home, record, name=config.name or default_name(config), matrix=matrix)
-        run_id = folder.id if solo else share_run_id(folder.id if folder else None)
-        folder = folder or folder_for_this_process(home / run_id)
+        folder = _new_folder(config, home, matrix, cell, solo)
     if on_start is not None and is_main():
         on_start(folder.id)
     folder.set_status("running")
