@@ -8,6 +8,7 @@ so the demo never mixes with a user's runs; running it again reuses the complete
 from __future__ import annotations
 
 import importlib.resources
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +21,7 @@ MATRIX_NAME = "demo"
 # in a few minutes, wide enough to show every part of the report (families, finetune, modes, baseline).
 # Training uses a subsample (max_train); val and test keep every site, so their few hundred non-CG positives count.
 DEMO_GRID = {"model": "lr,cnn,dnabert6-tiny", "finetune": "frozen,top:2", "size": "50", "mode": "up,both",
-             "epochs": "2", "patience": "1", "batch_size": "128", "max_train": "12000"}
+             "epochs": "2", "patience": "1", "batch_size": "128", "max_train": "8000"}
 DEMO_WINDOW = 200
 # 2 kb blocks: the slice's CHG/CHH methylation sits in a few transposon clusters; smaller blocks spread them
 # over train, val and test (each gets 30+ positives of every context).
@@ -40,6 +41,46 @@ def example_inputs() -> tuple[Path, Path]:
         if not path.is_file():
             raise DnactxError(f"bundled example {path} is missing; reinstall dnactx (pip install -e .)")
     return genome, calls
+
+
+def _threads() -> int:
+    """Torch threads for the demo: $OMP_NUM_THREADS, else half the cores — on a small shared machine, threads that
+    compete for cores made training several times slower than one thread each."""
+    import torch
+
+    wanted = int(os.environ.get("OMP_NUM_THREADS") or max(1, (os.cpu_count() or 2) // 2))
+    os.environ.setdefault("OMP_NUM_THREADS", str(wanted))  # --jobs workers inherit it
+    torch.set_num_threads(wanted)
+    return wanted
+
+
+def _prepared(summary: dict) -> list[str]:
+    """What prepare found: sites per split, and per context the label rate and the positives in val and test."""
+    counts, rates = summary["counts"], summary["label_rates"]
+    lines = [f"    {summary['n_sites']:,} sites: train {counts['train']['all']:,} / val {counts['val']['all']:,} / "
+             f"test {counts['test']['all']:,}; methylated {summary['label_rate']:.1%}"]
+    for ctx in ("CG", "CHG", "CHH"):
+        held = {s: round(counts[s][ctx] * rates[s][ctx]) for s in ("val", "test")}
+        lines.append(f"    {ctx:<3} {counts['all'][ctx]:>7,} sites, {rates['all'][ctx]:.2%} methylated "
+                     f"({held['val']} positives in val, {held['test']} in test)")
+    control = summary.get("control") or {}
+    if control.get("non_conversion_rate") is not None:
+        lines.append(f"    lambda spike-in: non-conversion {control['non_conversion_rate']:.2%}")
+    return lines
+
+
+def _headline(best: RunRow, runs: list[RunRow]) -> str:
+    """The selected run's test numbers beside its baseline's (the report's policy), at val-tuned thresholds."""
+    from .analysis.baseline import choose_baseline
+    from .formatting import num
+
+    def numbers(row: RunRow) -> str:
+        return f"test AUPRC {num(run_metric(row, 'test_auprc'), 3)}, AUROC {num(run_metric(row, 'test_auroc'), 3)}"
+
+    base, _ = choose_baseline(best, runs, runs)
+    what = " ".join(str(p) for p in (best["model"], best.get("finetune"), best.get("mode")) if p)
+    return f"    selected on val AUPRC: {what} → {numbers(best)}" + (
+        f"; baseline {base['model']} {base.get('mode')}: {numbers(base)}" if base else "")
 
 
 def _val_auprc(row: RunRow) -> float:
@@ -66,7 +107,9 @@ def run_demo(out: Path, *, say: Callable[[str], None] = print, jobs: int = 1) ->
                                              block_size=DEMO_BLOCK, control_chrom="L", seed=0,
                                              val_frac=DEMO_HELD_OUT, test_frac=DEMO_HELD_OUT))
     data = out / "data" / "dataset.parquet"
-    say(f"    {summary['n_sites']:,} sites, label rate {summary['label_rate']:.1%}")
+    for line in _prepared(summary):
+        say(line)
+    say(f"    threads: {_threads()} (set OMP_NUM_THREADS to change)")
 
     spec = build_spec(data, DEMO_GRID, name=MATRIX_NAME, baseline="lr")
     say(f"2/4 matrix {spec.name}: {len(spec.cells())} runs (lr, cnn, dnabert6-tiny frozen and top:2, baseline)")
@@ -87,6 +130,7 @@ def run_demo(out: Path, *, say: Callable[[str], None] = print, jobs: int = 1) ->
 
     say("4/4 report")
     rep = report(home, matrix=MATRIX_NAME, out=out / "report")
+    say(_headline(best, runs))
     return {
         "out": str(out),
         "data": ATTRIBUTION,

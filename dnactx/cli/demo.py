@@ -23,7 +23,8 @@ def register(app: typer.Typer) -> None:
         """Run the whole pipeline on the bundled example (250 kb of TAIR10 chr1 with its real calls) on a CPU."""
         from ..demo import run_demo
 
-        result = run_demo(out, jobs=jobs, say=lambda line: console_err.print(line, highlight=False, markup=False))
+        result = run_demo(out, jobs=jobs, say=lambda line: console_err.print(line, highlight=False, markup=False,
+                                                                       soft_wrap=True))
         markdown = result.pop("markdown")
         if as_json:
             typer.echo(json.dumps(result, indent=2))
