@@ -15,8 +15,9 @@ from rich.markup import escape
 from .. import __version__
 from ..distributed import close_process_group, exit_process, is_distributed
 from ..errors import EXIT_CODE_MEANINGS, DnactxError, ExitCode
+from ..storage import from_os_error, is_storage_error
 from .command import DnactxGroup
-from .common import HOME_HELP, console_err, set_root_home
+from .common import HOME_HELP, console_err, set_root_home, state
 from .usage import usage_message
 
 
@@ -102,6 +103,10 @@ def _run(args: list[str]) -> object:
     except KeyboardInterrupt:
         console_err.print("[bold red]interrupted[/]")
         return ExitCode.INTERRUPTED
+    except OSError as exc:  # a full or read-only disk, wherever it was met: one line, not a traceback
+        if not is_storage_error(exc):
+            raise
+        return _error(from_os_error(exc, state.home).message, ExitCode.STORAGE)
     return code if isinstance(code, int) else ExitCode.OK
 
 

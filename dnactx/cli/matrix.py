@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from ..errors import DnactxError, ExitCode, exit_code_for
+from ..storage import StorageError
 from .command import DnactxCommand
 from .common import console, console_err, state
 from .options import grid_options, grid_values, home_option, option, with_options
@@ -59,6 +60,9 @@ def _matrix(**options: Any) -> None:
     if code == ExitCode.PREEMPTED:
         raise DnactxError(f"matrix {spec.name} was stopped (SIGTERM) during cell "
                           f"{result.preempted[0].index}; re-run the same command to resume it", exit_code=code)
+    if code == ExitCode.STORAGE:
+        stopped = next(o for o in result.outcomes if o.status == "storage")
+        raise StorageError(f"matrix {spec.name} stopped at cell {stopped.index}: {stopped.error}")
     if code == ExitCode.RUN_FAILED:
         bad = [o.index for o in result.outcomes if o.status in ("failed", "busy")]
         raise DnactxError(f"matrix {spec.name}: cell(s) {', '.join(map(str, bad))} did not complete (see above); "

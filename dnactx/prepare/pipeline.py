@@ -18,6 +18,7 @@ from ..atomic import write_json
 from ..errors import DnactxError
 from ..io.detect import Layout, check_roles, detect_format
 from ..io.fasta import FastaGenome
+from ..progress import Progress
 from ..provenance import library_versions, sha256_file
 from .build import READ_LEVEL_LIMIT, SCHEMA, SiteBuilder, early_check
 from .ingest import Ingest, Occupancy
@@ -34,9 +35,12 @@ DUPLICATE_RULE = ("a site (position and strand) with rows in several files, or t
 
 
 def prepare_dataset(options: PrepareOptions, *, warn: Callable[[str], None] | None = None,
-                    progress: Callable[[int], None] | None = None) -> dict:
-    """Write ``options.out``/dataset.parquet and prepare.json; return the summary written to prepare.json."""
+                    progress: Progress | None = None) -> dict:
+    """Write ``options.out``/dataset.parquet and prepare.json; return the summary written to prepare.json.
+
+    ``progress`` (one Progress for both passes) counts the call-file rows read, then the sites built."""
     started = time.perf_counter()
+    progress = progress or Progress("prepare", enabled=False)
     for calls in options.calls:
         check_roles(options.genome, calls)
     layouts = [detect_format(path, options.format) for path in options.calls]
@@ -49,6 +53,7 @@ def prepare_dataset(options: PrepareOptions, *, warn: Callable[[str], None] | No
         spill = Spill(stage / "spill", genome.lengths)
         occupancy = Occupancy(genome.lengths, block_sizes(options)) if options.split == "blocks" else None
         ingest = Ingest(options, genome, tally, spill, occupancy)
+        progress.restart("reading calls", None, unit="rows")
         for i, (path, layout) in enumerate(zip(options.calls, layouts, strict=True)):
             ingest.read(i, path, layout, chunk_rows, progress=progress,
                         first=lambda records: early_check(options, genome, layouts, records))
@@ -59,9 +64,12 @@ def prepare_dataset(options: PrepareOptions, *, warn: Callable[[str], None] | No
         # windows are all distinct: a dictionary for seq would only cost memory and time
         with pq.ParquetWriter(stage / "dataset.parquet", SCHEMA, compression="zstd",
                               use_dictionary=["chrom", "strand", "context", "trinuc", "split"]) as writer:
+            progress.restart("building sites", spill.records, unit="records")
             for chrom, bases, records in _segments(genome, spill, pad):
                 for table in builder.tables(chrom, bases, records):
                     writer.write_table(table)
+                progress.advance(len(records))
+                progress.chunk(genome.names[chrom])
         shutil.rmtree(stage / "spill")
         warnings = notes + _finish(options, genome, tally, builder, splits)
         summary = _summary(options, genome, layouts, tally, splits, stage / "dataset.parquet", warnings,
@@ -206,7 +214,8 @@ def _summary(o: PrepareOptions, genome: FastaGenome, layouts: list[Layout], t: T
         "format_variant": ",".join(dict.fromkeys(lay.spec.variant for lay in layouts)),
         "inputs": {
             "genome": _file_info(o.genome, genome.sha256()) | {
-                "access": genome.access, "chromosomes": dict(zip(genome.names, genome.lengths.tolist(), strict=True))},
+                "access": genome.access, "compression": genome.compression, "access_reason": genome.access_reason,
+                "chromosomes": dict(zip(genome.names, genome.lengths.tolist(), strict=True))},
             "calls": [_file_info(p) | {"format": lay.spec.name, "format_variant": lay.spec.variant,
                                        "header_lines": lay.header_lines, "stated_context": lay.stated_context}
                       for p, lay in zip(o.calls, layouts, strict=True)],
