@@ -110,7 +110,8 @@ def test_auto_records_the_grid_and_choice_in_metrics_and_train_log(tiny_dataset,
     folder = RunFolder.open(tmp_path, result["run_id"])
     lines = [json.loads(line) for line in (folder.path / "train_log.jsonl").read_text().splitlines()]
     candidates = [line for line in lines if "candidate" in line]
-    assert len(candidates) == len(result["metrics"]["facts"]["lr"]["grid"]) >= 5 and {"val_auprc", "fit_seconds", "C", "class_weight", "scaling"} <= set(candidates[0])
+    assert len(candidates) == len(result["metrics"]["facts"]["lr"]["grid"]) >= 5
+    assert {"val_auprc", "fit_seconds", "C", "class_weight", "scaling"} <= set(candidates[0])
     assert lines[-1]["choice"] == result["metrics"]["facts"]["lr"]["choice"] == folder.metrics["facts"]["lr"]["choice"]
     from safetensors import safe_open
 
