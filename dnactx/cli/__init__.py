@@ -27,7 +27,8 @@ def _epilog() -> str:
 
 app = typer.Typer(
     name="dnactx",
-    help="Predict plant DNA methylation from sequence context: prepare, train, matrix, diagnose, report, submit.",
+    help="Predict plant DNA methylation from sequence context: prepare, train, matrix, diagnose, report, compare, "
+         "submit.",
     epilog=_epilog(),
     cls=DnactxGroup,
     no_args_is_help=True,
@@ -37,7 +38,7 @@ app = typer.Typer(
 )
 
 # Each module defines ``register(app)``; the order here is the order of ``dnactx --help``.
-_COMMAND_MODULES = ("demo", "prepare", "train", "matrix", "diagnose", "report", "runs", "submit")
+_COMMAND_MODULES = ("demo", "prepare", "train", "matrix", "diagnose", "report", "compare", "runs", "submit")
 
 
 def _version(value: bool) -> None:
