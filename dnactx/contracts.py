@@ -369,12 +369,19 @@ NESTED: dict[str, tuple[str | int, ...]] = {
        for i, end in enumerate(("lo", "hi"))},
     "ci_blocks": ("ci", "n_blocks"),
     "ci_approximate": ("ci", "approximate"),
+    "ci_resamples": ("ci", "n_resamples"),
+    "ci_block_bp": ("ci", "block_bp"),
+    **{f"context_floor_{key}_{end}": ("context_floor", "ci", key, i) for key in ("auroc", "auprc")
+       for i, end in enumerate(("lo", "hi"))},
+    **{f"context_floor_gain_{key}": ("context_floor", "gain", key, "difference") for key in ("auroc", "auprc")},
+    **{f"context_floor_gain_{key}_{end}": ("context_floor", "gain", key, "ci", i) for key in ("auroc", "auprc")
+       for i, end in enumerate(("lo", "hi"))},
     "f1_at_global_threshold": ("at_thresholds", "global", "f1"),
     "f1_at_context_thresholds": ("at_thresholds", "context", "f1"),
     "ece_uncalibrated": ("calibration", "ece", "before"),
     "brier_uncalibrated": ("calibration", "brier", "before"),
 }
-_NESTED_KINDS: dict[str, type] = {"ci_blocks": int, "ci_approximate": bool}
+_NESTED_KINDS: dict[str, type] = {"ci_blocks": int, "ci_approximate": bool, "ci_resamples": int, "ci_block_bp": int}
 
 
 def _at(obj: Any, path: tuple[str | int, ...]) -> Any:
