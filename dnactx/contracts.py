@@ -230,13 +230,15 @@ class Finding(TypedDict):
     remedies: list[tuple[str, int]]     # (remedy key, weight): which remedies this finding calls for
 
 
-class Remedy(TypedDict):
-    """Something to try next: ``flags`` to change and the full ``dnactx train`` command, where it retrains."""
+class Remedy(TypedDict, total=False):
+    """Something to try next: ``flags`` to change and the full ``dnactx train`` command, where it retrains;
+    ``options``: the train options it changes (two remedies that change one option contradict each other)."""
 
     key: str
     flags: str | None
     action: str
     command: str | None
+    options: list[str]
 
 
 class RankedRemedy(Remedy):

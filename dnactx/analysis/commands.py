@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from ..atomic import write_json, write_text
 from ..contracts import RUN_IDENTITY, BaselineRef, Diagnosis, RunRow, run_metric
 from ..errors import DnactxError
 from ..runs import RunFolder
+from ..stats.bootstrap import DEFAULT_BLOCK_BP, block_ids
 from . import plots
 from .baseline import AUTO, baseline_runs, choose_baseline
 from .diagnose import SplitScores, build_evidence, diagnose
-from .inputs import PREDICTIONS, load_predictions, repeat_flags, run_folder, run_metrics
+from .inputs import PREDICTIONS, dataset_positions, load_predictions, repeat_flags, run_folder, run_metrics
 from .render import clean
 from .report import build_report, select_configuration, selection_metric
 from .report_page import png_data_uri, report_csv, report_html, report_markdown
@@ -31,7 +34,7 @@ def _baseline_ref(row: RunRow | None) -> BaselineRef | None:
 
 
 def _scores(folder: RunFolder, config: dict, notes: list[str]) -> dict[str, SplitScores] | None:
-    """Val/test labels and probabilities from the run's predictions, with contexts and repeat flags."""
+    """Val/test labels and probabilities from the run's predictions, with contexts, repeat flags and blocks."""
     preds = load_predictions(folder)
     if preds is None:
         return None
@@ -39,7 +42,20 @@ def _scores(folder: RunFolder, config: dict, notes: list[str]) -> dict[str, Spli
     if note:
         notes.append(note)
     return {s: SplitScores(preds[f"{s}_label"], preds[f"{s}_prob"], preds[f"{s}_context"],
-                           repeat[s] if repeat else None) for s in ("val", "test")}
+                           repeat[s] if repeat else None, _blocks(preds, s, config, notes)) for s in ("val", "test")}
+
+
+def _blocks(preds: dict, split: str, config: dict, notes: list[str]) -> np.ndarray | None:
+    """Genomic block of each site (for the noise of a remedy's effect), or None with a note saying why not."""
+    if f"{split}_pos" in preds:
+        where = (preds[f"{split}_chrom"], preds[f"{split}_pos"])
+    else:
+        where = dataset_positions(config, preds[f"{split}_index"])
+    if isinstance(where, str):
+        if split == "test":
+            notes.append(f"no site positions ({where}): remedy effects are judged by fixed margins, not intervals")
+        return None
+    return block_ids(*where, int(config.get("bootstrap_block") or DEFAULT_BLOCK_BP))
 
 
 def diagnose_row(row: RunRow, home: Path, *, baseline: RunRow | None, plots_dir: Path | None = None,

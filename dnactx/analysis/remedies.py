@@ -8,7 +8,8 @@ from ..contracts import Remedy
 from ..train.config import parse_finetune
 
 # The flags that identify a run well enough to retrain it with one change.
-_BASE_FLAGS = ("data", "model", "size", "mode", "finetune", "loss", "epochs", "patience")
+_BASE_FLAGS = ("data", "model", "size", "mode", "finetune", "loss", "epochs", "patience", "train_fraction",
+               "max_train")
 
 
 def family_of(config: dict) -> str:
@@ -75,6 +76,13 @@ def _model_cnn(config: dict, family: str) -> Change | None:
     return {"model": "cnn"}, "a model that can learn sequence motifs beyond k-mer counts"
 
 
+def _calibrate(config: dict, family: str) -> Change | None:
+    if str(config.get("calibrate") or "none") != "none":
+        return None  # already calibrated on validation
+    return ({"calibrate": "platt"}, "calibrate the probabilities on validation (Platt scaling; --calibrate isotonic "
+                                    "with many validation positives); rankings and AUPRC are unaffected")
+
+
 def _regularise(config: dict, family: str) -> Change | None:
     if family == "lr":
         if str(config.get("C")) == "auto":
@@ -98,6 +106,7 @@ RETRAIN = {
     "site_context": _site_context,
     "model_cnn": _model_cnn,
     "regularise": _regularise,
+    "calibrate": _calibrate,
 }
 
 
@@ -106,23 +115,19 @@ def _advice(key: str, config: dict, threshold: float | None) -> Remedy | None:
     if key == "threshold":
         if threshold is None:
             return None
-        return {"key": key, "flags": None, "command": None,
+        return {"key": key, "flags": None, "command": None, "options": [],
                 "action": f"call sites positive at p ≥ {threshold:.3g} (the val-tuned threshold in metrics.json, "
                           "reported as *_at_threshold), not at 0.5; no retraining needed"}
-    if key == "calibrate":
-        return {"key": key, "flags": None, "command": None,
-                "action": "calibrate the probabilities on validation (Platt or isotonic) before reading them as "
-                          "methylation probabilities; rankings and AUPRC are unaffected"}
     seed = int(config.get("seed") or 0)
     seeds = ",".join(str(seed + i) for i in range(3))
-    return {"key": key, "flags": f"--seed {seeds}", "command": None,
-            "action": f"repeat the cell over seeds with `dnactx matrix ... --seed {seeds}` to see whether the "
+    return {"key": key, "flags": f"--seeds {seeds}", "command": None, "options": ["seed"],
+            "action": f"repeat the cell over seeds with `dnactx matrix ... --seeds {seeds}` to see whether the "
                       "val-to-test gap is noise"}
 
 
 def remedy(key: str, config: dict, threshold: float | None = None) -> Remedy | None:
     """One remedy as flags, action and command for this run, or None where it does not apply to it."""
-    if key in ("threshold", "calibrate", "seeds"):
+    if key in ("threshold", "seeds"):
         return _advice(key, config, threshold)
     if key not in RETRAIN:
         raise ValueError(f"unknown remedy {key!r}")
@@ -131,7 +136,14 @@ def remedy(key: str, config: dict, threshold: float | None = None) -> Remedy | N
         return None
     changes, action = change
     flags = " ".join(_flag(k, v) for k, v in changes.items())
-    return {"key": key, "flags": flags, "action": action, "command": train_command(config, changes)}
+    return {"key": key, "flags": flags, "action": action, "command": train_command(config, changes),
+            "options": sorted(changes)}
+
+
+def conflicts(a: Remedy, b: Remedy) -> bool:
+    """Whether two remedies change the same option (``--epochs 10 --patience 3`` and ``--patience 1``: one says
+    train longer, the other stop earlier), so recommending both would contradict."""
+    return bool(set(a.get("options") or []) & set(b.get("options") or []))
 
 
 def _flag(name: str, value: object) -> str:
