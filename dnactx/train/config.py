@@ -100,11 +100,12 @@ class TrainConfig:
     solver: str = _opt("lbfgs", "lr only: lbfgs | saga. Real data, 100k sites: lbfgs converged in 41 s (test AUROC "
                                 "0.921); saga stopped unconverged at its 200-pass budget after 142 s (0.912).",
                         choices=Solver)
-    C: float | str = _opt("auto", "lr only: inverse regularisation strength, or auto: pick C (0.1, 1, 10, 100), class "
-                                  "weights (balanced, none) and the k-mer scaling (per-k frequencies, L2-normalised "
-                                  "counts) on validation AUPRC, so --class-weight applies to a numeric C only. Real "
-                                  "data both/200: auto reached val/test AUPRC 0.311/0.267 vs 0.255/0.147 at C 10 "
-                                  "balanced, at ~10x the fit time.",
+    C: float | str = _opt("auto", "lr only: inverse regularisation strength, or auto: pick the k-mer scaling (per-k "
+                                  "frequencies, L2-normalised counts) and class weights (balanced, none) at C 10, then "
+                                  "C (0.1, 1, 10, 100) for the winner, on validation AUPRC (5-7 fits), so "
+                                  "--class-weight applies to a numeric C only. Real data both/200: auto reached "
+                                  "val/test AUPRC 0.311/0.267 vs 0.255/0.147 at C 10 balanced, at ~5x that one fit's "
+                                  "time.",
                           flag="--C")
     max_train: int | None = _opt(None, "Use at most this many training sites (deterministic subsample); "
                                  f"lr defaults to {100_000:,}: its k-mer features take ~20 MB per 1,000 sites.")
