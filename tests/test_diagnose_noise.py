@@ -32,7 +32,7 @@ def test_miscalibration_points_at_the_calibrate_flag_with_the_effect_and_its_int
     d = _diagnose(capsys, home, run)
     finding = next(f for f in d["findings"] if f["code"] == "threshold_calibration")
     assert "mis-calibrated" in finding["evidence"]
-    assert "platt scaling fitted on val would take test ECE from" in finding["evidence"]
+    assert "Platt scaling fitted on val would take test ECE from" in finding["evidence"]
     assert "more than its noise" in finding["evidence"]
     calibrate = next(r for r in d["remedies"] if r["key"] == "calibrate")
     assert calibrate["flags"] == "--calibrate platt" and "--calibrate platt" in calibrate["command"]

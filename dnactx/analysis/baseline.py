@@ -25,6 +25,8 @@ def _auto(selected: RunRow, scope: list[RunRow], completed: list[RunRow], name: 
           and (r.get("config") or {}).get("dataset_fingerprint") == fingerprint]
     if lr:
         return select(lr, name), "the best lr run on the same dataset"
+    if selected.get("family") == "lr":
+        return None, "the selected run is itself the lr baseline"
     return None, "no lr run on this dataset: train one with `dnactx train --model lr --data ...`"
 
 
@@ -65,3 +67,13 @@ def baseline_runs(baseline: RunRow | None, scope: list[RunRow], selected: list[R
     shapes = {_shape(r) for r in selected}
     matched = [r for r in scope if _designated(r) and _shape(r) in shapes and r.get("model") == baseline.get("model")]
     return matched if baseline in matched else [baseline]
+
+
+def runner_up(selected: RunRow, scope: list[RunRow], name: str = "auprc") -> tuple[RunRow | None, str]:
+    """When the lr baseline itself is selected, what it is compared with: the best run of another family by val
+    ``name``, so the report still says whether the baseline's lead is larger than its noise."""
+    others = [r for r in scope if r.get("family") != selected.get("family")
+              and run_metric(r, f"val_{name}") is not None]
+    if not others:
+        return None, "the selected run is itself the lr baseline, and no other model was trained"
+    return select(others, name), "the selected run is the lr baseline itself: compared with the best other model"

@@ -12,7 +12,7 @@ from ..errors import DnactxError
 from ..runs import RunFolder
 from ..stats.bootstrap import DEFAULT_BLOCK_BP, block_ids
 from . import plots
-from .baseline import AUTO, baseline_runs, choose_baseline
+from .baseline import AUTO, baseline_runs, choose_baseline, runner_up
 from .diagnose import SplitScores, build_evidence, diagnose
 from .inputs import PREDICTIONS, dataset_positions, load_predictions, repeat_flags, run_folder, run_metrics
 from .render import clean
@@ -156,6 +156,8 @@ def report(home: Path, *, matrix: str | None = None, model: str | None = None, s
     completed = reg.runs(status="completed")
     requested = reg.run(baseline) if baseline not in (None, "", "none", AUTO) else baseline
     base_row, reason = choose_baseline(chosen["representative"], rows_with_metric, completed, name, requested)
+    if base_row is None and requested == AUTO and chosen["representative"].get("family") == "lr":
+        base_row, reason = runner_up(chosen["representative"], rows_with_metric, name)
     base_runs = baseline_runs(base_row, rows_with_metric, chosen["runs"])
     stats = report_stats(home, _with(rows_with_metric, base_runs), chosen["runs"], base_runs, name=name,
                          settings=DrawSettings.of(chosen["representative"]))
@@ -202,7 +204,7 @@ def write_report(result: dict, out: Path, curves: dict | None = None) -> dict:
         figures["pr_curves"] = plots.pr_curves(curves, out / "pr_curves.png",
                                                title="Precision-recall on test: selected run vs baseline")
     grid = result["heatmap"]
-    if grid["rows"] and grid["cols"]:
+    if len(grid["rows"]) * len(grid["cols"]) > 1:  # one cell has nothing to compare
         figures["heatmap"] = plots.heatmap(
             [[float("nan") if v is None else v for v in row] for row in grid["values"]], grid["rows"], grid["cols"],
             out / "heatmap.png", title=f"best {result['metric_label']} per size × mode (mean over seeds)",

@@ -200,8 +200,9 @@ def _calibration_evidence(ev: Evidence) -> tuple[str, bool | None]:
     if not effect:
         return "", None
     real = real_gain(effect, lower_is_better=True)
-    return (f"; {effect['method']} scaling fitted on val would take test ECE from {num(effect['before'])} to "
-            f"{num(effect['after'])} ({_interval(effect)}: {'more than' if real else 'within'} its noise)"), real
+    return (f"; {effect['method'].capitalize()} scaling fitted on val would take test ECE from "
+            f"{num(effect['before'])} to {num(effect['after'])} ({_interval(effect)}: "
+            f"{'more than' if real else 'within'} its noise)"), real
 
 
 def rule_threshold_calibration(ev: Evidence) -> Finding | None:

@@ -122,12 +122,13 @@ def heatmap(values: np.ndarray, rows: list, cols: list, path: Path, *, title: st
             col_label: str) -> Path:
     """A grid of numbers (NaN = no run) with each cell annotated."""
     values = np.asarray(values, dtype=float)
-    fig, ax = _figure(1.6 * len(cols) + 2.5, 0.6 * len(rows) + 2.0)
+    fig, ax = _figure(max(1.6 * len(cols) + 2.5, 6.0), 0.6 * len(rows) + 2.0)
     masked = np.ma.masked_invalid(values)
     image = ax.imshow(masked, cmap="viridis", aspect="auto")
     ax.set_xticks(range(len(cols)), [str(c) for c in cols])
     ax.set_yticks(range(len(rows)), [str(r) for r in rows])
-    ax.set(xlabel=col_label, ylabel=row_label, title=title)
+    ax.set(xlabel=col_label, ylabel=row_label)
+    ax.set_title(title, fontsize=10)
     finite = values[np.isfinite(values)]
     middle = float(finite.mean()) if finite.size else 0.0
     for i in range(values.shape[0]):

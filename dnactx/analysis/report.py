@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ..contracts import RUN, RUN_IDENTITY, RunRow, parse_metric, run_metric
 from ..errors import DnactxError
-from ..formatting import num, signed
+from ..formatting import Markdown, md_code, md_escape, num, signed
 from .configs import LOWER_IS_BETTER, _best_first, configurations, is_designated_baseline, mean_sd
 from .significance import COMPARED
 
@@ -202,7 +202,7 @@ def distinguishable(by: str, axis: dict | None, means: list[dict], test_label: s
         parts.append(f"{word} {pair['other']} ({_diff(pair)})")
     others = [p for p in real if best not in (p["a_value"], p["b_value"])]
     tail = "; also " + ", ".join(f"{p['a_value']} vs {p['b_value']} {_diff(p)}" for p in others) if others else ""
-    return (f"{best} has the best mean {val_label}; on {test_label} it is {', '.join(parts)}{tail} ({how}).")
+    return f"{best} has the best mean {val_label}; on {test_label} it is {', '.join(parts)}{tail}; {how}."
 
 
 def _axis_summaries(rows: list[RunRow], name: str, stats: dict, test_label: str, val_label: str) -> dict:
@@ -273,24 +273,47 @@ def _stat_label(stats: dict, name: str) -> str:
     return {"f1": "f1_at_threshold"}.get(stats.get("metric"), stats.get("metric") or name)
 
 
-def next_steps(report: dict) -> list[str]:
-    """Concrete follow-ups: the selected run's top remedies, then study-level checks."""
+def next_steps(report: dict) -> list[Markdown]:
+    """Concrete follow-ups as Markdown (user values escaped): the selected run's top remedies, then study-level
+    checks."""
     steps = []
     diagnosis = report.get("diagnosis") or {}
     for r in (diagnosis.get("remedies") or [])[:3]:
-        flags = f"`{r['flags']}`: " if r.get("flags") else ""
-        command = f" (`{r['command']}`)" if r.get("command") else ""
-        steps.append(f"{flags}{r['action']}{command}")
+        flags = f"{md_code(r['flags'])}: " if r.get("flags") else ""
+        command = f" ({md_code(r['command'])})" if r.get("command") else ""
+        steps.append(Markdown(f"{flags}{md_escape(r['action'])}{command}"))
     seeds = report["selected_configuration"]["seeds"]
     seeds_suggested = any(r.get("key") == "seeds" for r in (diagnosis.get("remedies") or [])[:3])
     if len(seeds) < 3 and not seeds_suggested:
-        steps.append("repeat the selected configuration over 3 seeds (`dnactx matrix ... --seeds 0,1,2`) before "
-                     "trusting differences smaller than the seed-to-seed spread")
+        steps.append(Markdown(f"repeat the selected configuration over 3 seeds "
+                              f"({md_code('dnactx matrix ... --seeds 0,1,2')}) before trusting differences smaller "
+                              "than the seed-to-seed spread"))
     others = [r for r in report["runs"] if r.get("family") != "lr"]
     if report["selected"].get("family") == "lr" and others:
-        best = others[0]
-        steps.append(f"the lr baseline beats every other model on {report['metric_label']}: see why the best of them "
-                     f"falls short with `dnactx diagnose {best['id']}` ({best.get('name')})")
+        steps.append(_lr_won(report, others[0]))
     elif report.get("baseline") is None:
-        steps.append(report.get("baseline_reason") or "train an lr baseline")
+        steps.append(Markdown(md_escape(report.get("baseline_reason") or "train an lr baseline")))
     return steps
+
+
+def _lr_won(report: dict, best: dict) -> Markdown:
+    """The lr baseline was selected: what the test comparison with the best other model says about that."""
+    test = next((c for c in report["comparison"] if (c["split"], c["metric"]) == ("test", "auprc")), None)
+    other = f"{md_escape(best.get('name') or best['id'])} ({md_escape(best.get('model'))})"
+    diagnose = md_code(f"dnactx diagnose {best['id']}")
+    if not test or not test.get("ci"):
+        return Markdown(f"the lr baseline beats every other model on {report['metric_label']}: see why the best of "
+                        f"them, {other}, falls short with {diagnose}")
+    shown = f"{signed(-test['difference'])} [{signed(-test['ci'][1])}, {signed(-test['ci'][0])}]"
+    if test["verdict"] == "worse":
+        val = next((c for c in report["comparison"] if (c["split"], c["metric"]) == ("val", "auprc")), None)
+        lead = (f" by {signed(val['difference'])} [{signed(val['ci'][0])}, {signed(val['ci'][1])}], "
+                f"{'within noise' if val['verdict'] == 'within noise' else 'a real lead'}") if val and val.get("ci") \
+            else ""
+        return Markdown(f"the lr baseline has the best {report['metric_label']}{lead}, yet on test AUPRC {other} is "
+                        f"better by {shown}: prefer {other} and repeat both over seeds before concluding")
+    if test["verdict"] == "better":
+        return Markdown(f"the lr baseline beats every other model on {report['metric_label']} and on test "
+                        f"({other}: {shown} on test AUPRC): see why the best of them falls short with {diagnose}")
+    return Markdown(f"the lr baseline has the best {report['metric_label']} and {other} is within noise of it on test "
+                    f"AUPRC ({shown}): nothing beats the baseline yet; see why with {diagnose}")

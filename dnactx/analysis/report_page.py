@@ -155,7 +155,7 @@ def _group_means(r: dict, m: str) -> list[str]:
     base = r.get("baseline_means")
     for by in ("mode", "size", "model"):
         groups = r.get(f"by_{by}") or []
-        if not groups:
+        if len(groups) < 2:  # one group: nothing to average over or compare
             continue
         rows = [[md_escape(g[by]), g["runs"], _n3(g["val_mean"]), _with_ci(g["test_mean"], g.get("test_ci")),
                  _n3(g["val_best"])] for g in groups]
@@ -231,7 +231,7 @@ def report_markdown(r: dict, images: dict[str, str] | None = None) -> str:
         lines += ["", "## Diagnosis of the selected run", "", diagnosis_markdown(r["diagnosis"])]
     if r.get("next_steps"):
         lines += ["", "## Next steps", ""]
-        lines += [f"{i}. {md_escape(s)}" for i, s in enumerate(r["next_steps"], 1)]
+        lines += [f"{i}. {md_escape(Markdown(s))}" for i, s in enumerate(r["next_steps"], 1)]
     return "\n".join(lines) + "\n"
 
 
