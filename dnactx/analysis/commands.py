@@ -159,7 +159,7 @@ def report(home: Path, *, matrix: str | None = None, model: str | None = None, s
     if base_row is None and requested == AUTO and chosen["representative"].get("family") == "lr":
         base_row, reason = runner_up(chosen["representative"], rows_with_metric, name)
     base_runs = baseline_runs(base_row, rows_with_metric, chosen["runs"])
-    stats = report_stats(home, _with(rows_with_metric, base_runs), chosen["runs"], base_runs, name=name,
+    stats = report_stats(home, rows_with_metric, chosen["runs"], base_runs, name=name,
                          settings=DrawSettings.of(chosen["representative"]))
     diagnosis = diagnose_row(chosen["representative"], home, baseline=base_row, save=True)
     result = build_report(rows_with_metric, metric=metric, baseline=base_row, baseline_runs=base_runs,
@@ -169,12 +169,6 @@ def report(home: Path, *, matrix: str | None = None, model: str | None = None, s
     curves = _curves(home, chosen["representative"], base_row)
     result["out"] = write_report(result, out, curves)
     return clean(result)
-
-
-def _with(rows: list[RunRow], extra: list[RunRow]) -> list[RunRow]:
-    """``rows`` plus the runs of ``extra`` not among them (a --baseline from outside the selection)."""
-    ids = {r["id"] for r in rows}
-    return rows + [r for r in extra if r["id"] not in ids]
 
 
 def _curves(home: Path, selected: RunRow, baseline: RunRow | None) -> dict:

@@ -105,7 +105,8 @@ def report_stats(home: Path, rows: list[RunRow], selected: list[RunRow], baselin
     metric = STATS_NAME.get(name, "auprc")
     if name not in STATS_NAME:
         notes.append(f"groups are compared on test AUPRC: {name} has no paired bootstrap")
-    test = _draws(home, rows, "test", settings, notes)
+    known = {r["id"] for r in rows}  # a --baseline from outside the selection is compared, but in no group
+    test = _draws(home, rows + [r for r in baseline if r["id"] not in known], "test", settings, notes)
     if test is None:
         return {"skipped": "no run has usable test predictions", "notes": notes}
     draws, index = test
