@@ -88,3 +88,14 @@ def test_a_model_that_only_knows_the_context_is_no_better_than_its_floor(data, t
     assert "context_only" not in [f["code"] for f in d["findings"]]
     strong = make_scored_run(home, data, ranked_scores(2.5, 2.5, seed=4), name="strong")
     assert "context_floor" not in [f["code"] for f in _diagnose(capsys, home, strong)["findings"]]
+
+
+def test_remedies_stay_within_what_the_run_can_take():
+    from dnactx.analysis.remedies import remedy
+
+    lr = {"model": "lr", "family": "lr", "size": 100, "window": 200, "data": "d.parquet"}
+    assert remedy("epochs", lr) is None  # lr is fitted to convergence
+    assert remedy("size_other", lr)["flags"] == "--size 50"  # 200 would not fit the 200 bp window
+    assert remedy("size_other", {**lr, "size": 40})["flags"] == "--size 80"
+    assert remedy("calibrate", lr)["flags"] == "--calibrate platt"
+    assert remedy("calibrate", {**lr, "calibrate": "isotonic"}) is None

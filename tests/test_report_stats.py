@@ -134,3 +134,18 @@ def test_the_baseline_trained_on_other_sites_is_said(data, tmp_path, capsys):
     make_scored_run(home, data, ranked_scores(2.0, 2.0, seed=2), name="cnn", model="cnn", facts={"train_sites": 250})
     r = _report(capsys, home)
     assert any("the baseline trained on 1,000 sites and the selected configuration on 250" in n for n in r["notes"])
+
+
+def test_a_selected_matrix_baseline_is_compared_with_the_best_grid_cell(data, tmp_path, capsys):
+    home = tmp_path / "runs"
+    make_scored_run(home, data, ranked_scores(2.5, 2.5, seed=1), name="lr-baseline", model="lr", matrix="m",
+                    cell={"baseline": True})
+    best_cell = make_scored_run(home, data, ranked_scores(1.5, 1.5, seed=2), name="lr-cell", model="lr", size=50,
+                                matrix="m", cell={"model": "lr", "size": 50})
+    make_scored_run(home, data, ranked_scores(0.5, 0.5, seed=3), name="cnn-cell", model="cnn", size=50, matrix="m",
+                    cell={"model": "cnn", "size": 50})
+    r = _report(capsys, home, "--matrix", "m")
+    assert r["selected"]["name"] == "lr-baseline" and r["baseline"]["id"] == best_cell
+    assert r["baseline_reason"] == "the selected run is the matrix's baseline: compared with the best grid cell"
+    assert all(c["ci"] for c in r["comparison"])
+    assert any(s.startswith("the lr baseline") and "lr-cell (lr)" in s for s in r["next_steps"])

@@ -70,10 +70,15 @@ def baseline_runs(baseline: RunRow | None, scope: list[RunRow], selected: list[R
 
 
 def runner_up(selected: RunRow, scope: list[RunRow], name: str = "auprc") -> tuple[RunRow | None, str]:
-    """When the lr baseline itself is selected, what it is compared with: the best run of another family by val
-    ``name``, so the report still says whether the baseline's lead is larger than its noise."""
-    others = [r for r in scope if r.get("family") != selected.get("family")
+    """When the lr baseline itself is selected, what it is compared with, so the report still says whether its lead
+    is larger than its noise: the best grid cell when it is a matrix's baseline, else the best run of another
+    family (by val ``name``)."""
+    designated = _designated(selected)
+    others = [r for r in scope if r.get("id") != selected.get("id") and not _designated(r)
+              and (designated or r.get("family") != selected.get("family"))
               and run_metric(r, f"val_{name}") is not None]
     if not others:
         return None, "the selected run is itself the lr baseline, and no other model was trained"
+    if designated:
+        return select(others, name), "the selected run is the matrix's baseline: compared with the best grid cell"
     return select(others, name), "the selected run is the lr baseline itself: compared with the best other model"

@@ -282,7 +282,12 @@ def rule_context_dominance(ev: Evidence) -> Finding | None:
 
 
 def rule_context_only(ev: Evidence) -> Finding | None:
-    """Pooled AUROC is good but within each context it is near chance: the model learned the context only."""
+    """Pooled AUROC is good but within each context it is near chance: the model learned the context only.
+
+    A fixed-margin rule for runs whose metrics.json predates the context floor; where the floor and its intervals
+    are known, :func:`rule_context_floor` decides instead."""
+    if _floor_figures(ev) is not None:
+        return None
     picked = _context_table(ev)
     primary = _primary(ev)
     if picked is None or primary is None:

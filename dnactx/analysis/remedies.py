@@ -34,6 +34,8 @@ def _unfreeze(config: dict, family: str) -> Change | None:
 
 
 def _epochs(config: dict, family: str) -> Change | None:
+    if family == "lr":
+        return None  # fitted to convergence: it has no epochs to add
     epochs = int(config.get("epochs") or 5)
     return ({"epochs": max(10, 2 * epochs), "patience": 3},
             "train longer and let early stopping on val AUPRC pick the epoch")
@@ -56,7 +58,8 @@ def _class_weight_none(config: dict, family: str) -> Change | None:
 def _size(smaller: bool):
     def change(config: dict, family: str) -> Change | None:
         size = int(config.get("size") or 100)
-        new = size // 2 if smaller or size >= 500 else size * 2
+        half = int(config.get("window") or 0) // 2  # the largest size the dataset's windows allow
+        new = size // 2 if smaller or size >= 500 or (half and size * 2 > half) else size * 2
         if new < 1 or new == size:
             return None
         return {"size": new}, ("fewer bp per side so inputs fit the model" if smaller else
@@ -121,7 +124,7 @@ def _advice(key: str, config: dict, threshold: float | None) -> Remedy | None:
     seed = int(config.get("seed") or 0)
     seeds = ",".join(str(seed + i) for i in range(3))
     return {"key": key, "flags": f"--seeds {seeds}", "command": None, "options": ["seed"],
-            "action": f"repeat the cell over seeds with `dnactx matrix ... --seeds {seeds}` to see whether the "
+            "action": f"repeat the cell over seeds (dnactx matrix ... --seeds {seeds}) to see whether the "
                       "val-to-test gap is noise"}
 
 

@@ -188,11 +188,12 @@ def distinguishable(by: str, axis: dict | None, means: list[dict], test_label: s
         return None
     n = axis["n_comparisons"]
     how = (f"{n} paired comparison{'s' if n > 1 else ''} of group means on the same test sites, "
-           + (f"{num(100 * axis['level'], 1)}% intervals (Bonferroni over {n})" if n > 1 else "95% interval"))
+           + (f"{num(100 * axis['level'], 1)}% intervals (Bonferroni over {n})" if n > 1 else "its 95% interval"))
     real = [p for p in axis["pairs"] if p["verdict"] != "no detectable difference"]
     if not real:
         widest = max(axis["pairs"], key=lambda p: abs(p["difference"] or 0))
-        return (f"No {by} is distinguishable from another on {test_label}: {how} all include 0; the largest "
+        include = "all include 0" if n > 1 else "includes 0"
+        return (f"No {by} is distinguishable from another on {test_label}: {how} {include}; the largest "
                 f"difference, {widest['a_value']} − {widest['b_value']}, is {_diff(widest)}.")
     scored = [g for g in means if g.get("val_mean") is not None]
     best = (min if "Brier" in val_label or "ECE" in val_label else max)(scored, key=lambda g: g["val_mean"])[by]
@@ -288,16 +289,19 @@ def next_steps(report: dict) -> list[Markdown]:
         steps.append(Markdown(f"repeat the selected configuration over 3 seeds "
                               f"({md_code('dnactx matrix ... --seeds 0,1,2')}) before trusting differences smaller "
                               "than the seed-to-seed spread"))
+    selected = report["selected"]
+    designated = any(c["selected"] and c["baseline"] for c in report["configurations"])
+    other_lr = [r for r in report["runs"] if r.get("family") == "lr" and r["id"] != selected.get("id")]
     others = [r for r in report["runs"] if r.get("family") != "lr"]
-    if report["selected"].get("family") == "lr" and others:
-        steps.append(_lr_won(report, others[0]))
+    if selected.get("family") == "lr" and (designated or not other_lr) and (report.get("baseline") or others):
+        steps.append(_lr_won(report, report.get("baseline") or others[0]))  # the baseline itself was selected
     elif report.get("baseline") is None:
         steps.append(Markdown(md_escape(report.get("baseline_reason") or "train an lr baseline")))
     return steps
 
 
 def _lr_won(report: dict, best: dict) -> Markdown:
-    """The lr baseline was selected: what the test comparison with the best other model says about that."""
+    """The lr baseline was selected: what the test comparison with ``best`` (the run it was compared with) says."""
     test = next((c for c in report["comparison"] if (c["split"], c["metric"]) == ("test", "auprc")), None)
     other = f"{md_escape(best.get('name') or best['id'])} ({md_escape(best.get('model'))})"
     diagnose = md_code(f"dnactx diagnose {best['id']}")
