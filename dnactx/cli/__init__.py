@@ -28,7 +28,8 @@ def _epilog() -> str:
 
 app = typer.Typer(
     name="dnactx",
-    help="Predict plant DNA methylation from sequence context: prepare, train, matrix, diagnose, report, submit.",
+    help="Predict plant DNA methylation from sequence context: prepare, train, matrix, diagnose, report, compare, "
+         "submit.",
     epilog=_epilog(),
     cls=DnactxGroup,
     no_args_is_help=True,
@@ -38,7 +39,8 @@ app = typer.Typer(
 )
 
 # Each module defines ``register(app)``; the order here is the order of ``dnactx --help``.
-_COMMAND_MODULES = ("demo", "prepare", "train", "matrix", "diagnose", "report", "runs", "export", "submit")
+_COMMAND_MODULES = ("demo", "prepare", "train", "matrix", "diagnose", "report", "compare", "runs", "export",
+                    "submit")
 
 
 def _version(value: bool) -> None:

@@ -14,9 +14,9 @@ from ..contracts import MetricsFile, RunFacts
 from ..data.dataset import Dataset, cut_context, load_dataset, read_meta
 from ..distributed import is_distributed, is_main, share_run_id
 from ..errors import DnactxError, ExitCode
-from ..metrics import evaluate
 from ..provenance import library_versions
 from ..runs import RunFolder, folder_for_this_process, iter_run_folders
+from ..stats.evaluation import Evaluation, Settings, Sites, evaluate_run
 from ..storage import StorageError, from_os_error, is_storage_error
 from .checkpoint import Preempted, has_checkpoint
 from .config import TrainConfig, effective_max_train
@@ -192,25 +192,40 @@ def _train(config: TrainConfig, folder: RunFolder, home: Path, *, resume: bool, 
         from .neural import train_neural
 
         probs, extra = train_neural(config, ds, folder, home, resume=resume, quiet=quiet)
-    val, test = ds.splits["val"], ds.splits["test"]
     facts: RunFacts = {"train_sites": len(ds.splits["train"]), **extra}
     facts.setdefault("train_seconds", time.perf_counter() - t0)
-    metrics: MetricsFile = {**evaluate(val.labels, probs["val"], test.labels, probs["test"], val.context,
-                                       test.context), "facts": facts}
-    _write_predictions(folder, ds, probs)
+    evaluation = _evaluate(config, ds, probs)
+    metrics: MetricsFile = {**evaluation.metrics, "facts": facts}
+    _write_predictions(folder, ds, evaluation)
     folder.write_metrics(metrics)
     folder.add_artifact(folder.path / "metrics.json", "metrics")
     return metrics
 
 
-def _write_predictions(folder: RunFolder, ds: Dataset, probs: dict[str, np.ndarray]) -> None:
+def _evaluate(config: TrainConfig, ds: Dataset, probs: dict[str, np.ndarray]) -> Evaluation:
+    """metrics.json's measured part: calibration, thresholds, intervals, floor and within-context (stats)."""
+    sites = {name: Sites(s.labels, probs[name], s.context, s.chrom, s.pos)
+             for name, s in ds.splits.items() if name in ("val", "test")}
+    settings = Settings(bootstrap=config.bootstrap, block_bp=config.bootstrap_block, calibrate=config.calibrate,
+                        threshold_by=config.threshold_by, seed=config.seed)
+    train = ds.splits["train"]
+    return evaluate_run(sites["val"], sites["test"], train.labels, train.context, settings)
+
+
+def _write_predictions(folder: RunFolder, ds: Dataset, evaluation: Evaluation) -> None:
+    """predictions_val_test.npz: per split the final scores (``*_prob``, calibrated under --calibrate), the model's
+    own (``*_prob_raw``, only when calibrated), labels, contexts, dataset rows and genomic positions."""
     if not folder.writable:
         return
     arrays = {}
     for split in ("val", "test"):
         s = ds.splits[split]
-        arrays.update({f"{split}_prob": probs[split].astype(np.float32), f"{split}_label": s.labels,
+        arrays.update({f"{split}_prob": evaluation.scores[split].astype(np.float32), f"{split}_label": s.labels,
                        f"{split}_context": s.context.astype(str), f"{split}_index": s.index})
+        if evaluation.raw is not None:
+            arrays[f"{split}_prob_raw"] = evaluation.raw[split].astype(np.float32)
+        if s.chrom is not None and s.pos is not None:
+            arrays.update({f"{split}_chrom": s.chrom.astype(str), f"{split}_pos": s.pos})
     target = folder.path / "predictions_val_test.npz"
     with atomic_path(target) as tmp:
         with open(tmp, "wb") as fh:
