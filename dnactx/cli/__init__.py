@@ -37,7 +37,8 @@ app = typer.Typer(
 )
 
 # Each module defines ``register(app)``; the order here is the order of ``dnactx --help``.
-_COMMAND_MODULES = ("demo", "prepare", "train", "matrix", "diagnose", "report", "runs", "export", "submit")
+_COMMAND_MODULES = ("demo", "prepare", "train", "matrix", "diagnose", "report", "runs", "export", "explain",
+                    "submit")
 
 
 def _version(value: bool) -> None:
