@@ -209,7 +209,19 @@ def _all_runs(r: dict, m: str) -> list[str]:
                             label("test", m), "test AUROC", "test F1 @ tuned"], rows)]
 
 
-def report_markdown(r: dict, heatmap_src: str | None = "heatmap.png") -> str:
+def _explanation(r: dict, src: str | None) -> list[str]:
+    e = r.get("explanation")
+    if not e:
+        return []
+    lines = ["", "## What the selected run looks at (in-silico mutagenesis)", "",
+             f"{md_escape(e.get('sentence'))} ({e.get('sites')} {e.get('selection')} sites"
+             f"{' of ' + e['split'] if e.get('split') else ''}; `dnactx explain`)."]
+    if src:
+        lines += ["", f"![mean |Δ logit| by offset from the C]({src})"]
+    return lines
+
+
+def report_markdown(r: dict, heatmap_src: str | None = "heatmap.png", profile_src: str | None = None) -> str:
     """The study's results page: headline, baseline comparison, tables, diagnosis verdict, next steps."""
     m = r["metric"].split("_", 1)[1]
     lines = [f"# dnactx report: {r['scope']}", "",
@@ -222,6 +234,7 @@ def report_markdown(r: dict, heatmap_src: str | None = "heatmap.png") -> str:
     lines += _all_runs(r, m)
     if r.get("diagnosis"):
         lines += ["", "## Diagnosis of the selected run", "", diagnosis_markdown(r["diagnosis"])]
+    lines += _explanation(r, profile_src)
     if r.get("next_steps"):
         lines += ["", "## Next steps", ""]
         lines += [f"{i}. {s}" for i, s in enumerate(r["next_steps"], 1)]
