@@ -84,10 +84,9 @@ def check_ref(chrom, snvs: Snvs, idx: np.ndarray, name: str, where: str) -> None
     if bad.size:
         i = idx[bad[0]]
         raise DnactxError(f"{where} line {snvs.line[i]}: {snvs.chrom[i]}:{snvs.pos[i]} has REF {snvs.ref[i]} but the "
-                          f"genome has {chr(genome_base[bad[0]])} there ({bad.size} of {idx.size} variants on {name} disagree): "
-                          "the VCF "
-                          "is from another genome build, or its chromosome names map to the wrong sequence "
-                          "(--chrom-alias)")
+                          f"genome has {chr(genome_base[bad[0]])} there ({bad.size} of {idx.size} variants on {name} "
+                          "disagree): the VCF is from another genome build, or its chromosome names map to the wrong "
+                          "sequence (--chrom-alias)")
 
 
 def _candidates(chrom, snvs: Snvs, idx: np.ndarray, offsets: np.ndarray):
