@@ -354,3 +354,24 @@ def test_explain_cli_bad_input_is_one_error_line(tmp_path: Path, capsys) -> None
     code, _, err = run_cli(["explain", folder.id, "--out", "o", "--variants", "x.vcf", "--n", "5"], capsys)
     assert code == 2 and "--n does not apply with --variants" in err
     assert not (tmp_path / "o").exists()
+
+
+# -- diagnose's rule ---------------------------------------------------------------------------------------------
+def test_diagnose_finds_a_model_that_looks_only_at_the_site_context_and_not_one_that_looks_further() -> None:
+    from dnactx.analysis.diagnose import rule_attribution
+    from dnactx.explain import explanation_summary
+
+    def explanation(near: float) -> dict:
+        summary = {"share_within": {"2": near, "10": 0.97, "50": 0.99}, "radius_90": 2 if near >= 0.9 else 40,
+                   "peak_offset": 1}
+        from dnactx.explain.artifact import sentence
+
+        return explanation_summary({"summary": {"all": summary}, "sentence": sentence(summary),
+                                    "selection": {"sites": "top", "split": "test"}, "sites": {"n": 500}})
+
+    local = rule_attribution({"explanation": explanation(0.95)})
+    assert local["code"] == "site_context_only" and local["severity"] == 2
+    assert local["evidence"].startswith("the model's attribution is 95% within ±2 bp (ISM of 500 top sites of test")
+    assert "site context and little else" in local["conclusion"]
+    assert rule_attribution({"explanation": explanation(0.5)}) is None
+    assert rule_attribution({}) is None
