@@ -126,7 +126,10 @@ def _chunk_effects(scorer, chrom, name: str, snvs: Snvs, idx: np.ndarray) -> pd.
     status = np.where(~is_c_alt, "lost", np.where(~is_c_ref, "new", np.where(ctx_ref != ctx_alt, "context",
                                                                                 "scored")))
     names = np.array([*CONTEXT_CODES, "NA"], dtype=object)
-    variant = np.where(snvs.id[v] != ".", snvs.id[v], [f"{name}:{snvs.pos[i]}:{snvs.ref[i]}>{snvs.alt[i]}" for i in v])
+    unique, inverse = np.unique(v, return_inverse=True)  # one label per variant, not per cytosine
+    labels = np.array([snvs.id[i] if snvs.id[i] != "." else f"{name}:{snvs.pos[i]}:{snvs.ref[i]}>{snvs.alt[i]}"
+                       for i in unique], dtype=object)
+    variant = labels[inverse] if v.size else labels
     frame = pd.DataFrame({
         "variant": variant, "chrom": name, "pos": snvs.pos[v], "ref": snvs.ref[v], "alt": snvs.alt[v],
         "site_pos": p, "site_strand": np.where(strand > 0, "+", "-"), "offset": o,
