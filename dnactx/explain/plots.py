@@ -22,19 +22,22 @@ def _save(fig: Figure, path: Path) -> Path:
 
 
 def profile_plot(profile: pd.DataFrame, title: str, path: Path, radius: int | None = None) -> Path:
-    """Mean |Δlogit| by offset from the C, one line per context (log scale when it spans decades), with the
+    """Mean |Δlogit| by offset from the C, one line per context (log scale when the peak is > 10× the median), with the
     90%-of-attribution radius shaded."""
     fig = Figure(figsize=(9, 4.2), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
+    total = int(profile.loc[profile["context"] == "all", "sites"].iloc[0])
     for name, part in profile.groupby("context", sort=False):
+        if name != "all" and int(part["sites"].iloc[0]) == total:
+            continue  # one context only: its line is the "all" line
         ax.plot(part["offset"], part["mean_abs_delta"], color=_COLOURS.get(name), linewidth=1.6 if name == "all" else 1,
                 label=f"{name} ({int(part['sites'].iloc[0])} sites)")
     if radius is not None:
         ax.axvspan(-radius if profile["offset"].min() < 0 else 0, radius if profile["offset"].max() > 0 else 0,
                    color="grey", alpha=0.12, label=f"90% of attribution: ±{radius} bp")
     values = profile.loc[profile["mean_abs_delta"] > 0, "mean_abs_delta"]
-    if len(values) and values.max() / values.min() > 100:
+    if len(values) and values.max() / values.median() > 10:  # a peak far above the flanks: show both
         ax.set_yscale("log")
     ax.axvline(0, color="grey", linewidth=0.8, linestyle=":")
     ax.set(xlabel="offset from the C (bp, 5'→3' on its strand; negative = upstream)",
