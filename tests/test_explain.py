@@ -114,6 +114,21 @@ def test_summary_shares_radius_and_peak_leave_the_c_itself_out() -> None:
     assert s["share_within"] == {"2": 0.9, "4": 0.9}
     assert s["radius_90"] == 2 and s["peak_offset"] == 1 and s["at_c"] == 100.0
     assert summarize(np.zeros(11), offsets)["radius_90"] is None
+    assert s["local_span"] is None  # ±5 bp has no flanks to compare with
+
+
+def test_a_flat_profile_has_a_wide_radius_but_its_local_span_says_what_stands_out() -> None:
+    from dnactx.explain.artifact import sentence
+
+    offsets = np.arange(-100, 101)
+    profile = np.ones(201)
+    profile[(offsets >= -3) & (offsets <= 2)] = 3.0
+    profile[offsets == 1] = 40.0
+    profile[offsets == -30] = 5.0  # a lone far peak is not part of the span
+    s = summarize(profile, offsets)
+    assert s["radius_90"] > 80 and s["local_span"] == [-3, 2] and s["flank_level"] == 1.0
+    assert s["above_flank"] == pytest.approx((4 * 2 + 39 + 4) / (profile.sum() - 3.0))
+    assert "above twice the flank level from -3 to +2 bp" in sentence(s)
 
 
 def hand_made(deltas: dict[tuple[int, int, str], float], seqs: list[str], center: int) -> Mutagenesis:

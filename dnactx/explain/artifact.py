@@ -20,14 +20,23 @@ def _pct(x: float | None) -> str:
     return "—" if x is None else f"{100 * x:.0f}%"
 
 
+def _signed(offset: int) -> str:
+    return f"{offset:+d}" if offset else "0"
+
+
 def sentence(summary: dict) -> str:
     """One line: "90% of the attribution lies within ±N bp (X% within ±2 bp, …); peak at offset o"."""
     shares = summary.get("share_within") or {}
     if summary.get("radius_90") is None:
         return "no substitution changed the score: the profile is flat zero"
     within = ", ".join(f"{_pct(v)} within ±{r} bp" for r, v in shares.items())
-    return (f"90% of the attribution lies within ±{summary['radius_90']} bp ({within}); "
+    text = (f"90% of the attribution lies within ±{summary['radius_90']} bp ({within}); "
             f"peak at offset {summary['peak_offset']:+d}")
+    span = summary.get("local_span")
+    if span:
+        text += (f"; above twice the flank level from {_signed(span[0])} to {_signed(span[1])} bp, and "
+                 f"{_pct(summary.get('above_flank'))} of the attribution above the flank level")
+    return text
 
 
 def store_in_run(folder: RunFolder, result: dict, profile_png: Path, home: Path | None) -> list[str]:
@@ -71,6 +80,7 @@ def explanation_summary(result: dict | None) -> dict | None:
     summary = (result.get("summary") or {}).get("all") or {}
     selection = result.get("selection") or {}
     return {"share_within": summary.get("share_within") or {}, "radius_90": summary.get("radius_90"),
+            "local_span": summary.get("local_span"), "above_flank": summary.get("above_flank"),
             "peak_offset": summary.get("peak_offset"), "sentence": result.get("sentence"),
             "sites": (result.get("sites") or {}).get("n"), "selection": selection.get("sites"),
             "split": selection.get("split"), "mode": (result.get("model") or {}).get("mode"),

@@ -9,8 +9,11 @@ Definitions (every figure of ``explain.json`` is one of these):
 - **profile**: the mean importance over sites by offset from the C (5'→3' on each site's strand; negative =
   upstream), per context (CG/CHG/CHH) and for all sites.
 - **shares**: the part of the profile's total (offsets ≠ 0) within ±N bp; the **radius** is the smallest N holding
-  90% of it. Offset 0, the C itself, is in the profile but left out of the shares, the peak and the k-mers: every
-  training input has a C there, so what a model does without one is not something it learned.
+  90% of it. A model that weighs every position alike (lr's k-mer counts do) has a radius near 0.9 × size, so the
+  summary also gives the **flank level** (the median profile beyond half the cut), the part of the total **above**
+  it, and the **local span**: the contiguous offsets around the C whose profile is at least twice the flank level.
+  Offset 0, the C itself, is in the profile but left out of the shares, the peak and the k-mers: every training
+  input has a C there, so what a model does without one is not something it learned.
 - **logo**: per context, for offsets within ±20 bp, the mean over sites of one-hot(reference base) × attribution, so
   a column's letters sum to the mean attribution there and each letter's height is what that base contributes
   where it is present.
@@ -85,6 +88,33 @@ def summarize(profile: np.ndarray, offsets: np.ndarray, radii: tuple[int, ...] =
     out["radius_90"] = int(distance[order][np.searchsorted(cumulative, quantile - 1e-12)])
     peak = int(np.argmax(weights))
     out["peak_offset"], out["peak"] = int(offsets[away][peak]), float(weights[peak])
+    out.update(local_span(profile, offsets))
+    return out
+
+
+def local_span(profile: np.ndarray, offsets: np.ndarray, factor: float = 2.0) -> dict:
+    """How far the attribution stands out from the flanks: ``flank_level`` (the median profile at |offset| beyond
+    half the cut), ``above_flank`` (the part of the total above that level) and ``local_span`` [lo, hi], the
+    contiguous offsets around the C whose profile is at least ``factor`` × the flank level (the C itself counts as
+    inside). None where the cut is too short to have flanks (< 8 bp a side)."""
+    reach = int(np.abs(offsets).max()) if offsets.size else 0
+    out = {"flank_level": None, "above_flank": None, "local_span": None}
+    far = np.abs(offsets) > reach / 2
+    if reach < 8 or not far.any():
+        return out
+    level = float(np.median(profile[far]))
+    away = offsets != 0
+    total = profile[away].sum()
+    out["flank_level"] = level
+    out["above_flank"] = float(np.clip(profile[away] - level, 0, None).sum() / total) if total > 0 else None
+    high = (profile >= factor * level) | ~away
+    centre = int(np.flatnonzero(~away)[0]) if (~away).any() else int(np.argmin(np.abs(offsets)))
+    lo = hi = centre
+    while lo > 0 and high[lo - 1]:
+        lo -= 1
+    while hi < offsets.size - 1 and high[hi + 1]:
+        hi += 1
+    out["local_span"] = [int(offsets[lo]), int(offsets[hi])]
     return out
 
 

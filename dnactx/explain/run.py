@@ -86,6 +86,8 @@ DEFINITIONS = {
     "profile": "mean importance over sites by offset from the C, 5'->3' on the site's strand (negative = upstream)",
     "share_within": "part of the profile's total (offset 0 excluded) at |offset| <= N",
     "radius_90": "smallest N with share_within(N) >= 0.9",
+    "flank_level": "median profile at |offset| > half the cut; above_flank: part of the total above it",
+    "local_span": "contiguous offsets around the C with a profile >= 2 x the flank level",
     "logo": "per context, mean over sites of one-hot(reference base) x attribution, offsets -20..20",
     "kmers": "per k-mer: mean over its occurrences of the summed importance of its positions (offset 0 excluded), "
              "k-mers seen at least 5 times (fewer when the sites hold under 5 x 4^k k-mers)",

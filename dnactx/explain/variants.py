@@ -135,7 +135,7 @@ def _chunk_effects(scorer, chrom, name: str, snvs: Snvs, idx: np.ndarray) -> pd.
         "site_pos": p, "site_strand": np.where(strand > 0, "+", "-"), "offset": o,
         "context_ref": names[np.where(is_c_ref, ctx_ref, -1)], "context_alt": names[np.where(is_c_alt, ctx_alt, -1)],
         "p_ref": p_ref, "p_alt": p_alt, "delta_p": p_alt - p_ref, "status": status, "variant_key": v})
-    return frame[decided].reset_index(drop=True)
+    return frame[decided].sort_values(["variant_key", "site_pos", "site_strand"], kind="stable").reset_index(drop=True)
 
 
 def largest_effects(table: pd.DataFrame, genome_order: list[str]) -> pd.DataFrame:
