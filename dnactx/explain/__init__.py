@@ -14,7 +14,9 @@ In Python::
     from dnactx.inference import load_scorer
     from dnactx.explain import ism, importance
     scorer = load_scorer("01m8k", home="runs")
-    m = ism(scorer, scorer.recipe.cut(windows), context_id, windows[:, w // 2:w // 2 + 3])
+    r = scorer.recipe                  # windows: uint8 (n, r.window + 1) as dataset.parquet's seq
+    c = r.window // 2                  # the C; windows[:, c:c + 3] decides the context of mutants that change it
+    m = ism(scorer, r.cut(windows), context_id, windows[:, c:c + 3])
     m.delta            # (n, length, 4) logit(mutant) - logit(reference); m.offsets: column - C, on each strand
     importance(m)      # (n, length) mean |Δlogit| per position
 """
