@@ -274,6 +274,7 @@ class Evidence(TypedDict, total=False):
     by_repeat: dict[str, dict[str, SplitMetrics]]   # split → repeat/non_repeat → metrics
     gap: dict[str, float]                           # val minus test
     facts: RunFacts
+    explanation: dict[str, Any] | None              # explain.json's summary (explain.artifact.explanation_summary)
 
 
 class Diagnosis(Evidence, total=False):

@@ -327,7 +327,8 @@ def test_card_shows_intervals_where_metrics_have_them(tmp_path: Path, tiny_datas
     folder.write_metrics(metrics)
     export_model(folder.id, tmp_path / "model", home)
     card = (tmp_path / "model" / "README.md").read_text()
-    test_row = next(line for line in card.splitlines() if line.startswith("| test | all |")).replace("\\", "")  # md escapes
+    test_row = next(line for line in card.splitlines() if line.startswith("| test | all |"))
+    test_row = test_row.replace("\\", "")  # the table escapes Markdown's brackets
     assert "[0.610, 0.720]" in test_row and "[0.100, 0.300]" in test_row and "[0.200, 0.400]" in test_row
     assert "context floor: scoring each test site by its context's training rate alone gives AUROC 0.550" in card
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
 
-from ..atomic import write_json, write_text
+from ..atomic import atomic_path, write_json, write_text
 from ..contracts import RUN_IDENTITY, BaselineRef, Diagnosis, RunRow, run_metric
 from ..errors import DnactxError
+from ..explain.artifact import explanation_summary, read_explanation
 from ..runs import RunFolder
 from ..stats.bootstrap import DEFAULT_BLOCK_BP, block_ids
 from . import plots
@@ -79,8 +81,13 @@ def diagnose_row(row: RunRow, home: Path, *, baseline: RunRow | None, plots_dir:
                      "repeat split)")
     if plots_dir is not None and scores is None:
         raise DnactxError(f"--plots needs {folder.path}/{PREDICTIONS}, which this run did not write")
-    result = diagnose(build_evidence(threshold=threshold, scores=scores, metrics=metrics, config=config,
-                                     baseline=_baseline_ref(baseline), notes=notes))
+    explanation = explanation_summary(read_explanation(folder.path))
+    if explanation:
+        notes.append(f"what the model looks at (dnactx explain, in-silico mutagenesis): {explanation['sentence']}")
+    evidence = build_evidence(threshold=threshold, scores=scores, metrics=metrics, config=config,
+                              baseline=_baseline_ref(baseline), notes=notes)
+    evidence["explanation"] = explanation
+    result = diagnose(evidence)
     result["run"] = {**{k: row.get(k) for k in RUN_IDENTITY}, "folder": str(folder.path)}
     if plots_dir is not None:
         splits = {s: (scores[s].labels, scores[s].probs) for s in ("val", "test")}
@@ -165,6 +172,7 @@ def report(home: Path, *, matrix: str | None = None, model: str | None = None, s
     result = build_report(rows_with_metric, metric=metric, baseline=base_row, baseline_runs=base_runs,
                           baseline_reason=reason, scope=scope, diagnosis=_short_diagnosis(diagnosis), stats=stats)
     result["skipped_without_metric"] = [r["id"] for r in rows if r not in rows_with_metric]
+    result["explanation"] = diagnosis.get("explanation")
     out = Path(out) if out is not None else Path(home) / "reports" / (matrix or "all")
     curves = _curves(home, chosen["representative"], base_row)
     result["out"] = write_report(result, out, curves)
@@ -203,6 +211,9 @@ def write_report(result: dict, out: Path, curves: dict | None = None) -> dict:
             [[float("nan") if v is None else v for v in row] for row in grid["values"]], grid["rows"], grid["cols"],
             out / "heatmap.png", title=f"best {result['metric_label']} per size × mode (mean over seeds)",
             row_label="size (bp)", col_label="mode")
+    profile_png = _copy_profile(result.get("explanation"), out)
+    if profile_png:
+        figures["explain_profile"] = profile_png
     written = {k: str(v) for k, v in figures.items()}
     markdown = report_markdown(result, {k: v.name for k, v in figures.items()})
     written["markdown"] = str(write_text(out / "report.md", markdown))
@@ -211,3 +222,14 @@ def write_report(result: dict, out: Path, curves: dict | None = None) -> dict:
     written["html"] = str(write_text(out / "report.html", report_html(page, f"dnactx report: {result['scope']}")))
     result["markdown"] = markdown
     return written
+
+
+def _copy_profile(explanation: dict | None, out: Path) -> Path | None:
+    """The selected run's explanation profile (explain_profile.png in its folder) copied beside the report."""
+    src = Path(explanation["profile_png"]) if explanation and explanation.get("profile_png") else None
+    if src is None or not src.is_file():
+        return None
+    target = out / "explain_profile.png"
+    with atomic_path(target) as tmp:
+        shutil.copyfile(src, tmp)
+    return target

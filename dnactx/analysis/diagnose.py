@@ -450,9 +450,32 @@ def rule_repeat_gap(ev: Evidence) -> Finding | None:
     return None
 
 
+SITE_CONTEXT_ONLY = 0.90     # share of the ISM attribution within ±2 bp of the C
+
+
+def rule_attribution(ev: Evidence) -> Finding | None:
+    """The run's explanation (``dnactx explain``, explain.json in its folder) says how far the model looks: when
+    nearly all of it lies within ±2 bp, the model has learned the site context and little else."""
+    e = ev.get("explanation")
+    near = ((e or {}).get("share_within") or {}).get("2")
+    if near is None:
+        return None
+    split = f" of {e['split']}" if e.get("split") else ""
+    where = f"ISM of {e.get('sites')} {e.get('selection')} sites{split}: {e.get('sentence')}"
+    if near < SITE_CONTEXT_ONLY:
+        return None  # how far it looks is then a note (see commands.diagnose_row), not a problem
+    return _finding(
+        "site_context_only", "looks at the site context only", 2,
+        f"the model's attribution is {pct(near)} within ±2 bp ({where})",
+        "it has learned the site context and little else: the flanks add nothing to its scores",
+        {"share_within_2": near, "radius_90": e.get("radius_90"), "peak_offset": e.get("peak_offset")},
+        [("size_other", 2), ("unfreeze", 1), ("model_cnn", 1)])
+
+
+
 RULES = (rule_no_separation, rule_context_floor, rule_context_only, rule_below_baseline, rule_weak_ranking,
          rule_threshold_calibration, rule_truncation, rule_overfitting, rule_context_dominance, rule_val_test_gap,
-         rule_undertrained, rule_repeat_gap)
+         rule_undertrained, rule_repeat_gap, rule_attribution)
 
 
 def rank_remedies(findings: list[Finding], config: dict, threshold: float | None) -> list[RankedRemedy]:

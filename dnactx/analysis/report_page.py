@@ -215,9 +215,22 @@ def _figures(r: dict, images: dict[str, str]) -> tuple[list[str], list[str]]:
     return pr, heat
 
 
+def _explanation(r: dict, src: str | None) -> list[str]:
+    e = r.get("explanation")
+    if not e:
+        return []
+    lines = ["", "## What the selected run looks at (in-silico mutagenesis)", "",
+             f"{md_escape(e.get('sentence'))} ({e.get('sites')} {md_escape(e.get('selection'))} sites"
+             f"{' of ' + md_escape(e['split']) if e.get('split') else ''}; `dnactx explain`)."]
+    if src:
+        lines += ["", f"![mean |Δ logit| by offset from the C]({src})"]
+    return lines
+
+
 def report_markdown(r: dict, images: dict[str, str] | None = None) -> str:
     """The study's results page: headline, paired baseline comparison, PR curves, tables, diagnosis, next steps.
-    ``images`` maps ``pr_curves`` and ``heatmap`` to their sources (file names, or data URIs for the HTML)."""
+    ``images`` maps ``pr_curves``, ``heatmap`` and ``explain_profile`` to their sources (file names, or data URIs
+    for the HTML)."""
     m = r["metric"].split("_", 1)[1]
     configs = r.get("configurations") or []
     lines = [f"# dnactx report: {md_escape(r['scope'])}", "",
@@ -229,6 +242,7 @@ def report_markdown(r: dict, images: dict[str, str] | None = None) -> str:
     lines += _configurations(r, m) + _all_runs(r, m)
     if r.get("diagnosis"):
         lines += ["", "## Diagnosis of the selected run", "", diagnosis_markdown(r["diagnosis"])]
+    lines += _explanation(r, (images or {}).get("explain_profile"))
     if r.get("next_steps"):
         lines += ["", "## Next steps", ""]
         lines += [f"{i}. {md_escape(Markdown(s))}" for i, s in enumerate(r["next_steps"], 1)]

@@ -3,7 +3,6 @@ chromosome against the genome (pass two), write dataset.parquet and prepare.json
 
 from __future__ import annotations
 
-import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -22,7 +21,7 @@ from ..progress import Progress
 from ..provenance import library_versions, sha256_file
 from .build import READ_LEVEL_LIMIT, SCHEMA, SiteBuilder, early_check
 from .ingest import Ingest, Occupancy
-from .options import PrepareOptions
+from .options import PrepareOptions, alias_hint
 from .output import staged_output
 from .spill import Spill
 from .splits import SPLITS, BlockSplits, min_blocks
@@ -156,7 +155,7 @@ def _finish(options: PrepareOptions, genome: FastaGenome, t: Tally, builder: Sit
     if t.unknown_chroms:
         listed = ", ".join(f"{n} ({c:,} rows)" for n, c in t.unknown_chroms.most_common(8))
         more = f" and {len(t.unknown_chroms) - 8} more" if len(t.unknown_chroms) > 8 else ""
-        hint = _alias_hint(list(t.unknown_chroms), genome.names)
+        hint = alias_hint(list(t.unknown_chroms), genome.names)
         if not t.checked and not t.read_level_checked:
             raise DnactxError(f"no calls on chromosomes of --genome {o.genome}: the calls name "
                               f"{_names(list(t.unknown_chroms))}, the FASTA has {_names(genome.names)}; "
@@ -251,14 +250,3 @@ def _file_info(path: Path, sha: str | None = None) -> dict:
 def _names(names: list[str], limit: int = 10) -> str:
     shown = ", ".join(names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
-
-
-def _norm(name: str) -> str:
-    return re.sub(r"^(chromosome|chrom|chr)_?", "", name.lower()).lstrip("0") or "0"
-
-
-def _alias_hint(unknown: list[str], fasta: list[str]) -> str:
-    """`` (try --chrom-alias Chr1=chr1 ...)`` when names differ only by case, a chr prefix or zeros."""
-    by_norm = {_norm(f): f for f in fasta}
-    pairs = [f"--chrom-alias {u}={by_norm[_norm(u)]}" for u in unknown if _norm(u) in by_norm][:4]
-    return f" (try {' '.join(pairs)})" if pairs else ""
