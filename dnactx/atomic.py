@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -59,6 +60,21 @@ def json_default(o: Any) -> Any:
     if isinstance(o, set):
         return sorted(o)
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def json_safe(obj: object) -> object:
+    """A strict-JSON copy: NaN/inf → None, numpy scalars and arrays → Python, tuples → lists, paths → str."""
+    if isinstance(obj, dict):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if hasattr(obj, "tolist"):
+        return json_safe(obj.tolist())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    return obj
 
 
 @contextlib.contextmanager

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_path, write_json, write_text
+from ..atomic import atomic_path, json_safe, write_json, write_text
 from ..contracts import RUN_IDENTITY, BaselineRef, Diagnosis, RunRow, run_metric
 from ..errors import DnactxError
 from ..explain.artifact import explanation_summary, read_explanation
@@ -17,7 +17,6 @@ from . import plots
 from .baseline import AUTO, baseline_runs, choose_baseline, runner_up
 from .diagnose import SplitScores, build_evidence, diagnose
 from .inputs import PREDICTIONS, dataset_positions, load_predictions, repeat_flags, run_folder, run_metrics
-from .render import clean
 from .report import build_report, select_configuration, selection_metric
 from .report_page import png_data_uri, report_csv, report_html, report_markdown
 from .significance import DrawSettings, report_stats
@@ -92,7 +91,7 @@ def diagnose_row(row: RunRow, home: Path, *, baseline: RunRow | None, plots_dir:
     if plots_dir is not None:
         splits = {s: (scores[s].labels, scores[s].probs) for s in ("val", "test")}
         result["plots"] = [str(p) for p in plots.diagnosis_plots(splits, result["sweep"], threshold, Path(plots_dir))]
-    result = clean(result)
+    result = json_safe(result)
     if save and (folder.path / "status.json").is_file():  # never recreate a run folder that was removed
         write_json(folder.path / DIAGNOSIS_FILE, result)
     return result
@@ -176,7 +175,7 @@ def report(home: Path, *, matrix: str | None = None, model: str | None = None, s
     out = Path(out) if out is not None else Path(home) / "reports" / (matrix or "all")
     curves = _curves(home, chosen["representative"], base_row)
     result["out"] = write_report(result, out, curves)
-    return clean(result)
+    return json_safe(result)
 
 
 def _curves(home: Path, selected: RunRow, baseline: RunRow | None) -> dict:

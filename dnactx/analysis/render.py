@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import math
-from pathlib import Path
-
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -25,21 +22,6 @@ FIGURE_ROWS = (
     ("recall @ tuned", "recall_at_threshold", num),
     ("ECE", "ece", num), ("Brier", "brier", num),
 )
-
-
-def clean(obj: object) -> object:
-    """JSON-safe copy: NaN/inf → None, numpy scalars and arrays → Python, tuples → lists."""
-    if isinstance(obj, dict):
-        return {str(k): clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [clean(v) for v in obj]
-    if hasattr(obj, "tolist"):
-        return clean(obj.tolist())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
 
 
 # -- diagnosis ------------------------------------------------------------------------------------------------

@@ -32,10 +32,10 @@ def register(app: typer.Typer) -> None:
         """Compare two runs on the same sites: A − B with its 95% interval from the same genomic-block resamples
         for both, a p-value and a verdict (A better / B better / no detectable difference)."""
         from ..analysis.comparison import compare_rows, comparison_text
-        from ..analysis.render import clean
+        from ..atomic import json_safe
         from ..registry import Registry
 
         reg = Registry.open(state.home, create=False)
         result = compare_rows(state.home, reg.run(run_a), reg.run(run_b), split=split, metric=metric,
                               n_resamples=bootstrap, block_bp=bootstrap_block, seed=seed)
-        typer.echo(json.dumps(clean(result), indent=2) if as_json else comparison_text(result), nl=as_json)
+        typer.echo(json.dumps(json_safe(result), indent=2) if as_json else comparison_text(result), nl=as_json)

@@ -8,31 +8,15 @@ For ``--variants``: variants.tsv, variants.bedGraph and variants.json.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..atomic import atomic_path, write_json, write_text
+from ..atomic import atomic_path, json_safe, write_json, write_text
 from .mutagenesis import Mutagenesis
 from .plots import logo_plot, profile_plot
 from .sites import SELECTIONS, Sites
-
-
-def json_safe(obj: object) -> object:
-    """numpy scalars and arrays → Python, NaN/inf → None, so explain.json is strict JSON."""
-    if isinstance(obj, dict):
-        return {str(k): json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [json_safe(v) for v in obj]
-    if hasattr(obj, "tolist"):
-        return json_safe(obj.tolist())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
 
 
 def write_table(frame: pd.DataFrame, path: Path, sep: str = "\t") -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..atomic import json_safe
 from ..errors import DnactxError
 from ..inference import ModelRef, Scorer, load_scorer, locate_model
 from ..io.fasta import FastaGenome
@@ -19,7 +20,7 @@ from . import profile as pf
 from .artifact import sentence, store_in_run
 from .bed_sites import bed_sites
 from .mutagenesis import Mutagenesis, ism
-from .output import json_safe, write_explanation, write_variants
+from .output import write_explanation, write_variants
 from .sites import SELECTIONS, Sites, run_dataset, select_sites
 from .variants import largest_effects, require_snvs, variant_effects, variant_reach
 
