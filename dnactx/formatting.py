@@ -61,8 +61,10 @@ class Markdown(str):
     """Text that is already Markdown (written by dnactx, with user values escaped inside): kept as it is."""
 
 
-# Characters that start Markdown markup anywhere in a line; ``_`` only where it can open or close emphasis.
-_MARKUP = re.compile(r"[\\`*\[\]<>!&|~]|(?<!\w)_|_(?!\w)")
+# Characters that start Markdown markup anywhere in a line; ``_`` only where it can open or close emphasis; ``]``
+# only where a link, an image or a link definition would follow (``](``, ``][``, ``]:``), so an interval such as
+# [0.13, 0.37] reads as written in the .md file too.
+_MARKUP = re.compile(r"[\\`*<>&|~]|\](?=[(\[:])|(?<!\w)_|_(?!\w)")
 
 
 def md_escape(value: object) -> str:
