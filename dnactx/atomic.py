@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -31,6 +32,10 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         # mkstemp creates 0600; give the result the permissions a plain open() would have.
         os.chmod(tmp_path, 0o666 & ~_umask())
         os.replace(tmp_path, target)
+    except OSError as exc:
+        if exc.filename is None:  # a failed write() names no file: say which one was being written (a full disk)
+            exc.filename = str(target)
+        raise
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
@@ -43,10 +48,10 @@ def write_text(target: str | os.PathLike[str], text: str) -> Path:
 
 
 def write_json(target: str | os.PathLike[str], obj: Any) -> Path:
-    return write_text(target, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+    return write_text(target, json.dumps(obj, indent=2, sort_keys=False, default=json_default) + "\n")
 
 
-def _json_default(o: Any) -> Any:
+def json_default(o: Any) -> Any:
     # numpy scalars and paths show up in configs and metrics; make them plain JSON.
     if hasattr(o, "item"):
         return o.item()
@@ -55,6 +60,21 @@ def _json_default(o: Any) -> Any:
     if isinstance(o, set):
         return sorted(o)
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def json_safe(obj: object) -> object:
+    """A strict-JSON copy: NaN/inf → None, numpy scalars and arrays → Python, tuples → lists, paths → str."""
+    if isinstance(obj, dict):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if hasattr(obj, "tolist"):
+        return json_safe(obj.tolist())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    return obj
 
 
 @contextlib.contextmanager

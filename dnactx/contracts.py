@@ -4,10 +4,19 @@ way to name and look up a metric.
 metrics.json keeps what a run measured apart from what happened while it ran::
 
     {"threshold": 0.213,                                  # max F1 on val, applied unchanged to test
+     "threshold_by": "global",                            # or "context": the *_at_threshold keys use ...
+     "context_thresholds": {"CG": 0.25, "CHG": 0.15, "CHH": 0.06},   # ... one max-F1 threshold per context
+     "calibration": {"method": "platt", "fitted_on": "val", "slope": 1.1, "intercept": -0.3},  # --calibrate
      "val": {SplitMetrics}, "test": {SplitMetrics},       # ("train" too, where a trainer scores it)
      "by_context": {"val": {"CG": {SplitMetrics}, "CHG": {...}, "CHH": {...}}, "test": {...}},
      "facts": {"train_seconds": 41.2, "samples_per_s": 2427.2, "train_sites": 100000, "best_epoch": 1,
                "epochs_run": 1, "truncated_fraction": 0.0, "converged": true, "n_iter": 87}}
+
+A split's metrics also hold objects (:class:`SplitMetrics`): ``ci`` (block-bootstrap intervals), ``within_context``,
+``context_floor``, ``at_thresholds`` (F1 at the global and at the per-context thresholds) and, under
+``--calibrate``, ``calibration`` (ECE and Brier before and after). The registry stores numbers only: the numbers
+inside those objects become metric rows under the names of :data:`NESTED` (``within_auprc``, ``auprc_lo``,
+``context_floor_auroc``, ...), which :func:`metric_value` reads from either shape.
 
 The facts are an object inside metrics.json rather than a sibling file: a run writes the file once, atomically, when
 it ends, so its metrics and facts can never disagree or be half-present; artifacts.json lists one file, and
@@ -31,11 +40,75 @@ RUN = "run"      # metric-row split of run-level metrics (threshold)
 FACTS = "facts"  # metric-row split of run facts
 
 
+Interval = list[float]  # [lo, hi]
+
+
+class Intervals(TypedDict, total=False):
+    """``ci`` of a split (or, with ``auroc``/``auprc``/``f1`` only, of a context): 95% block-bootstrap intervals.
+
+    ``f1`` is F1 at the run's threshold(s); ``approximate`` is true when the sites span fewer than 30 blocks;
+    ``skipped`` says why there are no intervals (no positives, no site positions).
+    """
+
+    auroc: Interval | None
+    auprc: Interval | None
+    f1: Interval | None
+    within_context: dict[str, Interval | None]  # auroc, auprc
+    level: float
+    n_resamples: int
+    seed: int
+    block_bp: int
+    n_blocks: int
+    n_blocks_with_positives: int
+    approximate: bool
+    skipped: str
+
+
+class PairedDifference(TypedDict, total=False):
+    """A − B on the same sites under shared block draws (:func:`dnactx.stats.compare.paired_difference`)."""
+
+    difference: float | None
+    ci: Interval | None
+    p_value: float | None
+    verdict: str
+
+
+class ContextFloor(TypedDict, total=False):
+    """The context-only score (each site scored by its context's training methylation rate) on a split's sites,
+    with its intervals and the model's paired gain over it (``gain``: model − floor)."""
+
+    auroc: float | None
+    auprc: float | None
+    rates: dict[str, float]
+    ci: dict[str, Interval | None]
+    gain: dict[str, PairedDifference]
+
+
+class ThresholdCalls(TypedDict, total=False):
+    """Calls at one threshold policy: precision, recall, F1, predicted-positive rate (and the threshold(s))."""
+
+    threshold: float
+    thresholds: dict[str, float]
+    precision: float
+    recall: float
+    f1: float
+    pred_pos_rate: float
+
+
+class CalibrationEffect(TypedDict, total=False):
+    """ECE and Brier of a split's scores before and after ``--calibrate`` (fitted on val)."""
+
+    method: str
+    ece: dict[str, float | None]    # before, after
+    brier: dict[str, float | None]
+
+
 class SplitMetrics(TypedDict, total=False):
-    """Every headline number of one split or subset (:func:`dnactx.metrics.binary_metrics`).
+    """Every headline number of one split or subset (:func:`dnactx.metrics.binary_metrics`), plus the objects
+    a trained run adds (:func:`dnactx.stats.evaluation.evaluate_run`).
 
     Undefined values (AUROC without both classes) are None and ``null_reason`` says why; the ``*_at_threshold``
-    keys are there when a tuned threshold was given.
+    keys are there when a tuned threshold was given (under ``--threshold-by context``, the per-context ones).
     """
 
     n: int
@@ -57,6 +130,11 @@ class SplitMetrics(TypedDict, total=False):
     recall_at_threshold: float
     pred_pos_rate_at_threshold: float
     null_reason: str
+    ci: Intervals
+    within_context: dict[str, float | None]       # macro average over contexts: auroc, auprc
+    context_floor: ContextFloor
+    at_thresholds: dict[str, ThresholdCalls]      # global, context
+    calibration: CalibrationEffect
 
 
 class RunFacts(TypedDict, total=False):
@@ -79,6 +157,9 @@ class MetricsFile(TypedDict, total=False):
     """metrics.json: :func:`dnactx.metrics.evaluate` (threshold, splits, by_context) plus the run's ``facts``."""
 
     threshold: float
+    threshold_by: str                           # global | context
+    context_thresholds: dict[str, float]
+    calibration: dict[str, Any]                 # method, fitted_on, and the fitted parameters
     train: SplitMetrics
     val: SplitMetrics
     test: SplitMetrics
@@ -149,13 +230,15 @@ class Finding(TypedDict):
     remedies: list[tuple[str, int]]     # (remedy key, weight): which remedies this finding calls for
 
 
-class Remedy(TypedDict):
-    """Something to try next: ``flags`` to change and the full ``dnactx train`` command, where it retrains."""
+class Remedy(TypedDict, total=False):
+    """Something to try next: ``flags`` to change and the full ``dnactx train`` command, where it retrains;
+    ``options``: the train options it changes (two remedies that change one option contradict each other)."""
 
     key: str
     flags: str | None
     action: str
     command: str | None
+    options: list[str]
 
 
 class RankedRemedy(Remedy):
@@ -191,6 +274,7 @@ class Evidence(TypedDict, total=False):
     by_repeat: dict[str, dict[str, SplitMetrics]]   # split → repeat/non_repeat → metrics
     gap: dict[str, float]                           # val minus test
     facts: RunFacts
+    explanation: dict[str, Any] | None              # explain.json's summary (explain.artifact.explanation_summary)
 
 
 class Diagnosis(Evidence, total=False):
@@ -267,12 +351,80 @@ def metric_value(metrics: MetricsFile | None, metric: str | MetricRef) -> float 
     elif ref.split == RUN:
         value = m.get(ref.name)
     elif ref.context is None:
-        value = (m.get(ref.split) or {}).get(ref.name)
+        value = split_value(m.get(ref.split), ref.name)
     else:
-        value = (((m.get("by_context") or {}).get(ref.split) or {}).get(ref.context) or {}).get(ref.name)
+        value = split_value(((m.get("by_context") or {}).get(ref.split) or {}).get(ref.context), ref.name)
     if not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
     return float(value)
+
+
+# The numbers inside a split's objects, by the name their metric row has: a name → its path in the split.
+NESTED: dict[str, tuple[str | int, ...]] = {
+    "within_auroc": ("within_context", "auroc"),
+    "within_auprc": ("within_context", "auprc"),
+    "context_floor_auroc": ("context_floor", "auroc"),
+    "context_floor_auprc": ("context_floor", "auprc"),
+    **{f"{row}_{end}": ("ci", key, i) for row, key in (("auroc", "auroc"), ("auprc", "auprc"),
+                                                      ("f1_at_threshold", "f1"))
+       for i, end in enumerate(("lo", "hi"))},
+    **{f"within_{key}_{end}": ("ci", "within_context", key, i) for key in ("auroc", "auprc")
+       for i, end in enumerate(("lo", "hi"))},
+    "ci_blocks": ("ci", "n_blocks"),
+    "ci_approximate": ("ci", "approximate"),
+    "ci_resamples": ("ci", "n_resamples"),
+    "ci_block_bp": ("ci", "block_bp"),
+    **{f"context_floor_{key}_{end}": ("context_floor", "ci", key, i) for key in ("auroc", "auprc")
+       for i, end in enumerate(("lo", "hi"))},
+    **{f"context_floor_gain_{key}": ("context_floor", "gain", key, "difference") for key in ("auroc", "auprc")},
+    **{f"context_floor_gain_{key}_{end}": ("context_floor", "gain", key, "ci", i) for key in ("auroc", "auprc")
+       for i, end in enumerate(("lo", "hi"))},
+    "f1_at_global_threshold": ("at_thresholds", "global", "f1"),
+    "f1_at_context_thresholds": ("at_thresholds", "context", "f1"),
+    "ece_uncalibrated": ("calibration", "ece", "before"),
+    "brier_uncalibrated": ("calibration", "brier", "before"),
+}
+_NESTED_KINDS: dict[str, type] = {"ci_blocks": int, "ci_approximate": bool, "ci_resamples": int, "ci_block_bp": int}
+
+
+def _at(obj: Any, path: tuple[str | int, ...]) -> Any:
+    for key in path:
+        if isinstance(key, int):
+            obj = obj[key] if isinstance(obj, (list, tuple)) and len(obj) > key else None
+        else:
+            obj = obj.get(key) if isinstance(obj, dict) else None
+    return obj
+
+
+def split_value(split: dict | None, name: str) -> Any:
+    """The value ``name`` names in one split's (or context's) metrics: a key, or a number inside its objects."""
+    split = split if isinstance(split, dict) else {}
+    if name in split:
+        return split[name]
+    return _at(split, NESTED[name]) if name in NESTED else None
+
+
+def _split_rows(split: dict) -> dict[str, float]:
+    """A split's numbers under their row names: its own number keys, then those of :data:`NESTED`."""
+    out = {k: float(v) for k, v in split.items() if _number(v)}
+    for name, path in NESTED.items():
+        value = _at(split, path)
+        if isinstance(value, (int, float)) and (not isinstance(value, float) or math.isfinite(value)):
+            out[name] = float(value)
+    return out
+
+
+def _put(split: dict, name: str, value: float) -> None:
+    """Set row ``name`` back into a split: at its path in :data:`NESTED`, else as a key."""
+    if name not in NESTED:
+        split[name] = _typed(_SPLIT_KINDS.get(name), value)
+        return
+    path = NESTED[name]
+    obj: Any = split
+    for key, inner in zip(path[:-1], path[1:], strict=True):
+        obj = obj.setdefault(key, [None, None] if isinstance(inner, int) else {})
+    last = path[-1]
+    obj[last] = _typed(_NESTED_KINDS.get(name), value)
 
 
 def run_metric(row: RunRow, metric: str | MetricRef) -> float | None:
@@ -290,15 +442,16 @@ def _number(value: object) -> bool:
 
 def flatten_metrics(metrics: MetricsFile | None) -> list[MetricRow]:
     """``(split, context or None, name, value)`` rows: splits and contexts, ``run`` for threshold, ``facts`` for
-    the facts (flags as 1.0/0.0). None values are left out."""
+    the facts (flags as 1.0/0.0). None values are left out, and so are a split's objects (``ci``, ``context_floor``,
+    ...) except for the numbers :data:`NESTED` names, which become rows of their own (``auprc_lo``)."""
     rows: list[MetricRow] = []
     for key, value in (metrics or {}).items():
         if key in SPLITS and isinstance(value, dict):
-            rows += [(key, None, k, float(v)) for k, v in value.items() if _number(v)]
+            rows += [(key, None, k, v) for k, v in _split_rows(value).items()]
         elif key == "by_context" and isinstance(value, dict):
             for split, contexts in value.items():
                 for ctx, m in contexts.items():
-                    rows += [(split, ctx, k, float(v)) for k, v in m.items() if _number(v)]
+                    rows += [(split, ctx, k, v) for k, v in _split_rows(m).items()]
         elif key == FACTS and isinstance(value, dict):
             rows += [(FACTS, None, k, float(v)) for k, v in value.items() if isinstance(v, (int, float))]
         elif _number(value):
@@ -325,7 +478,8 @@ def _typed(kind: type | None, value: float) -> float | int | bool:
 
 
 def nest_metrics(rows: list[MetricRow]) -> MetricsFile:
-    """The inverse of :func:`flatten_metrics`: rows back into metrics.json's shape, ints and flags restored."""
+    """The inverse of :func:`flatten_metrics`: rows back into metrics.json's shape, ints and flags restored (a
+    split's objects hold only the numbers that had rows)."""
     out: dict[str, Any] = {}
     for split, context, name, value in rows:
         if split == RUN:
@@ -333,8 +487,7 @@ def nest_metrics(rows: list[MetricRow]) -> MetricsFile:
         elif split == FACTS:
             out.setdefault(FACTS, {})[name] = _typed(_FACT_KINDS.get(name), value)
         elif context is None:
-            out.setdefault(split, {})[name] = _typed(_SPLIT_KINDS.get(name), value)
+            _put(out.setdefault(split, {}), name, value)
         else:
-            out.setdefault("by_context", {}).setdefault(split, {}).setdefault(context, {})[name] = _typed(
-                _SPLIT_KINDS.get(name), value)
+            _put(out.setdefault("by_context", {}).setdefault(split, {}).setdefault(context, {}), name, value)
     return typing.cast(MetricsFile, out)

@@ -14,6 +14,7 @@ class ExitCode(IntEnum):
     USAGE = 2
     RUN_FAILED = 3
     PREEMPTED = 4
+    STORAGE = 5
     INTERRUPTED = 130
 
 
@@ -26,15 +27,20 @@ EXIT_CODE_MEANINGS = {
                          "the same command retries it",
     ExitCode.PREEMPTED: "stopped by SIGTERM (e.g. SLURM's time limit) with a checkpoint: the same matrix command, "
                         "or `train --resume RUN_ID`, continues it",
+    ExitCode.STORAGE: "the disk is full or read-only (a quota, a read-only mount): one `error:` line names the path "
+                      "and the free space; free space or choose another --home/--out, then run the same command again",
     ExitCode.INTERRUPTED: "stopped by you (Ctrl-C, or 'no' at a confirmation)",
 }
 
 
 def exit_code_for(statuses: Iterable[str]) -> ExitCode:
-    """The exit code for the final statuses of the runs one command trained (preempted outranks failed)."""
+    """The exit code for the final statuses of the runs one command trained (preempted, then a full disk
+    ("storage"), outrank failed)."""
     seen = set(statuses)
     if "preempted" in seen:
         return ExitCode.PREEMPTED
+    if "storage" in seen:  # stopped by a full or read-only disk
+        return ExitCode.STORAGE
     if seen - {"completed", "skipped"}:
         return ExitCode.RUN_FAILED
     return ExitCode.OK

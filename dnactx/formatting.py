@@ -5,6 +5,7 @@ missing-value glyph and the one Markdown table builder. Machine output (JSON, CS
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 MISSING = "—"  # a value that is absent, undefined (AUROC without positives) or not applicable
@@ -56,13 +57,49 @@ def text(value: object, digits: int | None = None) -> str:
     return str(value)
 
 
+class Markdown(str):
+    """Text that is already Markdown (written by dnactx, with user values escaped inside): kept as it is."""
+
+
+# Characters that start Markdown markup anywhere in a line; ``_`` only where it can open or close emphasis; ``]``
+# only where a link, an image or a link definition would follow (``](``, ``][``, ``]:``), so an interval such as
+# [0.13, 0.37] reads as written in the .md file too.
+_MARKUP = re.compile(r"[\\`*<>&|~]|\](?=[(\[:])|(?<!\w)_|_(?!\w)")
+
+
 def md_escape(value: object) -> str:
-    """Text that cannot break a Markdown table row."""
-    return str(value).replace("|", "\\|")
+    """Text that Markdown shows exactly as written: markup characters backslash-escaped, so a run name or a config
+    value can neither break a table row nor become a link, an image, emphasis or (where the renderer allowed it)
+    HTML. :class:`Markdown` is kept as it is, only its table pipes escaped."""
+    if isinstance(value, Markdown):
+        return str(value).replace("|", "\\|")
+    return _MARKUP.sub(lambda m: "\\" + m.group(0), str(value))
+
+
+def md_code(value: object) -> Markdown:
+    """``value`` as an inline code span: shown verbatim whatever it holds (backticks included)."""
+    body = str(value).replace("\n", " ")
+    fence = "`" * (max((len(run) for run in re.findall("`+", body)), default=0) + 1)
+    pad = " " if body.startswith("`") or body.endswith("`") else ""
+    return Markdown(f"{fence}{pad}{body}{pad}{fence}")
+
+
+_NUMBER = re.compile(r"^[-+−]?(\d[\d,]*(\.\d+)?(e[-+]?\d+)?%?)(\s.*)?$")
+
+
+def _numeric(cells: list[str]) -> bool:
+    """A column of numbers (a number may be followed by an interval or ± sd), missing values aside."""
+    present = [c for c in cells if c != MISSING]
+    return bool(present) and all(_NUMBER.match(c) for c in present)
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]], digits: int | None = None) -> str:
-    """A GitHub-flavoured Markdown table; each cell through :func:`text` (so missing values read ``—``)."""
-    out = ["| " + " | ".join(md_escape(h) for h in headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    out += ["| " + " | ".join(md_escape(text(c, digits)) for c in row) + " |" for row in rows]
+    """A GitHub-flavoured Markdown table; each cell through :func:`text` (so missing values read ``—``) and
+    :func:`md_escape` (so it shows as written), except :class:`Markdown` cells. Columns of numbers are
+    right-aligned."""
+    cells = [[c if isinstance(c, Markdown) else text(c, digits) for c in row] for row in rows]
+    columns = list(zip(*cells, strict=True)) if cells else [() for _ in headers]
+    rule = ["---:" if _numeric([str(c) for c in col]) else "---" for col in columns]
+    out = ["| " + " | ".join(md_escape(h) for h in headers) + " |", "|" + "|".join(rule) + "|"]
+    out += ["| " + " | ".join(md_escape(c) for c in row) + " |" for row in cells]
     return "\n".join(out)

@@ -213,31 +213,37 @@ def real_metrics(seed: int = 0) -> dict:
 
 def make_scored_run(home: Path, dataset: Path, scores, *, name: str, model: str = "zhihan1996/DNA_bert_6",
                     size: int = 100, mode: str = "both", finetune: str = "frozen", seed: int = 0,
-                    matrix: str | None = None, facts: dict | None = None) -> str:
+                    matrix: str | None = None, facts: dict | None = None, cell: dict | None = None,
+                    bootstrap: int = 200) -> str:
     """A completed, recorded run folder as train_run writes it, with predictions ``scores(split, labels, contexts)``
-    on ``dataset``'s val and test sites; returns its id."""
-    from dnactx.metrics import evaluate
+    on ``dataset``'s val and test sites (metrics from ``stats.evaluation.evaluate_run``, ``bootstrap`` resamples);
+    returns its id. ``cell`` is its matrix cell (default: model, size and mode)."""
     from dnactx.provenance import library_versions, sha256_file
     from dnactx.registry import record_run
     from dnactx.runs import RunFolder
+    from dnactx.stats.evaluation import Settings, Sites, evaluate_run
     from dnactx.train.config import TrainConfig
 
-    df = pd.read_parquet(dataset, columns=["label", "context", "split"])
-    cfg = TrainConfig(data=str(dataset), model=model, size=size, mode=mode, finetune=finetune, seed=seed, name=name)
+    df = pd.read_parquet(dataset, columns=["chrom", "pos", "label", "context", "split"])
+    cfg = TrainConfig(data=str(dataset), model=model, size=size, mode=mode, finetune=finetune, seed=seed, name=name,
+                      bootstrap=bootstrap)
     config = {**cfg.to_dict(), "family": cfg.family, "dataset_fingerprint": sha256_file(dataset), "window": 200,
               "versions": library_versions(), "device": "cpu", "matrix": matrix,
-              "cell": {"model": model, "size": size, "mode": mode} if matrix else None}
+              "cell": (cell or {"model": model, "size": size, "mode": mode}) if matrix else None}
     folder = RunFolder.create(home, config, name=name, matrix=matrix)
     folder.set_status("running")
-    arrays = {}
+    arrays, sites = {}, {}
     for split in ("val", "test"):
         index = np.flatnonzero(df["split"].to_numpy() == split)
         y = df["label"].to_numpy()[index].astype(int)
         ctx = df["context"].to_numpy()[index].astype(str)
+        chrom, pos = df["chrom"].to_numpy()[index].astype(str), df["pos"].to_numpy()[index]
         arrays.update({f"{split}_prob": scores(split, y, ctx), f"{split}_label": y, f"{split}_context": ctx,
-                       f"{split}_index": index})
-    metrics = evaluate(arrays["val_label"], arrays["val_prob"], arrays["test_label"], arrays["test_prob"],
-                       arrays["val_context"], arrays["test_context"])
+                       f"{split}_index": index, f"{split}_chrom": chrom, f"{split}_pos": pos})
+        sites[split] = Sites(y, arrays[f"{split}_prob"], ctx, chrom, pos)
+    train = df[df["split"] == "train"]
+    metrics = evaluate_run(sites["val"], sites["test"], train["label"].to_numpy(), train["context"].to_numpy(),
+                           Settings(bootstrap=bootstrap, seed=seed)).metrics
     metrics["facts"] = {"truncated_fraction": 0.0, "best_epoch": 1, "epochs_run": 3, **(facts or {})}
     np.savez(folder.path / "predictions_val_test.npz", **arrays)
     folder.write_metrics(metrics)

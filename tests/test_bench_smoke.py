@@ -38,3 +38,15 @@ def test_bootstrap_bench_checks_equality_with_scikit_learn_and_prints_the_ratio(
     out = _run(str(BENCH / "bootstrap.py"), "--smoke")
     for label in ("equal to scikit-learn", "dnactx bootstrap_ci", "scikit-learn loop (scaled)", "ratio"):
         assert label in out
+
+
+def test_lr_auto_bench_runs_both_searches_and_prints_the_ratio():
+    out = _run(str(BENCH / "lr_auto.py"), "--smoke")
+    for label in ("dnactx staged search", "full grid (phase 1, peer)", "ratio (full grid / staged fit time)"):
+        assert label in out
+
+
+def test_explain_bench_checks_batched_against_one_at_a_time_and_prints_the_ratio():
+    out = _run(str(BENCH / "explain.py"), "--smoke")
+    rows = [line for line in out.splitlines() if line.startswith("| ") and "x |" in line]
+    assert [r.split(" | ")[0] for r in rows] == ["| lr", "| cnn", "| dnabert6-tiny"]

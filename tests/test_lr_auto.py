@@ -10,7 +10,16 @@ import pytest
 
 from dnactx.errors import DnactxError
 from dnactx.metrics import auprc
-from dnactx.models.lr import C_GRID, CLASS_WEIGHTS, SCALINGS, frequencies_to_l2, kmer_features, search_lr
+from dnactx.models.lr import (
+    C_GRID,
+    C_START,
+    CLASS_WEIGHTS,
+    SCALINGS,
+    frequencies_to_l2,
+    kmer_features,
+    l2_to_frequencies,
+    search_lr,
+)
 from dnactx.runs import RunFolder
 from dnactx.tokenize import to_ascii
 from dnactx.train.config import TrainConfig
@@ -51,17 +60,31 @@ def _split(rng: np.random.Generator, n: int):
     return bases, y
 
 
+def test_l2_conversion_is_undone_by_its_norms():
+    rng = np.random.default_rng(3)
+    bases = rng.choice(np.frombuffer(b"ACGTN", dtype=np.uint8), size=(3000, 31), p=[0.24] * 4 + [0.04])
+    x = kmer_features(bases, rng.integers(0, 3, 3000))
+    before = x.copy()
+    l2_to_frequencies(x, frequencies_to_l2(x, 31), 31)
+    assert abs(x - before).max() < 1e-6
+
+
 @pytest.mark.slow
-def test_search_fits_the_whole_grid_and_keeps_the_best_validation_auprc():
+def test_search_picks_scaling_and_weights_at_C_10_then_walks_C_for_the_winner():
     rng = np.random.default_rng(1)
     bases, y = _split(rng, 600)
     val_bases, y_val = _split(rng, 300)
     x, x_val = kmer_features(bases, kmax=3), kmer_features(val_bases, kmax=3)
     model, choice, p_val, grid = search_lr(x, y, x_val, y_val, length=31, seed=0)
-    assert [(g["scaling"], g["class_weight"], g["C"]) for g in grid] == list(
-        itertools.product(SCALINGS, CLASS_WEIGHTS, C_GRID))
+    stage1 = [(g["scaling"], g["class_weight"], g["C"]) for g in grid[:4]]
+    assert stage1 == list(itertools.product(SCALINGS, CLASS_WEIGHTS, [C_START]))
+    winner = max(grid[:4], key=lambda g: g["val_auprc"])
+    walked = grid[4:]
+    assert 1 <= len(walked) <= len(C_GRID) - 1 and len(grid) < len(SCALINGS) * len(CLASS_WEIGHTS) * len(C_GRID)
+    assert all((g["scaling"], g["class_weight"]) == (winner["scaling"], winner["class_weight"]) for g in walked)
+    assert walked[0]["C"] == C_GRID[C_GRID.index(C_START) + 1]  # upwards first
     assert all(g["fit_seconds"] > 0 and g["n_iter"] >= 1 and isinstance(g["converged"], bool) for g in grid)
-    assert choice["val_auprc"] == max(g["val_auprc"] for g in grid)
+    assert choice["val_auprc"] == max(g["val_auprc"] for g in grid) >= grid[0]["val_auprc"]
     assert auprc(y_val, p_val) == choice["val_auprc"]
     refit = model.predict_proba(kmer_features(val_bases, kmax=3, scaling=choice["scaling"]))[:, 1]
     np.testing.assert_allclose(refit, p_val, rtol=1e-5)
@@ -78,7 +101,7 @@ def test_auto_never_does_worse_on_val_than_the_former_fixed_default(tmp_path):
         auto = train_run(TrainConfig(data=str(data), model="lr", size=30), tmp_path / "runs", quiet=True)["metrics"]
         assert auto["val"]["auprc"] >= fixed["val"]["auprc"]
         assert auto["facts"]["lr"]["choice"]["val_auprc"] == pytest.approx(auto["val"]["auprc"], abs=1e-6)
-        assert len(auto["facts"]["lr"]["grid"]) == len(SCALINGS) * len(CLASS_WEIGHTS) * len(C_GRID)
+        assert 5 <= len(auto["facts"]["lr"]["grid"]) <= 7
 
 
 @pytest.mark.slow
@@ -87,7 +110,8 @@ def test_auto_records_the_grid_and_choice_in_metrics_and_train_log(tiny_dataset,
     folder = RunFolder.open(tmp_path, result["run_id"])
     lines = [json.loads(line) for line in (folder.path / "train_log.jsonl").read_text().splitlines()]
     candidates = [line for line in lines if "candidate" in line]
-    assert len(candidates) == 16 and {"val_auprc", "fit_seconds", "C", "class_weight", "scaling"} <= set(candidates[0])
+    assert len(candidates) == len(result["metrics"]["facts"]["lr"]["grid"]) >= 5
+    assert {"val_auprc", "fit_seconds", "C", "class_weight", "scaling"} <= set(candidates[0])
     assert lines[-1]["choice"] == result["metrics"]["facts"]["lr"]["choice"] == folder.metrics["facts"]["lr"]["choice"]
     from safetensors import safe_open
 

@@ -28,7 +28,7 @@ def test_expansion_order_baseline_and_types(tiny_dataset):
     spec = build_spec(tiny_dataset, {"size": "50, 20,50", "mode": "up,downstream", "loss": "bce,focal",
                                      "site_context": "true,no", "model": "cnn"}, name="g")
     cells = spec.cells()
-    assert len(cells) == 2 * 2 * 2 * 2 + 1
+    assert len(cells) == 2 * 2 * 2 * 2 + 2  # a baseline with and one without the site context, as the cells
     # TrainConfig field order: model, size, mode, site_context, ..., loss; the first axis varies slowest.
     assert [c.values for c in cells[:3]] == [
         {"model": "cnn", "size": 50, "mode": "up", "site_context": True, "loss": "bce"},
@@ -36,12 +36,67 @@ def test_expansion_order_baseline_and_types(tiny_dataset):
         {"model": "cnn", "size": 50, "mode": "up", "site_context": False, "loss": "bce"},
     ]
     assert cells[8].values["size"] == 20 and cells[4].values["mode"] == "down"
-    assert [c.index for c in cells] == list(range(17))
-    base = cells[-1]
-    assert base.baseline and base.values == {"baseline": True}
+    assert [c.index for c in cells] == list(range(18))
+    base = cells[-2]
+    assert base.baseline and base.values == {"baseline": True} and base.config.site_context
     assert (base.config.model, base.config.size, base.config.mode) == ("lr", 100, "both")
     assert cells[5].config.name == "g-5" and base.config.name == "g-baseline"
+    assert cells[-1].config.name == "g-baseline-site_contextFalse" and not cells[-1].config.site_context
     assert len({c.key for c in cells}) == len(cells)
+
+
+def test_the_baseline_trains_on_the_same_sites_as_its_cells(tiny_dataset):
+    """Every data-shaping option reaches the baseline: one baseline per combination the grid uses."""
+    from dnactx.data.dataset import load_dataset
+    from dnactx.matrix.spec import DATA_SHAPING
+    from dnactx.train.config import effective_max_train
+
+    spec = build_spec(tiny_dataset, {"model": "cnn", "size": "20", "train_fraction": "0.25", "max_train": "60",
+                                     "seed": "0,1", "bootstrap": "300", "calibrate": "platt"}, name="fair")
+    cells = spec.cells()
+    grid, baselines = [c for c in cells if not c.baseline], [c for c in cells if c.baseline]
+    assert len(baselines) == 2 and [b.index for b in baselines] == [2, 3]
+    for cell, base in zip(grid, baselines, strict=True):
+        assert all(getattr(base.config, k) == getattr(cell.config, k) for k in DATA_SHAPING)
+        assert (base.config.bootstrap, base.config.calibrate) == (300, "platt")
+        assert {k: base.pinned[k] for k in DATA_SHAPING} == {k: getattr(cell.config, k) for k in DATA_SHAPING}
+        sites = [load_dataset(c.config.data, 20, "both", max_train=effective_max_train(c.config),
+                              train_fraction=c.config.train_fraction, seed=c.config.seed).splits["train"].index
+                 for c in (cell, base)]
+        assert sites[0].tolist() == sites[1].tolist() and len(sites[0]) == 60
+    assert baselines[1].label == "baseline (lr 100 both; seed=1, max_train=60, train_fraction=0.25)"
+    # a run of another combination is not that baseline
+    other = {**baselines[0].config.to_dict(), "cell": {"baseline": True},
+             "dataset_fingerprint": spec.dataset.fingerprint}
+    assert baselines[0].matches(other, spec.dataset.fingerprint)
+    assert not baselines[0].matches({**other, "train_fraction": 0.5}, spec.dataset.fingerprint)
+
+
+@pytest.mark.slow
+def test_a_matrix_baseline_trained_on_its_cells_training_sites(tiny_dataset, tmp_path):
+    home = tmp_path / "home"
+    assert cli("--home", str(home), "matrix", "--data", str(tiny_dataset), "--sizes", "20", "--model", "cnn",
+               "--epochs", "1", "--train-fraction", "0.25", "--name", "frac", "-q") == 0
+    runs = Registry.open(home).runs(matrix="frac")
+    cell, base = sorted(runs, key=lambda r: bool((r["config"].get("cell") or {}).get("baseline")))
+    assert base["model"] == "lr" and base["config"]["train_fraction"] == cell["config"]["train_fraction"] == 0.25
+    assert base["metrics"]["facts"]["train_sites"] == cell["metrics"]["facts"]["train_sites"] < 100
+
+
+@pytest.mark.parametrize("flag", ["--seeds", "--seed"])
+def test_seeds_is_a_grid_axis_under_either_spelling(tiny_dataset, tmp_path, capsys, flag):
+    assert cli("--home", str(tmp_path / "h"), "matrix", "--data", str(tiny_dataset), "--sizes", "20", "--model",
+               "lr", flag, "0,1,2", "--dry-run") == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[:3] == [f"{i}\tmodel=lr size=20 mode=both seed={i}" for i in range(3)]
+    assert lines[3:] == ["3\tbaseline (lr 100 both)", "4\tbaseline (lr 100 both; seed=1)",
+                         "5\tbaseline (lr 100 both; seed=2)"]
+
+
+def test_seeds_given_under_both_spellings_is_refused(tiny_dataset, tmp_path, capsys):
+    assert cli("--home", str(tmp_path / "h"), "matrix", "--data", str(tiny_dataset), "--seeds", "0,1", "--seed",
+               "2", "--dry-run") == ExitCode.USAGE
+    assert "given 2 times" in capsys.readouterr().err
 
 
 def test_options_a_family_ignores_do_not_multiply_its_cells(tiny_dataset):
@@ -225,3 +280,29 @@ def test_workers_are_pinned_one_gpu_each(monkeypatch):
         assert os.environ["CUDA_VISIBLE_DEVICES"] == "5"
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.slow
+def test_seed_groups_in_the_summary_and_a_reused_name_warns_and_lists_the_other_grid(tiny_dataset, tmp_path,
+                                                                                     capsys):
+    home = tmp_path / "home"
+    base = ["--home", str(home), "matrix", "--data", str(tiny_dataset), "--model", "lr", "--C", "1",
+            "--name", "reuse", "-q"]
+    assert cli(*base, "--sizes", "20", "--seeds", "0,1") == 0
+    md = (home / "matrices" / "reuse" / "context_matrix_summary.md").read_text()
+    assert "## Over seeds (mean ± sd of the completed runs)" in md
+    groups = json.loads((home / "matrices" / "reuse" / "matrix.json").read_text())["seed_groups"]
+    assert [(g["cell"], g["seeds"], g["completed"]) for g in groups] == [("0,1", "0,1", 2), ("baseline", "0,1", 2)]
+    assert " ± " in groups[0]["val_auprc"]
+    assert [r["seed"] for r in summary(home, "reuse")] == ["0", "1", "0", "1"]  # baselines show their seed
+    capsys.readouterr()
+
+    assert cli(*base, "--sizes", "30") == 0
+    err = capsys.readouterr().err
+    assert "warning: matrix reuse was recorded before with another grid (model=lr, size=20, seed=0,1, C=1.0)" in err
+    rows = summary(home, "reuse")
+    assert [r["size"] for r in rows] == ["30", "100"]  # this grid's cells (the seed-0 baseline is shared)
+    md = (home / "matrices" / "reuse" / "context_matrix_summary.md").read_text()
+    assert "## Runs recorded under this name by another grid (3)" in md
+    listed = json.loads((home / "matrices" / "reuse" / "matrix.json").read_text())
+    assert len(listed["other_runs"]) == 3 and not set(listed["other_runs"]) & {r["run_id"] for r in rows}

@@ -195,7 +195,9 @@ def cli_error(tmp_path: Path, capsys: pytest.CaptureFixture[str], *args: str, ca
               "--window", "10", "--split", "chroms", "--val-chroms", "chrB", "--test-chroms", "chrC", *args])
     assert exc.value.code != 0
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and "Traceback" not in err
+    assert "Traceback" not in err and err.count("error: ") == 1
+    err = err[err.index("error: "):]  # progress lines ("reading calls: ...") may come first
+    assert err.count("\n") == 1  # the error is one line, and the last
     assert_no_output(tmp_path)
     return " ".join(err.split())
 
@@ -297,13 +299,19 @@ def test_bad_options_fail_before_reading() -> None:
             PrepareOptions(**(dict(genome="g", calls="c", out="o") | kw))
 
 
-def test_bundled_example_prepares(tmp_path: Path) -> None:
+def test_bundled_example_is_real_data_with_positives_of_every_context_in_every_split(tmp_path: Path) -> None:
+    from dnactx.demo import CALLS_FILE, DEMO_BLOCK, DEMO_HELD_OUT, DEMO_WINDOW, GENOME_FILE
+
     examples = Path(__file__).resolve().parents[1] / "examples"
-    genome, calls = examples / "tair10_chr1_slice.fa.gz", examples / "simulated_methylome.CX_report.txt.gz"
-    assert genome.stat().st_size + calls.stat().st_size < 2_000_000
-    s = prepare_dataset(PrepareOptions(genome=genome, calls=calls, out=tmp_path / "out", block_size=5_000,
+    genome, calls = examples / GENOME_FILE, examples / CALLS_FILE
+    assert genome.stat().st_size + calls.stat().st_size < 600_000
+    s = prepare_dataset(PrepareOptions(genome=genome, calls=calls, out=tmp_path / "out", window=DEMO_WINDOW,
+                                       block_size=DEMO_BLOCK, val_frac=DEMO_HELD_OUT, test_frac=DEMO_HELD_OUT,
                                        control_chrom="L"))
-    assert 20_000 <= s["n_sites"] <= 60_000 and min(s["counts"][k]["all"] for k in ("val", "test")) > 1_000
+    assert 50_000 <= s["n_sites"] <= 65_000 and min(s["counts"][k]["all"] for k in ("val", "test")) > 8_000
+    assert s["skipped"]["genome_mismatch"] == 0 and s["control"]["non_conversion_rate"] < 0.02
+    table = pq.read_table(tmp_path / "out" / "dataset.parquet", columns=["split", "context", "label"]).to_pandas()
+    positives = table[table.label == 1].groupby(["split", "context"]).size()
+    assert len(positives) == 9 and positives.min() >= 30, positives  # val/test mean something in every context
     rates = s["label_rates"]["all"]
-    assert 0.15 <= rates["CG"] <= 0.25 and 0.01 <= rates["CHG"] <= 0.05 and 0.005 <= rates["CHH"] <= 0.02
-    assert s["control"]["non_conversion_rate"] < 0.01 and s["skipped"]["genome_mismatch"] == 0
+    assert 0.1 <= rates["CG"] <= 0.3 and 0.002 <= rates["CHG"] <= 0.03 and 0.001 <= rates["CHH"] <= 0.02

@@ -143,6 +143,59 @@ def _read_only_case(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert g.chromosome("chrC").tobytes() == b"GATCCATGCATTGCCAACGG"
 
 
+def _bgzip(text: bytes, path: Path) -> Path:
+    from Bio import bgzf
+
+    with bgzf.BgzfWriter(str(path), "wb") as out:
+        out.write(text)
+    return path
+
+
+def test_bgzip_fasta_is_read_through_its_fai_and_gzi(tmp_path: Path) -> None:
+    rng = np.random.default_rng(7)  # long enough for many 64 kB BGZF blocks, with soft-masked runs
+    seqs = {f"c{i}": rng.choice(np.frombuffer(b"ACGTacgtN", np.uint8), size=n).tobytes() for i, n in
+            enumerate([200_003, 7, 150_000])}
+    text = b"".join(b">" + k.encode() + b" some description\n" + b"\n".join(v[j:j + 70] for j in
+                    range(0, len(v), 70)) + b"\n" for k, v in seqs.items())
+    fasta = _bgzip(text, tmp_path / "g.fa.gz")
+    g = FastaGenome(fasta)
+    assert (g.access, g.compression) == ("indexed", "bgzip") and g.note is None
+    assert (tmp_path / "g.fa.gz.fai").is_file() and (tmp_path / "g.fa.gz.gzi").is_file()
+    for name, seq in seqs.items():
+        assert g.chromosome(name, pad=2).tobytes() == b"NN" + seq + b"NN"
+        assert g.region(name, 65_000, 140_000).tobytes() == seq[65_000:140_000]  # starts inside a later block
+    again = FastaGenome(fasta)  # the second time through the indexes on disk
+    assert again.chromosome("c2").tobytes() == seqs["c2"] and again._blocks[1].size > 5
+
+
+def test_bgzip_genome_gives_the_same_dataset_as_plain(tmp_path: Path) -> None:
+    bgz = _bgzip(GENOME.read_bytes(), tmp_path / "g.fa.bgz")
+    a, rows_a = run(tmp_path, CGMAP, "plain")
+    b, rows_b = run(tmp_path, CGMAP, "bgz", genome=bgz)
+    assert rows_a == rows_b and b["inputs"]["genome"]["access"] == "indexed"
+    assert b["inputs"]["genome"]["compression"] == "bgzip"
+
+
+def test_bgzip_in_a_read_only_folder_indexes_into_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "ro"
+    fasta = _bgzip(GENOME.read_bytes(), (folder.mkdir() or folder) / "g.fa.gz")
+    monkeypatch.setenv("DNACTX_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(os, "access", lambda path, mode: mode != os.W_OK)
+    g = FastaGenome(fasta)
+    assert g.access == "indexed" and "read-only" in (g.note or "")
+    assert sorted(p.suffix for p in (tmp_path / "cache" / "fai").iterdir()) == [".fai", ".gzi"]
+    assert not list(folder.glob("*.fai")) and g.chromosome("chrC").tobytes() == b"GATCCATGCATTGCCAACGG"
+
+
+def test_plain_gzip_is_streamed_and_says_why(tmp_path: Path) -> None:
+    gz = tmp_path / "g.fa.gz"
+    gz.write_bytes(gzip.compress(GENOME.read_bytes()))
+    g = FastaGenome(gz)
+    assert (g.access, g.compression) == ("streamed", "gzip") and "cannot be indexed" in g.access_reason
+    assert "bgzip" in g.access_reason and not (tmp_path / "g.fa.gz.fai").exists()
+    assert g.chromosome("chrC").tobytes() == b"GATCCATGCATTGCCAACGG"
+
+
 def test_irregular_lines_fall_back_to_streaming(tmp_path: Path) -> None:
     fasta = tmp_path / "ragged.fa"
     fasta.write_text(">chrA\nACGTTCAGCATG\nCCATcgac\nGGTTCAAGTC\n>chrB\nCCGGATCAGTTACAGNNCTG\n")

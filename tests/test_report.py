@@ -155,6 +155,8 @@ def test_report_with_a_given_baseline_diagnoses_against_that_same_baseline(matri
     assert {c["baseline"] for c in r["comparison"] if c["metric"] == "auprc"} == {
         Registry.open(home).run(ids["outside"])["metrics"][s]["auprc"] for s in ("val", "test")}
     assert r["diagnosis"]["baseline"] == {"id": ids["outside"], "name": "outside"}
+    assert all(c["ci"] and c["verdict"] for c in r["comparison"])  # paired, though it is in no group of the matrix
+    assert {g["mode"]: g["runs"] for g in r["by_mode"]} == {"up": 2, "both": 2}
     below = next(f for f in r["diagnosis"]["findings"] if f["code"] == "below_baseline")
     assert "for baseline outside" in below["evidence"]
     saved = json.loads((home / ids["val_best"] / "diagnosis.json").read_text())

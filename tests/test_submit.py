@@ -112,8 +112,8 @@ def test_hostile_values_are_passed_verbatim_and_never_executed(tiny_dataset, tmp
     res = subprocess.run(["bash", str(script)], cwd="/", env=env, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     calls = log.read_text().split("\0")[:-1]
-    preflight_call, matrix_call = calls[:4], calls[4:]
-    assert preflight_call == ["-m", "dnactx.slurm.preflight", "--gpus", "0"]
+    preflight_call, matrix_call = calls[:6], calls[6:]
+    assert preflight_call == ["-m", "dnactx.slurm.preflight", "--gpus", "0", "--model", model]
     assert matrix_call == ["-m", "dnactx", "--home", str(home), "matrix", "--data", str(data_dir / "dataset.parquet"),
                            "--name", "ok_name", "--baseline", "none", "--model", model, "--sizes", "20",
                            "--cell", "0"]
@@ -269,7 +269,7 @@ def test_submit_train_writes_one_job(tiny_dataset, workdir, capsys):
     text = script.read_text()
     assert "--array" not in text and "#SBATCH --job-name=one" in text and "#SBATCH --time=01:00:00" in text
     assert f"-m dnactx --home {workdir / 'runs'} train --data {tiny_dataset} --model lr --size 20 " \
-           "--no-site-context &" in text
+           f"--no-site-context --run-id-file {script}.run-id &" in text
     assert cli("submit", "train", "--data", str(tiny_dataset), "--epochz", "3") == 2
     assert "No such option: --epochz" in capsys.readouterr().err
 
@@ -293,3 +293,177 @@ def test_sigterm_to_the_batch_shell_reaches_the_trainer(tiny_dataset, workdir):
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 7
     assert mark.read_text().strip() == "term"
+
+
+# -- issue 13 item 6: threads, offline hub, requeue, dependent report, versions, preflight cache check -----------
+def _fake_bin(folder: Path, name: str, body: str) -> Path:
+    """A stand-in for a SLURM command on PATH that records its arguments (one per line, a blank line per call)."""
+    folder.mkdir(exist_ok=True)
+    tool = folder / name
+    tool.write_text(f'#!/bin/bash\nprintf "%s\\n" "$@" >> "{folder}/{name}.args"\necho >> "{folder}/{name}.args"\n'
+                    + body)
+    tool.chmod(0o755)
+    return tool
+
+
+def _calls(folder: Path, name: str) -> list[list[str]]:
+    text = (folder / f"{name}.args").read_text()
+    return [call.split("\n") for call in text.strip("\n").split("\n\n")]
+
+
+def test_scripts_export_threads_from_slurm_and_an_offline_hub(tiny_dataset, workdir):
+    assert cli("submit", "matrix", "--data", str(tiny_dataset), "--sizes", "20", "--name", "env", "--cpus", "6") == 0
+    assert cli("submit", "train", "--job-name", "one", "--data", str(tiny_dataset), "--model", "cnn") == 0
+    for script in (workdir / "jobs" / "env" / "matrix.sbatch", workdir / "jobs" / "one" / "train.sbatch"):
+        bash_n(script)
+        lines = script.read_text().splitlines()
+        fallback = "6" if "env" in str(script) else "4"
+        assert f'export OMP_NUM_THREADS="${{SLURM_CPUS_PER_TASK:-{fallback}}}"' in lines
+        assert any(line.startswith("export HF_HUB_OFFLINE=1") for line in lines)
+        assert "#SBATCH --requeue" not in lines  # only when asked for
+        text = "\n".join(lines)
+        assert text.index("export OMP_NUM_THREADS") < text.index("dnactx.slurm.preflight")
+
+
+def test_same_submit_reuses_its_script_and_a_changed_one_gets_a_new_version(tiny_dataset, workdir, capsys):
+    args = ["submit", "matrix", "--data", str(tiny_dataset), "--sizes", "20", "--name", "v"]
+    assert cli(*args) == 0
+    first = workdir / "jobs" / "v" / "matrix.sbatch"
+    original = first.read_text()
+    assert cli(*args) == 0
+    err = capsys.readouterr().err
+    assert "unchanged" in err and not (workdir / "jobs" / "v" / "matrix.2.sbatch").exists()
+    assert cli(*args, "--time", "02:00:00") == 0
+    out, err = capsys.readouterr()
+    second = workdir / "jobs" / "v" / "matrix.2.sbatch"
+    assert first.read_text() == original and "#SBATCH --time=02:00:00" in second.read_text()
+    assert (workdir / "jobs" / "v" / "cells.2.json").is_file() and out.strip() == f"sbatch {second}"
+    assert "matrix.sbatch there differs and is kept" in " ".join(err.split())
+
+
+def test_submit_says_the_matrix_name_it_chose_and_how_to_report_it(tiny_dataset, workdir, capsys):
+    assert cli("--home", "h", "submit", "matrix", "--data", str(tiny_dataset), "--sizes", "20,50") == 0
+    err = " ".join(capsys.readouterr().err.split())
+    name = json.loads(next((workdir / "jobs").glob("*/cells.json")).read_text())["matrix"]
+    script = workdir / "jobs" / name / "matrix.sbatch"
+    assert f"matrix {name}: wrote {script} (3 tasks)" in err
+    assert f"dnactx --home h report --matrix {name}" in err
+
+
+def test_requeue_adds_the_directive_and_the_requeue_step(tiny_dataset, workdir):
+    assert cli("submit", "matrix", "--data", str(tiny_dataset), "--sizes", "20", "--name", "rq", "--requeue",
+               "--max-requeues", "3") == 0
+    script = workdir / "jobs" / "rq" / "matrix.sbatch"
+    bash_n(script)
+    lines = script.read_text().splitlines()
+    assert "#SBATCH --requeue" in lines and 'scontrol requeue "$SLURM_JOB_ID" || echo "dnactx: scontrol requeue ' \
+        'failed; submit the same script again to resume" >&2' in [ln.strip() for ln in lines]
+    assert '  if [ "${SLURM_RESTART_COUNT:-0}" -lt 3 ]; then' in lines
+
+
+def test_a_template_without_the_requeue_step_cannot_requeue(tiny_dataset, workdir, capsys):
+    tpl = workdir / "my.sbatch"
+    tpl.write_text("#!/bin/bash\n{{DIRECTIVES}}\nPY={{PYTHON}}\n{{PREFLIGHT}}\nsrun {{COMMAND}}\n")
+    assert cli("submit", "matrix", "--data", str(tiny_dataset), "--sizes", "20", "--name", "t", "--template",
+               str(tpl), "--requeue") == 2
+    assert "--requeue needs {{REQUEUE}}" in capsys.readouterr().err
+    assert cli("submit", "matrix", "--data", str(tiny_dataset), "--sizes", "20", "--name", "t", "--template",
+               str(tpl)) == 0
+    text = (workdir / "jobs" / "t" / "matrix.sbatch").read_text()  # no {{ENVIRONMENT}}: exports before preflight
+    assert text.index("export HF_HUB_OFFLINE=1") < text.index("dnactx.slurm.preflight")
+
+
+@pytest.mark.slow
+def test_a_preempted_task_requeues_itself_with_slurm_threads(tiny_dataset, workdir):
+    """The script run as SLURM would: the 'trainer' exits 4 (preempted, checkpointed) → scontrol requeue."""
+    stub = workdir / "py"
+    stub.write_text('#!/bin/bash\n[ "$2" = dnactx.slurm.preflight ] && exit 0\n'
+                    'echo "$OMP_NUM_THREADS $HF_HUB_OFFLINE" > "$MARK"\nexit 4\n')
+    stub.chmod(0o755)
+    assert cli("submit", "matrix", "--data", str(tiny_dataset), "--sizes", "20", "--name", "rq", "--gpus", "0",
+               "--python", str(stub), "--requeue", "--max-requeues", "2") == 0
+    fake = workdir / "fakebin"
+    _fake_bin(fake, "scontrol", "exit 0\n")
+    mark = workdir / "mark"
+    env = {**os.environ, "PATH": f"{fake}:{os.environ['PATH']}", "SLURM_ARRAY_TASK_ID": "0", "SLURM_JOB_ID": "777",
+           "SLURM_CPUS_PER_TASK": "3", "MARK": str(mark)}
+    script = str(workdir / "jobs" / "rq" / "matrix.sbatch")
+    res = subprocess.run(["bash", script], env=env, capture_output=True, text=True)
+    assert res.returncode == 4 and "requeueing job 777" in res.stderr
+    assert _calls(fake, "scontrol") == [["requeue", "777"]] and mark.read_text().split() == ["3", "1"]
+    res = subprocess.run(["bash", script], env={**env, "SLURM_RESTART_COUNT": "2"}, capture_output=True, text=True)
+    assert res.returncode == 4 and "already requeued 2 times" in res.stderr
+    assert len(_calls(fake, "scontrol")) == 1  # not again
+    env.pop("SLURM_CPUS_PER_TASK")
+    subprocess.run(["bash", script], env=env, capture_output=True, text=True)
+    assert mark.read_text().split() == ["4", "1"]  # outside SLURM: the --cpus value
+
+
+def test_then_report_without_submit_prints_the_chained_sbatch_line(tiny_dataset, workdir, capsys):
+    assert cli("--home", "h", "submit", "matrix", "--data", str(tiny_dataset), "--sizes", "20", "--name", "m",
+               "--then-report") == 0
+    out = capsys.readouterr().out.strip()
+    folder = workdir / "jobs" / "m"
+    assert out == (f"jid=$(sbatch --parsable {folder / 'matrix.sbatch'}) && "
+                   f"sbatch --dependency=afterany:\"${{jid%%;*}}\" {folder / 'report.sbatch'}")
+    report = folder / "report.sbatch"
+    bash_n(report)
+    text = report.read_text()
+    assert f"-m dnactx --home {workdir / 'h'} report --matrix m" in text
+    assert "#SBATCH --job-name=m-report" in text and "--gres" not in text and "--array" not in text
+
+
+@pytest.mark.slow
+def test_then_report_submits_a_job_that_waits_for_the_array(tiny_dataset, workdir, monkeypatch, capsys):
+    fake = workdir / "fakebin"
+    _fake_bin(fake, "sbatch", 'n=$(grep -c "^$" "$0.args"); echo "$((4241 + n));cluster"\n')
+    monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
+    assert cli("--home", "h", "submit", "matrix", "--data", str(tiny_dataset), "--sizes", "20", "--name", "dep",
+               "--submit", "--then-report") == 0
+    folder = workdir / "jobs" / "dep"
+    assert _calls(fake, "sbatch") == [["--parsable", str(folder / "matrix.sbatch")],
+                                      ["--parsable", "--dependency=afterany:4242", str(folder / "report.sbatch")]]
+    out, err = capsys.readouterr()
+    assert out.strip().splitlines()[-1] == "4242" and "submitted job 4243" in err
+    history = json.loads((folder / "submissions.json").read_text())
+    assert history[-1]["job_id"] == "4242" and history[-1]["then"]["job_id"] == "4243"
+
+
+def test_preflight_stops_when_a_hub_model_is_not_in_the_local_cache(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    (tmp_path / "hf").mkdir()
+    assert preflight.uncached_models(["lr", "cnn", "dnabert6-tiny", str(tmp_path)]) == []
+    [message] = preflight.uncached_models(["zhihan1996/DNA_bert_6"])
+    assert "model zhihan1996/DNA_bert_6 is not in the Hugging Face cache" in message
+    assert "`huggingface-cli download zhihan1996/DNA_bert_6`" in message and str(tmp_path / "hf" / "hub") in message
+    assert "no such checkpoint folder" in preflight.uncached_models([str(tmp_path / "nope")])[0]
+    assert preflight.main(["--gpus", "0", "--model", "lr", "--model", "zhihan1996/DNA_bert_6"]) == preflight.EXIT_FAILED
+    assert "preflight failed: model zhihan1996/DNA_bert_6" in capsys.readouterr().err
+
+
+def test_preflight_accepts_a_model_in_the_cache(tmp_path, monkeypatch):
+    repo = tmp_path / "hf" / "hub" / "models--org--dna"  # the hub cache's layout: refs/main → snapshots/<commit>
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("abc123")
+    (repo / "snapshots" / "abc123").mkdir(parents=True)
+    (repo / "snapshots" / "abc123" / "config.json").write_text("{}")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    assert preflight.uncached_models(["org/dna"]) == []
+    from dnactx.models.checkpoint import TINY
+
+    assert TINY in preflight.BUILT_IN_MODELS
+
+
+def test_matrix_preflight_checks_every_model_of_the_grid(tiny_dataset, workdir):
+    assert cli("submit", "matrix", "--data", str(tiny_dataset), "--sizes", "20", "--name", "mm", "--model",
+               "dnabert6-tiny,zhihan1996/DNA_bert_6") == 0
+    text = (workdir / "jobs" / "mm" / "matrix.sbatch").read_text()
+    assert ('"$PY" -m dnactx.slurm.preflight --gpus 1 --model dnabert6-tiny --model lr '
+            "--model zhihan1996/DNA_bert_6") in text
+
+
+def test_submit_train_refuses_its_own_resume_options(tiny_dataset, workdir, capsys):
+    assert cli("submit", "train", "--data", str(tiny_dataset), "--run-id-file", "x") == 2
+    assert "writes its own --run-id-file" in capsys.readouterr().err

@@ -42,13 +42,14 @@ def test_lr_run_folder_metrics_and_registry(tiny_dataset, tmp_path):
     assert config["family"] == "lr" and config["size"] == 50 and config["matrix"] is None
     assert config["dataset_fingerprint"] and config["window"] == 200 and config["versions"]["torch"]
     m = folder.metrics
-    assert set(m) == {"val", "test", "threshold", "by_context", "facts"}
+    assert set(m) == {"val", "test", "threshold", "threshold_by", "context_thresholds", "by_context", "facts"}
     assert set(m["facts"]) == {"truncated_fraction", "best_epoch", "epochs_run", "train_seconds", "samples_per_s",
                                "train_sites", "converged", "n_iter", "lr"}
     assert m["facts"]["train_sites"] == _train_sites(tiny_dataset)
     assert set(m["by_context"]["test"]) == {"CG", "CHG", "CHH"}
     pred = np.load(folder.path / "predictions_val_test.npz")
-    assert set(pred.files) == {f"{s}_{k}" for s in ("val", "test") for k in ("prob", "label", "context", "index")}
+    assert set(pred.files) == {f"{s}_{k}" for s in ("val", "test")
+                               for k in ("prob", "label", "context", "index", "chrom", "pos")}
     # the metrics equal scikit-learn's on the saved arrays, and the rows point back into dataset.parquet
     assert m["test"]["auroc"] == pytest.approx(roc_auc_score(pred["test_label"], pred["test_prob"]), abs=1e-6)
     assert m["test"]["auprc"] == pytest.approx(average_precision_score(pred["test_label"], pred["test_prob"]),

@@ -69,3 +69,23 @@ def test_resume_refuses_completed_runs(tiny_dataset, tmp_path):
     done = train_run(TrainConfig(data=str(tiny_dataset), model="cnn", size=20, epochs=1), tmp_path, quiet=True)
     with pytest.raises(DnactxError, match="already completed"):
         train_run(TrainConfig(), tmp_path, resume=done["run_id"], quiet=True)
+
+
+def test_run_id_file_resumes_its_preempted_run_then_has_nothing_to_do(tiny_dataset, tmp_path, sigterm_at_step,
+                                                                      capsys):
+    """What a `submit train` job does when SLURM requeues it: the same command line continues the same run."""
+    home, id_file = tmp_path / "runs", tmp_path / "job" / "train.sbatch.run-id"
+    args = ["--home", str(home), "train", "--data", str(tiny_dataset), "--model", "cnn", "--size", "30", "--epochs",
+            "2", "--batch-size", "32", "-q", "--run-id-file", str(id_file)]
+    sigterm_at_step(5)
+    assert cli(*args) == ExitCode.PREEMPTED
+    run_id = id_file.read_text().strip()
+    assert capsys.readouterr().out.strip().splitlines()[-1] == run_id
+    loop.STEP_HOOKS.clear()
+    assert cli(*args) == 0
+    out, err = capsys.readouterr()
+    assert out.strip() == run_id and f"resuming run {run_id}" in err
+    assert RunFolder.open(home, run_id).status["status"] == "completed"
+    assert cli(*args) == 0  # a third start (the job submitted again): nothing to train
+    assert "already completed; nothing to train" in capsys.readouterr().err
+    assert [p.name for p in home.iterdir() if (p / "status.json").is_file()] == [run_id]

@@ -21,10 +21,11 @@ from ..contracts import (
     RankedRemedy,
     metric_value,
 )
-from ..formatting import num, pct
+from ..formatting import num, pct, signed
 from ..metrics import threshold_sweep
+from .effects import calibration_effect, real_gain, threshold_effect
 from .figures import figures_from_metrics, gap, split_figures, subset_metrics
-from .remedies import family_of, remedy
+from .remedies import conflicts, family_of, remedy
 
 # Rule thresholds, named so the report can cite them.
 NO_SKILL_AUROC = 0.60          # below: ranking barely better than chance
@@ -44,12 +45,14 @@ REPEAT_GAP = 0.10
 
 @dataclass(frozen=True)
 class SplitScores:
-    """One split's labels and predicted probabilities, with each site's context and repeat flag where known."""
+    """One split's labels and predicted probabilities, with each site's context, repeat flag and genomic block
+    (for the noise of a remedy's effect) where known."""
 
     labels: np.ndarray
     probs: np.ndarray
     context: np.ndarray | None = None
     repeat: np.ndarray | None = None
+    blocks: np.ndarray | None = None
 
 
 def _from_scores(ev: Evidence, split: str, s: SplitScores) -> None:
@@ -88,7 +91,25 @@ def build_evidence(*, threshold: float, scores: dict[str, SplitScores] | None = 
     ev["train"] = metrics.get("train") if isinstance(metrics.get("train"), dict) else None
     ev["gap"] = gap(ev["val"], ev["test"]) if ev["val"] and ev["test"] else {}
     ev["facts"] = metrics.get(FACTS) or {}
+    ev["measured"] = {split: {k: (metrics.get(split) or {}).get(k) for k in ("ci", "within_context", "context_floor")}
+                      for split in ("val", "test") if isinstance(metrics.get(split), dict)}
+    ev["effects"] = _effects(ev, scores)
     return ev
+
+
+def _effects(ev: Evidence, scores: dict[str, SplitScores]) -> dict:
+    """The test effect of the remedies that need no retraining, with intervals (see analysis.effects)."""
+    test, val = scores.get("test"), scores.get("val")
+    if test is None or test.blocks is None:
+        return {}
+    seed = int(ev["config"].get("seed") or 0)
+    n = int(ev["config"].get("bootstrap") or 1000)
+    out = {"threshold": threshold_effect(test.labels, test.probs, ev["threshold"], test.blocks, n_resamples=n,
+                                         seed=seed)}
+    if val is not None and ev["config"].get("calibrate", "none") in (None, "none"):
+        out["calibrate"] = calibration_effect(val.labels, val.probs, test.labels, test.probs, test.blocks,
+                                              n_resamples=n, seed=seed)
+    return out
 
 
 def _primary(ev: Evidence) -> tuple[str, dict] | None:
@@ -156,23 +177,50 @@ def rule_weak_ranking(ev: Evidence) -> Finding | None:
         [("unfreeze", 2), ("epochs", 2), ("site_context", 1), ("model_cnn", 1), ("size_other", 1)])
 
 
+def _interval(effect: dict) -> str:
+    ci = effect.get("ci")
+    return f"{signed(effect['difference'])} [{signed(ci[0])}, {signed(ci[1])}]" if ci else signed(effect["difference"])
+
+
+def _threshold_evidence(ev: Evidence, split: str, f: dict) -> tuple[str, bool]:
+    """What the val-tuned threshold does to F1, and whether that is more than noise."""
+    effect = (ev.get("effects") or {}).get("threshold")
+    text = (f"the val-tuned threshold {num(ev['threshold'])} moves {split} F1 from {num(f.get('f1_at_0_5'))} to "
+            f"{num(f.get('f1_at_threshold'))}")
+    if effect and split == "test":
+        real = real_gain(effect)
+        return text + f" ({_interval(effect)}: {'more than' if real else 'within'} its noise)", real
+    lift = f.get("f1_lift")
+    return text, lift is not None and lift >= SMALL_F1_LIFT  # no blocks to resample: a fixed margin instead
+
+
+def _calibration_evidence(ev: Evidence) -> tuple[str, bool | None]:
+    """What a calibration fitted on val would do to test ECE, and whether that is more than noise (None: unknown)."""
+    effect = (ev.get("effects") or {}).get("calibrate")
+    if not effect:
+        return "", None
+    real = real_gain(effect, lower_is_better=True)
+    return (f"; {effect['method'].capitalize()} scaling fitted on val would take test ECE from "
+            f"{num(effect['before'])} to {num(effect['after'])} ({_interval(effect)}: "
+            f"{'more than' if real else 'within'} its noise)"), real
+
+
 def rule_threshold_calibration(ev: Evidence) -> Finding | None:
-    """Ranked well but the 0.5 cut or the probabilities are off: a threshold/calibration problem."""
+    """Ranked well but the 0.5 cut or the probabilities are off, by more than the noise of fixing them."""
     picked = _primary(ev)
     if picked is None:
         return None
     split, f = picked
     auroc, ece, base = f.get("auroc"), f.get("ece"), f.get("base_rate")
-    pred, lift = f.get("pred_pos_rate_at_0_5"), f.get("f1_lift")
+    pred = f.get("pred_pos_rate_at_0_5")
     if auroc is None or auroc < WEAK_AUROC or base is None or pred is None:
         return None
-    rate_off = abs(pred - base) > 0.01 and (pred > 2 * base or pred < base / 2)
-    tune = rate_off or (lift is not None and lift >= SMALL_F1_LIFT)
+    threshold_text, tune = _threshold_evidence(ev, split, f)
+    calibration_text, fixable = _calibration_evidence(ev)
     # With rare positives an absolute ECE bar is too lax: scores of 1e-4 against a 3% base rate have ECE 0.03.
-    miscalibrated = ece is not None and ece > min(HIGH_ECE, base / 2)
+    miscalibrated = ece is not None and ece > min(HIGH_ECE, base / 2) and fixable is not False
     if not (miscalibrated or tune):
         return None
-    over = pred > base
     rates = f"predicted positive rate {pct(pred)} at 0.5 vs base rate {pct(base)}"
     calib = f"ECE {num(ece)} over {f.get('ece_bins')} bins, Brier {num(f.get('brier'))}"
     if miscalibrated:
@@ -180,30 +228,27 @@ def rule_threshold_calibration(ev: Evidence) -> Finding | None:
     else:
         evidence = (f"well ranked ({split} AUROC {num(auroc)}) and calibrated ({calib}), but 0.5 is the wrong cut "
                     f"for this base rate ({rates})")
-    if lift is not None:
-        evidence += (f"; the val-tuned threshold {num(ev['threshold'])} moves {split} F1 from "
-                     f"{num(f.get('f1_at_0_5'))} to {num(f.get('f1_at_threshold'))}")
-    usable = "; the ranking itself is usable"
-    if not tune:
-        remedies = [("calibrate", 2)]
-        conclusion = "calibrate the probabilities; the ranking and the 0.5 cut are usable"
-    elif not miscalibrated:
-        remedies = [("threshold", 3)]
-        conclusion = "use the val-tuned threshold; the probabilities themselves are calibrated"
-    elif not rate_off:
-        remedies = [("threshold", 3), ("calibrate", 1)]
-        conclusion = "tune the threshold / calibrate" + usable
-    elif over:
-        remedies = [("threshold", 3), ("loss_bce", 2), ("class_weight_none", 2), ("calibrate", 1)]
-        conclusion = "tune the threshold / calibrate (over-predicts positives)" + usable
-    else:
-        remedies = [("threshold", 3), ("loss_weighted", 2), ("loss_focal", 1), ("calibrate", 1)]
-        conclusion = "tune the threshold / calibrate (under-predicts positives)" + usable
+    evidence += f"; {threshold_text}{calibration_text}"
+    remedies, conclusion = _threshold_remedies(tune, miscalibrated, pred > base)
     return _finding(
         "threshold_calibration", "threshold/calibration", 2, evidence, conclusion,
         {"auroc": auroc, "ece": ece, "brier": f.get("brier"), "pred_pos_rate_at_0_5": pred, "base_rate": base,
-         "threshold": ev["threshold"], "f1_at_0_5": f.get("f1_at_0_5"), "f1_at_threshold": f.get("f1_at_threshold")},
+         "threshold": ev["threshold"], "f1_at_0_5": f.get("f1_at_0_5"), "f1_at_threshold": f.get("f1_at_threshold"),
+         "effects": ev.get("effects") or {}},
         remedies)
+
+
+def _threshold_remedies(tune: bool, miscalibrated: bool, over: bool) -> tuple[list[tuple[str, int]], str]:
+    usable = "; the ranking itself is usable"
+    if not tune:
+        return [("calibrate", 3)], "calibrate the probabilities (--calibrate); the ranking is usable"
+    if not miscalibrated:
+        return [("threshold", 3)], "use the val-tuned threshold; the probabilities themselves are calibrated"
+    if over:
+        return ([("threshold", 3), ("calibrate", 2), ("loss_bce", 1), ("class_weight_none", 1)],
+                "tune the threshold / calibrate (over-predicts positives)" + usable)
+    return ([("threshold", 3), ("calibrate", 2), ("loss_weighted", 1), ("loss_focal", 1)],
+            "tune the threshold / calibrate (under-predicts positives)" + usable)
 
 
 def _context_table(ev: Evidence) -> tuple[str, dict] | None:
@@ -237,7 +282,12 @@ def rule_context_dominance(ev: Evidence) -> Finding | None:
 
 
 def rule_context_only(ev: Evidence) -> Finding | None:
-    """Pooled AUROC is good but within each context it is near chance: the model learned the context only."""
+    """Pooled AUROC is good but within each context it is near chance: the model learned the context only.
+
+    A fixed-margin rule for runs whose metrics.json predates the context floor; where the floor and its intervals
+    are known, :func:`rule_context_floor` decides instead."""
+    if _floor_figures(ev) is not None:
+        return None
     picked = _context_table(ev)
     primary = _primary(ev)
     if picked is None or primary is None:
@@ -256,6 +306,48 @@ def rule_context_only(ev: Evidence) -> Finding | None:
         "the model separates CG/CHG/CHH, not methylated from unmethylated sites within a context",
         {"pooled_auroc": pooled, **{f"{c}_auroc": a for c, a in within.items()}},
         [("unfreeze", 2), ("epochs", 1), ("size_other", 1)])
+
+
+NEAR_CHANCE = 0.55  # within-context AUROC at or below this, without an interval: near chance
+
+
+def _floor_figures(ev: Evidence) -> tuple[str, dict, dict, dict] | None:
+    """The split judged, its context floor, within-context figures and intervals (from metrics.json)."""
+    for split in ("test", "val"):
+        measured = (ev.get("measured") or {}).get(split) or {}
+        floor = measured.get("context_floor") or {}
+        if floor.get("auroc") is not None and (ev.get(split) or {}).get("auroc") is not None:
+            return split, floor, measured.get("within_context") or {}, measured.get("ci") or {}
+    return None
+
+
+def rule_context_floor(ev: Evidence) -> Finding | None:
+    """No better than the context alone: overall AUROC within the floor's noise, or chance within contexts."""
+    picked = _floor_figures(ev)
+    if picked is None:
+        return None
+    split, floor, within, ci = picked
+    auroc = ev[split]["auroc"]
+    gain = (floor.get("gain") or {}).get("auroc") or {}
+    within_auroc, within_ci = within.get("auroc"), (ci.get("within_context") or {}).get("auroc")
+    overall_flat = bool(gain.get("ci")) and not real_gain(gain)
+    if within_ci:
+        within_flat = within_ci[0] <= 0.5
+    else:
+        within_flat = within_auroc is not None and within_auroc <= NEAR_CHANCE
+    if not (overall_flat or within_flat):
+        return None
+    parts = [f"{split} AUROC {num(auroc)} vs {num(floor['auroc'])} for the context alone (each site scored by its "
+             f"context's training rate)" + (f", a paired gain of {_interval(gain)}" if gain.get("ci") else "")]
+    if within_auroc is not None:
+        spread = f" [{num(within_ci[0])}, {num(within_ci[1])}]" if within_ci else ""
+        parts.append(f"within contexts AUROC {num(within_auroc)}{spread}{', near chance' if within_flat else ''}")
+    return _finding(
+        "context_floor", "no better than the context alone", 3, "; ".join(parts),
+        "the model tells CG from CHG and CHH, not methylated from unmethylated sites within a context",
+        {"auroc": auroc, "floor_auroc": floor["auroc"], "gain": gain, "within_auroc": within_auroc,
+         "within_ci": within_ci},
+        [("unfreeze", 3), ("size_other", 2), ("model_cnn", 1), ("epochs", 1)])
 
 
 def rule_truncation(ev: Evidence) -> Finding | None:
@@ -358,23 +450,47 @@ def rule_repeat_gap(ev: Evidence) -> Finding | None:
     return None
 
 
-RULES = (rule_no_separation, rule_context_only, rule_below_baseline, rule_weak_ranking, rule_threshold_calibration,
-         rule_truncation, rule_overfitting, rule_context_dominance, rule_val_test_gap, rule_undertrained,
-         rule_repeat_gap)
+SITE_CONTEXT_ONLY = 0.90     # share of the ISM attribution within ±2 bp of the C
+
+
+def rule_attribution(ev: Evidence) -> Finding | None:
+    """The run's explanation (``dnactx explain``, explain.json in its folder) says how far the model looks: when
+    nearly all of it lies within ±2 bp, the model has learned the site context and little else."""
+    e = ev.get("explanation")
+    near = ((e or {}).get("share_within") or {}).get("2")
+    if near is None:
+        return None
+    split = f" of {e['split']}" if e.get("split") else ""
+    where = f"ISM of {e.get('sites')} {e.get('selection')} sites{split}: {e.get('sentence')}"
+    if near < SITE_CONTEXT_ONLY:
+        return None  # how far it looks is then a note (see commands.diagnose_row), not a problem
+    return _finding(
+        "site_context_only", "looks at the site context only", 2,
+        f"the model's attribution is {pct(near)} within ±2 bp ({where})",
+        "it has learned the site context and little else: the flanks add nothing to its scores",
+        {"share_within_2": near, "radius_90": e.get("radius_90"), "peak_offset": e.get("peak_offset")},
+        [("size_other", 2), ("unfreeze", 1), ("model_cnn", 1)])
+
+
+
+RULES = (rule_no_separation, rule_context_floor, rule_context_only, rule_below_baseline, rule_weak_ranking,
+         rule_threshold_calibration, rule_truncation, rule_overfitting, rule_context_dominance, rule_val_test_gap,
+         rule_undertrained, rule_repeat_gap, rule_attribution)
 
 
 def rank_remedies(findings: list[Finding], config: dict, threshold: float | None) -> list[RankedRemedy]:
-    """Score each remedy by the severity of the findings that call for it; drop those that do not apply."""
+    """Score each remedy by the severity of the findings that call for it; drop those that do not apply and those
+    that change an option a higher-ranked remedy already changes (they would pull it the other way)."""
     scores: dict[str, float] = {}
     because: dict[str, list[str]] = {}
     for f in findings:
         for key, weight in f["remedies"]:
             scores[key] = scores.get(key, 0.0) + f["severity"] * weight
             because.setdefault(key, []).append(f["code"])
-    out = []
+    out: list[RankedRemedy] = []
     for key in sorted(scores, key=lambda k: -scores[k]):
         r = remedy(key, config, threshold)
-        if r is not None:
+        if r is not None and not any(conflicts(r, kept) for kept in out):  # never "train longer" and "stop earlier"
             out.append({**r, "score": scores[key], "because": because[key]})
     for rank, r in enumerate(out, 1):
         r["rank"] = rank
@@ -396,7 +512,9 @@ def diagnose(ev: Evidence) -> Diagnosis:
     codes = {f["code"] for f in findings}
     if "no_separation" in codes:
         findings = [f for f in findings if f["code"] != "weak_ranking"]
-    if "context_only" in codes:  # a threshold cannot fix a ranking that only knows the context
+    if "context_floor" in codes:  # the same finding, measured against the floor with intervals
+        findings = [f for f in findings if f["code"] != "context_only"]
+    if codes & {"context_only", "context_floor"}:  # a threshold cannot fix a ranking that only knows the context
         for f in findings:
             if f["code"] == "threshold_calibration":
                 f["conclusion"] = (f["conclusion"].replace("; the ranking itself is usable", "")

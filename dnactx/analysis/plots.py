@@ -57,6 +57,24 @@ def pr_curve(splits: dict[str, tuple[np.ndarray, np.ndarray]], path: Path) -> Pa
     return _save(fig, path)
 
 
+def pr_curves(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Path, *, title: str) -> Path:
+    """Precision-recall of several runs on the same sites (one line each), with the base rate dotted."""
+    fig, ax = _figure(6.0, 4.6)
+    base = None
+    for (name, (y, p)), colour in zip(curves.items(), ("tab:blue", "tab:orange", "tab:green", "tab:red"),
+                                      strict=False):
+        if np.asarray(y).max(initial=0) == 0:
+            continue
+        precision, recall, _ = precision_recall_curve(y, p)
+        ax.step(recall, precision, where="post", color=colour, label=name)
+        base = float(np.mean(y))
+    if base is not None:
+        ax.axhline(base, color="grey", linestyle=":", linewidth=1, label=f"base rate {base:.1%}")
+    ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="recall", ylabel="precision", title=title)
+    ax.legend(loc="upper right", fontsize=8)
+    return _save(fig, path)
+
+
 def roc(splits: dict[str, tuple[np.ndarray, np.ndarray]], path: Path) -> Path:
     fig, ax = _figure()
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="chance")
@@ -104,12 +122,13 @@ def heatmap(values: np.ndarray, rows: list, cols: list, path: Path, *, title: st
             col_label: str) -> Path:
     """A grid of numbers (NaN = no run) with each cell annotated."""
     values = np.asarray(values, dtype=float)
-    fig, ax = _figure(1.6 * len(cols) + 2.5, 0.6 * len(rows) + 2.0)
+    fig, ax = _figure(max(1.6 * len(cols) + 2.5, 6.0), 0.6 * len(rows) + 2.0)
     masked = np.ma.masked_invalid(values)
     image = ax.imshow(masked, cmap="viridis", aspect="auto")
     ax.set_xticks(range(len(cols)), [str(c) for c in cols])
     ax.set_yticks(range(len(rows)), [str(r) for r in rows])
-    ax.set(xlabel=col_label, ylabel=row_label, title=title)
+    ax.set(xlabel=col_label, ylabel=row_label)
+    ax.set_title(title, fontsize=10)
     finite = values[np.isfinite(values)]
     middle = float(finite.mean()) if finite.size else 0.0
     for i in range(values.shape[0]):

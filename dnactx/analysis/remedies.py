@@ -8,7 +8,8 @@ from ..contracts import Remedy
 from ..train.config import parse_finetune
 
 # The flags that identify a run well enough to retrain it with one change.
-_BASE_FLAGS = ("data", "model", "size", "mode", "finetune", "loss", "epochs", "patience")
+_BASE_FLAGS = ("data", "model", "size", "mode", "finetune", "loss", "epochs", "patience", "train_fraction",
+               "max_train")
 
 
 def family_of(config: dict) -> str:
@@ -33,6 +34,8 @@ def _unfreeze(config: dict, family: str) -> Change | None:
 
 
 def _epochs(config: dict, family: str) -> Change | None:
+    if family == "lr":
+        return None  # fitted to convergence: it has no epochs to add
     epochs = int(config.get("epochs") or 5)
     return ({"epochs": max(10, 2 * epochs), "patience": 3},
             "train longer and let early stopping on val AUPRC pick the epoch")
@@ -55,7 +58,8 @@ def _class_weight_none(config: dict, family: str) -> Change | None:
 def _size(smaller: bool):
     def change(config: dict, family: str) -> Change | None:
         size = int(config.get("size") or 100)
-        new = size // 2 if smaller or size >= 500 else size * 2
+        half = int(config.get("window") or 0) // 2  # the largest size the dataset's windows allow
+        new = size // 2 if smaller or size >= 500 or (half and size * 2 > half) else size * 2
         if new < 1 or new == size:
             return None
         return {"size": new}, ("fewer bp per side so inputs fit the model" if smaller else
@@ -73,6 +77,13 @@ def _model_cnn(config: dict, family: str) -> Change | None:
     if family != "lr":
         return None
     return {"model": "cnn"}, "a model that can learn sequence motifs beyond k-mer counts"
+
+
+def _calibrate(config: dict, family: str) -> Change | None:
+    if str(config.get("calibrate") or "none") != "none":
+        return None  # already calibrated on validation
+    return ({"calibrate": "platt"}, "calibrate the probabilities on validation (Platt scaling; --calibrate isotonic "
+                                    "with many validation positives); rankings and AUPRC are unaffected")
 
 
 def _regularise(config: dict, family: str) -> Change | None:
@@ -98,6 +109,7 @@ RETRAIN = {
     "site_context": _site_context,
     "model_cnn": _model_cnn,
     "regularise": _regularise,
+    "calibrate": _calibrate,
 }
 
 
@@ -106,23 +118,19 @@ def _advice(key: str, config: dict, threshold: float | None) -> Remedy | None:
     if key == "threshold":
         if threshold is None:
             return None
-        return {"key": key, "flags": None, "command": None,
+        return {"key": key, "flags": None, "command": None, "options": [],
                 "action": f"call sites positive at p ≥ {threshold:.3g} (the val-tuned threshold in metrics.json, "
                           "reported as *_at_threshold), not at 0.5; no retraining needed"}
-    if key == "calibrate":
-        return {"key": key, "flags": None, "command": None,
-                "action": "calibrate the probabilities on validation (Platt or isotonic) before reading them as "
-                          "methylation probabilities; rankings and AUPRC are unaffected"}
     seed = int(config.get("seed") or 0)
     seeds = ",".join(str(seed + i) for i in range(3))
-    return {"key": key, "flags": f"--seed {seeds}", "command": None,
-            "action": f"repeat the cell over seeds with `dnactx matrix ... --seed {seeds}` to see whether the "
+    return {"key": key, "flags": f"--seeds {seeds}", "command": None, "options": ["seed"],
+            "action": f"repeat the cell over seeds (dnactx matrix ... --seeds {seeds}) to see whether the "
                       "val-to-test gap is noise"}
 
 
 def remedy(key: str, config: dict, threshold: float | None = None) -> Remedy | None:
     """One remedy as flags, action and command for this run, or None where it does not apply to it."""
-    if key in ("threshold", "calibrate", "seeds"):
+    if key in ("threshold", "seeds"):
         return _advice(key, config, threshold)
     if key not in RETRAIN:
         raise ValueError(f"unknown remedy {key!r}")
@@ -131,7 +139,14 @@ def remedy(key: str, config: dict, threshold: float | None = None) -> Remedy | N
         return None
     changes, action = change
     flags = " ".join(_flag(k, v) for k, v in changes.items())
-    return {"key": key, "flags": flags, "action": action, "command": train_command(config, changes)}
+    return {"key": key, "flags": flags, "action": action, "command": train_command(config, changes),
+            "options": sorted(changes)}
+
+
+def conflicts(a: Remedy, b: Remedy) -> bool:
+    """Whether two remedies change the same option (``--epochs 10 --patience 3`` and ``--patience 1``: one says
+    train longer, the other stop earlier), so recommending both would contradict."""
+    return bool(set(a.get("options") or []) & set(b.get("options") or []))
 
 
 def _flag(name: str, value: object) -> str:

@@ -15,8 +15,9 @@ from rich.markup import escape
 from .. import __version__
 from ..distributed import close_process_group, exit_process, is_distributed
 from ..errors import EXIT_CODE_MEANINGS, DnactxError, ExitCode
+from ..storage import from_os_error, is_storage_error
 from .command import DnactxGroup
-from .common import HOME_HELP, console_err, set_root_home
+from .common import HOME_HELP, console_err, set_root_home, state
 from .usage import usage_message
 
 
@@ -27,7 +28,8 @@ def _epilog() -> str:
 
 app = typer.Typer(
     name="dnactx",
-    help="Predict plant DNA methylation from sequence context: prepare, train, matrix, diagnose, report, submit.",
+    help="Predict plant DNA methylation from sequence context: prepare, train, matrix, diagnose, report, compare, "
+         "submit.",
     epilog=_epilog(),
     cls=DnactxGroup,
     no_args_is_help=True,
@@ -37,8 +39,8 @@ app = typer.Typer(
 )
 
 # Each module defines ``register(app)``; the order here is the order of ``dnactx --help``.
-_COMMAND_MODULES = ("demo", "prepare", "train", "matrix", "diagnose", "report", "runs", "export", "predict",
-                    "submit")
+_COMMAND_MODULES = ("demo", "prepare", "train", "matrix", "diagnose", "report", "compare", "runs", "export",
+                    "predict", "explain", "submit")
 
 
 def _version(value: bool) -> None:
@@ -103,6 +105,10 @@ def _run(args: list[str]) -> object:
     except KeyboardInterrupt:
         console_err.print("[bold red]interrupted[/]")
         return ExitCode.INTERRUPTED
+    except OSError as exc:  # a full or read-only disk, wherever it was met: one line, not a traceback
+        if not is_storage_error(exc):
+            raise
+        return _error(from_os_error(exc, state.home).message, ExitCode.STORAGE)
     return code if isinstance(code, int) else ExitCode.OK
 
 

@@ -20,10 +20,11 @@ def register(app: typer.Typer) -> None:
         jobs: Annotated[int, typer.Option("--jobs", help="Matrix cells trained in parallel.")] = 1,
         as_json: Annotated[bool, typer.Option("--json", help="Print where everything is as JSON.")] = False,
     ) -> None:
-        """Run the whole pipeline on the bundled example (real TAIR10 slice, simulated methylome) on a CPU."""
+        """Run the whole pipeline on the bundled example (250 kb of TAIR10 chr1 with its real calls) on a CPU."""
         from ..demo import run_demo
 
-        result = run_demo(out, jobs=jobs, say=lambda line: console_err.print(line, highlight=False, markup=False))
+        result = run_demo(out, jobs=jobs, say=lambda line: console_err.print(line, highlight=False, markup=False,
+                                                                       soft_wrap=True))
         markdown = result.pop("markdown")
         if as_json:
             typer.echo(json.dumps(result, indent=2))

@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from ..errors import DnactxError, ExitCode, exit_code_for
+from ..storage import StorageError
 from .command import DnactxCommand
 from .common import console, console_err, state
 from .options import grid_options, grid_values, home_option, option, with_options
@@ -19,8 +20,9 @@ def matrix_options() -> list:
         option("data", Path, ..., "--data", help="dataset.parquet from `dnactx prepare` (or its folder)."),
         option("name", str | None, None, "--name", help="Matrix name (letters, digits, . _ -); default derived from "
                "the grid and dataset, so the same command always resumes the same matrix."),
-        option("baseline", str, "lr", "--baseline", help="lr: add one LR run (both sides, 100 bp or half the "
-               "window) as the last cell; none: no baseline."),
+        option("baseline", str, "lr", "--baseline", help="lr: add an LR run (both sides, 100 bp or half the "
+               "window) on the same training sites as the cells (their seed, --train-fraction, --max-train, "
+               "--site-context; one per combination the grid uses) as the last cell(s); none: no baseline."),
         *grid_options(),
     ]
 
@@ -59,6 +61,9 @@ def _matrix(**options: Any) -> None:
     if code == ExitCode.PREEMPTED:
         raise DnactxError(f"matrix {spec.name} was stopped (SIGTERM) during cell "
                           f"{result.preempted[0].index}; re-run the same command to resume it", exit_code=code)
+    if code == ExitCode.STORAGE:
+        stopped = next(o for o in result.outcomes if o.status == "storage")
+        raise StorageError(f"matrix {spec.name} stopped at cell {stopped.index}: {stopped.error}")
     if code == ExitCode.RUN_FAILED:
         bad = [o.index for o in result.outcomes if o.status in ("failed", "busy")]
         raise DnactxError(f"matrix {spec.name}: cell(s) {', '.join(map(str, bad))} did not complete (see above); "
@@ -70,7 +75,7 @@ _OWN = [
     option("jobs", int, 1, "--jobs", min=1, help="Cells trained at once, each in its own process (one GPU each "
            "when several are visible)."),
     option("cell", int | None, None, "--cell", min=0, help="Run only cell K (0-based, in --dry-run order; the "
-           "baseline is the last index). SLURM array tasks use this."),
+           "baselines are the last indices). SLURM array tasks use this."),
     option("dry_run", bool, False, "--dry-run", help="List the cells with their indices and exit."),
     option("quiet", bool, False, "--quiet", "-q", help="No live table or progress bars."),
 ]

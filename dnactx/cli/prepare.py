@@ -10,6 +10,7 @@ import typer
 from ..errors import DnactxError
 from ..formatting import pct
 from ..prepare import PrepareOptions, expand_calls, parse_aliases, prepare_dataset
+from ..progress import Progress
 from .command import DnactxCommand
 from .common import console, console_err, parse_csv
 
@@ -62,8 +63,8 @@ def prepare(
         val_chroms=tuple(parse_csv(val_chroms)), test_chroms=tuple(parse_csv(test_chroms)),
         chrom_alias=parse_aliases(chrom_alias), control_chrom=control_chrom,
     )
-    with console_err.status("preparing…") as status:
-        summary = prepare_dataset(options, progress=lambda rows: status.update(f"preparing… {rows:,} rows read"))
+    with Progress("reading calls", unit="rows") as progress:
+        summary = prepare_dataset(options, progress=progress)
     for message in summary["warnings"]:
         console_err.print(f"[yellow]warning:[/] {message}", soft_wrap=True, highlight=False)
     _report(summary, out)

@@ -26,20 +26,24 @@ def register(app: typer.Typer) -> None:
         ] = "val_auprc",
         out: Annotated[
             Path | None,
-            typer.Option("--out", help="Folder for report.md, report.csv, report.html and heatmap.png.",
+            typer.Option("--out", help="Folder for report.md, report.csv, report.html, heatmap.png and pr_curves.png.",
                          show_default="<home>/reports/<matrix or all>"),
         ] = None,
         model: Annotated[str | None, typer.Option("--model", help="Only runs of this model or family.")] = None,
+        data: Annotated[Path | None, typer.Option(
+            "--data", help="Only runs trained on this dataset.parquet (runs of different datasets are never ranked "
+                           "together: without --matrix or --data they are refused).")] = None,
         status: Annotated[str, typer.Option("--status", help="Only runs with this status.")] = "completed",
         as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of Markdown.")] = False,
         home: HomeOption = None,
     ) -> None:
-        """Rank runs by a validation metric, report the selected run's test metrics at the val-tuned threshold,
-        means by mode and size, the baseline comparison, per-context results and the diagnosis verdict."""
+        """Select the configuration with the best mean validation metric (over seeds), report its test metrics at
+        the val-tuned threshold with block-bootstrap intervals, compare it with the baseline (paired: better / worse /
+        within noise), means by mode, size and model with intervals, per context, the diagnosis verdict."""
         from ..analysis.commands import report as build
 
         result = build(state.home, matrix=matrix, model=model, status=status, baseline=baseline, metric=metric,
-                       out=out)
+                       out=out, data=data)
         markdown = result.pop("markdown")
         if as_json:
             typer.echo(json.dumps(result, indent=2))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import typer
 
 from ..errors import DnactxError
+from ..slurm.quoting import q as quote_word
 from .command import DnactxCommand, DnactxGroup
 from .common import console, console_err, state
 from .matrix import matrix_options, spec_from_options
@@ -33,6 +35,10 @@ def _slurm_params(*, array: bool) -> list:
         opt("qos", str | None, None, "--qos", "SLURM QOS."),
         opt("max_parallel", int | None, None, "--max-parallel", "At most K array tasks at once "
             "(sbatch --array=...%K)."),
+        opt("requeue", bool, False, "--requeue", "When SIGTERM (preemption, the time limit) stops a run after its "
+            "checkpoint, the job requeues itself (#SBATCH --requeue + scontrol requeue) and its next start "
+            "resumes the run."),
+        opt("max_requeues", int, 10, "--max-requeues", "With --requeue: at most this many requeues per job."),
         opt("setup", list[str] | None, None, "--setup", "A command run before the job, e.g. "
             "'module load cuda/12.1' (repeatable). Each is ONE plain command: its words are quoted, so shell "
             "syntax ($VAR, $(...), |, &&) is not interpreted."),
@@ -45,6 +51,10 @@ def _slurm_params(*, array: bool) -> list:
         opt("template", Path | None, None, "--template", "Your own sbatch template with {{PYTHON}}, "
             "{{PREFLIGHT}}, {{COMMAND}} (and optionally {{DIRECTIVES}}, {{WORKDIR}}, {{SETUP}}, {{JOB_NAME}})."),
     ]
+    if array:
+        params.append(opt("then_report", bool, False, "--then-report", "Also write report.sbatch, which runs "
+                          "`dnactx report --matrix NAME`; with --submit it is submitted to start when the whole "
+                          "array has ended (--dependency=afterany:ARRAY_JOB_ID)."))
     return [p for p in params if array or p.name != "max_parallel"]
 
 
@@ -56,51 +66,85 @@ def _slurm_options(options: dict[str, Any]):
     return SlurmOptions(python=python, time=options["time"], mem=options["mem"], cpus=options["cpus"],
                         gpus=options["gpus"], partition=options["partition"], account=options["account"],
                         qos=options["qos"], max_parallel=options.get("max_parallel"),
-                        setup=list(options["setup"] or []))
+                        setup=list(options["setup"] or []), requeue=options["requeue"],
+                        max_requeues=options["max_requeues"])
 
 
-def _finish(files, options: dict[str, Any], job_name: str, on_submitted=None) -> None:
-    from ..slurm.sbatch import record_submission, sbatch_line, submit
+def _say(message: str) -> None:
+    console_err.print(message, highlight=False, soft_wrap=True, markup=False)
 
-    console_err.print(f"wrote {files.script} ({files.tasks} task{'s' if files.tasks != 1 else ''})"
-                      + (f" and {files.manifest}" if files.manifest else ""), highlight=False, soft_wrap=True)
-    line = sbatch_line(files.script)
+
+def _describe(files, what: str) -> None:
+    """Where the script is, and whether it is new, the same as before, or a new version beside a different one."""
+    tasks = f"{files.tasks} task{'s' if files.tasks != 1 else ''}"
+    extra = f" and {files.manifest}" if files.manifest else ""
+    if files.reused:
+        _say(f"{what}: {files.script} ({tasks}; unchanged, the same script as before){extra}")
+    elif files.replaced:
+        _say(f"{what}: {files.script} ({tasks}){extra}; {files.replaced.name} there differs and is kept")
+    else:
+        _say(f"{what}: wrote {files.script} ({tasks}){extra}")
+
+
+def _finish(files, options: dict[str, Any], job_name: str, *, then=None, on_submitted=None) -> None:
+    """Print the sbatch line (or submit: the job id on stdout); ``then`` runs after the job, whatever its outcome."""
+    from ..slurm.sbatch import chained_line, record_submission, sbatch_line, submit
+
     if not options["submit"]:
+        line = chained_line(files.script, then.script) if then else sbatch_line(files.script)
         console.print(line, highlight=False, soft_wrap=True, markup=False)
         return
     job_id = submit(files.script, Path.cwd())
     entry = {"job_id": job_id, "job_name": job_name, "script": str(files.script), "tasks": files.tasks}
+    if then:
+        entry["then"] = {"job_id": submit(then.script, Path.cwd(), after=job_id), "script": str(then.script)}
     record_submission(files.script.parent, entry)
     if on_submitted:
         on_submitted(entry)
-    console_err.print(f"submitted job {job_id}: {line}", highlight=False, soft_wrap=True, markup=False)
+    _say(f"submitted job {job_id}: {sbatch_line(files.script)}")
+    if then:
+        _say(f"submitted job {entry['then']['job_id']}: {then.script}, to start when job {job_id} has ended")
     console.print(job_id, highlight=False)
 
 
 def _submit_matrix(**options: Any) -> None:
     from ..matrix.session import register_matrix
-    from ..slurm.jobs import write_matrix_job
+    from ..slurm.jobs import matrix_job, report_job, write_job
 
     spec = spec_from_options(options)
     opts = _slurm_options(options)
     out = options["out"] or Path("jobs") / spec.name
-    files = write_matrix_job(spec, grid_values(options), opts, out, state.home, template=options["template"])
+    files = write_job(matrix_job(spec, grid_values(options), opts, state.home), opts, out,
+                      template=options["template"])
+    _describe(files, f"matrix {spec.name}")
+    then = None
+    if options["then_report"]:
+        light = dataclasses.replace(opts, gpus=0, cpus=1, mem="8G", time="01:00:00", max_parallel=None,
+                                    requeue=False)
+        then = write_job(report_job(spec.name, state.home), light, out)
+        _describe(then, "report")
     register_matrix(state.home, spec)
-    _finish(files, options, spec.name, on_submitted=lambda entry: register_matrix(state.home, spec, entry))
+    _say(f"when it has run: dnactx --home {quote_word(state.home)} report --matrix {quote_word(spec.name)}")
+    _finish(files, options, spec.name, then=then,
+            on_submitted=lambda entry: register_matrix(state.home, spec, entry))
 
 
-def _validate_train_args(args: list[str]) -> None:
-    """Parse the arguments with the real ``dnactx train`` command, so mistakes show now, not in the queue."""
+def _validate_train_args(args: list[str]) -> dict[str, Any]:
+    """Parse the arguments with the real ``dnactx train`` command, so mistakes show now, not in the queue; its
+    parsed options."""
     from . import app
 
     group = typer.main.get_command(app)
     train = getattr(group, "commands", {}).get("train")
     if train is None:
         raise DnactxError("`dnactx train` is not available in this installation; cannot write a train job")
+    if "--run-id-file" in args or "--resume" in args:
+        raise DnactxError("submit train writes its own --run-id-file (the job resumes its run when started again); "
+                          "leave out --run-id-file and --resume")
     try:
-        train.make_context("train", list(args))
+        return train.make_context("train", list(args)).params
     except typer.Exit:
-        pass
+        return {}
     except typer.TyperException as exc:
         raise DnactxError(f"submit train: {exc.format_message()} (the options after the SLURM ones are "
                           "`dnactx train` options)") from None
@@ -108,14 +152,16 @@ def _validate_train_args(args: list[str]) -> None:
 
 def _submit_train(ctx: typer.Context, **options: Any) -> None:
     from ..matrix.spec import validate_name
-    from ..slurm.jobs import write_train_job
+    from ..slurm.jobs import train_job, write_job
 
     args = list(ctx.args)
-    _validate_train_args(args)
+    parsed = _validate_train_args(args)
     job_name = validate_name(options["job_name"], "--job-name")
     opts = _slurm_options(options)
     out = options["out"] or Path("jobs") / job_name
-    files = write_train_job(args, opts, out, state.home, job_name, template=options["template"])
+    files = write_job(train_job(args, state.home, job_name, parsed.get("model")), opts, out,
+                      template=options["template"])
+    _describe(files, f"train job {job_name}")
     _finish(files, options, job_name)
 
 

@@ -34,20 +34,54 @@ def _summary(result: dict, name: str, folder: Path) -> None:
                           f"{num(f.get('train_seconds'), 1)} s · {num(f.get('samples_per_s'), 0)} samples/s · "
                           f"truncated {pct(f.get('truncated_fraction'), 1)}"
                           + (" · frozen cache hit" if f.get("cache_hit") else ""), highlight=False)
+        test = m.get("test") or {}
+        ci, within, floor = test.get("ci") or {}, test.get("within_context") or {}, test.get("context_floor") or {}
+        if ci.get("auprc"):
+            approx = ", approximate" if ci.get("approximate") else ""
+            console_err.print(f"test AUPRC 95% interval [{num(ci['auprc'][0], 3)}, {num(ci['auprc'][1], 3)}] "
+                              f"({text(ci.get('n_blocks'))} blocks of {text(ci.get('block_bp'))} bp{approx}) · "
+                              f"within contexts AUROC {num(within.get('auroc'), 3)}, AUPRC "
+                              f"{num(within.get('auprc'), 3)} · context alone AUROC {num(floor.get('auroc'), 3)}",
+                              highlight=False)
     console_err.print(f"run folder: {folder}", highlight=False, soft_wrap=True)
+
+
+def _from_id_file(options: dict[str, Any]) -> str | None:
+    """The run to resume that --run-id-file names; exits 0 when it names a completed run (nothing to do)."""
+    from ..train.run import run_in_id_file
+
+    if options["resume"] is not None:
+        raise DnactxError("give --resume RUN_ID or --run-id-file FILE, not both")
+    folder, what = run_in_id_file(options["run_id_file"], state.home)
+    if what == "done":
+        console_err.print(f"run {folder.id} ({options['run_id_file']}) is already completed; nothing to train",
+                          highlight=False, soft_wrap=True)
+        typer.echo(folder.id)
+        raise typer.Exit(code=0)
+    if folder is not None:
+        console_err.print(f"resuming run {folder.id} from its checkpoint ({options['run_id_file']})",
+                          highlight=False, soft_wrap=True)
+        return folder.id
+    if what != "no run yet":
+        console_err.print(f"{what}; starting a new run", highlight=False, soft_wrap=True)
+    return None
 
 
 def train(**options: Any) -> None:
     """Train one model (lr, cnn, dnabert6-tiny or a Hugging Face checkpoint) and record it in the registry."""
+    from ..atomic import write_text
     from ..distributed import is_main
     from ..train.run import train_run
 
+    id_file = options["run_id_file"]
+    resume = _from_id_file(options) if id_file is not None else options["resume"]
     config = None
-    if options["resume"] is None:
+    if resume is None:
         if not options["data"]:
             raise DnactxError("--data is required (DIR/dataset.parquet from `dnactx prepare`), or pass --resume RUN_ID")
         config = config_from_options(options)
-    result = train_run(config, state.home, resume=options["resume"], quiet=options["quiet"])
+    on_start = (lambda run_id: write_text(id_file, run_id + "\n")) if id_file is not None else None
+    result = train_run(config, state.home, resume=resume, quiet=options["quiet"], on_start=on_start)
     code = exit_code_for([result["status"]])
     if not is_main():  # under `accelerate launch`, rank 0 speaks for the run
         raise typer.Exit(code=code)
@@ -67,6 +101,9 @@ def train(**options: Any) -> None:
 _OWN = [
     option("resume", str | None, None, "--resume", help="Continue a preempted or crashed run (id or unique prefix) "
            "from its checkpoint; its saved options are used."),
+    option("run_id_file", Path | None, None, "--run-id-file", help="Keep the run id in FILE, written when the run "
+           "starts; when FILE already names a run with a checkpoint (preempted), that run is resumed instead, and "
+           "when it names a completed run nothing is trained. `submit train` jobs use it to continue after a requeue."),
     option("as_json", bool, False, "--json", help="Print {run_id, folder, status, metrics} as JSON on stdout "
            "instead of the run id."),
     option("quiet", bool, False, "--quiet", "-q", help="No progress or summary on stderr."),

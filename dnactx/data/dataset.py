@@ -27,6 +27,8 @@ class Split:
     context: np.ndarray  # str array (CG/CHG/CHH)
     context_id: np.ndarray  # int64 codes 0/1/2
     index: np.ndarray  # int64 row positions in dataset.parquet
+    chrom: np.ndarray | None = None  # str chromosome of each site (None: the dataset has no chrom/pos columns)
+    pos: np.ndarray | None = None  # int64 1-based position of each site
 
     def __len__(self) -> int:
         return int(self.labels.size)
@@ -111,7 +113,8 @@ def load_dataset(path: str | Path, size: int, mode: str, *, max_train: int | Non
     meta = read_meta(path)
     try:
         pf = pq.ParquetFile(path)
-        small = pf.read(columns=["split", "label", "context"])
+        located = all(c in pf.schema_arrow.names for c in ("chrom", "pos"))
+        small = pf.read(columns=["split", "label", "context", *(("chrom", "pos") if located else ())])
     except (KeyError, ValueError, pa.ArrowException) as exc:
         raise DnactxError(f"{path} lacks the columns {', '.join(COLUMNS)} ({exc}); re-run `dnactx prepare`") from None
     if "seq" not in pf.schema_arrow.names:
@@ -143,8 +146,10 @@ def load_dataset(path: str | Path, size: int, mode: str, *, max_train: int | Non
     splits = {}
     for name, idx in chosen.items():
         at = np.searchsorted(rows, idx)
+        where = _positions(small, idx) if located else (None, None)
         splits[name] = Split(bases=cut[at], labels=labels[idx], context=context_names[context_id[idx]],
-                             context_id=context_id[idx].astype(np.int64), index=idx.astype(np.int64))
+                             context_id=context_id[idx].astype(np.int64), index=idx.astype(np.int64), chrom=where[0],
+                             pos=where[1])
     return Dataset(path=path, window=window, fingerprint=str(meta["fingerprint"]), splits=splits, center=center)
 
 
@@ -155,6 +160,13 @@ def _codes(column: pa.ChunkedArray, values: tuple[str, ...]) -> np.ndarray:
     """Position of each entry in ``values`` (int64), -1 where it is none of them."""
     found = pc.index_in(column, value_set=pa.array(values, type=pa.string()))
     return found.fill_null(-1).to_numpy().astype(np.int64)
+
+
+def _positions(table: pa.Table, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(chrom as str, pos as int64) of the given rows."""
+    rows = table.select(["chrom", "pos"]).take(pa.array(idx))
+    chrom = np.asarray(rows["chrom"].to_numpy(zero_copy_only=False)).astype(str)
+    return chrom, rows["pos"].to_numpy().astype(np.int64)
 
 
 def _first_length(pf: pq.ParquetFile) -> int:

@@ -8,6 +8,7 @@ site's strand, the C at ``recipe.center``; any such rows score, including mutate
 from __future__ import annotations
 
 import contextlib
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +27,7 @@ PRECISIONS = ("no", "bf16", "fp16")
 _READBACK = 32  # torch batches kept on the device before one copy back (no host sync per batch)
 
 
-class Scorer:
+class Scorer(ABC):
     """A trained model scoring cut windows. Build one with :func:`dnactx.inference.load_scorer`.
 
     Attributes: ``recipe`` (how inputs are cut and encoded), ``batch_size`` (rows per forward pass; any number
@@ -85,8 +86,9 @@ class Scorer:
             raise DnactxError("context_id values must be 0 (CG), 1 (CHG) or 2 (CHH)")
         return bases, context_id.astype(np.int64)
 
+    @abstractmethod
     def _score(self, bases: np.ndarray, context_id: np.ndarray | None) -> np.ndarray:
-        raise NotImplementedError
+        """Raw logits (float64, shape (n,)) of one batch of checked inputs."""
 
 
 class LrScorer(Scorer):

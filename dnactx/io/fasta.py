@@ -1,12 +1,16 @@
-"""A reference FASTA read one chromosome at a time: through a .fai index when plain, streamed when gzip/bgzip."""
+"""A reference FASTA read one chromosome at a time: through its .fai index when plain or bgzip (+ .gzi), streamed
+when plain gzip (which cannot be indexed)."""
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import hashlib
 import os
 import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -53,11 +57,13 @@ class FastaGenome:
     - ``region(name, start, end)``: bases ``[start, end)`` (0-based) of one chromosome, clipped to it, as above;
       streamed access reads the file only up to ``end`` of that record.
     - ``sha256()``: hex digest of the file (computed once).
-    - ``access``: ``"indexed"`` (a plain FASTA read through its samtools-style ``.fai`` index, built with pyfaidx
-      when absent; beside the FASTA, or in ``$DNACTX_CACHE`` when that folder is read-only) or ``"streamed"``
-      (gzip and bgzip FASTA, or a plain one whose irregular line lengths defeat an index: read front to back,
-      so ``chromosomes()`` costs one pass and ``chromosome(name)`` a pass up to that record). ``note`` says
-      what was done to get access (an index built elsewhere, a fallback), or is None.
+    - ``access``: ``"indexed"`` (a plain or bgzip FASTA read through its samtools-style ``.fai`` index — and, for
+      bgzip, its ``.gzi`` block index — built with pyfaidx when absent; beside the FASTA, or in
+      ``$DNACTX_CACHE`` when that folder is read-only) or ``"streamed"`` (plain gzip, which cannot be indexed,
+      or a FASTA whose irregular line lengths defeat an index: read front to back, so ``chromosomes()`` costs
+      one pass and ``chromosome(name)`` a pass up to that record). ``compression`` is ``"none"``, ``"gzip"``
+      or ``"bgzip"``; ``access_reason`` says in words why the access is what it is. ``note`` says what was
+      done to get access (an index built elsewhere, a fallback), or is None.
 
     Memory: one chromosome (its length plus padding, one byte per base) plus a 16 MB read buffer.
     """
@@ -67,8 +73,15 @@ class FastaGenome:
         self.note: str | None = None
         self._sha: str | None = None
         self._index: dict[str, tuple[int, int, int, int]] | None = None  # name → (length, offset, bases, bytes)
+        self._blocks: tuple[np.ndarray, np.ndarray] | None = None  # bgzip: (compressed, uncompressed) block starts
         _require_fasta(self.path)
-        if not is_gzip(self.path):
+        self.compression = "bgzip" if is_bgzf(self.path) else "gzip" if is_gzip(self.path) else "none"
+        self.access_reason = "through its .fai index" + (" and .gzi block index" if self.compression == "bgzip"
+                                                          else "")
+        if self.compression == "gzip":
+            self.access_reason = ("read front to back: a plain gzip file cannot be indexed (`zcat FILE | bgzip > "
+                                  "FILE.bgz` gives indexed access)")
+        else:
             self._index = self._read_index()
         if self._index is not None:
             self.access = "indexed"
@@ -108,8 +121,7 @@ class FastaGenome:
             per_line, line_bytes = per_line or length, line_bytes or per_line or length
             first = offset + start // per_line * line_bytes + start % per_line
             last = offset + (end - 1) // per_line * line_bytes + (end - 1) % per_line + 1
-            with open(self.path, "rb") as fh:
-                fh.seek(first)
+            with gzip_guard(self.path), self._open_at(first) as fh:
                 raw = fh.read(last - first).translate(None, _BLANKS)
             return np.frombuffer(raw, dtype=np.uint8).copy()
         got, inside = bytearray(), False
@@ -135,24 +147,33 @@ class FastaGenome:
         yield from self._stream(wanted, pad, out)
 
     # -- indexed access ---------------------------------------------------------------------------------
+    def _index_paths(self) -> tuple[Path, Path | None]:
+        """Where the .fai (and, for bgzip, .gzi) index is: beside the FASTA, or in the cache when that is read-only."""
+        gzi = self.compression == "bgzip"
+        beside = [Path(f"{self.path}.fai")] + ([Path(f"{self.path}.gzi")] if gzi else [])
+        if all(_fresh(p, self.path) for p in beside) or os.access(self.path.parent, os.W_OK):
+            return beside[0], beside[1] if gzi else None
+        key = _cache_dir() / _path_key(self.path)
+        cached = [Path(f"{key}.fai")] + ([Path(f"{key}.gzi")] if gzi else [])
+        if not all(_fresh(p, self.path) for p in cached):
+            self.note = (f"indexed --genome {self.path} into {cached[0]} (its folder is read-only; "
+                         "set DNACTX_CACHE to choose where)")
+        return cached[0], cached[1] if gzi else None
+
     def _read_index(self) -> dict[str, tuple[int, int, int, int]] | None:
         import pyfaidx
 
-        beside = Path(f"{self.path}.fai")
-        index_path = beside
-        if not _fresh(beside, self.path) and not os.access(self.path.parent, os.W_OK):
-            index_path = _cache_dir() / f"{_path_key(self.path)}.fai"
-            if not _fresh(index_path, self.path):
-                self.note = (f"indexed --genome {self.path} into {index_path} (its folder is read-only; "
-                             "set DNACTX_CACHE to choose where)")
+        index_path, gzi_path = self._index_paths()
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                faidx = pyfaidx.Faidx(str(self.path), indexname=str(index_path), duplicate_action="stop")
+                faidx = pyfaidx.Faidx(str(self.path), indexname=str(index_path), duplicate_action="stop",
+                                      **({"gzi_indexname": str(gzi_path)} if gzi_path else {}))
             faidx.close()
-        except pyfaidx.FastaIndexingError as exc:
+        except (pyfaidx.FastaIndexingError, pyfaidx.UnsupportedCompressionFormat) as exc:
             self.note = (f"--genome {self.path} cannot be indexed ({' '.join(str(exc).split())}); reading it front "
                          "to back instead")
+            self.access_reason = "read front to back: " + self.note
             return None
         except ValueError as exc:
             if "Duplicate key" in str(exc):
@@ -160,9 +181,28 @@ class FastaGenome:
                                   "duplicate record") from None
             raise
         except OSError as exc:
-            raise DnactxError(f"--genome {self.path}: cannot write its index {index_path} ({exc.strerror}); "
+            raise DnactxError(f"--genome {self.path}: cannot write its index {index_path} ({exc.strerror or exc}); "
                               "set DNACTX_CACHE to a writable folder") from None
+        if gzi_path is not None:
+            self._blocks = (np.array([b.cstart for b in faidx.gzi_index], dtype=np.int64),
+                            np.array([b.ustart for b in faidx.gzi_index], dtype=np.int64))
         return {name: (r.rlen, r.offset, r.lenc, r.lenb) for name, r in faidx.index.items()}
+
+    @contextlib.contextmanager
+    def _open_at(self, offset: int) -> Iterator[IO[bytes]]:
+        """The FASTA's bytes from ``offset`` of its uncompressed text on: a plain file seeked there, or for bgzip
+        a gzip reader started at the block that holds ``offset`` (found in the .gzi) and skipped into it."""
+        with open(self.path, "rb") as raw:
+            if self._blocks is None:
+                raw.seek(offset)
+                yield raw
+                return
+            compressed, uncompressed = self._blocks
+            i = int(np.searchsorted(uncompressed, offset, side="right")) - 1
+            raw.seek(int(compressed[i]))
+            with gzip.GzipFile(fileobj=raw, mode="rb") as fh:  # reads the following blocks as gzip members
+                fh.read(offset - int(uncompressed[i]))
+                yield fh
 
     def _load_indexed(self, name: str, pad: int, buffer: np.ndarray | None) -> np.ndarray:
         length, offset, per_line, line_bytes = self._index[name]  # type: ignore[index]
@@ -171,8 +211,7 @@ class FastaGenome:
         line_bytes = line_bytes or per_line
         full, rest = divmod(length, per_line)
         step = max(1, _SLAB // line_bytes)
-        with open(self.path, "rb") as fh:
-            fh.seek(offset)
+        with gzip_guard(self.path), self._open_at(offset) as fh:
             for first in range(0, full, step):
                 k = min(step, full - first)
                 raw = fh.read(k * line_bytes)
@@ -220,6 +259,13 @@ class FastaGenome:
                 fill += clean.size
         if out is not None:
             yield name, out  # type: ignore[misc]
+
+
+def is_bgzf(path: Path) -> bool:
+    """Whether ``path`` is block gzip (bgzip, BGZF): a gzip member whose extra field holds the 'BC' subfield."""
+    with open(path, "rb") as fh:
+        head = fh.read(18)
+    return len(head) == 18 and head[:4] == b"\x1f\x8b\x08\x04" and head[12:14] == b"BC"
 
 
 def _padded(length: int, pad: int, buffer: np.ndarray | None) -> np.ndarray:

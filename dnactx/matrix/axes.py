@@ -10,8 +10,8 @@ from ..train.config import flag_of, grid_fields
 from ..train.fields import parse_value as parse_word
 from ..train.fields import value_types
 
-# Contract names for the two main axes; the singular train flags are accepted as aliases.
-AXIS_FLAGS = {"size": ("--sizes", "--size"), "mode": ("--modes", "--mode")}
+# Contract names for the main axes; the singular train flags are accepted as aliases.
+AXIS_FLAGS = {"size": ("--sizes", "--size"), "mode": ("--modes", "--mode"), "seed": ("--seeds", "--seed")}
 
 
 def axis_flags(f: dataclasses.Field) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..distributed import is_distributed
 from ..errors import DnactxError
+from ..storage import StorageError, from_os_error, is_storage_error
 from .spec import Cell, MatrixSpec
 from .state import cell_lock, cell_states, mark_stale, matrix_runs
 
@@ -21,7 +22,7 @@ class Outcome:
     """What happened to one cell in this invocation."""
 
     index: int
-    status: str  # completed | skipped | failed | preempted | busy
+    status: str  # completed | skipped | failed | preempted | busy | storage (the disk is full or read-only)
     run_id: str | None = None
     error: str | None = None
     resumed: bool = False
@@ -49,9 +50,13 @@ def run_cell(home: Path, spec: MatrixSpec, cell: Cell, *, quiet: bool = True) ->
         try:
             result = train_run(cell.config, Path(home), matrix=spec.name, cell=cell.values, resume=resume,
                                quiet=quiet)
+        except StorageError as exc:  # a full disk stops the matrix: the next cells would fail the same way
+            return Outcome(cell.index, "storage", error=exc.message, resumed=resume is not None)
         except DnactxError as exc:
             return Outcome(cell.index, "failed", error=exc.message, resumed=resume is not None)
         except Exception as exc:  # a bug or a crash in one cell must not stop the others
+            if is_storage_error(exc):
+                return Outcome(cell.index, "storage", error=from_os_error(exc, home).message)
             return Outcome(cell.index, "failed", error=f"{type(exc).__name__}: {exc}", resumed=resume is not None)
         return Outcome(cell.index, result.get("status", "failed"), result.get("run_id"), resumed=resume is not None)
 
@@ -60,6 +65,9 @@ def _has_checkpoint(home: Path, run: dict | None) -> bool:
     from ..train.checkpoint import has_checkpoint
 
     return run is not None and has_checkpoint(Path(run.get("folder") or Path(home) / run["id"]))
+
+
+STOPS = ("preempted", "storage")  # outcomes after which no further cell is started
 
 
 # -- parallel -----------------------------------------------------------------------------------------
@@ -95,7 +103,8 @@ def run_cells(home: Path, spec: MatrixSpec, cells: list[Cell], *, jobs: int = 1,
               on_done: Callable[[Outcome], None] | None = None) -> list[Outcome]:
     """Run ``cells``; ``on_start`` (sequential only) and ``on_done`` feed the live table and summary files.
 
-    Stops starting new cells once one comes back preempted (SIGTERM): the next invocation resumes it.
+    Stops starting new cells once one comes back preempted (SIGTERM; the next invocation resumes it) or stopped by
+    a full or read-only disk (``STOPS``).
     """
     outcomes: list[Outcome] = []
     if jobs <= 1:
@@ -106,7 +115,7 @@ def run_cells(home: Path, spec: MatrixSpec, cells: list[Cell], *, jobs: int = 1,
             outcomes.append(outcome)
             if on_done:
                 on_done(outcome)
-            if outcome.status == "preempted":
+            if outcome.status in STOPS:
                 break
         return outcomes
 
@@ -141,7 +150,7 @@ def run_cells(home: Path, spec: MatrixSpec, cells: list[Cell], *, jobs: int = 1,
                 outcomes.append(outcome)
                 if on_done:
                     on_done(outcome)
-                if outcome.status == "preempted":
+                if outcome.status in STOPS:
                     for other in futures:
                         other.cancel()
         finally:

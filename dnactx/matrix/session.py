@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,11 @@ def register_matrix(home: Path, spec: MatrixSpec, submission: dict | None = None
 
         reg = Registry.open(Path(home))
         old = next((m for m in reg.matrices() if m["name"] == spec.name), None)
+        changed = grid_change((old or {}).get("spec"), spec.to_json())
+        if changed:
+            warn(f"matrix {spec.name} was recorded before with {changed}; its earlier runs keep this name: the summary "
+                 f"lists them apart from this grid's cells, and `dnactx report --matrix {spec.name}` reads both. Use "
+                 "another --name to keep the two grids apart")
         submissions = list(((old or {}).get("spec") or {}).get("submissions") or [])
         if submission:
             submissions.append(submission)
@@ -52,6 +58,22 @@ def register_matrix(home: Path, spec: MatrixSpec, submission: dict | None = None
     except (ImportError, DnactxError) as exc:
         warn(f"matrix {spec.name} not recorded in the registry: {exc}")
         return None
+
+
+def grid_change(old: dict | None, new: dict) -> str | None:
+    """What differs between a matrix's recorded spec and this one (dataset, axes, baseline), or None."""
+    if not old:
+        return None
+    new = json.loads(json.dumps(new, default=str))
+    parts = []
+    if old.get("dataset_fingerprint") != new.get("dataset_fingerprint"):
+        parts.append(f"another dataset ({old.get('data')})")
+    if old.get("axes") != new.get("axes"):
+        axes = ", ".join(f"{k}={','.join(map(str, v))}" for k, v in (old.get("axes") or {}).items())
+        parts.append(f"another grid ({axes or 'no axes'})")
+    if old.get("baseline") != new.get("baseline"):
+        parts.append(f"--baseline {old.get('baseline')}")
+    return " and ".join(parts) or None
 
 
 def select_cells(cells: list[Cell], index: int | None) -> list[Cell]:

@@ -20,8 +20,14 @@ BASELINES = ("lr", "none")
 # The baseline's context: a fixed, symmetric reference independent of the grid's order (see baseline_config).
 BASELINE_SIZE = 100
 BASELINE_MODE = "both"
-# Fields the baseline copies from the first cell so it trains on the same sites with the same seed.
-_BASELINE_INHERITS = ("seed", "max_train", "site_context", "C", "class_weight", "solver")
+# What decides which sites a run trains on and what it is given: one baseline per distinct combination among the
+# grid's cells, so every cell has a baseline that trained on exactly its sites (a run must share these to count as
+# that baseline).
+DATA_SHAPING = ("seed", "max_train", "train_fraction", "site_context")
+# Copied from the first cell of each combination: how it is evaluated, and lr's own options where the grid sets them.
+_BASELINE_COPIES = ("bootstrap", "bootstrap_block", "calibrate", "threshold_by")
+_BASELINE_PINS = ("C", "class_weight", "solver")
+_DEFAULTS = TrainConfig()
 # Options a model family ignores: in a grid such as `--model lr,cnn --finetune frozen,top:2` they would only
 # make duplicate lr and cnn cells, so a cell of that family drops them (its config keeps the default).
 _NEURAL_ONLY = ("epochs", "patience", "lr", "head_lr", "batch_size", "grad_accum", "warmup", "precision", "loss",
@@ -83,7 +89,10 @@ class Cell:
     @property
     def label(self) -> str:
         if self.baseline:
-            return f"baseline ({self.config.model} {self.config.size} {self.config.mode})"
+            shaped = ", ".join(f"{k}={self.pinned[k]}" for k in DATA_SHAPING
+                               if k in self.pinned and self.pinned[k] != getattr(_DEFAULTS, k))
+            return f"baseline ({self.config.model} {self.config.size} {self.config.mode}" + \
+                (f"; {shaped})" if shaped else ")")
         return " ".join(f"{k}={v}" for k, v in self.values.items())
 
     def matches(self, config: dict, fingerprint: str) -> bool:
@@ -138,10 +147,16 @@ class MatrixSpec:
         return cells
 
     def cells(self) -> list[Cell]:
-        """The grid cells, then the baseline (when enabled) with the next index."""
+        """The grid cells, then the baselines (when enabled): one per combination of the cells' data-shaping
+        options (seed, --max-train, --train-fraction, --site-context), in the order the grid first uses them."""
         cells = self.grid_cells()
         if self.baseline == "lr":
-            cells.append(baseline_cell(cells[0], len(cells), self))
+            firsts = {}
+            for cell in cells:
+                firsts.setdefault(data_shape(cell.config), cell)
+            several = len(firsts) > 1
+            cells += [baseline_cell(first, len(cells) + i, self, several)
+                      for i, first in enumerate(firsts.values())]
         return cells
 
     def to_json(self) -> dict[str, Any]:
@@ -149,16 +164,27 @@ class MatrixSpec:
                 "window": self.dataset.window, "axes": self.axes, "baseline": self.baseline}
 
 
-def baseline_cell(first: Cell, index: int, spec: MatrixSpec) -> Cell:
-    """An lr run on ``both`` sides of 100 bp (or half the window if smaller), seed etc. of the first cell.
+def data_shape(config: TrainConfig) -> tuple:
+    """The values of :data:`DATA_SHAPING`: runs that share them trained on the same sites with the same inputs."""
+    return tuple(getattr(config, k) for k in DATA_SHAPING)
 
-    A fixed symmetric context makes the baseline the same reference whatever the grid's order or sizes.
+
+def baseline_cell(first: Cell, index: int, spec: MatrixSpec, several: bool = False) -> Cell:
+    """An lr run on ``both`` sides of 100 bp (or half the window if smaller), with the data-shaping options (and
+    evaluation settings) of ``first``, the first grid cell of its combination.
+
+    A fixed symmetric context makes the baseline the same reference whatever the grid's order or sizes; sharing
+    the cells' training sites makes it a fair one (a baseline trained on 10x the sites would win by that alone).
     """
     size = BASELINE_SIZE if not spec.dataset.window else min(BASELINE_SIZE, spec.dataset.window // 2)
-    inherited = {k: getattr(first.config, k) for k in _BASELINE_INHERITS}
-    config = TrainConfig(data=str(spec.dataset.path), name=f"{spec.name}-baseline", model="lr",
-                         size=size, mode=BASELINE_MODE, **inherited)
-    pinned = {"model": "lr", "size": size, "mode": BASELINE_MODE, **inherited}
+    shaped = {k: getattr(first.config, k) for k in DATA_SHAPING}
+    pinned_lr = {k: getattr(first.config, k) for k in _BASELINE_PINS}
+    copied = {k: getattr(first.config, k) for k in _BASELINE_COPIES}
+    differs = [f"{k}{v}" for k, v in shaped.items() if v != getattr(_DEFAULTS, k)] if several else []
+    suffix = "".join("-" + d for d in differs)
+    config = TrainConfig(data=str(spec.dataset.path), name=f"{spec.name}-baseline{suffix}", model="lr", size=size,
+                         mode=BASELINE_MODE, **shaped, **pinned_lr, **copied)
+    pinned = {"model": "lr", "size": size, "mode": BASELINE_MODE, **shaped, **pinned_lr}
     return Cell(index, {"baseline": True}, config, baseline=True, pinned=pinned)
 
 

@@ -13,6 +13,7 @@ from ..io.calls import iter_calls
 from ..io.detect import Layout
 from ..io.fasta import FastaGenome
 from ..io.formats import CallChunk
+from ..progress import Progress
 from .options import PrepareOptions
 from .spill import RECORD, Spill
 from .summary import Tally
@@ -49,15 +50,18 @@ class Ingest:
 
     def read(self, file_index: int, path: Path, layout: Layout, chunk_rows: int, *,
              first: Callable[[np.ndarray], None] | None = None,
-             progress: Callable[[int], None] | None = None) -> None:
-        """Spill one file; ``first`` sees the first records of it (for an early look at the genome)."""
+             progress: Progress | None = None) -> None:
+        """Spill one file; ``first`` sees the first records of it (for an early look at the genome); each chunk of
+        rows read is one ``progress`` chunk."""
         for chunk in iter_calls(path, layout, chunk_rows, self.o.mod_code):
+            before = self.tally.rows
             records = self.add(file_index, path, layout, chunk)
             if first is not None and records is not None:
                 first(records)
                 first = None
             if progress is not None:
-                progress(self.tally.rows)
+                progress.advance(self.tally.rows - before)
+                progress.chunk(path.name)
 
     def add(self, file_index: int, path: Path, layout: Layout, chunk: CallChunk) -> np.ndarray | None:
         t = self.tally

@@ -3,7 +3,6 @@ chromosome against the genome (pass two), write dataset.parquet and prepare.json
 
 from __future__ import annotations
 
-import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -18,10 +17,11 @@ from ..atomic import write_json
 from ..errors import DnactxError
 from ..io.detect import Layout, check_roles, detect_format
 from ..io.fasta import FastaGenome
+from ..progress import Progress
 from ..provenance import library_versions, sha256_file
 from .build import READ_LEVEL_LIMIT, SCHEMA, SiteBuilder, early_check
 from .ingest import Ingest, Occupancy
-from .options import PrepareOptions
+from .options import PrepareOptions, alias_hint
 from .output import staged_output
 from .spill import Spill
 from .splits import SPLITS, BlockSplits, min_blocks
@@ -34,9 +34,12 @@ DUPLICATE_RULE = ("a site (position and strand) with rows in several files, or t
 
 
 def prepare_dataset(options: PrepareOptions, *, warn: Callable[[str], None] | None = None,
-                    progress: Callable[[int], None] | None = None) -> dict:
-    """Write ``options.out``/dataset.parquet and prepare.json; return the summary written to prepare.json."""
+                    progress: Progress | None = None) -> dict:
+    """Write ``options.out``/dataset.parquet and prepare.json; return the summary written to prepare.json.
+
+    ``progress`` (one Progress for both passes) counts the call-file rows read, then the sites built."""
     started = time.perf_counter()
+    progress = progress or Progress("prepare", enabled=False)
     for calls in options.calls:
         check_roles(options.genome, calls)
     layouts = [detect_format(path, options.format) for path in options.calls]
@@ -49,6 +52,7 @@ def prepare_dataset(options: PrepareOptions, *, warn: Callable[[str], None] | No
         spill = Spill(stage / "spill", genome.lengths)
         occupancy = Occupancy(genome.lengths, block_sizes(options)) if options.split == "blocks" else None
         ingest = Ingest(options, genome, tally, spill, occupancy)
+        progress.restart("reading calls", None, unit="rows")
         for i, (path, layout) in enumerate(zip(options.calls, layouts, strict=True)):
             ingest.read(i, path, layout, chunk_rows, progress=progress,
                         first=lambda records: early_check(options, genome, layouts, records))
@@ -59,9 +63,12 @@ def prepare_dataset(options: PrepareOptions, *, warn: Callable[[str], None] | No
         # windows are all distinct: a dictionary for seq would only cost memory and time
         with pq.ParquetWriter(stage / "dataset.parquet", SCHEMA, compression="zstd",
                               use_dictionary=["chrom", "strand", "context", "trinuc", "split"]) as writer:
+            progress.restart("building sites", spill.records, unit="records")
             for chrom, bases, records in _segments(genome, spill, pad):
                 for table in builder.tables(chrom, bases, records):
                     writer.write_table(table)
+                progress.advance(len(records))
+                progress.chunk(genome.names[chrom])
         shutil.rmtree(stage / "spill")
         warnings = notes + _finish(options, genome, tally, builder, splits)
         summary = _summary(options, genome, layouts, tally, splits, stage / "dataset.parquet", warnings,
@@ -148,7 +155,7 @@ def _finish(options: PrepareOptions, genome: FastaGenome, t: Tally, builder: Sit
     if t.unknown_chroms:
         listed = ", ".join(f"{n} ({c:,} rows)" for n, c in t.unknown_chroms.most_common(8))
         more = f" and {len(t.unknown_chroms) - 8} more" if len(t.unknown_chroms) > 8 else ""
-        hint = _alias_hint(list(t.unknown_chroms), genome.names)
+        hint = alias_hint(list(t.unknown_chroms), genome.names)
         if not t.checked and not t.read_level_checked:
             raise DnactxError(f"no calls on chromosomes of --genome {o.genome}: the calls name "
                               f"{_names(list(t.unknown_chroms))}, the FASTA has {_names(genome.names)}; "
@@ -206,7 +213,8 @@ def _summary(o: PrepareOptions, genome: FastaGenome, layouts: list[Layout], t: T
         "format_variant": ",".join(dict.fromkeys(lay.spec.variant for lay in layouts)),
         "inputs": {
             "genome": _file_info(o.genome, genome.sha256()) | {
-                "access": genome.access, "chromosomes": dict(zip(genome.names, genome.lengths.tolist(), strict=True))},
+                "access": genome.access, "compression": genome.compression, "access_reason": genome.access_reason,
+                "chromosomes": dict(zip(genome.names, genome.lengths.tolist(), strict=True))},
             "calls": [_file_info(p) | {"format": lay.spec.name, "format_variant": lay.spec.variant,
                                        "header_lines": lay.header_lines, "stated_context": lay.stated_context}
                       for p, lay in zip(o.calls, layouts, strict=True)],
@@ -242,14 +250,3 @@ def _file_info(path: Path, sha: str | None = None) -> dict:
 def _names(names: list[str], limit: int = 10) -> str:
     shown = ", ".join(names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
-
-
-def _norm(name: str) -> str:
-    return re.sub(r"^(chromosome|chrom|chr)_?", "", name.lower()).lstrip("0") or "0"
-
-
-def _alias_hint(unknown: list[str], fasta: list[str]) -> str:
-    """`` (try --chrom-alias Chr1=chr1 ...)`` when names differ only by case, a chr prefix or zeros."""
-    by_norm = {_norm(f): f for f in fasta}
-    pairs = [f"--chrom-alias {u}={by_norm[_norm(u)]}" for u in unknown if _norm(u) in by_norm][:4]
-    return f" (try {' '.join(pairs)})" if pairs else ""

@@ -20,6 +20,7 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.pool import NullPool
 
 from ..errors import DnactxError
+from ..storage import from_sqlite
 
 REGISTRY_FILE = "registry.sqlite"
 BUSY_TIMEOUT_MS = 10_000
@@ -122,6 +123,9 @@ def is_corrupt(exc: BaseException) -> bool:
 def explain(exc: BaseException, path: Path) -> DnactxError:
     """A one-line user error for a database failure that retries cannot fix."""
     reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+    full = from_sqlite(reason, path)
+    if full is not None:
+        return full
     if is_corrupt(exc):
         return DnactxError(f"registry {path} is corrupt ({reason}); recreate it from the run folders with "
                            "`dnactx runs sync --rebuild`")

@@ -25,6 +25,8 @@ from ..atomic import write_json
 from ..contracts import ArtifactEntry, MetricRow, RunRow, nest_metrics
 from ..errors import DnactxError
 from ..provenance import utcnow
+from ..runs import RunFolder
+from ..storage import from_os_error, is_storage_error
 from .db import explain, make_engine, registry_path, with_retries
 from .migrate import ensure_schema
 from .models import RUN_COLUMNS, Artifact, Dataset, Evaluation, Matrix, Metric, Run
@@ -90,6 +92,8 @@ class Registry:
         try:
             home.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
+            if is_storage_error(exc):
+                raise from_os_error(exc, home) from None
             raise DnactxError(f"cannot create the registry home {home} ({exc.strerror}); "
                               "choose a writable --home or set DNACTX_HOME") from None
         path = registry_path(home)
@@ -167,18 +171,48 @@ class Registry:
              model: str | None = None) -> list[RunRow]:
         """Runs (oldest first) with config, metrics and artifacts; ``model`` matches a model name or a family."""
         conds = []
-        if status:
-            conds.append(Run.status.in_([status] if isinstance(status, str) else list(status)))
         if matrix:
             conds.append(Run.matrix == matrix)
         if model:
             conds.append(or_(Run.model == model, Run.family == model))
-        return self._read(lambda s: _load_runs(s, conds, self.home))
+        rows = self._reconciled(self._read(lambda s: _load_runs(s, conds, self.home)))
+        if status:  # after reconciling: a row may have been "running" while its folder says "completed"
+            wanted = {status} if isinstance(status, str) else set(status)
+            rows = [r for r in rows if r["status"] in wanted]
+        return rows
+
+    def _reconciled(self, rows: list[RunRow]) -> list[RunRow]:
+        """Rows whose run folder (the source of truth) says otherwise, replaced by what the folder says.
+
+        A run's last registry write can fail (a full disk, a lock held too long) after its folder was written:
+        its row then still says "running". Every read compares the rows not yet completed with their folders,
+        shows the folders' state, and writes it back when the registry can be written (else the next read does).
+        """
+        from .sync import rows_from_folder  # sync builds on this module
+
+        stale = []
+        for row in rows:
+            if row["status"] == "completed" or not (self.home / row["id"] / "status.json").is_file():
+                continue
+            folder = RunFolder(self.home / row["id"])
+            try:
+                if (folder.status.get("status") or row["status"]) != row["status"]:
+                    stale.append(rows_from_folder(folder))
+            except (DnactxError, OSError, ValueError):
+                continue
+        if not stale:
+            return rows
+        try:
+            self.upsert(stale)
+        except (DnactxError, OSError, DatabaseError):
+            pass  # shown from the folders all the same
+        fresh = {r.run["id"]: _as_run_row(r, self.home) for r in stale}
+        return [fresh.get(row["id"], row) for row in rows]
 
     def run(self, run_id: str) -> RunRow:
         """One run by id or unique prefix."""
         full = self.resolve(run_id)
-        found = self._read(lambda s: _load_runs(s, [Run.id == full], self.home))
+        found = self._reconciled(self._read(lambda s: _load_runs(s, [Run.id == full], self.home)))
         if not found:
             raise DnactxError(f"run {full} has a folder in {self.home} but is not in the registry; "
                               "import it with `dnactx runs sync`")
@@ -311,6 +345,15 @@ def upsert_dataset(conn: Connection, entry: dict) -> None:
     stmt = sqlite_insert(Dataset).values(**entry)
     conn.execute(stmt.on_conflict_do_update(
         index_elements=["fingerprint"], set_={k: stmt.excluded[k] for k in ("path", "summary", "recorded")}))
+
+
+def _as_run_row(rows: RunRows, home: Path) -> RunRow:
+    """RunRows (as written) in the shape ``Registry.runs`` returns."""
+    metrics = [(m["split"], m["context"], m["name"], m["value"]) for m in rows.metrics]
+    artifacts: list[ArtifactEntry] = [{"kind": a["kind"], "path": a["path"], "sha256": a["sha256"],
+                                       "bytes": a["bytes"]} for a in rows.artifacts]
+    return {**{c: rows.run.get(c) for c in RUN_COLUMNS}, "folder": str(Path(home) / rows.run["id"]),
+            "metrics": nest_metrics(metrics), "artifacts": artifacts}
 
 
 def _load_runs(session: Session, conds: list, home: Path) -> list[RunRow]:

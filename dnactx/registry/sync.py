@@ -19,12 +19,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..contracts import flatten_metrics
 from ..errors import DnactxError
 from ..runs import RunFolder, iter_run_folders
+from ..storage import from_os_error, is_storage_error
 from .db import make_engine, registry_path, set_journal_mode
 from .migrate import home_lock, upgrade
 from .models import Run
 from .store import SIDECAR, Registry, RunRows, upsert_dataset, upsert_evaluation, upsert_matrix, write_rows
 
 _BATCH = 100
+_WARNED: set[tuple[str, str]] = set()  # (home, run id) whose failed registry write was already reported
 
 
 def _int(value: Any) -> int | None:
@@ -94,8 +96,13 @@ def record_run(home: Path, folder: RunFolder) -> bool:
         Registry.open(home).upsert([rows])
         return True
     except (DnactxError, SQLAlchemyError, OSError) as exc:
-        _warn(f"run {folder.id} was not recorded in the registry of {home} ({exc}); its folder {folder.path} is "
-              "complete: run `dnactx runs sync` to import it")
+        key = (str(Path(home).resolve()), folder.id)
+        if key not in _WARNED:  # once per run: its next write will most likely fail the same way
+            _WARNED.add(key)
+            reason = from_os_error(exc) if isinstance(exc, OSError) and is_storage_error(exc) else exc
+            _warn(f"run {folder.id} was not recorded in the registry of {home} ({reason}); its folder "
+                  f"{folder.path} holds it, registry listings read its state from there, and `dnactx runs sync` "
+                  "records it once the registry can be written")
         return False
 
 

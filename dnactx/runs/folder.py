@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..atomic import write_json
+from ..atomic import atomic_dir, write_json
 from ..contracts import MetricsFile, read_metrics
 from ..distributed import is_main
 from ..errors import DnactxError
@@ -50,12 +50,15 @@ class RunFolder:
                run_id: str | None = None) -> RunFolder:
         run_id = run_id or new_run_id()
         folder = cls(Path(home) / run_id)
-        folder.path.mkdir(parents=True, exist_ok=False)
-        write_json(folder.path / "config.json", config)
+        if folder.path.exists():
+            raise FileExistsError(f"run folder {folder.path} exists")
         status = {"id": run_id, "name": name or run_id, "status": "queued", "matrix": matrix,
                   "created": utcnow(), "started": None, "finished": None, "error": None, **host_info()}
-        write_json(folder.path / "status.json", status)
-        write_json(folder.path / "artifacts.json", [])
+        # Built in a hidden folder and renamed into place: a full disk leaves no run folder without its status.json.
+        with atomic_dir(folder.path) as tmp:
+            write_json(tmp / "config.json", config)
+            write_json(tmp / "status.json", status)
+            write_json(tmp / "artifacts.json", [])
         return folder
 
     @classmethod

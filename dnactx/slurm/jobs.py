@@ -1,17 +1,42 @@
-"""Write a job: ``matrix.sbatch`` + ``cells.json`` (one array task per cell) or ``train.sbatch`` (one run)."""
+"""Write a job: a script from a template (a job array, one task per cell or chromosome group, or a single task) and
+its JSON manifest beside it, never overwriting an earlier script that differs."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from pathlib import Path
 
-from ..atomic import write_json
+from ..atomic import json_default, write_json
+from ..errors import DnactxError
 from ..matrix.spec import MatrixSpec
 from .render import SlurmOptions, dnactx_command, load_template, render, write_script
 
 # The array task index, expanded by bash at run time: the only unquoted text after the dnactx arguments.
 CELL_TAIL = ' --cell "$SLURM_ARRAY_TASK_ID"'
+MAX_VERSIONS = 999
+
+
+@dataclasses.dataclass
+class JobRequest:
+    """One job script: ``dnactx ARGV`` under template ``kind``.
+
+    ``tasks``: a job array of that many tasks (``tail``, trusted shell text, tells each task which one it is), or
+    None for one task. ``models`` are checked by the preflight before any data is read. ``manifest`` is written as
+    ``<manifest_name>.json`` beside the script. ``run_id_file``: the command also gets ``--run-id-file
+    <script>.run-id``, so a requeued or resubmitted script resumes its run (``dnactx train``).
+    """
+
+    kind: str
+    job_name: str
+    argv: list[str]
+    tasks: int | None = None
+    tail: str = ""
+    models: list[str] = dataclasses.field(default_factory=list)
+    manifest: dict | None = None
+    manifest_name: str = "job"
+    run_id_file: bool = False
 
 
 @dataclasses.dataclass
@@ -20,6 +45,52 @@ class JobFiles:
     manifest: Path | None
     argv: list[str]
     tasks: int
+    reused: bool = False  # an identical script was already there
+    replaced: Path | None = None  # the earlier script that differs and was kept (this one is numbered)
+
+
+def versioned(folder: Path, stem: str, n: int, suffix: str) -> Path:
+    """``stem.suffix`` for the first version, ``stem.N.suffix`` after it."""
+    return folder / (f"{stem}{suffix}" if n == 1 else f"{stem}.{n}{suffix}")
+
+
+def write_job(request: JobRequest, opts: SlurmOptions, out: Path, *, template: Path | None = None,
+              workdir: Path | None = None) -> JobFiles:
+    """Write ``out/<kind>.sbatch`` (and its manifest); an identical one already there is reused, a different one
+    is kept and this one becomes ``<kind>.2.sbatch`` (``.3`` …): nothing is ever silently overwritten."""
+    out = Path(os.path.abspath(out))
+    workdir = Path(os.path.abspath(workdir or Path.cwd()))
+    text_of_template = load_template(request.kind, template)
+    (out / "logs").mkdir(parents=True, exist_ok=True)  # SLURM does not create the --output folder
+    first = versioned(out, request.kind, 1, ".sbatch")
+    for n in range(1, MAX_VERSIONS + 1):
+        script = versioned(out, request.kind, n, ".sbatch")
+        argv = request.argv + (["--run-id-file", f"{script}.run-id"] if request.run_id_file else [])
+        text = render(text_of_template, opts=opts, job_name=request.job_name, workdir=workdir, log_dir=out / "logs",
+                      command=dnactx_command(argv, opts.gpus, request.tail), array_size=request.tasks,
+                      models=request.models)
+        manifest_path = versioned(out, request.manifest_name, n, ".json") if request.manifest is not None else None
+        if script.exists():
+            if _same(script, text, manifest_path, request.manifest):
+                return JobFiles(script, manifest_path, argv, request.tasks or 1, reused=True)
+            continue
+        write_script(script, text)
+        if manifest_path is not None:
+            write_json(manifest_path, request.manifest)
+        return JobFiles(script, manifest_path, argv, request.tasks or 1, replaced=first if n > 1 else None)
+    raise DnactxError(f"{out} already holds {MAX_VERSIONS} versions of {first.name}; use another --out or clean it")
+
+
+def _same(script: Path, text: str, manifest_path: Path | None, manifest: dict | None) -> bool:
+    try:
+        if script.read_text(encoding="utf-8") != text:
+            return False
+        if manifest_path is None:
+            return True
+        wanted = json.loads(json.dumps(manifest, default=json_default))
+        return json.loads(manifest_path.read_text(encoding="utf-8")) == wanted
+    except (OSError, ValueError):
+        return False
 
 
 def matrix_argv(spec: MatrixSpec, raw_axes: dict[str, str | None], home: Path) -> list[str]:
@@ -35,34 +106,28 @@ def matrix_argv(spec: MatrixSpec, raw_axes: dict[str, str | None], home: Path) -
     return argv
 
 
-def write_matrix_job(spec: MatrixSpec, raw_axes: dict[str, str | None], opts: SlurmOptions, out: Path,
-                     home: Path, *, template: Path | None = None, workdir: Path | None = None) -> JobFiles:
-    """``out/matrix.sbatch`` (array 0..N-1, task K runs ``dnactx matrix ... --cell K``) and ``out/cells.json``."""
-    out = Path(os.path.abspath(out))
-    workdir = Path(os.path.abspath(workdir or Path.cwd()))
+def matrix_job(spec: MatrixSpec, raw_axes: dict[str, str | None], opts: SlurmOptions, home: Path) -> JobRequest:
+    """The job array of a matrix: task K runs ``dnactx matrix ... --cell K``; cells.json lists the cells."""
     home = Path(os.path.abspath(home))
     cells = spec.cells()
     argv = matrix_argv(spec, raw_axes, home)
-    (out / "logs").mkdir(parents=True, exist_ok=True)  # SLURM does not create the --output folder
-    text = render(load_template("matrix", template), opts=opts, job_name=spec.name, workdir=workdir,
-                  log_dir=out / "logs", command=dnactx_command(argv, opts.gpus, CELL_TAIL), array_size=len(cells))
-    script = write_script(out / "matrix.sbatch", text)
-    manifest = write_json(out / "cells.json", {
+    manifest = {
         "matrix": spec.name, "spec": spec.to_json(), "home": str(home), "python": opts.python,
         "array": f"0-{len(cells) - 1}", "command": argv + ["--cell", "$SLURM_ARRAY_TASK_ID"],
         "cells": [{"index": c.index, "baseline": c.baseline, "cell": c.values, "config": c.config.to_dict()}
                   for c in cells],
-    })
-    return JobFiles(script, manifest, argv, len(cells))
+    }
+    return JobRequest("matrix", spec.name, argv, tasks=len(cells), tail=CELL_TAIL,
+                      models=sorted({c.config.model for c in cells}), manifest=manifest, manifest_name="cells")
 
 
-def write_train_job(train_args: list[str], opts: SlurmOptions, out: Path, home: Path, job_name: str, *,
-                    template: Path | None = None, workdir: Path | None = None) -> JobFiles:
-    """``out/train.sbatch`` running ``dnactx --home H train TRAIN_ARGS`` once."""
-    out = Path(os.path.abspath(out))
-    workdir = Path(os.path.abspath(workdir or Path.cwd()))
-    argv = ["--home", os.path.abspath(home), "train", *train_args]
-    (out / "logs").mkdir(parents=True, exist_ok=True)
-    text = render(load_template("train", template), opts=opts, job_name=job_name, workdir=workdir,
-                  log_dir=out / "logs", command=dnactx_command(argv, opts.gpus))
-    return JobFiles(write_script(out / "train.sbatch", text), None, argv, 1)
+def report_job(matrix: str, home: Path) -> JobRequest:
+    """``dnactx --home H report --matrix NAME``: run after the matrix's array (``submit matrix --then-report``)."""
+    return JobRequest("report", f"{matrix}-report"[:64], ["--home", os.path.abspath(home), "report", "--matrix",
+                                                           matrix])
+
+
+def train_job(train_args: list[str], home: Path, job_name: str, model: str | None) -> JobRequest:
+    """``dnactx --home H train TRAIN_ARGS --run-id-file <script>.run-id``: one run, resumed when started again."""
+    return JobRequest("train", job_name, ["--home", os.path.abspath(home), "train", *train_args],
+                      models=[model] if model else [], run_id_file=True)

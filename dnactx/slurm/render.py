@@ -15,7 +15,7 @@ from .quoting import check_directive, join, q, safe_path, split_setup
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Z_]+)\s*\}\}")
 REQUIRED = ("PYTHON", "PREFLIGHT", "COMMAND")
-KNOWN = ("DIRECTIVES", "PYTHON", "WORKDIR", "SETUP", "PREFLIGHT", "COMMAND", "JOB_NAME")
+KNOWN = ("DIRECTIVES", "PYTHON", "WORKDIR", "ENVIRONMENT", "SETUP", "PREFLIGHT", "COMMAND", "REQUEUE", "JOB_NAME")
 # Seconds before the time limit at which SLURM sends SIGTERM: time for the trainer to write a checkpoint.
 SIGNAL_LEAD_S = 120
 # A free TCP port for accelerate's rendezvous, so several multi-GPU tasks can share a node.
@@ -37,6 +37,8 @@ class SlurmOptions:
     qos: str | None = None
     max_parallel: int | None = None
     setup: list[str] = field(default_factory=list)
+    requeue: bool = False  # exit 4 (preempted with a checkpoint) → scontrol requeue; the next start resumes
+    max_requeues: int = 10
 
     def __post_init__(self) -> None:
         check_directive("time", self.time)
@@ -47,6 +49,8 @@ class SlurmOptions:
                 check_directive(option, value)
         if self.cpus < 1 or self.gpus < 0 or (self.max_parallel is not None and self.max_parallel < 1):
             raise DnactxError("--cpus and --max-parallel must be at least 1 and --gpus at least 0")
+        if self.max_requeues < 0:
+            raise DnactxError(f"--max-requeues must be at least 0, got {self.max_requeues}")
         self.setup_words = [split_setup(s) for s in self.setup]
 
 
@@ -63,6 +67,8 @@ def directives(opts: SlurmOptions, job_name: str, log_dir: Path, *, array_size: 
     if array_size is not None:
         lines.append(f"--array=0-{array_size - 1}" + (f"%{opts.max_parallel}" if opts.max_parallel else ""))
     lines.append(f"--signal=B:TERM@{SIGNAL_LEAD_S}")
+    if opts.requeue:
+        lines.append("--requeue")
     log = str(log_dir / ("%x-%A_%a.out" if array_size is not None else "%x-%j.out"))
     if safe_path(str(log_dir)):
         lines += [f"--output={log}", "--open-mode=append"]
@@ -99,18 +105,65 @@ def load_template(kind: str, user_template: Path | None = None) -> str:
     return text
 
 
+def environment(opts: SlurmOptions) -> str:
+    """Exports every job needs: threads = the CPUs SLURM gave (``--cpus`` when run outside SLURM), no hub access."""
+    return "\n".join([
+        f'export OMP_NUM_THREADS="${{SLURM_CPUS_PER_TASK:-{int(opts.cpus)}}}"',
+        'export MKL_NUM_THREADS="$OMP_NUM_THREADS"',
+        "export HF_HUB_OFFLINE=1  # compute nodes often have no internet: models come from the local cache",
+    ])
+
+
+def preflight(opts: SlurmOptions, models: list[str]) -> str:
+    """The preflight command: environment and GPUs, and that each Hugging Face model is in the local cache."""
+    return f'"$PY" -m dnactx.slurm.preflight --gpus {int(opts.gpus)}' + "".join(
+        f" --model {q(m)}" for m in dict.fromkeys(models))
+
+
+def requeue_block(opts: SlurmOptions) -> str:
+    """After the trainer: with --requeue, a run stopped by SIGTERM with a checkpoint (exit 4) goes back in the queue
+    (the job id stays, so the next start resumes it); at most ``max_requeues`` times."""
+    if not opts.requeue:
+        return "# (no --requeue: a preempted run resumes when the same script is submitted again)"
+    limit = int(opts.max_requeues)
+    return "\n".join([
+        '# --requeue: exit 4 = stopped by SIGTERM after a checkpoint; requeue this job and its next start resumes.',
+        'if [ "$rc" -eq 4 ]; then',
+        f'  if [ "${{SLURM_RESTART_COUNT:-0}}" -lt {limit} ]; then',
+        f'    echo "dnactx: preempted with a checkpoint; requeueing job $SLURM_JOB_ID (restart '
+        f'${{SLURM_RESTART_COUNT:-0}} of at most {limit})" >&2',
+        '    scontrol requeue "$SLURM_JOB_ID" || echo "dnactx: scontrol requeue failed; submit the same script '
+        'again to resume" >&2',
+        "  else",
+        f'    echo "dnactx: already requeued {limit} times; submit the same script again to resume" >&2',
+        "  fi",
+        "fi",
+    ])
+
+
 def render(template: str, *, opts: SlurmOptions, job_name: str, workdir: Path, log_dir: Path, command: str,
-           array_size: int | None = None) -> str:
-    """Fill the placeholders in one pass, so no substituted value is ever scanned for placeholders again."""
+           array_size: int | None = None, models: list[str] | None = None) -> str:
+    """Fill the placeholders in one pass, so no substituted value is ever scanned for placeholders again.
+
+    A ``--template`` without ``{{ENVIRONMENT}}`` gets the exports in front of the preflight; one without
+    ``{{REQUEUE}}`` cannot be used with --requeue."""
+    names = set(PLACEHOLDER.findall(template))
+    if opts.requeue and "REQUEUE" not in names:
+        raise DnactxError("--requeue needs {{REQUEUE}} in the --template, after the trainer's exit status is in "
+                          "$rc (see jobs/train.sbatch)")
     values = {
         "DIRECTIVES": directives(opts, job_name, log_dir, array_size=array_size),
         "PYTHON": q(opts.python),
         "WORKDIR": q(str(workdir)),
+        "ENVIRONMENT": environment(opts),
         "SETUP": "\n".join(join(words) for words in opts.setup_words) or ":",
-        "PREFLIGHT": f'"$PY" -m dnactx.slurm.preflight --gpus {int(opts.gpus)}',
+        "PREFLIGHT": preflight(opts, models or []),
         "COMMAND": command,
+        "REQUEUE": requeue_block(opts),
         "JOB_NAME": job_name,
     }
+    if "ENVIRONMENT" not in names:
+        values["PREFLIGHT"] = values["ENVIRONMENT"] + "\n" + values["PREFLIGHT"]
     return PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
 
 

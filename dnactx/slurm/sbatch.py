@@ -19,6 +19,12 @@ def sbatch_line(script: Path) -> str:
     return join(["sbatch", str(script)])
 
 
+def chained_line(first: Path, then: Path) -> str:
+    """Submit ``first``, then ``then`` to start once ``first`` (every task of an array) has ended, in one line."""
+    return (f"jid=$({join(['sbatch', '--parsable', str(first)])}) && "
+            f"{join(['sbatch', '--dependency=afterany:'])}\"${{jid%%;*}}\" {join([str(then)])}")
+
+
 def parse_job_id(stdout: str) -> str:
     """``sbatch --parsable`` prints ``JOBID`` or ``JOBID;CLUSTER``."""
     first = stdout.strip().splitlines()[-1].split(";")[0].strip() if stdout.strip() else ""
@@ -27,15 +33,17 @@ def parse_job_id(stdout: str) -> str:
     return first
 
 
-def submit(script: Path, workdir: Path) -> str:
-    """Run ``sbatch --parsable SCRIPT`` from ``workdir``; the job id, or a DnactxError saying what failed."""
+def submit(script: Path, workdir: Path, *, after: str | None = None) -> str:
+    """Run ``sbatch --parsable SCRIPT`` from ``workdir`` (``after``: a job id that must end first, whatever its
+    outcome: ``--dependency=afterany:ID``); the job id, or a DnactxError saying what failed."""
     sbatch = shutil.which("sbatch")
     if sbatch is None:
         raise DnactxError(f"sbatch is not on PATH here; the script is written: run `{sbatch_line(script)}` "
                           "on a SLURM login node")
     try:
-        res = subprocess.run([sbatch, "--parsable", str(script)], cwd=workdir, capture_output=True, text=True,
-                             timeout=300)
+        dependency = [f"--dependency=afterany:{after}"] if after else []
+        res = subprocess.run([sbatch, "--parsable", *dependency, str(script)], cwd=workdir, capture_output=True,
+                             text=True, timeout=300)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise DnactxError(f"sbatch {script} failed to run ({exc})") from None
     if res.returncode != 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -89,6 +90,91 @@ def _pick(metrics: dict, metric: str) -> Any:
     return metrics[metric]
 
 
+def _check_metric(runs: Sequence[RunScores], metric: str, context: np.ndarray | None) -> None:
+    if metric not in METRICS:
+        raise DnactxError(f"--metric must be one of {', '.join(METRICS)}, got {metric!r}")
+    if metric.startswith("within_") and context is None:
+        raise DnactxError(f"--metric {metric} needs the sites' contexts")
+    if metric == "f1" and any(r.threshold is None for r in runs):
+        raise DnactxError("--metric f1 needs both runs' thresholds")
+
+
+@dataclass(frozen=True)
+class Draws:
+    """Several runs' metrics on the same sites: as they are (``observed``) and under one set of block draws
+    (``resampled``: arrays of shape (n_resamples,)), one dict per run in the order given (see
+    :func:`dnactx.stats.bootstrap.resampled`), with the draws' description in ``summary``."""
+
+    observed: list[dict]
+    resampled: list[dict]
+    summary: dict
+
+
+def draw(runs: Sequence[RunScores], blocks: np.ndarray, *, context: np.ndarray | None = None,
+         n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> Draws:
+    """Align every run to the first one's sites and resample them all with the same stratified block draws.
+
+    Parameters
+    ----------
+    runs : sequence of RunScores
+        Predictions on one split; each is aligned to ``runs[0]`` by ``index`` (a DnactxError when they did not
+        score the same sites with one labelling). F1 is computed for the runs that carry a threshold.
+    blocks : array-like of int, shape (n,)
+        Block of each site in ``runs[0]``'s order.
+    context : array-like of str, shape (n,), optional
+        Site context in ``runs[0]``'s order; adds the per-context and within-context figures.
+    n_resamples, seed
+        As in :func:`dnactx.stats.bootstrap.bootstrap_ci`.
+    """
+    first = runs[0]
+    aligned = [first] + [align_sites(first, r) for r in runs[1:]]
+    thresholds = [r.threshold for r in aligned] if all(r.threshold is not None for r in aligned) else None
+    scores = [r.scores for r in aligned]
+    kwargs = {"thresholds": thresholds, "context": context}
+    return Draws(observed(first.labels, scores, **kwargs),
+                 resampled(first.labels, scores, blocks, n_resamples=n_resamples, seed=seed, **kwargs),
+                 {"n_resamples": n_resamples, "seed": seed, **block_summary(first.labels, blocks)})
+
+
+def has_metric(draws: Draws, metric: str) -> bool:
+    """Whether every run of ``draws`` has ``metric`` (F1 needs thresholds, ``within_*`` contexts)."""
+    try:
+        return all(_pick(r, metric) is not None for r in draws.resampled)
+    except KeyError:
+        return False
+
+
+def _mean(values: list[float | None]) -> float | None:
+    return None if not values or any(v is None for v in values) else float(np.mean(values))
+
+
+def group_difference(draws: Draws, a: Sequence[int], b: Sequence[int], metric: str = "auprc",
+                     level: float = 0.95) -> dict:
+    """Mean of runs ``a`` − mean of runs ``b`` (indices into ``draws``) for one metric, with its interval, p-value
+    and verdict: the per-resample differences of the two means, so every run is judged on the same draws.
+
+    Returns
+    -------
+    comparison : dict
+        ``{"metric", "a", "b", "difference", "ci": [lo, hi], "p_value", "verdict", "level", **draws.summary}``.
+    """
+    value_a = _mean([_pick(draws.observed[i], metric) for i in a])
+    value_b = _mean([_pick(draws.observed[i], metric) for i in b])
+    differences = (np.mean([_pick(draws.resampled[i], metric) for i in a], axis=0)
+                   - np.mean([_pick(draws.resampled[i], metric) for i in b], axis=0))
+    interval = percentile_interval(differences, level)
+    return {"metric": metric, "a": value_a, "b": value_b,
+            "difference": None if value_a is None or value_b is None else value_a - value_b, "ci": interval,
+            "p_value": p_value(differences), "verdict": verdict(interval), "level": level, **draws.summary}
+
+
+def group_interval(draws: Draws, group: Sequence[int], metric: str = "auprc", level: float = 0.95) -> dict:
+    """The mean of runs ``group`` for one metric and its interval over the draws: ``{"mean", "ci"}``."""
+    means = np.mean([_pick(draws.resampled[i], metric) for i in group], axis=0)
+    return {"mean": _mean([_pick(draws.observed[i], metric) for i in group]),
+            "ci": percentile_interval(means, level)}
+
+
 def paired_difference(a: RunScores, b: RunScores, blocks: np.ndarray, *, metric: str = "auprc",
                       context: np.ndarray | None = None, n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0,
                       level: float = 0.95) -> dict:
@@ -114,20 +200,8 @@ def paired_difference(a: RunScores, b: RunScores, blocks: np.ndarray, *, metric:
         "n_blocks", "n_blocks_with_positives", "approximate"}``; ``a``/``b``/``difference`` are on the sites as
         they are, the interval and p-value from the resampled differences.
     """
-    if metric not in METRICS:
-        raise DnactxError(f"--metric must be one of {', '.join(METRICS)}, got {metric!r}")
-    if metric.startswith("within_") and context is None:
-        raise DnactxError(f"--metric {metric} needs the sites' contexts")
-    if metric == "f1" and (a.threshold is None or b.threshold is None):
-        raise DnactxError("--metric f1 needs both runs' thresholds")
-    b = align_sites(a, b)
-    kwargs = {"thresholds": [a.threshold, b.threshold], "context": context}
-    scores = [a.scores, b.scores]
-    value_a, value_b = (_pick(m, metric) for m in observed(a.labels, scores, **kwargs))
-    draws = resampled(a.labels, scores, blocks, n_resamples=n_resamples, seed=seed, **kwargs)
-    differences = _pick(draws[0], metric) - _pick(draws[1], metric)
-    interval = percentile_interval(differences, level)
-    return {"metric": metric, "a": value_a, "b": value_b,
-            "difference": None if value_a is None or value_b is None else value_a - value_b, "ci": interval,
-            "p_value": p_value(differences), "verdict": verdict(interval),
-            "level": level, "n_resamples": n_resamples, "seed": seed, **block_summary(a.labels, blocks)}
+    _check_metric([a, b], metric, context)
+    if metric != "f1":
+        a, b = replace(a, threshold=None), replace(b, threshold=None)
+    return group_difference(draw([a, b], blocks, context=context, n_resamples=n_resamples, seed=seed), [0], [1],
+                            metric, level)

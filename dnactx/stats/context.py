@@ -52,14 +52,33 @@ def context_floor(y: np.ndarray, context: np.ndarray, train_y: np.ndarray, train
         ``{"auroc": x, "auprc": x, "rates": {ctx: rate}}``; a value is None where undefined (one class only).
     """
     y, context = _pair(y, context)
+    score, rates = floor_scores(context, train_y, train_context)
+    return {"auroc": auroc(y, score), "auprc": auprc(y, score), "rates": rates}
+
+
+def floor_scores(context: np.ndarray, train_y: np.ndarray, train_context: np.ndarray) -> tuple[np.ndarray, dict]:
+    """The context-only score of each site (its context's training methylation rate) and the rates.
+
+    Parameters
+    ----------
+    context : array-like of str, shape (n,)
+    train_y, train_context : array-like, shape (m,)
+        Training labels and contexts; a context absent from training scores the overall training rate.
+
+    Returns
+    -------
+    scores : ndarray of float64, shape (n,)
+    rates : dict of str to float
+    """
+    context = np.asarray(context).astype(str)
     train_y, train_context = _pair(train_y, train_context)
     if train_y.size == 0:
         raise DnactxError("the context floor needs training sites")
     rates = context_rates(train_y, train_context)
-    score = np.full(y.shape, float(train_y.mean()))
+    score = np.full(context.shape, float(train_y.mean()))
     for ctx, rate in rates.items():
         score[context == ctx] = rate
-    return {"auroc": auroc(y, score), "auprc": auprc(y, score), "rates": rates}
+    return score, rates
 
 
 def within_context(y: np.ndarray, p: np.ndarray, context: np.ndarray) -> dict:

@@ -14,6 +14,7 @@ import torch
 from ..atomic import atomic_path
 from ..data.dataset import Dataset
 from ..distributed import is_main
+from ..progress import Progress
 
 SPLITS = ("train", "val", "test")
 
@@ -60,12 +61,14 @@ def save_features(path: Path, features: dict[str, np.ndarray]) -> None:
 
 
 @torch.no_grad()
-def encode_pooled(accelerator, model, columns: dict[str, torch.Tensor], batch_size: int) -> np.ndarray:
+def encode_pooled(accelerator, model, columns: dict[str, torch.Tensor], batch_size: int,
+                  progress: Progress | None = None) -> np.ndarray:
     """Pooled encoder outputs for every row (``model.pool(input_ids, attention_mask)``), float32 on CPU.
 
     Outputs come back to the host 32 batches at a time: the host does not wait for each batch before queuing the
-    next, and device memory holds at most 32 batches of features.
+    next, and device memory holds at most 32 batches of features. Each such chunk is one ``progress`` chunk.
     """
+    progress = progress or Progress("encoding", enabled=False)
     model.eval()
     model.to(accelerator.device)
     ids, mask = columns["input_ids"], columns.get("attention_mask")
@@ -75,16 +78,20 @@ def encode_pooled(accelerator, model, columns: dict[str, torch.Tensor], batch_si
             pooled = model.pool(ids[i:i + batch_size].to(accelerator.device),
                                 None if mask is None else mask[i:i + batch_size].to(accelerator.device))
         pending.append(pooled.float())
+        progress.advance(len(pooled))
         if len(pending) == 32:
             out.append(torch.cat(pending).cpu())
             pending.clear()
+            progress.chunk()
     if pending:
         out.append(torch.cat(pending).cpu())
+        progress.chunk()
     return torch.cat(out).numpy() if out else np.zeros((0, 0), dtype=np.float32)
 
 
 def frozen_inputs(model, tokens: dict[str, dict[str, torch.Tensor]], path: Path, accelerator, batch_size: int,
-                  log: Callable[[str], None]) -> tuple[torch.nn.Module, dict[str, dict[str, np.ndarray]], bool]:
+                  log: Callable[[str], None], *, show_progress: bool = True,
+                  ) -> tuple[torch.nn.Module, dict[str, dict[str, np.ndarray]], bool]:
     """Frozen mode's model and inputs: the classifier's head alone, and each split's pooled encoder outputs.
 
     The encoder never changes, so its outputs are read from ``path`` when cached there, else computed once (and
@@ -98,7 +105,11 @@ def frozen_inputs(model, tokens: dict[str, dict[str, torch.Tensor]], path: Path,
         log(f"frozen cache hit: {path}")
     else:
         log(f"frozen cache miss: encoding {sum(len(t['input_ids']) for t in tokens.values())} windows once")
-        features = {s: encode_pooled(accelerator, model, tokens[s], batch_size) for s in tokens}
+        features = {}
+        for split in tokens:
+            with Progress(f"encoding {split}", len(tokens[split]["input_ids"]), "windows",
+                          enabled=show_progress and is_main()) as progress:
+                features[split] = encode_pooled(accelerator, model, tokens[split], batch_size, progress)
         if is_main():
             save_features(path, features)
     return HeadOnly(model.head), {s: {"features": features[s]} for s in tokens}, hit

@@ -51,6 +51,17 @@ class Solver(str, Enum):
     saga = "saga"
 
 
+class Calibrate(str, Enum):
+    none = "none"
+    platt = "platt"
+    isotonic = "isotonic"
+
+
+class ThresholdBy(str, Enum):
+    global_ = "global"
+    context = "context"
+
+
 MODE_ALIASES = {"up": "up", "upstream": "up", "down": "down", "downstream": "down", "both": "both"}
 DEFAULT_HF_MODEL = "zhihan1996/DNA_bert_6"
 LR_SOLVERS = tuple(s.value for s in Solver)
@@ -89,22 +100,35 @@ class TrainConfig:
     solver: str = _opt("lbfgs", "lr only: lbfgs | saga. Real data, 100k sites: lbfgs converged in 41 s (test AUROC "
                                 "0.921); saga stopped unconverged at its 200-pass budget after 142 s (0.912).",
                         choices=Solver)
-    C: float | str = _opt("auto", "lr only: inverse regularisation strength, or auto: pick C (0.1, 1, 10, 100), class "
-                                  "weights (balanced, none) and the k-mer scaling (per-k frequencies, L2-normalised "
-                                  "counts) on validation AUPRC, so --class-weight applies to a numeric C only. Real "
-                                  "data both/200: auto reached val/test AUPRC 0.311/0.267 vs 0.255/0.147 at C 10 "
-                                  "balanced, at ~10x the fit time.",
+    C: float | str = _opt("auto", "lr only: inverse regularisation strength, or auto: pick the k-mer scaling (per-k "
+                                  "frequencies, L2-normalised counts) and class weights (balanced, none) at C 10, then "
+                                  "C (0.1, 1, 10, 100) for the winner, on validation AUPRC (5-7 fits), so "
+                                  "--class-weight applies to a numeric C only. Real data both/200: auto reached "
+                                  "val/test AUPRC 0.311/0.267 vs 0.255/0.147 at C 10 balanced, at ~5x that one fit's "
+                                  "time.",
                           flag="--C")
     max_train: int | None = _opt(None, "Use at most this many training sites (deterministic subsample); "
                                  f"lr defaults to {100_000:,}: its k-mer features take ~20 MB per 1,000 sites.")
     train_fraction: float | None = _opt(None, "Use this fraction of the training sites (deterministic subsample).")
+    bootstrap: int = _opt(1000, "Block-bootstrap resamples behind the 95% intervals in metrics.json (AUROC, AUPRC, "
+                                "F1, per context, within-context, context floor); 0 turns them off.")
+    bootstrap_block: int = _opt(10_000, "Genomic block length in bp that the bootstrap resamples whole: neighbouring "
+                                        "cytosines are correlated. Fewer than 30 blocks in a split: intervals are "
+                                        "marked approximate.")
+    calibrate: str = _opt("none", "none | platt | isotonic: fit a calibration map on the val predictions and apply "
+                                  "it to val and test; metrics record ECE and Brier before and after, and the saved "
+                                  "predictions and *_at_threshold use the calibrated scores (the model's own are kept "
+                                  "as *_prob_raw).", choices=Calibrate)
+    threshold_by: str = _opt("global", "global | context: one F1-maximising threshold tuned on val, or one per "
+                                       "CG/CHG/CHH; metrics.json carries both and their F1, *_at_threshold the chosen "
+                                       "one.", choices=ThresholdBy)
 
     def __post_init__(self) -> None:
         self.mode = normalise_mode(self.mode)
         if self.size < 1:
             raise DnactxError(f"--size must be at least 1 bp, got {self.size}")
         for name, choices in (("loss", Loss), ("precision", Precision), ("solver", Solver),
-                              ("class_weight", ClassWeight)):
+                              ("class_weight", ClassWeight), ("calibrate", Calibrate), ("threshold_by", ThresholdBy)):
             value = getattr(self, name)
             if value not in {c.value for c in choices}:
                 raise DnactxError(f"--{name.replace('_', '-')} must be {_one_of(choices)}, got {value!r}")
@@ -120,6 +144,10 @@ class TrainConfig:
             raise DnactxError(f"--train-fraction must be in (0, 1], got {self.train_fraction}")
         if self.max_train is not None and self.max_train < 1:
             raise DnactxError(f"--max-train must be at least 1, got {self.max_train}")
+        if self.bootstrap < 0:
+            raise DnactxError(f"--bootstrap must be 0 (no intervals) or a number of resamples, got {self.bootstrap}")
+        if self.bootstrap_block < 1:
+            raise DnactxError(f"--bootstrap-block must be at least 1 bp, got {self.bootstrap_block}")
         self.C = parse_C(self.C)
 
     @property

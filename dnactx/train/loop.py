@@ -24,6 +24,7 @@ from ..distributed import is_main
 from ..errors import DnactxError
 from ..losses import LossFn
 from ..metrics import auprc, auroc
+from ..progress import Progress
 from .checkpoint import LoopState, Preempted, StopFlag, cpu_state, load_checkpoint, save_checkpoint, sigterm_flag
 from .config import LoopConfig
 
@@ -120,13 +121,18 @@ def fit(model: nn.Module, train_ds: ColumnDataset, val_ds: ColumnDataset, loss_f
     if cfg.resume:
         state, best = load_checkpoint(cfg.run_dir, run.unwrapped, run.optimizer, run.scheduler)
     started = time.perf_counter() - state.seconds
-    with sigterm_flag() as sigterm, EpochProgress(cfg, len(run.train_loader)) as progress:
+    sites = len(train_ds)
+    with sigterm_flag() as sigterm, Progress("train", sites, "sites", enabled=not cfg.quiet and is_main()) as progress:
         while state.epoch < cfg.epochs:
             epoch_started = time.perf_counter()
+            progress.restart(f"epoch {state.epoch + 1}/{cfg.epochs}", sites,
+                             done=min(sites, state.batch * cfg.batch_size * accelerator.num_processes))
             if train_epoch(run, state, loss_fn, sigterm, progress):  # SIGTERM: every rank agreed to stop
                 raise preempt(run, state, best, cfg.run_dir, started)
+            train_seconds = time.perf_counter() - epoch_started
             record = validate(run, state, val_ds.columns["labels"].numpy(), epoch_started)
             log_epoch(cfg.run_dir, record)
+            progress.chunk(epoch_note(record), keep=True, rate_seconds=train_seconds)
             best = keep_best(run, state, record["val_auprc"], best)
             state.next_epoch()
             if state.bad_epochs >= cfg.patience:  # early stopping
@@ -157,8 +163,7 @@ def prepare(model: nn.Module, train_ds: ColumnDataset, val_ds: ColumnDataset, ac
     return Prepared(accelerator, model, optimizer, scheduler, train_loader, val_loader, sampler)
 
 
-def train_epoch(run: Prepared, state: LoopState, loss_fn: LossFn, sigterm: StopFlag,
-                progress: EpochProgress) -> bool:
+def train_epoch(run: Prepared, state: LoopState, loss_fn: LossFn, sigterm: StopFlag, progress: Progress) -> bool:
     """One pass over the training data from batch ``state.batch`` on (a resumed epoch skips what it had done).
 
     Returns True when SIGTERM asks to stop, after the ranks agreed (``should_stop``); ``state`` then holds
@@ -170,7 +175,6 @@ def train_epoch(run: Prepared, state: LoopState, loss_fn: LossFn, sigterm: StopF
         run.train_loader.set_epoch(state.epoch)
     run.model.train()
     loader = acc.skip_first_batches(run.train_loader, state.batch) if state.batch else run.train_loader
-    progress.start(state)
     t0 = time.perf_counter()
     pending: list[torch.Tensor] = []  # batch losses × batch sizes, still on the device
     stop = False
@@ -184,7 +188,7 @@ def train_epoch(run: Prepared, state: LoopState, loss_fn: LossFn, sigterm: StopF
             state.step += 1
             for hook in STEP_HOOKS:
                 hook(state.step)
-        progress.advance(state, state.step_seconds + time.perf_counter() - t0, loss_read=not pending)
+        progress.advance(n, info=None if pending else f"loss {state.loss_sum / max(state.loss_n, 1):.4f}")
         if acc.sync_gradients and should_stop(acc, sigterm.requested, state.batch, len(run.train_loader)):
             stop = True
             break
@@ -268,42 +272,7 @@ def keep_best(run: Prepared, state: LoopState, score: float | None,
     return best
 
 
-class EpochProgress:
-    """The progress bar on stderr (main process, unless quiet): batches, running loss when read back, samples/s."""
-
-    def __init__(self, cfg: LoopConfig, batches: int) -> None:
-        self.epochs, self.batches = cfg.epochs, batches
-        self.bar = None if cfg.quiet or not is_main() else _rich_progress()
-        self.task = None
-
-    def __enter__(self) -> EpochProgress:
-        if self.bar is not None:
-            self.bar.__enter__()
-            self.task = self.bar.add_task("train", total=self.batches, info="")
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(*exc)
-
-    def start(self, state: LoopState) -> None:
-        if self.bar is not None:
-            self.bar.reset(self.task, total=self.batches, completed=state.batch,
-                           description=f"epoch {state.epoch + 1}/{self.epochs}")
-
-    def advance(self, state: LoopState, seconds: float, *, loss_read: bool) -> None:
-        if self.bar is None:
-            return
-        if loss_read:  # the running loss was just read back: show it
-            self.bar.update(self.task, advance=1, info=f"loss {state.loss_sum / max(state.loss_n, 1):.4f} "
-                                                       f"{state.samples / max(seconds, 1e-9):.0f} samples/s")
-        else:
-            self.bar.update(self.task, advance=1)
-
-
-def _rich_progress():
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    TextColumn("{task.fields[info]}"), console=Console(stderr=True), transient=True)
+def epoch_note(record: dict) -> str:
+    """What an epoch's progress line adds: its training loss, validation scores and wall time."""
+    auprc_text = "—" if record["val_auprc"] is None else f"{record['val_auprc']:.4f}"
+    return f"loss {record['train_loss']:.4f} · val AUPRC {auprc_text} · epoch {record['seconds']:.1f} s"

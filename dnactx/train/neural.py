@@ -98,7 +98,8 @@ def _transformer_inputs(config: TrainConfig, ds: Dataset, folder: RunFolder, hom
         return model, tokens, {"truncated_fraction": truncated}
     key = cache.frozen_key(ds, model_identity(path, config.model), config.size, config.mode, max_tokens)
     head, features, hit = cache.frozen_inputs(model, tokens, cache.cache_path(home, key), accelerator,
-                                              config.batch_size * 2, lambda message: _log(quiet, message))
+                                              config.batch_size * 2, lambda message: _log(quiet, message),
+                                              show_progress=not quiet)
     folder.update_config(cache_hit=hit, cache_key=key)
     return head, features, {"truncated_fraction": truncated, "cache_hit": hit}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +14,10 @@ from ..contracts import MetricsFile, RunFacts
 from ..data.dataset import Dataset, cut_context, load_dataset, read_meta
 from ..distributed import is_distributed, is_main, share_run_id
 from ..errors import DnactxError, ExitCode
-from ..metrics import evaluate
 from ..provenance import library_versions
 from ..runs import RunFolder, folder_for_this_process, iter_run_folders
+from ..stats.evaluation import Evaluation, Settings, Sites, evaluate_run
+from ..storage import StorageError, from_os_error, is_storage_error
 from .checkpoint import Preempted, has_checkpoint
 from .config import TrainConfig, effective_max_train
 
@@ -66,12 +68,61 @@ def _find_run(home: Path, run_id: str) -> RunFolder:
     return matches[0]
 
 
+def run_in_id_file(id_file: Path, home: Path) -> tuple[RunFolder | None, str]:
+    """What a ``--run-id-file`` asks for: ``(folder, "resume")`` for a run with a checkpoint, ``(folder, "done")``
+    for a completed run, ``(None, why)`` to start a new run (no file yet, or a run that cannot be resumed)."""
+    try:
+        run_id = Path(id_file).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None, "no run yet"
+    except OSError as exc:
+        raise DnactxError(f"--run-id-file {id_file}: cannot read it ({exc.strerror}); check the path") from None
+    folder = Path(home) / run_id
+    if not run_id or not (folder / "status.json").is_file():
+        return None, f"run {run_id or '(empty)'} named in {id_file} is not under {home}"
+    status = RunFolder(folder).status.get("status")
+    if status == "completed":
+        return RunFolder(folder), "done"
+    if has_checkpoint(folder):
+        return RunFolder(folder), "resume"
+    return None, f"run {run_id} ({status}) named in {id_file} has no checkpoint"
+
+
+def _resumed_folder(home: Path, resume: str) -> tuple[RunFolder, TrainConfig]:
+    """The run to continue and its saved config; an error when it is complete or has no checkpoint."""
+    folder = _find_run(home, resume)
+    status = folder.status.get("status")
+    if status == "completed":
+        raise DnactxError(f"run {folder.id} is already completed; nothing to resume")
+    if not has_checkpoint(folder.path):
+        raise DnactxError(f"run {folder.id} ({status}) has no checkpoint to resume from; start a new run")
+    return folder_for_this_process(folder.path), TrainConfig.from_dict(folder.config)
+
+
+def _new_folder(config: TrainConfig, home: Path, matrix: str | None, cell: dict | None, solo: bool) -> RunFolder:
+    """A new run folder (made by the main process; the other ranks get its id) with the resolved config."""
+    data_path = _dataset_path(config)
+    meta = read_meta(data_path)
+    if meta.get("window"):
+        cut_context([], int(meta["window"]), config.size, config.mode)  # size vs window, before any folder
+    record = {**config.to_dict(), "data": str(data_path.resolve()), "family": config.family,
+              "dataset_fingerprint": meta["fingerprint"], "window": meta.get("window"),
+              "versions": library_versions(), "device": None, "matrix": matrix, "cell": cell,
+              "max_train_effective": effective_max_train(config)}
+    folder = None
+    if is_main():
+        folder = RunFolder.create(home, record, name=config.name or default_name(config), matrix=matrix)
+    run_id = folder.id if solo else share_run_id(folder.id if folder else None)
+    return folder or folder_for_this_process(home / run_id)
+
+
 def train_run(config: TrainConfig, home: Path, *, matrix: str | None = None, cell: dict | None = None,
-              resume: str | None = None, quiet: bool = False) -> dict:
+              resume: str | None = None, quiet: bool = False, on_start: Callable[[str], None] | None = None) -> dict:
     """Train one model, write its run folder and register it; ``{"run_id", "status", "metrics"}``.
 
     A run stopped by SIGTERM is marked preempted (status "preempted", metrics None) and can be finished with
-    ``resume=run_id``. User errors are recorded in status.json and raised as DnactxError.
+    ``resume=run_id``. User errors are recorded in status.json and raised as DnactxError. ``on_start`` is called
+    with the run id (main process only) once the run folder exists.
     """
     home = Path(home)
     solo = not resume and is_distributed() and config.family == "lr"
@@ -79,28 +130,11 @@ def train_run(config: TrainConfig, home: Path, *, matrix: str | None = None, cel
         # lr is one scikit-learn fit: under torchrun/accelerate launch rank 0 runs it alone, without collectives
         return {"run_id": None, "status": "skipped", "metrics": None}
     if resume:
-        folder = _find_run(home, resume)
-        status = folder.status.get("status")
-        if status == "completed":
-            raise DnactxError(f"run {folder.id} is already completed; nothing to resume")
-        if not has_checkpoint(folder.path):
-            raise DnactxError(f"run {folder.id} ({status}) has no checkpoint to resume from; start a new run")
-        config = TrainConfig.from_dict(folder.config)
-        folder = folder_for_this_process(folder.path)
+        folder, config = _resumed_folder(home, resume)
     else:
-        data_path = _dataset_path(config)
-        meta = read_meta(data_path)
-        if meta.get("window"):
-            cut_context([], int(meta["window"]), config.size, config.mode)  # size vs window, before any folder
-        record = {**config.to_dict(), "data": str(data_path.resolve()), "family": config.family,
-                  "dataset_fingerprint": meta["fingerprint"], "window": meta.get("window"),
-                  "versions": library_versions(), "device": None, "matrix": matrix, "cell": cell,
-                  "max_train_effective": effective_max_train(config)}
-        folder = None
-        if is_main():
-            folder = RunFolder.create(home, record, name=config.name or default_name(config), matrix=matrix)
-        run_id = folder.id if solo else share_run_id(folder.id if folder else None)
-        folder = folder or folder_for_this_process(home / run_id)
+        folder = _new_folder(config, home, matrix, cell, solo)
+    if on_start is not None and is_main():
+        on_start(folder.id)
     folder.set_status("running")
     _record(home, folder, quiet)
     try:
@@ -111,21 +145,32 @@ def train_run(config: TrainConfig, home: Path, *, matrix: str | None = None, cel
         _log(quiet, f"[yellow]preempted:[/] {exc}; continue with `dnactx train --resume {folder.id}`")
         return {"run_id": folder.id, "status": "preempted", "metrics": None}
     except DnactxError as exc:
-        folder.set_status("failed", error=str(exc))
-        _record(home, folder, quiet)
+        _record_failure(home, folder, exc, quiet)
         raise
-    except BaseException as exc:
-        if folder.writable:
-            write_text(folder.path / "error.txt", traceback.format_exc())
-        folder.set_status("failed", error=f"{type(exc).__name__}: {exc}")
-        _record(home, folder, quiet)
-        if isinstance(exc, Exception):
-            raise DnactxError(f"run {folder.id} failed: {type(exc).__name__}: {exc} "
-                              f"(traceback in {folder.path / 'error.txt'})", exit_code=ExitCode.RUN_FAILED) from exc
+    except Exception as exc:
+        _record_failure(home, folder, exc, quiet)
+        if is_storage_error(exc):  # a full or read-only disk, possibly inside a library's own exception
+            raise StorageError(f"run {folder.id} failed: {from_os_error(exc, folder.path)}") from exc
+        raise DnactxError(f"run {folder.id} failed: {type(exc).__name__}: {exc} "
+                          f"(traceback in {folder.path / 'error.txt'})", exit_code=ExitCode.RUN_FAILED) from exc
+    except BaseException as exc:  # Ctrl-C, SystemExit: recorded, then passed on
+        _record_failure(home, folder, exc, quiet)
         raise
     folder.set_status("completed")
     _record(home, folder, quiet)
     return {"run_id": folder.id, "status": "completed", "metrics": metrics}
+
+
+def _record_failure(home: Path, folder: RunFolder, exc: BaseException, quiet: bool) -> None:
+    """The traceback in error.txt (for a bug), status "failed" and its registry row, as far as they can be written:
+    on a full disk they may not fit, and the error the user then sees must be the disk's, not one about error.txt."""
+    try:
+        if folder.writable and not isinstance(exc, DnactxError) and not is_storage_error(exc):
+            write_text(folder.path / "error.txt", traceback.format_exc())
+        folder.set_status("failed", error=str(exc) if isinstance(exc, DnactxError) else f"{type(exc).__name__}: {exc}")
+    except OSError:
+        return  # the folder keeps its last status; the registry reconciles with it when the disk has room again
+    _record(home, folder, quiet)
 
 
 def _train(config: TrainConfig, folder: RunFolder, home: Path, *, resume: bool, quiet: bool) -> MetricsFile:
@@ -147,25 +192,40 @@ def _train(config: TrainConfig, folder: RunFolder, home: Path, *, resume: bool, 
         from .neural import train_neural
 
         probs, extra = train_neural(config, ds, folder, home, resume=resume, quiet=quiet)
-    val, test = ds.splits["val"], ds.splits["test"]
     facts: RunFacts = {"train_sites": len(ds.splits["train"]), **extra}
     facts.setdefault("train_seconds", time.perf_counter() - t0)
-    metrics: MetricsFile = {**evaluate(val.labels, probs["val"], test.labels, probs["test"], val.context,
-                                       test.context), "facts": facts}
-    _write_predictions(folder, ds, probs)
+    evaluation = _evaluate(config, ds, probs)
+    metrics: MetricsFile = {**evaluation.metrics, "facts": facts}
+    _write_predictions(folder, ds, evaluation)
     folder.write_metrics(metrics)
     folder.add_artifact(folder.path / "metrics.json", "metrics")
     return metrics
 
 
-def _write_predictions(folder: RunFolder, ds: Dataset, probs: dict[str, np.ndarray]) -> None:
+def _evaluate(config: TrainConfig, ds: Dataset, probs: dict[str, np.ndarray]) -> Evaluation:
+    """metrics.json's measured part: calibration, thresholds, intervals, floor and within-context (stats)."""
+    sites = {name: Sites(s.labels, probs[name], s.context, s.chrom, s.pos)
+             for name, s in ds.splits.items() if name in ("val", "test")}
+    settings = Settings(bootstrap=config.bootstrap, block_bp=config.bootstrap_block, calibrate=config.calibrate,
+                        threshold_by=config.threshold_by, seed=config.seed)
+    train = ds.splits["train"]
+    return evaluate_run(sites["val"], sites["test"], train.labels, train.context, settings)
+
+
+def _write_predictions(folder: RunFolder, ds: Dataset, evaluation: Evaluation) -> None:
+    """predictions_val_test.npz: per split the final scores (``*_prob``, calibrated under --calibrate), the model's
+    own (``*_prob_raw``, only when calibrated), labels, contexts, dataset rows and genomic positions."""
     if not folder.writable:
         return
     arrays = {}
     for split in ("val", "test"):
         s = ds.splits[split]
-        arrays.update({f"{split}_prob": probs[split].astype(np.float32), f"{split}_label": s.labels,
+        arrays.update({f"{split}_prob": evaluation.scores[split].astype(np.float32), f"{split}_label": s.labels,
                        f"{split}_context": s.context.astype(str), f"{split}_index": s.index})
+        if evaluation.raw is not None:
+            arrays[f"{split}_prob_raw"] = evaluation.raw[split].astype(np.float32)
+        if s.chrom is not None and s.pos is not None:
+            arrays.update({f"{split}_chrom": s.chrom.astype(str), f"{split}_pos": s.pos})
     target = folder.path / "predictions_val_test.npz"
     with atomic_path(target) as tmp:
         with open(tmp, "wb") as fh:
