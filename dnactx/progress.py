@@ -82,6 +82,10 @@ class Progress:
             self._bar.__exit__(*exc)
             self._bar = None
 
+    def elapsed(self) -> float:
+        """Seconds since the progress began (all phases)."""
+        return self._clock() - self.started
+
     # -- counting -------------------------------------------------------------------------------------------------
     def advance(self, n: int = 1, info: str | None = None) -> None:
         """``n`` more items done; ``info`` (e.g. the running loss) is shown beside the bar."""

@@ -21,10 +21,10 @@ from ..inference import Scorer, chromosome_buffer, load_chromosome, load_scorer
 from ..io.fasta import FastaGenome
 from ..io.formats import CONTEXTS
 from ..prepare.windows import Stranded, window_pad
+from ..progress import Progress, duration, rate_text
 from .calls import CallLabels, join_calls
 from .options import PredictOptions
 from .outputs import identity, require_dna, write_outputs
-from .progress import Progress
 from .regions import Target, groups_by_length, targets
 from .score import score_sites
 from .sites import cytosines, schema, segments, site_table
@@ -42,6 +42,7 @@ class _Job:
     home: Path | None
     calls: CallLabels | None = None
     progress: Progress | None = None
+    sites_done: int = 0
     buffer: np.ndarray | None = None
 
 
@@ -99,7 +100,8 @@ def _score_all(job: _Job, todo: list[Target], quiet: bool) -> None:
             chroms = [t.index for t in todo]
             job.calls = on_main(lambda: CallLabels(o.label_options(job.scorer.recipe.window), job.genome,
                                                    calls_folder, chroms), share=False)
-        with Progress(sum(t.bases for t in todo), enabled=not quiet and is_main()) as job.progress:
+        with Progress("predict", total=sum(t.bases for t in todo), unit="bases",
+                      enabled=not quiet and is_main()) as job.progress:
             for target, chrom in _chromosomes(job, todo):
                 _score_target(job, target, chrom)
         if job.calls is not None:
@@ -139,14 +141,26 @@ def _score_target(job: _Job, target: Target, chrom: Stranded) -> None:
                     labelled += int(calls["labelled"].sum())
                     with_calls += int(calls["found"].sum())
             counts += np.bincount(ctx, minlength=len(CONTEXTS))
-            job.progress.advance(end - start, pos.size)  # type: ignore[union-attr]
+            _advance(job, end - start, pos.size)
     seconds = time.perf_counter() - started
     if is_main():
         write_json(job.folder.marker(target), {
             "chrom": target.name, "index": target.index, "bases": target.bases, "sites": int(counts.sum()),
             "by_context": dict(zip(CONTEXTS, counts.tolist(), strict=True)), "with_calls": with_calls,
             "labelled": labelled, "seconds": round(seconds, 3), "processes": world_size()})
-    job.progress.chromosome(target.name, int(counts.sum()), seconds)  # type: ignore[union-attr]
+    sites = int(counts.sum())
+    if job.progress is not None:  # in a log: "predict chr1: bases done/total · rate · ETA · its sites and rate"
+        job.progress.label = f"predict {target.name}"
+        job.progress.chunk(f"{sites:,} sites in {duration(seconds)} ({rate_text(sites, seconds, 'sites')})")
+
+
+def _advance(job: _Job, bases: int, sites: int) -> None:
+    """Bases scanned move the bar (their total is known up front); sites scored are what the rate is told in."""
+    job.sites_done += sites
+    progress = job.progress
+    if progress is not None and progress.enabled:
+        rate = rate_text(job.sites_done, progress.elapsed(), 'sites')
+        progress.advance(bases, info=f"{job.sites_done:,} sites · {rate}")
 
 
 @contextlib.contextmanager
