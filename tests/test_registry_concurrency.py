@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from dnactx.registry.migrate import head_revision
+
 PROCS, RUNS = 16, 50
 
 
@@ -67,7 +69,7 @@ def test_sixteen_processes_fifty_runs_each_fresh_home(tmp_path: Path, capfd) -> 
             PROCS * RUNS, PROCS * RUNS)
         seeds = [s for (s,) in db.execute("SELECT seed FROM runs ORDER BY seed")]
         assert seeds == list(range(PROCS * RUNS))
-        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [("0003",)]
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [(head_revision(),)]
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
     from dnactx.registry import Registry

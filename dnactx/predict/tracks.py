@@ -43,8 +43,9 @@ class ContextTrack:
         import pyBigWig
 
         self.context = context
-        # gzip's own default level: Arrow's gzip stream compresses at level 9, 3x slower for 1% less
-        self.bedgraph = gzip.open(Path(folder) / bedgraph_name(context), "wb", compresslevel=6)
+        # gzip's own default level (Arrow's gzip stream compresses at level 9, 3x slower for 1% less); mtime 0 so the
+        # same predictions give the same bytes, however and whenever they were made
+        self.bedgraph = gzip.GzipFile(Path(folder) / bedgraph_name(context), "wb", compresslevel=6, mtime=0)
         description = f"{label}: P(methylated) of {context} sites"
         self.bedgraph.write(f'track type=bedGraph name="{context} {label}" description="{description}" '
                             f"visibility=full autoScale=off viewLimits=0:1 maxHeightPixels=40\n".encode())
