@@ -129,25 +129,30 @@ def _submit_matrix(**options: Any) -> None:
             on_submitted=lambda entry: register_matrix(state.home, spec, entry))
 
 
-def _validate_train_args(args: list[str]) -> dict[str, Any]:
-    """Parse the arguments with the real ``dnactx train`` command, so mistakes show now, not in the queue; its
-    parsed options."""
+def _parse_with(command: str, args: list[str], *, on_help: str | None = None) -> dict[str, Any]:
+    """Parse ``args`` with the real ``dnactx COMMAND`` (mistakes show now, not in the queue); its parsed options.
+    ``on_help``: the error when the arguments only ask for help (None: accept, with no options)."""
     from . import app
 
-    group = typer.main.get_command(app)
-    train = getattr(group, "commands", {}).get("train")
-    if train is None:
-        raise DnactxError("`dnactx train` is not available in this installation; cannot write a train job")
+    real = getattr(typer.main.get_command(app), "commands", {}).get(command)
+    if real is None:
+        raise DnactxError(f"`dnactx {command}` is not available in this installation; cannot write a {command} job")
+    try:
+        return real.make_context(command, list(args)).params
+    except typer.Exit:
+        if on_help is None:
+            return {}
+        raise DnactxError(on_help) from None
+    except typer.TyperException as exc:
+        raise DnactxError(f"submit {command}: {exc.format_message()} (the options after the SLURM ones are "
+                          f"`dnactx {command}` options)") from None
+
+
+def _validate_train_args(args: list[str]) -> dict[str, Any]:
     if "--run-id-file" in args or "--resume" in args:
         raise DnactxError("submit train writes its own --run-id-file (the job resumes its run when started again); "
                           "leave out --run-id-file and --resume")
-    try:
-        return train.make_context("train", list(args)).params
-    except typer.Exit:
-        return {}
-    except typer.TyperException as exc:
-        raise DnactxError(f"submit train: {exc.format_message()} (the options after the SLURM ones are "
-                          "`dnactx train` options)") from None
+    return _parse_with("train", args)
 
 
 def _submit_train(ctx: typer.Context, **options: Any) -> None:
@@ -166,22 +171,10 @@ def _submit_train(ctx: typer.Context, **options: Any) -> None:
 
 
 def _validate_predict_args(args: list[str]) -> dict[str, Any]:
-    """Parse the arguments with the real ``dnactx predict`` command (mistakes show now, not in the queue)."""
-    from . import app
-
-    predict = getattr(typer.main.get_command(app), "commands", {}).get("predict")
-    if predict is None:
-        raise DnactxError("`dnactx predict` is not available in this installation; cannot write a predict job")
     if "--group" in args or "--groups" in args:
         raise DnactxError("submit predict gives each array task its own --group/--groups; leave them out")
-    try:
-        return predict.make_context("predict", list(args)).params
-    except typer.Exit:
-        raise DnactxError("submit predict needs MODEL --genome FASTA --out DIR (and any other `dnactx predict` "
-                          "options)") from None
-    except typer.TyperException as exc:
-        raise DnactxError(f"submit predict: {exc.format_message()} (the options after the SLURM ones are "
-                          "`dnactx predict` options)") from None
+    return _parse_with("predict", args, on_help="submit predict needs MODEL --genome FASTA --out DIR (and any "
+                       "other `dnactx predict` options)")
 
 
 def _submit_predict(ctx: typer.Context, **options: Any) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from ..atomic import write_json
 from ..errors import DnactxError
+from ..filelock import file_lock
 from .regions import Target
 
 STATE = ".dnactx-predict"
@@ -27,11 +28,6 @@ SUMMARY = "predict.json"
 PREDICTIONS = "predictions.parquet"
 PLOT = "tracks.png"
 TRACK_SUFFIXES = (".bedGraph.gz", ".bw")
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
 
 
 def identity_key(identity: dict[str, Any]) -> str:
@@ -106,19 +102,8 @@ class OutFolder:
         """Exclusive among processes sharing ``--out`` (SLURM array tasks): claiming it and merging; where
         flock is unavailable (some network filesystems) it carries on without."""
         self.state.mkdir(parents=True, exist_ok=True)
-        if fcntl is None:
+        with file_lock(self.state / "lock"):
             yield
-            return
-        with open(self.state / "lock", "a+") as fh:
-            try:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-            except OSError:
-                yield
-                return
-            try:
-                yield
-            finally:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
     def finish(self, staged: Path) -> list[Path]:
         """Move the merged outputs from ``staged`` into ``--out`` (predict.json last: its presence means

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib.resources
-from collections.abc import Iterator
 from pathlib import Path
 
 from alembic import command
@@ -21,12 +20,8 @@ from alembic.util.exc import CommandError
 from sqlalchemy import Engine
 
 from ..errors import DnactxError
+from ..filelock import file_lock
 from .db import set_journal_mode, with_retries
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
 
 LOCK_FILE = ".registry.lock"
 
@@ -59,22 +54,9 @@ def _known(rev: str) -> bool:
         return False
 
 
-@contextlib.contextmanager
-def home_lock(home: Path) -> Iterator[None]:
+def home_lock(home: Path) -> contextlib.AbstractContextManager[None]:
     """Exclusive lock on ``<home>/.registry.lock``; where flock is unavailable, carry on without it."""
-    if fcntl is None:
-        yield
-        return
-    with open(Path(home) / LOCK_FILE, "a+") as fh:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        except OSError:
-            yield
-            return
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    return file_lock(Path(home) / LOCK_FILE)
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
