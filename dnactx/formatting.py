@@ -62,9 +62,10 @@ class Markdown(str):
 
 
 # Characters that start Markdown markup anywhere in a line; ``_`` only where it can open or close emphasis; ``]``
-# only where a link, an image or a link definition would follow (``](``, ``][``, ``]:``), so an interval such as
-# [0.13, 0.37] reads as written in the .md file too.
-_MARKUP = re.compile(r"[\\`*<>&|~]|\](?=[(\[:])|(?<!\w)_|_(?!\w)")
+# only where a link or an image would follow (``](``, ``][``), and ``[`` only at the start of a line, where a link
+# definition (``[x]: url``) could begin: an interval such as [0.13, 0.37] reads as written in the .md file too.
+_MARKUP = re.compile(r"[\\`*<>&|~]|\](?=[(\[])|(?<!\w)_|_(?!\w)|(?<=^)\[|(?<=^ )\[|(?<=^  )\[|(?<=^   )\[",
+                     re.MULTILINE)
 
 
 def md_escape(value: object) -> str:

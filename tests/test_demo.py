@@ -33,6 +33,12 @@ def test_demo_runs_prepare_matrix_diagnose_and_report_on_the_bundled_example(tmp
     for which in ("best", "worst"):
         plots = sorted(p.name for p in Path(result["diagnose"][which]["plots"]).glob("*.png"))
         assert plots == ["pr.png", "reliability.png", "roc.png", "score_hist.png", "threshold_sweep.png"]
+    tracks = Path(result["tracks"])
+    predicted = json.loads((tracks / "predict.json").read_text())
+    assert predicted["status"] == "complete" and predicted["identity"]["model"]["run_id"] == result["diagnose"][
+        "best"]["run"]
+    assert predicted["counts"]["total"]["all"] > 10_000  # every cytosine of 50 kb, both strands
+    assert sorted(p.name for p in tracks.glob("*.bw")) == ["CG.bw", "CHG.bw", "CHH.bw"]
 
     again = subprocess.run([sys.executable, "-m", "dnactx", "demo", "--out", str(out), "--json"],
                            capture_output=True, text=True, timeout=900)

@@ -1,4 +1,4 @@
-"""``dnactx demo``: prepare → matrix → diagnose → report on the bundled example, then say where it all is."""
+"""``dnactx demo``: prepare → matrix → diagnose → report → tracks on the bundled example, then say where it all is."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ def register(app: typer.Typer) -> None:
                 ("matrix summary", result["summary_md"]), ("report", result["report"].get("markdown", "")),
                 ("report (html)", result["report"].get("html", ""))]
         rows += [(f"diagnosis ({k})", f"{v['plots']}  (run {v['run'][:10]})") for k, v in result["diagnose"].items()]
+        rows.append(("genome tracks", f"{result['tracks']}  (bedGraph + bigWig per context, for IGV)"))
         for label, where in rows:
             console.print(f"  {label:<18} {where}", highlight=False, soft_wrap=True)
         console.print(f"  next: dnactx --home {result['home']} runs ls", highlight=False, soft_wrap=True)
