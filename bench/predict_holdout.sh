@@ -24,3 +24,6 @@ for model in lr cnn; do
     --genome "$DATA/athaliana_tair10_chr1_2mb.fa.gz" --regions "$OUT/last.bed" \
     --calls "$DATA/athaliana_chr1_2mb.CGmap.gz" --out "$OUT/predict-$model" --json > "$OUT/predict-$model.json"
 done
+# the two models on the same held-out sites, paired by 10 kb block
+$DNACTX compare "$OUT/predict-cnn" "$OUT/predict-lr"
+$DNACTX compare "$OUT/predict-cnn" "$OUT/predict-lr" --metric auroc

@@ -333,3 +333,49 @@ def test_a_gzip_genome_read_front_to_back_gives_the_same_predictions(world, tmp_
     assert code == 0, err
     full = predictions(world["out"])
     pd.testing.assert_frame_equal(predictions(out), full[["chrom", "pos", "strand", "context", "prob"]])
+
+
+def test_compare_pairs_two_models_on_the_same_new_sites(world, tmp_path: Path, capsys) -> None:
+    from sklearn.metrics import average_precision_score
+
+    home, out = str(world["home"]), str(world["out"])
+    code, same, _ = run_cli(["--home", home, "compare", out, out, "--bootstrap", "200", "--json"], capsys)
+    assert code == 0
+    first = json.loads(same)["comparisons"][0]
+    assert first["difference"] == 0 and first["ci"][0] <= 0 <= first["ci"][1]
+    assert first["verdict"] == "no detectable difference"
+
+    other = tmp_path / "other"
+    common = ["--genome", str(world["genome"]), "--calls", str(world["calls"]), "--bootstrap", "100", "-q"]
+    assert run_cli(["--home", home, "predict", make_lr_run(world["home"], seed=1), "--out", str(other)] + common,
+                   capsys)[0] == 0
+    code, text, _ = run_cli(["--home", home, "compare", out, str(other), "--bootstrap", "200", "--json"], capsys)
+    assert code == 0
+    result = json.loads(text)
+    a, b = predictions(world["out"]), predictions(other)
+    labelled = a["label"].notna()
+    assert result["split"] == "predict" and result["n_sites"] == int(labelled.sum())
+    auprc = result["comparisons"][0]
+    assert auprc["metric"] == "auprc"
+    assert auprc["a"] == pytest.approx(average_precision_score(a.loc[labelled, "label"], a.loc[labelled, "prob"]))
+    assert auprc["b"] == pytest.approx(average_precision_score(b.loc[labelled, "label"], b.loc[labelled, "prob"]))
+    assert auprc["ci"][0] <= auprc["difference"] <= auprc["ci"][1]
+    code, text, _ = run_cli(["--home", home, "compare", out, str(other), "--bootstrap", "200"], capsys)
+    assert code == 0 and "labelled sites of --calls" in text and "within-context AUROC" in text
+
+
+@pytest.mark.parametrize("kind", ["a run", "no calls", "other region"])
+def test_compare_refuses_predictions_of_different_sites_in_one_line(world, tmp_path: Path, capsys, kind) -> None:
+    home, out = str(world["home"]), str(world["out"])
+    other = tmp_path / "other"
+    args = ["--home", home, "predict", world["run_id"], "--genome", str(world["genome"]), "--out", str(other), "-q"]
+    if kind == "a run":
+        other_arg, expected = world["run_id"], "is a predict folder and the other is not"
+    elif kind == "no calls":
+        assert run_cli(args + ["--chroms", "chr2"], capsys)[0] == 0
+        other_arg, expected = str(other), "predicted without --calls"
+    else:
+        assert run_cli(args + ["--chroms", "chr2", "--calls", str(world["calls"]), "--bootstrap", "0"], capsys)[0] == 0
+        other_arg, expected = str(other), "not evaluated on the same sites: their --chroms differ"
+    code, _, err = run_cli(["--home", home, "compare", out, other_arg], capsys)
+    assert code == 2 and expected in err and len(err.strip().splitlines()) == 1

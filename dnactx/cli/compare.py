@@ -1,8 +1,10 @@
-"""``dnactx compare A B``: the paired block-bootstrap difference of two runs on the same sites, with a verdict."""
+"""``dnactx compare A B``: the paired block-bootstrap difference of two runs on the same sites, or of two models'
+``predict --calls`` folders on the same new sites, with a verdict."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -14,9 +16,11 @@ from .common import HomeOption, state
 def register(app: typer.Typer) -> None:
     @app.command("compare", cls=DnactxCommand)
     def compare(
-        run_a: Annotated[str, typer.Argument(help="Run A: id or a unique prefix (see `dnactx runs ls`).")],
-        run_b: Annotated[str, typer.Argument(help="Run B, trained on the same dataset and split.")],
-        split: Annotated[str, typer.Option("--split", help="val or test.")] = "test",
+        run_a: Annotated[str, typer.Argument(help="Run A: id or a unique prefix (see `dnactx runs ls`), or a "
+                                                  "`dnactx predict --calls` output folder.")],
+        run_b: Annotated[str, typer.Argument(help="Run B, trained on the same dataset and split (or a second predict "
+                                                  "folder: another model on the same genome, calls and region).")],
+        split: Annotated[str, typer.Option("--split", help="val or test (runs only).")] = "test",
         metric: Annotated[str, typer.Option(
             "--metric", help="auprc | auroc | f1 (at each run's tuned threshold) | within_auprc | within_auroc; "
                              "the within-context figures are always shown too.")] = "auprc",
@@ -30,12 +34,23 @@ def register(app: typer.Typer) -> None:
         home: HomeOption = None,
     ) -> None:
         """Compare two runs on the same sites: A − B with its 95% interval from the same genomic-block resamples
-        for both, a p-value and a verdict (A better / B better / no detectable difference)."""
-        from ..analysis.comparison import compare_rows, comparison_text
+        for both, a p-value and a verdict (A better / B better / no detectable difference). Given two `dnactx
+        predict --calls` folders, compare the two models on the labelled sites of that new data instead."""
+        from ..analysis.comparison import compare_predictions, compare_rows, comparison_text
+        from ..analysis.predicted import is_prediction
         from ..atomic import json_safe
+        from ..errors import DnactxError
         from ..registry import Registry
 
-        reg = Registry.open(state.home, create=False)
-        result = compare_rows(state.home, reg.run(run_a), reg.run(run_b), split=split, metric=metric,
-                              n_resamples=bootstrap, block_bp=bootstrap_block, seed=seed)
+        folders = [is_prediction(run_a), is_prediction(run_b)]
+        if any(folders) and not all(folders):
+            raise DnactxError(f"{run_a if folders[0] else run_b} is a predict folder and the other is not: compare two "
+                              "runs, or two `dnactx predict --calls` folders")
+        if all(folders):
+            result = compare_predictions(Path(run_a), Path(run_b), metric=metric, n_resamples=bootstrap,
+                                         block_bp=bootstrap_block, seed=seed)
+        else:
+            reg = Registry.open(state.home, create=False)
+            result = compare_rows(state.home, reg.run(run_a), reg.run(run_b), split=split, metric=metric,
+                                  n_resamples=bootstrap, block_bp=bootstrap_block, seed=seed)
         typer.echo(json.dumps(json_safe(result), indent=2) if as_json else comparison_text(result), nl=as_json)

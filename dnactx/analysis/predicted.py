@@ -1,0 +1,63 @@
+"""Two models' predictions on new data (``dnactx predict --calls`` folders) as scored sites for ``dnactx compare``:
+the labelled sites of each predictions.parquet, checked to be the same sites with the same labels."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from ..errors import DnactxError
+from ..predict.state import PREDICTIONS, SUMMARY
+from ..stats.compare import RunScores
+from .scored import ScoredSplit
+
+# What decides which sites a prediction labels, and how: two folders must agree on all of it to be paired.
+_SAME_SITES = {"genome": "genome (sha256)", "calls": "calls files (sha256)", "label_rules": "label rules",
+               "regions": "--regions", "chroms": "--chroms", "contexts": "--contexts"}
+
+
+def is_prediction(value: str) -> bool:
+    """Whether ``value`` names a ``dnactx predict`` output folder rather than a run."""
+    path = Path(value)
+    return path.is_dir() and (path / SUMMARY).is_file()
+
+
+def _summary(folder: Path) -> dict:
+    try:
+        summary = json.loads((folder / SUMMARY).read_text())
+    except (OSError, ValueError) as exc:
+        raise DnactxError(f"{folder / SUMMARY}: unreadable ({exc}); run `dnactx predict` into {folder} again") from None
+    if summary.get("status") != "complete":
+        raise DnactxError(f"{folder}: the prediction is not complete (status {summary.get('status')!r}); run the same "
+                          "`dnactx predict` again to finish it")
+    if not summary.get("evaluation"):
+        raise DnactxError(f"{folder}: predicted without --calls, so no site has a label to compare on; run "
+                          "`dnactx predict ... --calls FILE` into it")
+    return summary
+
+
+def scored_prediction(folder: Path) -> tuple[ScoredSplit, dict]:
+    """The labelled sites of a predict --out folder (index: the row in predictions.parquet) and its identity."""
+    folder = Path(folder)
+    summary = _summary(folder)
+    table = pq.read_table(folder / PREDICTIONS, columns=["chrom", "pos", "context", "prob", "label"])
+    label = table.column("label").to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(~np.isnan(label))
+    column = {name: table.column(name).to_numpy(zero_copy_only=False)[rows] for name in ("chrom", "pos", "context")}
+    model = summary["identity"]["model"]
+    name = f"{model.get('recipe', {}).get('model', '?')} from {model.get('run_id') or model.get('path')}"
+    scores = RunScores(label[rows].astype(int), table.column("prob").to_numpy().astype(np.float64)[rows], None, rows)
+    split = ScoredSplit(str(folder), name, None, scores, column["context"].astype(str),
+                        (column["chrom"].astype(str), column["pos"].astype(np.int64)))
+    return split, summary["identity"]
+
+
+def check_same_sites(a: Path, b: Path, identity_a: dict, identity_b: dict) -> None:
+    """One line naming what differs when two predictions did not label the same sites the same way."""
+    differ = [label for key, label in _SAME_SITES.items() if identity_a.get(key) != identity_b.get(key)]
+    if differ:
+        raise DnactxError(f"{a} and {b} were not evaluated on the same sites: their {', '.join(differ)} differ; "
+                          "predict both models with the same --genome, --calls, label options and region")
