@@ -48,6 +48,12 @@ def signed(x: float | None, digits: int = 3) -> str:
     return MISSING if _missing(x) else f"{float(x):+.{digits}f}"
 
 
+def with_interval(value: float | None, interval: Sequence[float] | None, digits: int = 3) -> str:
+    """A value and its interval: ``0.285 [0.153, 0.431]`` (the value alone when there is no interval)."""
+    shown = num(value, digits)
+    return shown + (f" [{num(interval[0], digits)}, {num(interval[1], digits)}]" if interval else "")
+
+
 def text(value: object, digits: int | None = None) -> str:
     """Any table cell: the glyph when missing, floats through :func:`num`, everything else as ``str``."""
     if _missing(value):

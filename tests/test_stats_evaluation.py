@@ -128,3 +128,17 @@ def test_nested_numbers_become_metric_rows_and_nest_back(run):
                  "test_ci_blocks", "test_f1_at_context_thresholds"):
         assert metric_value(back, name) == metric_value(m, name) is not None, name
     assert back["test"]["ci"]["approximate"] is False and back["test"]["ci"]["n_blocks"] == t["ci"]["n_blocks"]
+
+
+def test_one_line_of_intervals_for_people_reads_the_split_as_stored(run):
+    from dnactx.analysis.render import split_intervals
+    from dnactx.formatting import num
+
+    val, test, train = run
+    t = evaluate_run(val, test, train.labels, train.context, Settings(bootstrap=200)).metrics["test"]
+    line = split_intervals(t)
+    lo, hi = t["ci"]["auprc"]
+    assert f"AUPRC {num(t['auprc'], 3)} [{num(lo, 3)}, {num(hi, 3)}]" in line
+    assert "within contexts AUROC" in line and "context alone AUROC" in line and "(gain +" in line
+    assert line.endswith("120 blocks of 10,000 bp")
+    assert split_intervals({k: v for k, v in t.items() if k != "ci"}) == ""  # trained with --bootstrap 0

@@ -7,7 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..contracts import Diagnosis
-from ..formatting import count, md_escape, num, pct
+from ..formatting import count, md_escape, num, pct, signed, text, with_interval
 
 FIGURE_ROWS = (
     ("sites", "n", count), ("positives", "n_pos", count), ("base rate", "base_rate", pct),
@@ -90,3 +90,26 @@ def diagnosis_markdown(d: Diagnosis) -> str:
     for n in d.get("notes") or []:
         lines.append(f"- _note:_ {md_escape(n)}")
     return "\n".join(lines)
+
+
+def split_intervals(split: dict) -> str:
+    """One line of a split's 95% block-bootstrap intervals from metrics.json: AUROC, AUPRC, within contexts and the
+    context floor with the run's paired gain over it; empty when the run was trained with --bootstrap 0."""
+    ci = split.get("ci") or {}
+    if not ci:
+        return ""
+    within, floor = split.get("within_context") or {}, split.get("context_floor") or {}
+    within_ci, floor_ci = ci.get("within_context") or {}, floor.get("ci") or {}
+    gain = (floor.get("gain") or {}).get("auroc") or {}
+    parts = [f"AUROC {with_interval(split.get('auroc'), ci.get('auroc'))}",
+             f"AUPRC {with_interval(split.get('auprc'), ci.get('auprc'))}"]
+    if within:
+        parts.append(f"within contexts AUROC {with_interval(within.get('auroc'), within_ci.get('auroc'))}, AUPRC "
+                     f"{with_interval(within.get('auprc'), within_ci.get('auprc'))}")
+    if floor:
+        gained = (f" (gain {signed(gain['difference'])} [{signed(gain['ci'][0])}, {signed(gain['ci'][1])}])"
+                  if gain.get("ci") else "")
+        parts.append(f"context alone AUROC {with_interval(floor.get('auroc'), floor_ci.get('auroc'))}{gained}")
+    approx = ", approximate" if ci.get("approximate") else ""
+    parts.append(f"{text(ci.get('n_blocks'))} blocks of {count(ci.get('block_bp'))} bp{approx}")
+    return " · ".join(parts)

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ..errors import DnactxError
-from ..formatting import num
+from ..formatting import num, with_interval
 from .command import DnactxCommand
 from .common import HomeOption, console_err, parse_csv, state
 
@@ -116,8 +116,8 @@ def _report(summary: dict) -> None:
         for name, m in evaluation["sites"].items():
             if name == "bootstrap" or m is None:
                 continue
-            say(f"  {name:4s} n {m['n']:>9,}  pos {m['positives']:>7,}  AUROC {_ci(m['auroc'], m['auroc_ci'])}  "
-                f"AUPRC {_ci(m['auprc'], m['auprc_ci'])}")
+            say(f"  {name:4s} n {m['n']:>9,}  pos {m['positives']:>7,}  "
+                f"AUROC {with_interval(m['auroc'], m['auroc_ci'])}  AUPRC {with_interval(m['auprc'], m['auprc_ci'])}")
         bins = evaluation["bins"]
         say("  observed vs predicted mean per bin, Pearson r: " + ", ".join(
             f"{size} {num((entry.get('all') or {}).get('pearson_r'), 3)}" for size, entry in bins.items()))
@@ -128,9 +128,6 @@ def _report(summary: dict) -> None:
         say(registry["note"])
     say("wrote " + ", ".join(f"{name} ({size / 1e6:.1f} MB)" for name, size in summary["outputs"].items()))
 
-
-def _ci(value: float | None, interval: list[float] | None) -> str:
-    return num(value, 3) + (f" [{num(interval[0], 3)}, {num(interval[1], 3)}]" if interval else "")
 
 
 def register(app: typer.Typer) -> None:

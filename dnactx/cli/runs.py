@@ -12,7 +12,7 @@ from rich.table import Table
 
 from ..contracts import FACTS, RUN_IDENTITY, SPLITS, MetricsFile, RunRow, parse_metric, run_metric
 from ..errors import DnactxError
-from ..formatting import num, text
+from ..formatting import num, text, with_interval
 from .command import DnactxCommand, DnactxGroup
 from .common import HomeOption, console, console_err, parse_csv, state
 
@@ -121,7 +121,13 @@ def _show(run: RunRow) -> None:
     console.print(info)
     m = run["metrics"]
     if any(s in m for s in ("val", "test")):
+        from ..analysis.render import split_intervals
+
         console.print(_metrics_table(m))
+        for split in SPLITS:
+            line = split_intervals(m.get(split) or {})
+            if line:
+                console.print(f"{split} 95% intervals: {line}", highlight=False, markup=False)
     if m.get(FACTS):
         console.print("  ".join(f"[bold]{k}[/] {text(v, 3)}" for k, v in m[FACTS].items()))
     if run["artifacts"]:
@@ -184,14 +190,11 @@ def _evaluations_table(evaluations: list[dict]) -> Table:
         overall = (((e.get("summary") or {}).get("evaluation") or {}).get("sites") or {}).get("all") or {}
         where = Path(e.get("regions") or e.get("genome") or "").name
         table.add_row(text(e.get("created")), text(where), text(e.get("n_labelled")),
-                      _with_interval(e.get("auroc"), overall.get("auroc_ci")),
-                      _with_interval(e.get("auprc"), overall.get("auprc_ci")), num(e.get("pearson_10kb"), 3),
+                      with_interval(e.get("auroc"), overall.get("auroc_ci")),
+                      with_interval(e.get("auprc"), overall.get("auprc_ci")), num(e.get("pearson_10kb"), 3),
                       text(e.get("out")))
     return table
 
-
-def _with_interval(value: float | None, interval: list[float] | None) -> str:
-    return num(value, 3) + (f" [{num(interval[0], 3)}, {num(interval[1], 3)}]" if interval else "")
 
 
 def rm(

@@ -18,6 +18,8 @@ from .options import config_from_options, home_option, option, train_options, wi
 def _summary(result: dict, name: str, folder: Path) -> None:
     from rich.table import Table
 
+    from ..analysis.render import split_intervals
+
     m = result["metrics"] or {}
     table = Table(title=f"{name}  [{result['status']}]", title_justify="left")
     for col in ("split", "n", "pos rate", "AUROC", "AUPRC", "F1@0.5", "F1@thr"):
@@ -34,15 +36,9 @@ def _summary(result: dict, name: str, folder: Path) -> None:
                           f"{num(f.get('train_seconds'), 1)} s · {num(f.get('samples_per_s'), 0)} samples/s · "
                           f"truncated {pct(f.get('truncated_fraction'), 1)}"
                           + (" · frozen cache hit" if f.get("cache_hit") else ""), highlight=False)
-        test = m.get("test") or {}
-        ci, within, floor = test.get("ci") or {}, test.get("within_context") or {}, test.get("context_floor") or {}
-        if ci.get("auprc"):
-            approx = ", approximate" if ci.get("approximate") else ""
-            console_err.print(f"test AUPRC 95% interval [{num(ci['auprc'][0], 3)}, {num(ci['auprc'][1], 3)}] "
-                              f"({text(ci.get('n_blocks'))} blocks of {text(ci.get('block_bp'))} bp{approx}) · "
-                              f"within contexts AUROC {num(within.get('auroc'), 3)}, AUPRC "
-                              f"{num(within.get('auprc'), 3)} · context alone AUROC {num(floor.get('auroc'), 3)}",
-                              highlight=False)
+        line = split_intervals(m.get("test") or {})
+        if line:
+            console_err.print(f"test, 95% intervals: {line}", highlight=False, markup=False)
     console_err.print(f"run folder: {folder}", highlight=False, soft_wrap=True)
 
 
