@@ -99,3 +99,17 @@ def test_remedies_stay_within_what_the_run_can_take():
     assert remedy("size_other", {**lr, "size": 40})["flags"] == "--size 80"
     assert remedy("calibrate", lr)["flags"] == "--calibrate platt"
     assert remedy("calibrate", {**lr, "calibrate": "isotonic"}) is None
+
+
+def test_a_val_test_gap_is_a_finding_only_beyond_the_two_splits_noise():
+    from dnactx.analysis.diagnose import rule_val_test_gap
+
+    ev = _evidence(None)
+    ev["val"], ev["test"] = {**ev["val"], "auprc": 0.40}, {**ev["test"], "auprc": 0.25}
+    ev["gap"] = {"auprc": 0.15}
+    assert rule_val_test_gap(ev)["code"] == "val_test_gap"  # no intervals: the fixed margins decide
+    wide = {"val": {"ci": {"auprc": [0.20, 0.60]}}, "test": {"ci": {"auprc": [0.10, 0.40]}}}  # ±0.25 together
+    assert rule_val_test_gap({**ev, "measured": wide}) is None
+    narrow = {"val": {"ci": {"auprc": [0.37, 0.43]}}, "test": {"ci": {"auprc": [0.21, 0.29]}}}  # ±0.05
+    finding = rule_val_test_gap({**ev, "measured": narrow})
+    assert "beyond the two splits' noise of ±0.050" in finding["evidence"]

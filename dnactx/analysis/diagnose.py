@@ -6,6 +6,7 @@ is a pure function that tests can feed with hand-made numbers.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -378,14 +379,32 @@ def rule_overfitting(ev: Evidence) -> Finding | None:
         [("regularise", 2)])
 
 
+def gap_noise(ev: Evidence, metric: str = "auprc") -> float | None:
+    """Half-width of a 95% interval for val − test of ``metric``: val and test hold different sites, so the
+    variances of their own block-bootstrap intervals add. None when a split has no interval (--bootstrap 0)."""
+    halves = []
+    for split in ("val", "test"):
+        interval = (((ev.get("measured") or {}).get(split) or {}).get("ci") or {}).get(metric)
+        if not interval:
+            return None
+        halves.append((interval[1] - interval[0]) / 2)
+    return math.hypot(*halves)
+
+
 def rule_val_test_gap(ev: Evidence) -> Finding | None:
+    """Test well below val: at least VAL_TEST_GAP and 20% of val (worth saying), and beyond the two splits' own
+    noise where they have intervals (else a gap of two small splits would be read as a shift)."""
     val, test = ev.get("val"), ev.get("test")
     diff = (ev.get("gap") or {}).get("auprc")
     if diff is None or diff <= VAL_TEST_GAP or diff <= 0.2 * val["auprc"]:
         return None
+    noise = gap_noise(ev)
+    if noise is not None and diff <= noise:
+        return None
+    beyond = f", beyond the two splits' noise of ±{num(noise)}" if noise is not None else ""
     return _finding(
         "val_test_gap", "val-to-test gap", 1,
-        f"val AUPRC {num(val['auprc'])} vs test {num(test['auprc'])} (gap {num(diff)}); "
+        f"val AUPRC {num(val['auprc'])} vs test {num(test['auprc'])} (gap {num(diff)}{beyond}); "
         f"F1 at the tuned threshold {num(val.get('f1_at_threshold'))} vs {num(test.get('f1_at_threshold'))}",
         "what was tuned on validation transfers only partly: small splits or a shift between regions",
         {"val_auprc": val["auprc"], "test_auprc": test["auprc"]},
