@@ -293,3 +293,12 @@ def make_lr_run(home: Path, *, window: int = 200, size: int = 20, mode: str = "b
     folder.set_status("completed")
     assert record_run(home, folder)
     return folder.id
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    """The dnabert6-tiny checkpoint built once per session (for tests that only load it; training tests build
+    their own through the registry home)."""
+    from dnactx.models.checkpoint import resolve_checkpoint
+
+    return resolve_checkpoint("dnabert6-tiny", tmp_path_factory.mktemp("tiny-checkpoint"))

@@ -45,11 +45,11 @@ def test_cnn_and_head_shapes():
     assert Head(16, site_context=False)(torch.randn(3, 16)).shape == (3,)
 
 
-def test_set_trainable_top_layers(tmp_path):
-    from dnactx.models.checkpoint import load_encoder, resolve_checkpoint
+def test_set_trainable_top_layers(tiny_checkpoint):
+    from dnactx.models.checkpoint import load_encoder
     from dnactx.models.encoder import set_trainable
 
-    encoder = load_encoder(resolve_checkpoint("dnabert6-tiny", tmp_path))
+    encoder = load_encoder(tiny_checkpoint)
     set_trainable(encoder, 1)
     trainable = {n for n, p in encoder.named_parameters() if p.requires_grad}
     assert trainable and all(n.startswith("encoder.layer.1.") for n in trainable)
@@ -60,12 +60,12 @@ def test_set_trainable_top_layers(tmp_path):
         set_trainable(encoder, 3)
 
 
-def test_pool_averages_real_tokens_only_with_or_without_a_mask(tmp_path):
-    from dnactx.models.checkpoint import load_encoder, resolve_checkpoint
+def test_pool_averages_real_tokens_only_with_or_without_a_mask(tiny_checkpoint):
+    from dnactx.models.checkpoint import load_encoder
     from dnactx.models.encoder import EncoderClassifier
 
     torch.manual_seed(0)
-    model = EncoderClassifier(load_encoder(resolve_checkpoint("dnabert6-tiny", tmp_path)), site_context=False).eval()
+    model = EncoderClassifier(load_encoder(tiny_checkpoint), site_context=False).eval()
     ids = torch.randint(5, 4101, (2, 6))
     with torch.no_grad():
         unmasked = model.pool(ids)
