@@ -51,6 +51,22 @@ def write_json(target: str | os.PathLike[str], obj: Any) -> Path:
     return write_text(target, json.dumps(obj, indent=2, sort_keys=False, default=json_default) + "\n")
 
 
+def read_json(path: str | os.PathLike[str], *, fix: str) -> Any:
+    """The JSON in ``path``, or None when the file is absent; an unreadable or malformed file is one
+    DnactxError line naming it, why, and ``fix`` (what the user can do about it)."""
+    from .errors import DnactxError
+
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except json.JSONDecodeError as exc:
+        raise DnactxError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}); {fix}") from None
+    except OSError as exc:
+        raise DnactxError(f"{path} is unreadable ({exc.strerror or exc}); {fix}") from None
+
+
 def json_default(o: Any) -> Any:
     # numpy scalars and paths show up in configs and metrics; make them plain JSON.
     if hasattr(o, "item"):

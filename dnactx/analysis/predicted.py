@@ -3,12 +3,12 @@ the labelled sites of each predictions.parquet, checked to be the same sites wit
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
 
+from ..atomic import read_json
 from ..errors import DnactxError
 from ..predict.state import PREDICTIONS, SUMMARY
 from ..stats.compare import RunScores
@@ -26,10 +26,7 @@ def is_prediction(value: str) -> bool:
 
 
 def _summary(folder: Path) -> dict:
-    try:
-        summary = json.loads((folder / SUMMARY).read_text())
-    except (OSError, ValueError) as exc:
-        raise DnactxError(f"{folder / SUMMARY}: unreadable ({exc}); run `dnactx predict` into {folder} again") from None
+    summary = read_json(folder / SUMMARY, fix=f"run `dnactx predict` into {folder} again") or {}
     if summary.get("status") != "complete":
         raise DnactxError(f"{folder}: the prediction is not complete (status {summary.get('status')!r}); run the same "
                           "`dnactx predict` again to finish it")

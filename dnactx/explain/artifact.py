@@ -3,12 +3,10 @@ back by ``diagnose`` and ``report``. Standard library only, so analysis/ can imp
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
-from ..atomic import atomic_path, write_json
-from ..errors import DnactxError
+from ..atomic import atomic_path, read_json, write_json
 from ..runs import RunFolder
 
 EXPLAIN_FILE = "explain.json"
@@ -61,13 +59,9 @@ def store_in_run(folder: RunFolder, result: dict, profile_png: Path, home: Path 
 
 def read_explanation(folder_path: Path) -> dict | None:
     """The run's stored explain.json (None when it has none), with ``profile_png`` set when the PNG is there."""
-    path = Path(folder_path) / EXPLAIN_FILE
-    if not path.is_file():
+    result = read_json(Path(folder_path) / EXPLAIN_FILE, fix="run `dnactx explain` again or remove it")
+    if result is None:
         return None
-    try:
-        result = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DnactxError(f"{path} is unreadable ({exc}); run `dnactx explain` again or remove it") from None
     png = Path(folder_path) / PROFILE_FILE
     result["profile_png"] = str(png) if png.is_file() else None
     return result

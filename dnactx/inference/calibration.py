@@ -16,12 +16,12 @@ alone. Other keys in the object (``fitted_on``, ``effect``, ...) are kept out of
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..atomic import read_json
 from ..errors import DnactxError
 
 CALIBRATION_FILE = "calibration.json"
@@ -83,11 +83,7 @@ def _needs(method: str) -> str:
 def read_calibration(folder: Path) -> Calibration | None:
     """``folder/calibration.json`` as a Calibration; None when the file is absent or says ``none``."""
     path = Path(folder) / CALIBRATION_FILE
-    if not path.is_file():
+    values = read_json(path, fix="rewrite it or remove it to use uncalibrated scores")
+    if values is None:
         return None
-    try:
-        values = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DnactxError(f"{path} is unreadable ({exc}); rewrite it or remove it to use uncalibrated scores") \
-            from None
     return Calibration.from_dict(values, str(path))

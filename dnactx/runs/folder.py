@@ -6,12 +6,11 @@ folders alone (``dnactx runs sync --rebuild``).
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
-from ..atomic import atomic_dir, write_json
+from ..atomic import atomic_dir, read_json, write_json
 from ..contracts import MetricsFile, read_metrics
 from ..distributed import is_main
 from ..errors import DnactxError
@@ -26,13 +25,7 @@ def default_home() -> Path:
 
 
 def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except json.JSONDecodeError as exc:
-        raise DnactxError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}); "
-                          "remove the run folder or restore the file") from None
+    return read_json(path, fix="remove the run folder or restore the file")
 
 
 class RunFolder:
