@@ -11,6 +11,7 @@ import torch
 from conftest import cli_exit_code as cli
 
 from dnactx.errors import DnactxError, ExitCode
+from dnactx.inference import Calibration, load_scorer
 from dnactx.runs import RunFolder
 from dnactx.train import loop
 from dnactx.train.config import TrainConfig
@@ -73,19 +74,26 @@ def test_resume_refuses_completed_runs(tiny_dataset, tmp_path):
 
 def test_run_id_file_resumes_its_preempted_run_then_has_nothing_to_do(tiny_dataset, tmp_path, sigterm_at_step,
                                                                       capsys):
-    """What a `submit train` job does when SLURM requeues it: the same command line continues the same run."""
+    """What a `submit train` job does when SLURM requeues it: the same command line continues the same run (and,
+    calibrated, ends with the calibration.json that scoring applies)."""
     home, id_file = tmp_path / "runs", tmp_path / "job" / "train.sbatch.run-id"
     args = ["--home", str(home), "train", "--data", str(tiny_dataset), "--model", "cnn", "--size", "30", "--epochs",
-            "2", "--batch-size", "32", "-q", "--run-id-file", str(id_file)]
+            "2", "--batch-size", "32", "--calibrate", "platt", "-q", "--run-id-file", str(id_file)]
     sigterm_at_step(5)
     assert cli(*args) == ExitCode.PREEMPTED
     run_id = id_file.read_text().strip()
     assert capsys.readouterr().out.strip().splitlines()[-1] == run_id
+    assert not (home / run_id / "calibration.json").exists()
     loop.STEP_HOOKS.clear()
     assert cli(*args) == 0
     out, err = capsys.readouterr()
     assert out.strip() == run_id and f"resuming run {run_id}" in err
-    assert RunFolder.open(home, run_id).status["status"] == "completed"
+    folder = RunFolder.open(home, run_id)
+    assert folder.status["status"] == "completed"
+    fitted = folder.metrics["calibration"]
+    assert load_scorer(folder.path, device="cpu").recipe.calibration == Calibration(
+        "platt", slope=fitted["slope"], intercept=fitted["intercept"])
+    assert (folder.path / "calibration.json").is_file()
     assert cli(*args) == 0  # a third start (the job submitted again): nothing to train
     assert "already completed; nothing to train" in capsys.readouterr().err
     assert [p.name for p in home.iterdir() if (p / "status.json").is_file()] == [run_id]

@@ -9,6 +9,7 @@ from typing import Any
 from ..contracts import CONTEXTS
 from ..formatting import MISSING, count, markdown_table, num, pct
 from .recipe import Recipe
+from .runs import trained_calibration
 from .snippets import snippet
 
 NOT_COMPUTED = "not computed"
@@ -31,8 +32,8 @@ class CardInputs:
 
 def model_card(c: CardInputs) -> str:
     """The card as Markdown."""
-    return "\n\n".join([_title(c), _inputs(c.recipe), _data(c), _metrics(c), _use(c), _limits(c), _loading(c.recipe)]) \
-        + "\n"
+    parts = [_title(c), _inputs(c.recipe), _outputs(c), _data(c), _metrics(c), _use(c), _limits(c), _loading(c.recipe)]
+    return "\n\n".join(parts) + "\n"
 
 
 def _title(c: CardInputs) -> str:
@@ -42,6 +43,27 @@ def _title(c: CardInputs) -> str:
             f"Predicts whether a cytosine is methylated from the DNA around it. Exported by `dnactx export` from run "
             f"`{p.get('run_id')}` ({p.get('run_name') or 'unnamed'}), trained {p.get('trained') or MISSING} with "
             f"dnactx {(p.get('trained_with') or {}).get('dnactx', MISSING)}; exported {p.get('exported')}.")
+
+
+def _outputs(c: CardInputs) -> str:
+    """What the probabilities are: the model's own, or calibrated on validation (which map, and where it is)."""
+    cal, trained = c.recipe.calibration, trained_calibration(c.metrics, c.config)
+    if cal is None and trained != "none":
+        return (f"## Outputs\n\nP(methylated): the model's own probabilities, **not calibrated**. The run was trained "
+                f"with `--calibrate {trained}`, but its calibration map was not stored (an older dnactx), so it "
+                "could not be exported; train the run again to export a calibrated model.")
+    if cal is None:
+        return "## Outputs\n\nP(methylated): the model's own probabilities (the run was not calibrated)."
+    if cal.method == "platt":
+        how = (f"Platt scaling on the logit: p' = 1 / (1 + exp(-({num(cal.slope, 4)} × logit(p) + "
+               f"{num(cal.intercept, 4)}))), p clipped to [1e-7, 1 − 1e-7]")
+    else:
+        how = (f"isotonic regression: a non-decreasing table of {len(cal.x)} points (p, p'), interpolated linearly "
+               "between them and held at its end values outside them")
+    return (f"## Outputs\n\nP(methylated), **calibrated**: the model's own probability p goes through a map fitted "
+            f"on the validation split, {how}. `dnactx predict` and `load_scorer(...).probs` apply it "
+            "(`probs(..., calibrated=False)` gives p); the map is in `calibration.json` (and in `dnactx_model.json`, "
+            "`recipe.calibration`). The threshold below is on the calibrated probabilities.")
 
 
 def _inputs(r: Recipe) -> str:
@@ -57,8 +79,6 @@ def _inputs(r: Recipe) -> str:
     elif r.family == "transformer":
         rows.append(("tokens", f"{r.tokenizer} tokenizer{f' ({r.tokenizer_k}-mers)' if r.tokenizer_k else ''}, at "
                                f"most {r.max_tokens} tokens, longer inputs cut {r.truncation} on the C"))
-    if r.calibration is not None:
-        rows.append(("calibration", f"{r.calibration.method}, fitted on validation (in dnactx_model.json)"))
     return "## Inputs\n\n" + markdown_table(["", ""], rows)
 
 
@@ -178,9 +198,29 @@ def _loading(r: Recipe) -> str:
             "transformer": "torch, transformers and safetensors"}[r.family]
     calibration = ""
     if r.calibration is not None:
-        calibration = ("\n\nThe run was calibrated: apply the map in `dnactx_model.json` (`recipe.calibration`, "
-                       "format in `dnactx.inference.calibration`) to these probabilities.")
+        calibration = ("\n\nThe model is calibrated: dnactx's probabilities are these put through "
+                       f"`calibration.json`, as here (numpy only):\n\n```python\n{_CALIBRATE[r.calibration.method]}```")
     return ("## How to load it\n\nWith dnactx: `dnactx predict THIS_FOLDER --genome FASTA --out DIR`, or in Python "
             "`dnactx.inference.load_scorer(\"THIS_FOLDER\")`.\n\n"
             f"Without dnactx ({deps} only), run in this folder; `logits` gives the same scores as dnactx's scorer, "
             f"and `1 / (1 + exp(-logit))` the probability:\n\n```python\n{snippet(r)}```{calibration}")
+
+
+_CALIBRATE = {"platt": """\
+import json
+import numpy as np
+
+cal = json.load(open("calibration.json"))
+
+def calibrated(p):  # p = 1 / (1 + exp(-logit)): the model's own probabilities
+    q = np.clip(np.asarray(p, dtype=np.float64), 1e-7, 1 - 1e-7)
+    return 1 / (1 + np.exp(-(cal["slope"] * np.log(q / (1 - q)) + cal["intercept"])))
+""", "isotonic": """\
+import json
+import numpy as np
+
+cal = json.load(open("calibration.json"))
+
+def calibrated(p):  # p = 1 / (1 + exp(-logit)): the model's own probabilities
+    return np.interp(np.asarray(p, dtype=np.float64), cal["x"], cal["y"])
+"""}

@@ -3,7 +3,9 @@
 lr: ``lr.safetensors`` (coef, intercept; scaling and kmax in its metadata). cnn: ``model.safetensors`` (the CNN's
 state). transformers: the encoder's ``save_pretrained`` (the trained one for top:N/full, the checkpoint's for
 frozen) with the checkpoint's tokenizer files (and code, where it ships some), the head as ``head.safetensors``.
-Every family: ``dnactx_model.json`` (format, Recipe, provenance, sha256 of each file) and ``README.md`` (the card).
+Every family: ``dnactx_model.json`` (format, Recipe, provenance, sha256 of each file) and ``README.md`` (the card);
+a calibrated run also ``calibration.json`` (the map its probabilities go through, as in the run folder; the recipe
+in the manifest holds the same map and is what ``load_scorer`` applies).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from ..atomic import atomic_dir, write_json, write_text
 from ..errors import DnactxError
 from ..provenance import library_versions, sha256_file, utcnow
 from ..runs import RunFolder
+from .calibration import CALIBRATION_FILE
 from .card import CardInputs, model_card
 from .load import load_scorer, locate_model
 from .manifest import MANIFEST, manifest
@@ -54,6 +57,8 @@ def export_model(source: str | Path, out: Path, home: Path, *, force: bool = Fal
                           f"`dnactx runs show {folder.id}`")
     with atomic_dir(out) as tmp:
         _write_weights(scorer, tmp)
+        if scorer.recipe.calibration is not None:
+            write_json(tmp / CALIBRATION_FILE, {**scorer.recipe.calibration.to_dict(), "fitted_on": "val"})
         files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file()}
         provenance = _provenance(folder)
         write_json(tmp / MANIFEST, manifest(scorer.recipe, provenance, files))

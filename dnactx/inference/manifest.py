@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DnactxError
+from .calibration import CALIBRATION_FILE, read_calibration
 from .recipe import Recipe
 
 MANIFEST = "dnactx_model.json"
@@ -47,4 +48,8 @@ def read_manifest(folder: Path) -> tuple[Recipe, dict[str, Any]]:
     missing = [name for name in FILES[recipe.family] if not (Path(folder) / name).is_file()]
     if missing:
         raise DnactxError(f"exported model {folder} lacks {', '.join(missing)}; export it again")
+    beside = read_calibration(Path(folder))
+    if (Path(folder) / CALIBRATION_FILE).is_file() and beside != recipe.calibration:
+        raise DnactxError(f"{Path(folder) / CALIBRATION_FILE} differs from the calibration in {path} (the one "
+                          "dnactx applies); export the model again")
     return recipe, values.get("provenance") or {}

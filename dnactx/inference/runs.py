@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from ..errors import DnactxError
 from ..runs import RunFolder
-from .calibration import read_calibration
+from .calibration import CALIBRATION_FILE, Calibration, read_calibration
 from .recipe import Recipe, tokenizer_kind
 
 WEIGHTS_FILE = {"lr": "lr.safetensors", "cnn": "model.safetensors", "transformer": "model.safetensors"}
@@ -83,6 +84,34 @@ def cnn_channels(weights: Path) -> tuple[int, int]:
         return int(fh.get_slice("conv1.0.weight").get_shape()[0]), int(fh.get_slice("conv2.1.weight").get_shape()[0])
 
 
+def trained_calibration(metrics: dict | None, config: dict) -> str:
+    """The ``--calibrate`` a run was trained with (metrics.json's calibration, else config.json): none | platt | ..."""
+    fitted = (metrics or {}).get("calibration")
+    method = fitted.get("method") if isinstance(fitted, dict) else None
+    return str(method or config.get("calibrate") or "none")
+
+
+def run_calibration(folder: RunFolder) -> Calibration | None:
+    """The map a run's probabilities go through: its calibration.json; for a run written before dnactx stored that
+    file, Platt's slope and intercept from metrics.json. A calibrated run whose map is in neither (isotonic, which
+    metrics.json summarised as a breakpoint count) gives None and one warning line on stderr: its scores are raw."""
+    calibration = read_calibration(folder.path)
+    method = trained_calibration(folder.metrics, folder.config)
+    if calibration is not None or method == "none" or (folder.path / CALIBRATION_FILE).is_file():
+        return calibration
+    fitted = (folder.metrics or {}).get("calibration")
+    if method == "platt" and isinstance(fitted, dict) and {"slope", "intercept"} <= set(fitted):
+        try:
+            return Calibration.from_dict(fitted, f"{folder.path / 'metrics.json'} calibration")
+        except DnactxError:
+            pass
+    why = "an older dnactx wrote the run" if folder.status.get("status") == "completed" else "the run did not complete"
+    print(f"warning: run {folder.id} was trained with --calibrate {method} but its calibration map is unavailable "
+          f"({CALIBRATION_FILE} is absent: {why}); its scores here are the model's raw, uncalibrated probabilities; "
+          "train it again to have them calibrated", file=sys.stderr, flush=True)
+    return None
+
+
 def recipe_of_run(path: Path) -> Recipe:
     """The Recipe of the run folder at ``path`` (see :meth:`Recipe.from_run`)."""
     folder = RunFolder(path)
@@ -93,7 +122,7 @@ def recipe_of_run(path: Path) -> Recipe:
     weights = run_weights(folder)
     common = dict(family=family, model=str(config["model"]), window=run_window(config, folder),
                   size=int(config["size"]), mode=str(config["mode"]),
-                  site_context=bool(config.get("site_context", True)), calibration=read_calibration(folder.path))
+                  site_context=bool(config.get("site_context", True)), calibration=run_calibration(folder))
     if family == "lr":
         scaling, kmax = lr_scaling(weights, folder)
         return Recipe(**common, lr_scaling=scaling, kmax=kmax)

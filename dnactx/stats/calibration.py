@@ -46,6 +46,15 @@ class Calibrator:
             return {"method": "isotonic", "n_breakpoints": int(self.model.X_thresholds_.size)}
         return {"method": "none"}
 
+    def mapping(self) -> dict:
+        """The fitted map itself, as calibration.json holds it (``dnactx.inference.calibration``): Platt's slope and
+        intercept on the logit, or isotonic's breakpoints ``x`` (``X_thresholds_``) and values ``y``
+        (``y_thresholds_``), from which numpy alone reproduces this calibrator."""
+        if self.method == "isotonic":
+            return {"method": "isotonic", "x": [float(v) for v in self.model.X_thresholds_],
+                    "y": [float(v) for v in self.model.y_thresholds_]}
+        return self.params()
+
 
 def fit_calibrator(y: np.ndarray, p: np.ndarray, method: str) -> Calibrator:
     """Fit a calibration map on validation labels and scores.

@@ -69,12 +69,14 @@ class Evaluation:
     """metrics.json's measured part, and the scores it was computed from.
 
     ``scores`` are the run's final scores per split (calibrated under ``--calibrate``); ``raw`` the model's own
-    outputs, kept when they differ (a calibrated run), else None.
+    outputs, kept when they differ (a calibrated run), else None; ``calibration`` the fitted map as calibration.json
+    holds it (:meth:`Calibrator.mapping`), None when uncalibrated.
     """
 
     metrics: MetricsFile
     scores: dict[str, np.ndarray]
     raw: dict[str, np.ndarray] | None
+    calibration: dict | None = None
 
 
 def evaluate_run(val: Sites, test: Sites, train_labels: np.ndarray, train_context: np.ndarray,
@@ -110,7 +112,8 @@ def evaluate_run(val: Sites, test: Sites, train_labels: np.ndarray, train_contex
         split = _SplitEvaluation(sites, scores[name], threshold, per_context, settings)
         metrics[name], metrics["by_context"][name] = split.measure(train_labels, train_context)
     raw = None if settings.calibrate == "none" else {"val": np.asarray(val.scores), "test": np.asarray(test.scores)}
-    return Evaluation(metrics, scores, raw)
+    mapping = None if settings.calibrate == "none" else {**calibrator.mapping(), "fitted_on": "val"}
+    return Evaluation(metrics, scores, raw, mapping)
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_path, write_text
+from ..atomic import atomic_path, write_json, write_text
 from ..contracts import MetricsFile, RunFacts
 from ..data.dataset import Dataset, cut_context, load_dataset, read_meta
 from ..distributed import is_distributed, is_main, share_run_id
 from ..errors import DnactxError, ExitCode
+from ..inference.calibration import CALIBRATION_FILE
 from ..provenance import library_versions
 from ..runs import RunFolder, folder_for_this_process, iter_run_folders
 from ..stats.evaluation import Evaluation, Settings, Sites, evaluate_run
@@ -196,6 +197,7 @@ def _train(config: TrainConfig, folder: RunFolder, home: Path, *, resume: bool, 
     facts.setdefault("train_seconds", time.perf_counter() - t0)
     evaluation = _evaluate(config, ds, probs)
     metrics: MetricsFile = {**evaluation.metrics, "facts": facts}
+    _write_calibration(folder, evaluation)
     _write_predictions(folder, ds, evaluation)
     folder.write_metrics(metrics)
     folder.add_artifact(folder.path / "metrics.json", "metrics")
@@ -210,6 +212,16 @@ def _evaluate(config: TrainConfig, ds: Dataset, probs: dict[str, np.ndarray]) ->
                         threshold_by=config.threshold_by, seed=config.seed)
     train = ds.splits["train"]
     return evaluate_run(sites["val"], sites["test"], train.labels, train.context, settings)
+
+
+def _write_calibration(folder: RunFolder, evaluation: Evaluation) -> None:
+    """calibration.json (the map ``load_scorer`` applies, see dnactx.inference.calibration) under --calibrate, written
+    whole before metrics.json so that a completed calibrated run always carries it; listed among the artifacts."""
+    if not folder.writable or evaluation.calibration is None:
+        return
+    target = folder.path / CALIBRATION_FILE
+    write_json(target, evaluation.calibration)
+    folder.add_artifact(target, "calibration")
 
 
 def _write_predictions(folder: RunFolder, ds: Dataset, evaluation: Evaluation) -> None:
