@@ -20,7 +20,7 @@ from . import profile as pf
 from .artifact import sentence, store_in_run
 from .bed_sites import bed_sites
 from .mutagenesis import Mutagenesis, ism
-from .output import write_explanation, write_variants
+from .output import claim_out, write_explanation, write_variants
 from .sites import SELECTIONS, Sites, run_dataset, select_sites
 from .variants import largest_effects, require_snvs, variant_effects, variant_reach
 
@@ -105,6 +105,7 @@ def explain_model(source: str | Path, home: Path | None, out: Path, options: Exp
     started = time.perf_counter()
     if options.n < 1:
         raise DnactxError(f"--n must be at least 1, got {options.n}")
+    claim_out(Path(out), home)
     ref = locate_model(source, home)
     scorer = load_scorer(ref, home, device=device, batch_size=batch_size)
     sites = choose_sites(ref, scorer, options)
@@ -139,6 +140,7 @@ def explain_variants(source: str | Path, home: Path | None, vcf: Path, genome_pa
                      device: str | None = None) -> dict:
     """The whole ``dnactx explain RUN_ID --variants VCF --genome FASTA --out DIR``; returns variants.json."""
     started = time.perf_counter()
+    claim_out(Path(out), home)
     ref = locate_model(source, home)
     scorer = load_scorer(ref, home, device=device, batch_size=batch_size)
     genome = FastaGenome(genome_path)

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..atomic import atomic_dir, write_json, write_text
 from ..errors import DnactxError
+from ..outputs import EXPORTED_MODEL, Owns, claim_folder, owned_names
 from ..provenance import library_versions, sha256_file, utcnow
 from ..runs import RunFolder
 from .card import CardInputs, model_card
@@ -40,8 +41,10 @@ def export_model(source: str | Path, out: Path, home: Path, *, force: bool = Fal
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise DnactxError(f"--out {out} is a file; give a folder to write the model into")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise DnactxError(f"--out {out} is not empty; choose a new folder or pass --force to replace it")
+    if out.is_dir() and any(out.iterdir()):
+        if not force:
+            raise DnactxError(f"--out {out} is not empty; choose a new folder or pass --force to replace it")
+        claim_folder(out, "export", _earlier_export(out), home=home, own_kind=EXPORTED_MODEL)
     ref = locate_model(source, home)
     if ref.kind != "run":
         raise DnactxError(f"{ref.path} is already an exported model; export a run (its id or folder)")
@@ -62,6 +65,18 @@ def export_model(source: str | Path, out: Path, home: Path, *, force: bool = Fal
                           tissue=tissue)
         write_text(tmp / "README.md", model_card(card))
     return {"out": str(out), "run_id": folder.id, "family": scorer.recipe.family, "files": files}
+
+
+def _earlier_export(out: Path) -> Owns:
+    """What a previous ``dnactx export`` wrote in ``out``: its manifest, README.md and the files the manifest
+    lists; nothing at all when ``out`` holds no manifest."""
+    try:
+        listed = (json.loads((out / MANIFEST).read_text(encoding="utf-8")) or {}).get("files") or {}
+    except (OSError, ValueError, AttributeError):
+        return owned_names()
+    if not isinstance(listed, dict):
+        return owned_names()
+    return owned_names({MANIFEST, "README.md", *(str(name) for name in listed)})
 
 
 def _write_weights(scorer: Scorer, dest: Path) -> None:

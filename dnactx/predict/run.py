@@ -68,6 +68,7 @@ def predict_genome(options: PredictOptions, home: Path | None = None, *, quiet: 
     still to finish, {} on ranks other than 0)."""
     started = time.perf_counter()
     options.validate()
+    OutFolder(options.out).claim(home)
     genome = FastaGenome(options.genome)
     plan = targets(genome, options.regions, options.chroms)
     require_dna(genome, plan[0])
