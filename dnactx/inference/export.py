@@ -33,8 +33,9 @@ _NOT_COPIED = {"config.json", "generation_config.json", ".gitattributes"}
 
 
 def export_model(source: str | Path, out: Path, home: Path, *, force: bool = False, species: str | None = None,
-                 tissue: str | None = None) -> dict[str, Any]:
-    """Write run ``source``'s model to ``out`` (atomically; a non-empty ``out`` only with ``force``).
+                 tissue: str | None = None, trust_remote_code: bool = False) -> dict[str, Any]:
+    """Write run ``source``'s model to ``out`` (atomically; a non-empty ``out`` only with ``force``, and only when
+    it holds an earlier export and nothing else). ``trust_remote_code``: load a checkpoint that ships code.
 
     Returns ``{"out", "run_id", "family", "files": {name: sha256}}``.
     """
@@ -49,7 +50,7 @@ def export_model(source: str | Path, out: Path, home: Path, *, force: bool = Fal
     if ref.kind != "run":
         raise DnactxError(f"{ref.path} is already an exported model; export a run (its id or folder)")
     folder = RunFolder(ref.path)
-    scorer = load_scorer(ref, home, device="cpu")  # a run without weights stops here, saying why
+    scorer = load_scorer(ref, home, device="cpu", trust_remote_code=trust_remote_code)  # no weights: one line why
     status = folder.status.get("status")
     if status != "completed" or not folder.metrics:
         raise DnactxError(f"run {folder.id} is {status} and has {'no ' if not folder.metrics else ''}metrics.json: "

@@ -73,7 +73,8 @@ def predict_genome(options: PredictOptions, home: Path | None = None, *, quiet: 
     plan = targets(genome, options.regions, options.chroms)
     require_dna(genome, plan[0])
     scorer = load_scorer(options.model, home, device=options.device or process_device(),
-                         precision=options.precision, batch_size=options.batch_size, compile=options.compile)
+                         precision=options.precision, batch_size=options.batch_size, compile=options.compile,
+                         trust_remote_code=options.trust_remote_code)
     folder = OutFolder(options.out)
     job = _Job(options, genome, scorer, folder, plan, {}, home)
     job.identity = on_main(lambda: identity(options, genome, scorer))
