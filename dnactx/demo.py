@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .contracts import RunRow, run_metric
 from .errors import DnactxError
+from .outputs import claim_folder, owned_names
 
 MATRIX_NAME = "demo"
 # lr, cnn and dnabert6-tiny frozen and top:2 at 50 bp upstream and both sides: small enough for a 2-core CPU
@@ -24,6 +25,7 @@ MATRIX_NAME = "demo"
 DEMO_GRID = {"model": "lr,cnn,dnabert6-tiny", "finetune": "frozen,top:2", "size": "50", "mode": "up,both",
              "epochs": "2", "patience": "1", "batch_size": "128", "max_train": "8000"}
 DEMO_WINDOW = 200
+DEMO_OUTPUTS = owned_names(("tracks.bed",), folders=("data", "runs", "diagnose", "report", "tracks"))
 # 2 kb blocks: the slice's CHG/CHH methylation sits in a few transposon clusters; smaller blocks spread them
 # over train, val and test (each gets 30+ positives of every context).
 DEMO_BLOCK = 2_000
@@ -113,7 +115,7 @@ def run_demo(out: Path, *, say: Callable[[str], None] = print, jobs: int = 1) ->
     from .prepare import PrepareOptions, prepare_dataset
     from .registry import Registry
 
-    out = Path(out)
+    out = claim_folder(Path(out), "demo", DEMO_OUTPUTS)  # its own earlier run is reused; anything else refused
     home = out / "runs"
     started = time.perf_counter()
     genome, calls = example_inputs()

@@ -333,8 +333,9 @@ def test_card_shows_intervals_where_metrics_have_them(tmp_path: Path, tiny_datas
     assert "context floor: scoring each test site by its context's training rate alone gives AUROC 0.550" in card
 
 
-def test_export_refuses_a_non_empty_folder_unless_forced_and_never_half_writes(tmp_path: Path, tiny_dataset: Path,
-                                                                              capsys) -> None:
+def test_export_refuses_a_non_empty_folder_and_force_replaces_only_an_earlier_export(tmp_path: Path,
+                                                                                     tiny_dataset: Path,
+                                                                                     capsys) -> None:
     home, out = tmp_path / "runs", tmp_path / "model"
     run_id = hand_made_lr_run(home, tiny_dataset)
     out.mkdir()
@@ -345,7 +346,12 @@ def test_export_refuses_a_non_empty_folder_unless_forced_and_never_half_writes(t
     code, _, stderr = run_cli(["--home", str(home), "export", "nope", "--out", str(tmp_path / "other")], capsys)
     assert code == 2 and "error:" in stderr and not (tmp_path / "other").exists()
     code, _, stderr = run_cli(["--home", str(home), "export", run_id, "--out", str(out), "--force"], capsys)
-    assert code == 0, stderr
+    assert code == 2 and "keep.txt" in stderr  # --force replaces an earlier export only, never anyone's files
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    (out / "keep.txt").unlink()
+    for _ in range(2):  # the second --force replaces the first export
+        code, _, stderr = run_cli(["--home", str(home), "export", run_id, "--out", str(out), "--force"], capsys)
+        assert code == 0, stderr
     assert sorted(p.name for p in out.iterdir()) == ["README.md", "dnactx_model.json", "lr.safetensors"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".model")]
 

@@ -319,7 +319,7 @@ def test_a_folder_that_holds_other_files_is_not_used_as_out(world, tmp_path: Pat
     (out / "chapter1.tex").write_text("precious")
     code, _, err = run_cli(["--home", str(world["home"]), "predict", world["run_id"], "--genome", str(world["genome"]),
                             "--out", str(out)], capsys)
-    assert code == 2 and "is not empty and holds no `dnactx predict` output" in err
+    assert code == 2 and "holds 1 entry it did not write (chapter1.tex)" in err
     assert [p.name for p in out.iterdir()] == ["chapter1.tex"]
 
 

@@ -11,6 +11,7 @@ from ..atomic import atomic_path, json_safe, write_json, write_text
 from ..contracts import RUN_IDENTITY, BaselineRef, Diagnosis, RunRow, run_metric
 from ..errors import DnactxError
 from ..explain.artifact import explanation_summary, read_explanation
+from ..outputs import claim_folder, owned_names
 from ..runs import RunFolder
 from ..stats.bootstrap import DEFAULT_BLOCK_BP, block_ids
 from . import plots
@@ -22,6 +23,11 @@ from .report_page import png_data_uri, report_csv, report_html, report_markdown
 from .significance import DrawSettings, report_stats
 
 DIAGNOSIS_FILE = "diagnosis.json"
+
+
+REPORT_FILES = owned_names(("report.md", "report.csv", "report.html", "heatmap.png", "pr_curves.png",
+                            "explain_profile.png"))
+PLOT_FILES = owned_names(plots.DIAGNOSIS_PLOTS)
 
 
 def _registry(home: Path):
@@ -63,6 +69,8 @@ def diagnose_row(row: RunRow, home: Path, *, baseline: RunRow | None, plots_dir:
                  save: bool = True) -> Diagnosis:
     """Diagnose one registry run row against ``baseline`` (see :func:`choose_baseline`); write diagnosis.json into
     its folder and plots into ``plots_dir``."""
+    if plots_dir is not None:
+        claim_folder(plots_dir, "diagnose", PLOT_FILES, option="--plots", home=home)
     folder = run_folder(row, home)
     metrics = run_metrics(row, folder)
     config = {**(row.get("config") or {}), **folder.config}
@@ -153,6 +161,8 @@ def report(home: Path, *, matrix: str | None = None, model: str | None = None, s
            data: Path | None = None) -> dict:
     """Build the report from the registry and write report.md, report.csv, report.html and the figures to ``out``."""
     _, name = selection_metric(metric)
+    out = Path(out) if out is not None else Path(home) / "reports" / (matrix or "all")
+    claim_folder(out, "report", REPORT_FILES, home=home)
     reg = _registry(home)
     rows, scope = _rows_for(reg, home, matrix, model, status, data)
     rows_with_metric = [r for r in rows if run_metric(r, f"val_{name}") is not None]
@@ -172,7 +182,6 @@ def report(home: Path, *, matrix: str | None = None, model: str | None = None, s
                           baseline_reason=reason, scope=scope, diagnosis=_short_diagnosis(diagnosis), stats=stats)
     result["skipped_without_metric"] = [r["id"] for r in rows if r not in rows_with_metric]
     result["explanation"] = diagnosis.get("explanation")
-    out = Path(out) if out is not None else Path(home) / "reports" / (matrix or "all")
     curves = _curves(home, chosen["representative"], base_row)
     result["out"] = write_report(result, out, curves)
     return json_safe(result)

@@ -139,6 +139,9 @@ def heatmap(values: np.ndarray, rows: list, cols: list, path: Path, *, title: st
     return _save(fig, path)
 
 
+DIAGNOSIS_PLOTS = ("reliability.png", "pr.png", "roc.png", "score_hist.png", "threshold_sweep.png")
+
+
 def diagnosis_plots(splits: dict[str, tuple[np.ndarray, np.ndarray]], sweeps: dict[str, dict], tuned: float,
                     out_dir: Path, bins: int = 10) -> list[Path]:
     """reliability.png, pr.png, roc.png, score_hist.png and threshold_sweep.png in ``out_dir``."""

@@ -48,6 +48,12 @@ HomeOption = Annotated[Path | None, typer.Option(
     callback=_set_command_home, expose_value=False)]
 
 
+# `--trust-remote-code` wherever a model is loaded: only the command line opts in, never a stored config.
+TrustOption = Annotated[bool, typer.Option(
+    "--trust-remote-code", help="Allow the Python code the model's checkpoint ships (DNABERT-2, HyenaDNA ...; read "
+    "it first). Only code whose sha256 matches what training recorded runs; a run's config.json never allows it.")]
+
+
 def parse_csv(text: str | None) -> list[str]:
     """``"a, b,c"`` → ``["a", "b", "c"]``; empty or None → ``[]``."""
     return [part.strip() for part in (text or "").split(",") if part.strip()]

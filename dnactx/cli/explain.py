@@ -11,7 +11,7 @@ import typer
 
 from ..errors import DnactxError
 from .command import DnactxCommand
-from .common import HomeOption, console_err, state
+from .common import HomeOption, TrustOption, console_err, state
 
 SITES_HELP = ("Which sites: top (the highest-scoring positives), positives (all, or a seeded sample of --n), random "
               "(a seeded sample of any label), or a BED file (its cytosines; needs --genome unless the dataset has "
@@ -59,6 +59,7 @@ def register(app: typer.Typer) -> None:
         device: Annotated[str | None, typer.Option("--device", help="cpu, cuda or cuda:N (default: a GPU when "
                                                                     "there is one).")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")] = False,
+        trust_remote_code: TrustOption = False,
         home: HomeOption = None,
     ) -> None:
         """Explain a trained model by in-silico mutagenesis: every base of each chosen site's input mutated, the
@@ -76,7 +77,7 @@ def register(app: typer.Typer) -> None:
             from ..explain import explain_variants
 
             result = explain_variants(run_id, _home(), variants, genome, out, aliases=aliases, batch_size=batch_size,
-                                      device=device)
+                                      device=device, trust_remote_code=trust_remote_code)
             _print_variants(result, as_json, dumps)
             return
         from ..explain import ExplainOptions, explain_model
@@ -85,7 +86,7 @@ def register(app: typer.Typer) -> None:
         options = ExplainOptions(sites=chosen, split=_split_option(split or "test"), n=500 if n is None else n,
                                  seed=seed or 0, genome=genome, aliases=aliases)
         result = explain_model(run_id, _home(), out, options, batch_size=batch_size, device=device,
-                               progress=None if as_json else _progress())
+                               progress=None if as_json else _progress(), trust_remote_code=trust_remote_code)
         if as_json:
             typer.echo(dumps(result))
         else:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from .command import DnactxCommand
-from .common import HomeOption, console_err, state
+from .common import HomeOption, TrustOption, console_err, state
 
 
 def register(app: typer.Typer) -> None:
@@ -18,13 +18,15 @@ def register(app: typer.Typer) -> None:
         run_id: Annotated[str, typer.Argument(help="Run id or a unique prefix of it (see `dnactx runs ls`), or a "
                                                    "run folder.")],
         out: Annotated[Path, typer.Option("--out", help="Folder to write the model into (created; must be empty).")],
-        force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out folder.")] = False,
+        force: Annotated[bool, typer.Option("--force", help="Replace an earlier export in --out (never a folder "
+                                                            "holding anything else).")] = False,
         species: Annotated[str | None, typer.Option("--species", help="Species of the training data, for the "
                                                                       "model card (e.g. 'Arabidopsis thaliana').")
                            ] = None,
         tissue: Annotated[str | None, typer.Option("--tissue", help="Tissue or sample of the training methylome, "
                                                                     "for the model card (e.g. 'leaf, Col-0').")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a line.")] = False,
+        trust_remote_code: TrustOption = False,
         home: HomeOption = None,
     ) -> None:
         """Write a trained model as a folder that loads without dnactx's training code: weights as safetensors
@@ -32,7 +34,8 @@ def register(app: typer.Typer) -> None:
         provenance in dnactx_model.json, and a README.md model card with a plain-Python loading snippet."""
         from ..inference.export import export_model
 
-        result = export_model(run_id, out, state.home, force=force, species=species, tissue=tissue)
+        result = export_model(run_id, out, state.home, force=force, species=species, tissue=tissue,
+                              trust_remote_code=trust_remote_code)
         if as_json:
             typer.echo(json.dumps(result, indent=2))
         else:

@@ -11,7 +11,7 @@ import typer
 from ..errors import DnactxError
 from ..formatting import num, with_interval
 from .command import DnactxCommand
-from .common import HomeOption, console_err, parse_csv, state
+from .common import HomeOption, TrustOption, console_err, parse_csv, state
 
 CALLS = "Evaluation against measured methylation (--calls)"
 
@@ -60,6 +60,7 @@ def predict(
                       ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace predictions of another model, genome or inputs "
                                                         "in --out.")] = False,
+    trust_remote_code: TrustOption = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print predict.json's summary as JSON.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")] = False,
     home: HomeOption = None,
@@ -92,7 +93,8 @@ def predict_options(params: dict):
     from ..prepare import expand_calls, parse_aliases
 
     keep = ("model", "genome", "out", "format", "mod_code", "min_coverage", "threshold", "exclude_between", "regions",
-            "batch_size", "precision", "device", "compile", "bootstrap", "force", "group", "groups")
+            "batch_size", "precision", "device", "compile", "bootstrap", "force", "group", "groups",
+            "trust_remote_code")
     return PredictOptions(**{k: params[k] for k in keep}, calls=expand_calls(params["calls"] or []),
                           chrom_alias=parse_aliases(params["chrom_alias"]), chroms=tuple(parse_csv(params["chroms"])),
                           contexts=tuple(parse_csv(params["contexts"])))

@@ -224,10 +224,13 @@ def export(
 ) -> None:
     """Export runs with their metrics for spreadsheets (csv) or scripts (json)."""
     from ..atomic import write_text
-    from ..registry.export import export_runs
+    from ..outputs import claim_file
+    from ..registry.export import export_runs, is_runs_export
 
     if fmt not in ("csv", "json"):
         raise DnactxError(f"--format must be csv or json, got {fmt!r}")
+    if out is not None:
+        claim_file(out, "runs export", is_runs_export)
     exported = export_runs(_select(status, matrix, model, None, False), fmt)
     if out is None:
         typer.echo(exported, nl=False)

@@ -77,7 +77,8 @@ def train(**options: Any) -> None:
             raise DnactxError("--data is required (DIR/dataset.parquet from `dnactx prepare`), or pass --resume RUN_ID")
         config = config_from_options(options)
     on_start = (lambda run_id: write_text(id_file, run_id + "\n")) if id_file is not None else None
-    result = train_run(config, state.home, resume=resume, quiet=options["quiet"], on_start=on_start)
+    result = train_run(config, state.home, resume=resume, quiet=options["quiet"], on_start=on_start,
+                       trust_remote_code=bool(options["trust_remote_code"]))
     code = exit_code_for([result["status"]])
     if not is_main():  # under `accelerate launch`, rank 0 speaks for the run
         raise typer.Exit(code=code)

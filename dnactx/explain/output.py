@@ -14,9 +14,19 @@ import numpy as np
 import pandas as pd
 
 from ..atomic import atomic_path, json_safe, write_json, write_text
+from ..outputs import claim_folder, owned_names
 from .mutagenesis import Mutagenesis
 from .plots import logo_plot, profile_plot
 from .sites import SELECTIONS, Sites
+
+# Every file explain writes (an ISM explanation and a --variants one may share a folder).
+OWNS = owned_names(("explain.json", "profile.csv", "profile.png", "logo.csv", "logo.png", "kmers.tsv", "sites.tsv",
+                    "ism.npz", "variants.tsv", "variants.bedGraph", "variants.json"))
+
+
+def claim_out(out: Path, home: Path | None) -> None:
+    """Refuse an --out holding anything but explain's own earlier outputs (before any work)."""
+    claim_folder(out, "explain", OWNS, home=home)
 
 
 def write_table(frame: pd.DataFrame, path: Path, sep: str = "\t") -> str:

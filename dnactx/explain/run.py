@@ -20,7 +20,7 @@ from . import profile as pf
 from .artifact import sentence, store_in_run
 from .bed_sites import bed_sites
 from .mutagenesis import Mutagenesis, ism
-from .output import write_explanation, write_variants
+from .output import claim_out, write_explanation, write_variants
 from .sites import SELECTIONS, Sites, run_dataset, select_sites
 from .variants import largest_effects, require_snvs, variant_effects, variant_reach
 
@@ -100,13 +100,15 @@ DEFINITIONS = {
 
 
 def explain_model(source: str | Path, home: Path | None, out: Path, options: ExplainOptions, *,
-                  batch_size: int | None = None, device: str | None = None, progress=None) -> dict:
+                  batch_size: int | None = None, device: str | None = None, progress=None,
+                  trust_remote_code: bool = False) -> dict:
     """The whole ``dnactx explain RUN_ID --out DIR``; returns explain.json's content (with ``files``)."""
     started = time.perf_counter()
     if options.n < 1:
         raise DnactxError(f"--n must be at least 1, got {options.n}")
+    claim_out(Path(out), home)
     ref = locate_model(source, home)
-    scorer = load_scorer(ref, home, device=device, batch_size=batch_size)
+    scorer = load_scorer(ref, home, device=device, batch_size=batch_size, trust_remote_code=trust_remote_code)
     sites = choose_sites(ref, scorer, options)
     ism_started = time.perf_counter()
     m = ism(scorer, scorer.recipe.cut(sites.windows), sites.context_id, sites.trinuc(), progress=progress)
@@ -136,11 +138,12 @@ def explain_model(source: str | Path, home: Path | None, out: Path, options: Exp
 
 def explain_variants(source: str | Path, home: Path | None, vcf: Path, genome_path: Path, out: Path, *,
                      aliases: dict[str, str] | None = None, batch_size: int | None = None,
-                     device: str | None = None) -> dict:
+                     device: str | None = None, trust_remote_code: bool = False) -> dict:
     """The whole ``dnactx explain RUN_ID --variants VCF --genome FASTA --out DIR``; returns variants.json."""
     started = time.perf_counter()
+    claim_out(Path(out), home)
     ref = locate_model(source, home)
-    scorer = load_scorer(ref, home, device=device, batch_size=batch_size)
+    scorer = load_scorer(ref, home, device=device, batch_size=batch_size, trust_remote_code=trust_remote_code)
     genome = FastaGenome(genome_path)
     where = f"--variants {vcf}"
     snvs = read_snvs(vcf)

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..atomic import atomic_dir, write_json, write_text
 from ..errors import DnactxError
+from ..outputs import EXPORTED_MODEL, Owns, claim_folder, owned_names
 from ..provenance import library_versions, sha256_file, utcnow
 from ..runs import RunFolder
 from .calibration import CALIBRATION_FILE
@@ -35,21 +36,24 @@ _NOT_COPIED = {"config.json", "generation_config.json", ".gitattributes"}
 
 
 def export_model(source: str | Path, out: Path, home: Path, *, force: bool = False, species: str | None = None,
-                 tissue: str | None = None) -> dict[str, Any]:
-    """Write run ``source``'s model to ``out`` (atomically; a non-empty ``out`` only with ``force``).
+                 tissue: str | None = None, trust_remote_code: bool = False) -> dict[str, Any]:
+    """Write run ``source``'s model to ``out`` (atomically; a non-empty ``out`` only with ``force``, and only when
+    it holds an earlier export and nothing else). ``trust_remote_code``: load a checkpoint that ships code.
 
     Returns ``{"out", "run_id", "family", "files": {name: sha256}}``.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise DnactxError(f"--out {out} is a file; give a folder to write the model into")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise DnactxError(f"--out {out} is not empty; choose a new folder or pass --force to replace it")
+    if out.is_dir() and any(out.iterdir()):
+        if not force:
+            raise DnactxError(f"--out {out} is not empty; choose a new folder or pass --force to replace it")
+        claim_folder(out, "export", _earlier_export(out), home=home, own_kind=EXPORTED_MODEL)
     ref = locate_model(source, home)
     if ref.kind != "run":
         raise DnactxError(f"{ref.path} is already an exported model; export a run (its id or folder)")
     folder = RunFolder(ref.path)
-    scorer = load_scorer(ref, home, device="cpu")  # a run without weights stops here, saying why
+    scorer = load_scorer(ref, home, device="cpu", trust_remote_code=trust_remote_code)  # no weights: one line why
     status = folder.status.get("status")
     if status != "completed" or not folder.metrics:
         raise DnactxError(f"run {folder.id} is {status} and has {'no ' if not folder.metrics else ''}metrics.json: "
@@ -67,6 +71,18 @@ def export_model(source: str | Path, out: Path, home: Path, *, force: bool = Fal
                           tissue=tissue)
         write_text(tmp / "README.md", model_card(card))
     return {"out": str(out), "run_id": folder.id, "family": scorer.recipe.family, "files": files}
+
+
+def _earlier_export(out: Path) -> Owns:
+    """What a previous ``dnactx export`` wrote in ``out``: its manifest, README.md and the files the manifest
+    lists; nothing at all when ``out`` holds no manifest."""
+    try:
+        listed = (json.loads((out / MANIFEST).read_text(encoding="utf-8")) or {}).get("files") or {}
+    except (OSError, ValueError, AttributeError):
+        return owned_names()
+    if not isinstance(listed, dict):
+        return owned_names()
+    return owned_names({MANIFEST, "README.md", *(str(name) for name in listed)})
 
 
 def _write_weights(scorer: Scorer, dest: Path) -> None:

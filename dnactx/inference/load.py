@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 from ..errors import DnactxError
 from ..runs import RunFolder, default_home, iter_run_folders
-from .manifest import is_export, read_manifest
+from .manifest import is_export, read_manifest, verify_manifest_files
 from .recipe import Recipe, tokenizer_kind
-from .runs import run_weights
+from .runs import run_weights, verify_run_weights
 from .scorer import PRECISIONS, LrScorer, Scorer, TorchScorer
 
 if TYPE_CHECKING:
@@ -78,8 +78,13 @@ def load_scorer(source: str | Path | ModelRef, home: str | Path | None = None, *
     device : torch device for cnn/transformers (default: cuda when available, else cpu); lr runs on numpy
     precision : no | bf16 | fp16 (autocast; ``no`` reproduces training's float32 predictions)
     batch_size : rows per forward pass (default by family: lr 512, cnn 1024 (256 on a CPU), transformer 128)
-    trust_remote_code : allow an exported folder's own Python code (a run uses what it was trained with)
+    trust_remote_code : allow the checkpoint's own Python code (a run's or an export's): only this argument opts in,
+        never the run's stored config, and then only code whose sha256 matches what training (or the export)
+        recorded
     compile : torch.compile the cnn/transformer (minutes to compile, then faster; for genome-wide scoring)
+
+    Every file an export's manifest lists, and a run's weights, are checked against their recorded sha256 first
+    (one read each); a changed file is a one-line DnactxError naming it.
     """
     if precision not in PRECISIONS:
         raise DnactxError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
@@ -89,11 +94,15 @@ def load_scorer(source: str | Path | ModelRef, home: str | Path | None = None, *
     home = Path(home)
     if ref.kind == "export":
         recipe, _ = read_manifest(ref.path)
+        recorded = verify_manifest_files(ref.path)  # weights, encoder, tokenizer and code, before any is read
         weights = ref.path / {"lr": "lr.safetensors", "cnn": "model.safetensors"}.get(recipe.family, "head.safetensors")
+        digest, when = recorded.get(weights.name), "it was exported"
     else:
         folder = RunFolder(ref.path)
-        recipe, weights = Recipe.from_run(folder.path), run_weights(folder)
-        trust_remote_code = recipe.trust_remote_code
+        weights = run_weights(folder)
+        digest = verify_run_weights(folder, weights)  # before Recipe.from_run reads the file's header
+        recipe = Recipe.from_run(folder.path)
+        recorded, when = folder.config.get("checkpoint_code") or {}, "this run was trained"
     kw = dict(batch_size=batch_size, device=device, precision=precision, compile=compile)
     if recipe.family == "lr":
         scorer = _lr(recipe, weights, batch_size)
@@ -101,9 +110,19 @@ def load_scorer(source: str | Path | ModelRef, home: str | Path | None = None, *
         scorer = _cnn(recipe, weights, kw)
     else:
         checkpoint = ref.path if ref.kind == "export" else _run_checkpoint(RunFolder(ref.path), recipe, home)
-        scorer = _transformer(recipe, checkpoint, weights, trust_remote_code, kw)
+        scorer = _transformer(recipe, checkpoint, weights, _Trust(trust_remote_code, recorded, when), kw)
     scorer.origin = ref
+    scorer.weights_sha256 = digest
     return scorer
+
+
+@dataclass(frozen=True)
+class _Trust:
+    """This command line's opt-in to a checkpoint's code, and the code hashes recorded ``when`` it was trusted."""
+
+    allowed: bool
+    recorded: dict[str, str]
+    when: str
 
 
 def _lr(recipe: Recipe, weights: Path, batch_size: int | None) -> LrScorer:
@@ -135,17 +154,18 @@ def _run_checkpoint(folder: RunFolder, recipe: Recipe, home: Path) -> Path:
     return resolve_checkpoint(recipe.model, home)
 
 
-def _transformer(recipe: Recipe, checkpoint: Path, weights: Path, trust: bool, kw: dict) -> TorchScorer:
+def _transformer(recipe: Recipe, checkpoint: Path, weights: Path, trust: _Trust, kw: dict) -> TorchScorer:
     """Encoder and tokenizer from ``checkpoint``; ``weights`` either the whole EncoderClassifier (top:N/full runs)
-    or its head alone (frozen runs: ``head.`` keys; an export's head.safetensors: the Head's own keys)."""
+    or its head alone (frozen runs: ``head.`` keys; an export's head.safetensors: the Head's own keys). Code the
+    checkpoint ships runs only with ``trust.allowed`` and only unchanged since ``trust.when``."""
     from safetensors.torch import load_file
 
-    from ..models.checkpoint import check_remote_code, load_encoder, load_tokenizer, max_positions
+    from ..models.checkpoint import load_encoder, load_tokenizer, max_positions, trusted_code
     from ..models.encoder import EncoderClassifier
 
-    check_remote_code(checkpoint, recipe.model, trust)
-    tokenizer = load_tokenizer(checkpoint, trust)
-    model = EncoderClassifier(load_encoder(checkpoint, trust), recipe.site_context)
+    allowed = bool(trusted_code(checkpoint, recipe.model, trust.allowed, trust.recorded, trust.when))
+    tokenizer = load_tokenizer(checkpoint, allowed)
+    model = EncoderClassifier(load_encoder(checkpoint, allowed), recipe.site_context)
     state = load_file(str(weights))
     if all(k.startswith("head.") for k in state):
         _load_state(model.head, weights, {k[len("head."):]: v for k, v in state.items()})

@@ -25,6 +25,38 @@ def manifest(recipe: Recipe, provenance: dict[str, Any], files: dict[str, str]) 
             "files": files}
 
 
+def verify_manifest_files(folder: Path) -> dict[str, str]:
+    """``{name: sha256}`` of the files the manifest lists, each checked against its file (one read each): a
+    missing or changed file is one line naming it, before anything loads it."""
+    path = Path(folder) / MANIFEST
+    try:
+        listed = json.loads(path.read_text(encoding="utf-8")).get("files")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise DnactxError(f"{path} is unreadable ({exc}); export the model again") from None
+    if not isinstance(listed, dict):
+        raise DnactxError(f"{path} lists no files with their sha256; export the model again")
+    for name, recorded in listed.items():
+        verify_sha256(Path(folder) / str(name), str(recorded), f"the sha256 recorded in {path}",
+                      "export the model again")
+    return {str(k): str(v) for k, v in listed.items()}
+
+
+def verify_sha256(path: Path, recorded: str, where: str, fix: str) -> str:
+    """``path``'s sha256 when it equals ``recorded``; else one DnactxError line naming the file."""
+    from ..provenance import sha256_file
+
+    try:
+        digest = sha256_file(path)
+    except FileNotFoundError:
+        raise DnactxError(f"{path} is missing (listed with {where}); {fix}") from None
+    except OSError as exc:
+        raise DnactxError(f"{path} is unreadable ({exc.strerror or exc}); {fix}") from None
+    if digest != recorded:
+        raise DnactxError(f"{path} has changed since it was written (sha256 {digest[:12]}, {where} "
+                          f"{recorded[:12]}): refusing to load it; {fix}")
+    return digest
+
+
 def is_export(folder: Path) -> bool:
     return (Path(folder) / MANIFEST).is_file()
 

@@ -43,6 +43,19 @@ def run_weights(folder: RunFolder) -> Path:
                       f"{hint}")
 
 
+def verify_run_weights(folder: RunFolder, weights: Path) -> str | None:
+    """The sha256 of ``weights`` when artifacts.json records it and the file still matches (None when nothing is
+    recorded: a run written before artifacts); a changed file is one line naming it, before anything reads it."""
+    from .manifest import verify_sha256
+
+    rel = str(weights.relative_to(folder.path)) if weights.is_relative_to(folder.path) else weights.name
+    recorded = [a.get("sha256") for a in folder.artifacts if a.get("path") == rel and a.get("sha256")]
+    if not recorded:
+        return None
+    return verify_sha256(weights, str(recorded[-1]), f"the sha256 recorded in {folder.path / 'artifacts.json'}",
+                         f"retrain the run (`dnactx runs show {folder.id}` has its options)")
+
+
 def run_window(config: dict, folder: RunFolder) -> int:
     """The dataset window the run was trained on (config.json, else the dataset's prepare.json)."""
     if config.get("window"):

@@ -40,6 +40,7 @@ class Scorer(ABC):
         if self.batch_size < 1:
             raise DnactxError(f"--batch-size must be at least 1, got {batch_size}")
         self.origin: Any = None
+        self.weights_sha256: str | None = None  # checked against the run's or export's record at load
 
     def logits(self, bases: np.ndarray, context_id: np.ndarray | None = None) -> np.ndarray:
         """Raw model scores (log-odds, before any calibration).

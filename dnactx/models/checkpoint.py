@@ -127,6 +127,31 @@ def check_remote_code(path: Path, model: str, trust: bool) -> list[str]:
     return files
 
 
+def code_files(path: Path) -> list[str]:
+    """Every Python file transformers could import from the checkpoint: the ``auto_map`` modules and any other
+    ``.py`` beside them (the modules they import relatively)."""
+    return sorted(set(remote_code_files(path)) | {p.name for p in Path(path).glob("*.py") if p.is_file()})
+
+
+def trusted_code(path: Path, model: str, trust: bool, recorded: dict[str, str] | None, when: str) -> dict[str, str]:
+    """The checkpoint's code files with their sha256, after two checks: this command line opted in (``trust``,
+    see :func:`check_remote_code`), and, when ``recorded`` is given (the hashes of the code trusted when ``when``:
+    "this run was trained", "it was exported"), every file is unchanged and was there then. A mismatch is one
+    line naming the file."""
+    if not check_remote_code(path, model, trust):
+        return {}
+    hashes = {name: sha256_file(path / name) for name in code_files(path)}
+    for name, digest in hashes.items() if recorded is not None else ():
+        if name not in recorded:
+            raise DnactxError(f"{path / name} was not there when {when} (no sha256 recorded for it): refusing to run "
+                              "code nobody trusted; remove it, or train/export the model again from this checkpoint")
+        if recorded[name] != digest:
+            raise DnactxError(f"{path / name} has changed since {when} (sha256 {digest[:12]}, recorded "
+                              f"{str(recorded[name])[:12]}): refusing to run code that differs from the code trusted "
+                              "then; restore the file, or train/export the model again")
+    return hashes
+
+
 def model_identity(path: Path, name: str) -> str:
     """A stable identity for a checkpoint: its name plus hashes of config, vocab, weights and any shipped code
     (for cache keys)."""

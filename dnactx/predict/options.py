@@ -38,6 +38,7 @@ class PredictOptions:
     compile: bool = False
     bootstrap: int = 1000
     force: bool = False
+    trust_remote_code: bool = False  # this command line's opt-in to the checkpoint's own code
     group: int | None = None
     groups: int | None = None
 

@@ -48,7 +48,8 @@ def model_identity(scorer: Scorer) -> dict[str, Any]:
     ref = scorer.origin
     weights = ref.path / MANIFEST if ref.kind == "export" else run_weights(RunFolder(ref.path))
     return {"kind": ref.kind, "path": str(Path(ref.path).resolve()), "run_id": ref.run_id,
-            "weights_sha256": sha256_file(weights), "recipe": scorer.recipe.to_dict()}
+            "weights_sha256": (scorer.weights_sha256 if ref.kind == "run" and scorer.weights_sha256 else
+                               sha256_file(weights)), "recipe": scorer.recipe.to_dict()}
 
 
 def identity(options: PredictOptions, genome: FastaGenome, scorer: Scorer) -> dict[str, Any]:

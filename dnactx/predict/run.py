@@ -68,11 +68,13 @@ def predict_genome(options: PredictOptions, home: Path | None = None, *, quiet: 
     still to finish, {} on ranks other than 0)."""
     started = time.perf_counter()
     options.validate()
+    OutFolder(options.out).claim(home)
     genome = FastaGenome(options.genome)
     plan = targets(genome, options.regions, options.chroms)
     require_dna(genome, plan[0])
     scorer = load_scorer(options.model, home, device=options.device or process_device(),
-                         precision=options.precision, batch_size=options.batch_size, compile=options.compile)
+                         precision=options.precision, batch_size=options.batch_size, compile=options.compile,
+                         trust_remote_code=options.trust_remote_code)
     folder = OutFolder(options.out)
     job = _Job(options, genome, scorer, folder, plan, {}, home)
     job.identity = on_main(lambda: identity(options, genome, scorer))

@@ -21,6 +21,7 @@ from typing import Any
 from ..atomic import write_json
 from ..errors import DnactxError
 from ..filelock import file_lock
+from ..outputs import claim_folder, owned_names
 from .regions import Target
 
 STATE = ".dnactx-predict"
@@ -28,6 +29,7 @@ SUMMARY = "predict.json"
 PREDICTIONS = "predictions.parquet"
 PLOT = "tracks.png"
 TRACK_SUFFIXES = (".bedGraph.gz", ".bw")
+OWNS = owned_names((SUMMARY, PREDICTIONS, PLOT), suffixes=TRACK_SUFFIXES, folders=(STATE,))
 
 
 def identity_key(identity: dict[str, Any]) -> str:
@@ -66,15 +68,18 @@ class OutFolder:
         return marker if marker is not None and self.part(target).is_file() else None
 
     # -- starting ---------------------------------------------------------------------------------------
+    def claim(self, home: Path | None = None) -> None:
+        """Refuse an --out that holds anything but predict's own outputs (the home, a run folder, a dataset,
+        anyone's files), whatever --force says."""
+        claim_folder(self.out, "predict", OWNS, home=home)
+
     def begin(self, identity: dict[str, Any], *, force: bool) -> bool:
         """Claim ``--out`` for predictions of ``identity``; True when they are already complete there.
 
         Another identity's predictions (finished or not) are refused unless ``force``, which removes them first;
-        a non-empty folder that holds no predict output is refused whatever ``force`` says."""
+        a folder that holds anything but predict's own outputs is refused whatever ``force`` says."""
         key = identity_key(identity)
-        if self.out.is_dir() and not self.state.is_dir() and self.summary() is None and any(self.out.iterdir()):
-            raise DnactxError(f"--out {self.out} is not empty and holds no `dnactx predict` output; give a new or "
-                              "empty folder")
+        self.claim()
         with self.lock():
             summary, manifest = self.summary(), _read_json(self.manifest)
             found = (summary or {}).get("identity") or (manifest or {}).get("identity")

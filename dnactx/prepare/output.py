@@ -10,19 +10,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import DnactxError
+from ..outputs import DATASET, claim_folder, owned_names
 
 OUTPUT_FILES = ("dataset.parquet", "prepare.json")
+OWNS = owned_names(OUTPUT_FILES)
 
 
 @contextlib.contextmanager
 def staged_output(out: Path) -> Iterator[Path]:
-    """Yield a fresh staging folder; on success it becomes ``out`` (or its files replace those in ``out``).
+    """Yield a fresh staging folder; on success it becomes ``out`` (or its files replace those in ``out``, which
+    may not be the registry home, a run folder, an exported model or a folder holding one; other files stay).
 
     On any error the staging folder is removed, so a failed run leaves ``out`` exactly as it was.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise DnactxError(f"--out {out} exists and is not a folder; give a folder path")
+    claim_folder(out, "prepare", OWNS, own_kind=DATASET, keep_others=True)  # never a registry, run or export
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".prepare-tmp", dir=out.parent))
     try:

@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 from ..contracts import FACTS, MetricRef, RunFacts, RunRow, flatten_metrics
@@ -34,6 +35,19 @@ def flat_record(run: RunRow) -> dict[str, Any]:
         if split != FACTS:
             out[MetricRef(split, context, name).label] = value
     return out
+
+
+def is_runs_export(path: Path) -> bool:
+    """True when ``path`` looks like an earlier ``runs export``: a CSV whose header starts with the run columns, or
+    a JSON list of run rows (so ``--out`` overwrites only that, never a registry or anyone's file)."""
+    with open(path, encoding="utf-8") as fh:
+        head = fh.readline()
+    if head.startswith(",".join(FLAT_FIELDS[:3]) + ","):
+        return True
+    if not head.startswith("["):
+        return False
+    rows = json.loads(Path(path).read_text(encoding="utf-8"))
+    return isinstance(rows, list) and all(isinstance(r, dict) and "id" in r for r in rows)
 
 
 def export_runs(runs: list[RunRow], fmt: str) -> str:

@@ -11,11 +11,14 @@ from pathlib import Path
 from ..atomic import json_default, write_json
 from ..errors import DnactxError
 from ..matrix.spec import MatrixSpec
+from ..outputs import claim_folder, owned_names
 from .render import SlurmOptions, dnactx_command, load_template, render, write_script
 
 # The array task index, expanded by bash at run time: the only unquoted text after the dnactx arguments.
 CELL_TAIL = ' --cell "$SLURM_ARRAY_TASK_ID"'
 MAX_VERSIONS = 999
+# What submit writes in its script folder: scripts (and their versions), manifests, run-id files, the logs folder.
+JOB_FILES = owned_names(suffixes=(".sbatch", ".json", ".run-id"), folders=("logs",))
 
 
 @dataclasses.dataclass
@@ -59,6 +62,7 @@ def write_job(request: JobRequest, opts: SlurmOptions, out: Path, *, template: P
     """Write ``out/<kind>.sbatch`` (and its manifest); an identical one already there is reused, a different one
     is kept and this one becomes ``<kind>.2.sbatch`` (``.3`` …): nothing is ever silently overwritten."""
     out = Path(os.path.abspath(out))
+    claim_folder(out, "submit", JOB_FILES)
     workdir = Path(os.path.abspath(workdir or Path.cwd()))
     text_of_template = load_template(request.kind, template)
     (out / "logs").mkdir(parents=True, exist_ok=True)  # SLURM does not create the --output folder

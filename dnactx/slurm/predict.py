@@ -7,7 +7,8 @@ import os
 from pathlib import Path
 
 from ..atomic import write_json
-from .jobs import JobFiles
+from ..outputs import claim_folder
+from .jobs import JOB_FILES, JobFiles
 from .render import SlurmOptions, dnactx_command, load_template, render, write_script
 
 GROUP_TAIL = ' --group "$SLURM_ARRAY_TASK_ID" --groups {groups}'  # trusted text: the only unquoted part
@@ -18,6 +19,7 @@ def write_predict_job(predict_args: list[str], groups: list[list[dict]], opts: S
     """``out/predict.sbatch`` (array 0..G-1: task K runs ``dnactx --home H predict PREDICT_ARGS --group K --groups
     G``) and ``out/groups.json`` (each group's chromosomes with their bases to score)."""
     out = Path(os.path.abspath(out))
+    claim_folder(out, "submit predict", JOB_FILES, option="--script-dir", home=home)
     workdir = Path(os.path.abspath(Path.cwd()))
     argv = ["--home", os.path.abspath(home), "predict", *predict_args]
     tail = GROUP_TAIL.format(groups=len(groups))

@@ -14,7 +14,6 @@ from ..data.dataset import Dataset
 from ..data.torchdata import ColumnDataset
 from ..distributed import is_main
 from ..losses import make_loss
-from ..provenance import sha256_file
 from ..runs import RunFolder
 from ..tokenize import base_codes
 from . import cache
@@ -70,20 +69,22 @@ def _tokenize(tokenizer, ds: Dataset, max_tokens: int, quiet: bool) -> tuple[Inp
 
 
 def _transformer_inputs(config: TrainConfig, ds: Dataset, folder: RunFolder, home: Path, accelerator,
-                        quiet: bool) -> tuple[torch.nn.Module, Inputs, dict]:
-    """The encoder classifier on token columns; frozen, the head alone on cached pooled features."""
+                        quiet: bool, resume: bool = False) -> tuple[torch.nn.Module, Inputs, dict]:
+    """The encoder classifier on token columns; frozen, the head alone on cached pooled features. A resumed run
+    runs only the code whose hashes its first start recorded."""
     from ..models.checkpoint import (
-        check_remote_code,
         load_encoder,
         load_tokenizer,
         max_positions,
         model_identity,
         resolve_checkpoint,
+        trusted_code,
     )
     from ..models.encoder import EncoderClassifier, set_trainable
 
     path = resolve_checkpoint(config.model, home)
-    code = check_remote_code(path, config.model, config.trust_remote_code)
+    recorded = (folder.config.get("checkpoint_code") or {}) if resume else None
+    code = trusted_code(path, config.model, config.trust_remote_code, recorded, "this run started")
     tokenizer = load_tokenizer(path, config.trust_remote_code)
     encoder = load_encoder(path, config.trust_remote_code)
     max_tokens = max_positions(encoder)
@@ -93,7 +94,7 @@ def _transformer_inputs(config: TrainConfig, ds: Dataset, folder: RunFolder, hom
     set_trainable(encoder, top)
     folder.update_config(checkpoint_path=str(path), max_tokens=max_tokens, tokenizer=type(tokenizer).__name__,
                          encoder_class=f"{type(encoder).__module__}.{type(encoder).__name__}",
-                         checkpoint_code={f: sha256_file(path / f) for f in code if (path / f).is_file()})
+                         checkpoint_code=code)
     if top != 0:
         return model, tokens, {"truncated_fraction": truncated}
     key = cache.frozen_key(ds, model_identity(path, config.model), config.size, config.mode, max_tokens)
@@ -128,7 +129,7 @@ def train_neural(config: TrainConfig, ds: Dataset, folder: RunFolder, home: Path
     if config.family == "cnn":
         model, inputs, extra = _cnn_inputs(config, ds)
     else:
-        model, inputs, extra = _transformer_inputs(config, ds, folder, home, accelerator, quiet)
+        model, inputs, extra = _transformer_inputs(config, ds, folder, home, accelerator, quiet, resume)
     sets = {s: _columns(ds, s, config.site_context, inputs[s]) for s in SPLITS}
     loss_fn, loss_info = make_loss(config.loss, ds.splits["train"].labels, pos_weight=config.pos_weight,
                                    focal_gamma=config.focal_gamma, focal_alpha=config.focal_alpha)

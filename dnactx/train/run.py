@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import traceback
 from collections.abc import Callable
@@ -118,20 +119,24 @@ def _new_folder(config: TrainConfig, home: Path, matrix: str | None, cell: dict 
 
 
 def train_run(config: TrainConfig, home: Path, *, matrix: str | None = None, cell: dict | None = None,
-              resume: str | None = None, quiet: bool = False, on_start: Callable[[str], None] | None = None) -> dict:
+              resume: str | None = None, quiet: bool = False, on_start: Callable[[str], None] | None = None,
+              trust_remote_code: bool | None = None) -> dict:
     """Train one model, write its run folder and register it; ``{"run_id", "status", "metrics"}``.
 
     A run stopped by SIGTERM is marked preempted (status "preempted", metrics None) and can be finished with
     ``resume=run_id``. User errors are recorded in status.json and raised as DnactxError. ``on_start`` is called
-    with the run id (main process only) once the run folder exists.
+    with the run id (main process only) once the run folder exists. ``trust_remote_code`` (default: the given
+    config's) is this command line's opt-in: a resumed run never takes it from its stored config.json.
     """
     home = Path(home)
     solo = not resume and is_distributed() and config.family == "lr"
     if solo and not is_main():
         # lr is one scikit-learn fit: under torchrun/accelerate launch rank 0 runs it alone, without collectives
         return {"run_id": None, "status": "skipped", "metrics": None}
+    trust = bool(config.trust_remote_code if trust_remote_code is None and config is not None else trust_remote_code)
     if resume:
         folder, config = _resumed_folder(home, resume)
+        config = dataclasses.replace(config, trust_remote_code=trust)
     else:
         folder = _new_folder(config, home, matrix, cell, solo)
     if on_start is not None and is_main():
