@@ -271,3 +271,17 @@ def test_bad_options_are_one_line_before_any_work(extra: list[str], message: str
     code, _, err = run_cli(["pretrain", "--genome", str(genome), "--out", str(tmp_path / "o"), *extra], capsys)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("spec,arch", [("kmer:6", "bert"), ("nt:6", "esm")])
+def test_train_takes_a_pretrain_folder_as_its_model(spec: str, arch: str, genome: Path, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from conftest import make_tiny_dataset
+
+    lm = tmp_path / "lm"
+    run_pretrain(PretrainOptions(genomes=[genome], out=lm, tokenizer=spec, arch=arch, steps=2, **TINY))
+    data = make_tiny_dataset(tmp_path / "data", n=120).parent
+    code, _, err = run_cli(["--home", str(tmp_path / "runs"), "train", "--data", str(data), "--model", str(lm),
+                            "--size", "20", "--epochs", "1", "--finetune", "top:1"], capsys)
+    assert code == 0, err
