@@ -39,6 +39,7 @@ class LoopState:
     samples: int = 0
     step_seconds: float = 0.0
     seconds: float = 0.0
+    tokens: int = 0  # tokens trained on (pretrain's budget and rate)
     history: list[dict] = field(default_factory=list)
 
     def next_epoch(self) -> None:
