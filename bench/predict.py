@@ -180,7 +180,7 @@ def main() -> None:
     ap.add_argument("--smoke", action="store_true", help="a random genome and small stretches (for the tests)")
     args = ap.parse_args()
     if args.smoke:
-        args.bp, args.bp_transformer, args.size, args.bp_methods = 5_000, 2_000, 20, 5_000
+        args.bp, args.bp_transformer, args.size, args.bp_methods = 5_000, 2_000, 32, 5_000  # cnn: 65 bp slide
     import torch
 
     from dnactx.inference import load_scorer
