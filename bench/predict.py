@@ -6,7 +6,10 @@ transformer: the run's tokenizer) — then scores them in batches of the same si
 as trained, BatchNorm unfused). Both sides' probabilities are checked equal. Models (lr, cnn, dnabert6-tiny,
 both/200 by default) are trained briefly here on the real A. thaliana data (../shared/data; a random genome
 without it): lr --C 10, one epoch for the others. Prints sites/s for each side, the ratio, and the projected
-time for the whole A. thaliana genome (~43 M cytosines).
+time for the whole A. thaliana genome (~43 M cytosines). For a cnn it then times predict's two methods on the same
+sites in one run (issue 21): ``--method sliding`` (each stretch convolved once) against ``--method windows`` (every
+site's input alone, the former path), their probabilities checked equal to 1e-5, with the ratio of scoring rates,
+the whole-genome projection and the process's peak resident memory after each.
 
 Usage: OMP_NUM_THREADS=2 python bench/predict.py [--bp 100000] [--bp-transformer 20000] [--models lr,cnn,...]
        [--compile] [--smoke]
@@ -83,15 +86,16 @@ def train(root: Path, train_fa: Path, calls: Path, models: list[str], size: int,
     return runs
 
 
-def dnactx_side(root: Path, genome: Path, run_id: str, start: int, bp: int, compile_: bool) -> dict:
+def dnactx_side(root: Path, genome: Path, run_id: str, start: int, bp: int, compile_: bool,
+                method: str | None = None) -> dict:
     from dnactx.predict import PredictOptions, predict_genome
 
     bed = root / f"region-{run_id}.bed"
     bed.write_text(f"chr1\t{start}\t{start + bp}\n")
-    out = root / f"pred-{run_id}{'-compiled' if compile_ else ''}"
+    out = root / f"pred-{run_id}{'-compiled' if compile_ else ''}-{method}"
     t0 = time.perf_counter()
-    summary = predict_genome(PredictOptions(model=run_id, genome=genome, out=out, regions=bed, compile=compile_),
-                             root / "runs", quiet=True)
+    summary = predict_genome(PredictOptions(model=run_id, genome=genome, out=out, regions=bed, compile=compile_,
+                                            method=method), root / "runs", quiet=True)
     wall = time.perf_counter() - t0
     import pandas as pd
 
@@ -171,11 +175,12 @@ def main() -> None:
     ap.add_argument("--models", default="lr,cnn,dnabert6-tiny")
     ap.add_argument("--size", type=int, default=200)
     ap.add_argument("--mode", default="both")
+    ap.add_argument("--bp-methods", type=int, default=300_000, help="bases scored by cnn sliding vs windows")
     ap.add_argument("--compile", action="store_true", help="also time predict --compile (cnn, transformers)")
     ap.add_argument("--smoke", action="store_true", help="a random genome and small stretches (for the tests)")
     args = ap.parse_args()
     if args.smoke:
-        args.bp, args.bp_transformer, args.size = 5_000, 2_000, 20
+        args.bp, args.bp_transformer, args.size, args.bp_methods = 5_000, 2_000, 32, 5_000  # cnn: 65 bp slide
     import torch
 
     from dnactx.inference import load_scorer
@@ -204,7 +209,29 @@ def main() -> None:
                 print(f"| {date.today()} | {label} | {ours['sites']:,} | {ours['scoring']:,.0f} sites/s | "
                       f"{ours['wall']:,.0f} sites/s | {peer:,.0f} sites/s | {ours['scoring'] / peer:.1f}x | "
                       f"{whole} |")
+        if "cnn" in models:
+            methods(root, genome, runs["cnn"], args.bp_methods)
         print(json.dumps({"equal probabilities": "checked to 1e-5"}))
+
+
+def methods(root: Path, genome: Path, run_id: str, bp: int) -> None:
+    """predict --method sliding against --method windows on the same sites, in this one process."""
+    import resource
+
+    from dnactx.progress import duration
+
+    print("| date | model | sites | windows (scoring) | sliding (scoring) | ratio | sliding (wall, with outputs) | "
+          "whole A. thaliana (43 M, scoring / wall) | peak RSS after windows / sliding |")
+    found = {}
+    for method in ("windows", "sliding"):
+        found[method] = dnactx_side(root, genome, run_id, TRAIN_BP, bp, False, method)
+        found[method]["rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MiB (Linux: KiB)
+    w, s = found["windows"], found["sliding"]
+    np.testing.assert_allclose(s["frame"]["prob"].to_numpy(), w["frame"]["prob"].to_numpy(), rtol=0, atol=1e-5)
+    print(f"| {date.today()} | cnn | {s['sites']:,} | {w['scoring']:,.0f} sites/s | {s['scoring']:,.0f} sites/s | "
+          f"{s['scoring'] / w['scoring']:.1f}x | {s['wall']:,.0f} sites/s | "
+          f"{duration(ATHALIANA_CYTOSINES / s['scoring'])} / {duration(ATHALIANA_CYTOSINES / s['wall'])} | "
+          f"{w['rss']:,.0f} / {s['rss']:,.0f} MiB |")
 
 
 if __name__ == "__main__":

@@ -56,6 +56,9 @@ def register(app: typer.Typer) -> None:
             "--chrom-alias", help="FILE_NAME=FASTA_NAME for a BED/VCF chromosome named otherwise in the genome "
                                   "(repeatable).")] = None,
         batch_size: Annotated[int | None, typer.Option("--batch-size", help="Rows per forward pass.")] = None,
+        method: Annotated[str, typer.Option("--method", help="fast | plain: fast computes each mutant by "
+                                                             "difference from its site where the family allows "
+                                                             "(lr); plain scores every mutant.")] = "fast",
         device: Annotated[str | None, typer.Option("--device", help="cpu, cuda or cuda:N (default: a GPU when "
                                                                     "there is one).")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")] = False,
@@ -84,7 +87,7 @@ def register(app: typer.Typer) -> None:
 
         chosen = _sites_option(sites or "top")
         options = ExplainOptions(sites=chosen, split=_split_option(split or "test"), n=500 if n is None else n,
-                                 seed=seed or 0, genome=genome, aliases=aliases)
+                                 seed=seed or 0, genome=genome, aliases=aliases, method=method)
         result = explain_model(run_id, _home(), out, options, batch_size=batch_size, device=device,
                                progress=None if as_json else _progress(), trust_remote_code=trust_remote_code)
         if as_json:

@@ -54,6 +54,10 @@ def predict(
     compile: Annotated[bool, typer.Option("--compile", help="torch.compile a cnn or transformer: a one-off "
                                                             "compilation of a minute or more, then about 2x faster "
                                                             "on CPU; for a whole genome.")] = False,
+    method: Annotated[str | None, typer.Option(help="sliding | windows: sliding convolves each chromosome once "
+                                                    "and reads every site from the shared maps (a cnn; the "
+                                                    "default there, ~same probabilities to 1e-5); windows scores "
+                                                    "each site's input alone (the default otherwise).")] = None,
     group: Annotated[int | None, typer.Option(help="Score only chromosome group K of --groups (a SLURM array "
                                                    "task; the last group to finish merges).", hidden=True)] = None,
     groups: Annotated[int | None, typer.Option(help="Number of length-balanced chromosome groups.", hidden=True)
@@ -93,7 +97,7 @@ def predict_options(params: dict):
     from ..prepare import expand_calls, parse_aliases
 
     keep = ("model", "genome", "out", "format", "mod_code", "min_coverage", "threshold", "exclude_between", "regions",
-            "batch_size", "precision", "device", "compile", "bootstrap", "force", "group", "groups",
+            "batch_size", "precision", "device", "compile", "method", "bootstrap", "force", "group", "groups",
             "trust_remote_code")
     return PredictOptions(**{k: params[k] for k in keep}, calls=expand_calls(params["calls"] or []),
                           chrom_alias=parse_aliases(params["chrom_alias"]), chroms=tuple(parse_csv(params["chroms"])),
@@ -110,8 +114,8 @@ def _report(summary: dict) -> None:
         say("already complete: these predictions are in --out (use --force to compute them again)")
     total, timing = summary["counts"]["total"], summary["timing"]
     say(f"scored {total['all']:,} sites (CG {total['CG']:,}, CHG {total['CHG']:,}, CHH {total['CHH']:,}) in "
-        f"{timing['scoring_seconds']:.1f} s ({num(timing['sites_per_s'], 0)} sites/s, {timing['processes']} "
-        f"process{'es' if timing['processes'] != 1 else ''})")
+        f"{timing['scoring_seconds']:.1f} s of scoring ({num(timing['sites_per_s'], 0)} sites/s, "
+        f"{timing.get('method', 'windows')}, {timing['processes']} process{'es' if timing['processes'] != 1 else ''})")
     evaluation = summary.get("evaluation")
     if evaluation and evaluation.get("sites"):
         say(f"evaluation on {evaluation['labelled_sites']:,} labelled sites ({evaluation['rule']}):")

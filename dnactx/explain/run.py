@@ -19,7 +19,7 @@ from ..runs import RunFolder
 from . import profile as pf
 from .artifact import sentence, store_in_run
 from .bed_sites import bed_sites
-from .mutagenesis import Mutagenesis, ism
+from .mutagenesis import METHODS, Mutagenesis, fast_family, ism
 from .output import claim_out, write_explanation, write_variants
 from .sites import SELECTIONS, Sites, run_dataset, select_sites
 from .variants import largest_effects, require_snvs, variant_effects, variant_reach
@@ -36,6 +36,7 @@ class ExplainOptions:
     genome: Path | None = None
     aliases: dict[str, str] = field(default_factory=dict)
     k: int = 6
+    method: str = "fast"  # fast: mutants by difference where the family has it (lr); plain: every mutant scored
 
 
 def choose_sites(ref: ModelRef, scorer: Scorer, options: ExplainOptions) -> Sites:
@@ -107,11 +108,14 @@ def explain_model(source: str | Path, home: Path | None, out: Path, options: Exp
     if options.n < 1:
         raise DnactxError(f"--n must be at least 1, got {options.n}")
     claim_out(Path(out), home)
+    if options.method not in METHODS:
+        raise DnactxError(f"--method must be one of {', '.join(METHODS)}, got {options.method!r}")
     ref = locate_model(source, home)
     scorer = load_scorer(ref, home, device=device, batch_size=batch_size, trust_remote_code=trust_remote_code)
     sites = choose_sites(ref, scorer, options)
     ism_started = time.perf_counter()
-    m = ism(scorer, scorer.recipe.cut(sites.windows), sites.context_id, sites.trinuc(), progress=progress)
+    m = ism(scorer, scorer.recipe.cut(sites.windows), sites.context_id, sites.trinuc(), progress=progress,
+            method=options.method)
     ism_seconds = time.perf_counter() - ism_started
     analysis, tables = summarise(m, sites, options.k)
     r = scorer.recipe
@@ -124,6 +128,7 @@ def explain_model(source: str | Path, home: Path | None, out: Path, options: Exp
                       "n": options.n, "seed": options.seed, "chosen": len(sites), "notes": sites.notes},
         "sites": _site_facts(sites, m),
         **analysis,
+        "method": options.method if fast_family(scorer) else "plain",
         "mutants": mutants, "seconds": {"ism": round(ism_seconds, 3), "total": None},
         "mutants_per_second": round(mutants / ism_seconds, 1) if ism_seconds > 0 else None,
         "versions": library_versions(),

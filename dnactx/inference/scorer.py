@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 DEFAULT_BATCH = {"lr": 512, "cnn": 1024, "transformer": 128}  # rows per forward pass (lr: per k-mer block)
 CPU_CNN_BATCH = 256  # on a CPU the cnn's activations of 256 rows stay in cache: 2.5x the rate of 1024-row batches
 PRECISIONS = ("no", "bf16", "fp16")
+SLIDE_BP = 1 << 16  # bases of sequence convolved at a time by the sliding cnn path: bounds its memory (~40 MB)
 _READBACK = 32  # torch batches kept on the device before one copy back (no host sync per batch)
 
 
@@ -69,23 +70,60 @@ class Scorer(ABC):
         calibration = self.recipe.calibration
         return calibration(p) if calibrated and calibration is not None else p
 
+    @property
+    def slides(self) -> bool:
+        """True when :meth:`probs_along` shares one convolution of the sequence among overlapping inputs (a cnn);
+        otherwise it cuts every input and scores it alone."""
+        return False
+
+    def probs_along(self, seq: np.ndarray, starts: np.ndarray, context_id: np.ndarray | None = None, *,
+                    calibrated: bool = True, sliding: bool = True) -> np.ndarray:
+        """:meth:`probs` of the inputs ``seq[s:s + recipe.length]`` for every ``s`` in ``starts``.
+
+        ``seq``: uint8 ASCII (N,), e.g. ``Stranded.both`` (a chromosome then its reverse complement, so an input on
+        either strand is a slice); ``starts``: int (n,), any order. Where :attr:`slides` and ``sliding``, a cnn
+        convolves each stretch of ``seq`` once and reads every input's features from the shared maps (equal to
+        the per-input path to ~1e-6, see models/sliding.py); otherwise, or with ``sliding=False``, the inputs are
+        cut and scored one by one.
+        """
+        starts = np.asarray(starts, dtype=np.int64)
+        length = self.recipe.length
+        if starts.size and (starts.min() < 0 or starts.max() + length > seq.size):
+            raise DnactxError(f"input starts must lie within the sequence (0 … {seq.size - length}), got "
+                              f"{starts.min()} … {starts.max()}")
+        if self.slides and sliding and starts.size:
+            ctx = self._check_context(starts.size, context_id)
+            logits = self._score_along(np.asarray(seq, dtype=np.uint8), starts, ctx)
+        else:
+            logits = self.logits(np.lib.stride_tricks.sliding_window_view(seq, length)[starts], context_id)
+        p = expit(logits)
+        calibration = self.recipe.calibration
+        return calibration(p) if calibrated and calibration is not None else p
+
+    def _score_along(self, seq: np.ndarray, starts: np.ndarray, context_id: np.ndarray | None) -> np.ndarray:
+        """Raw logits of ``seq[s:s + length]`` per start (the sliding path of a family that has one)."""
+        raise NotImplementedError
+
     def _check(self, bases: np.ndarray, context_id: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
         bases = np.asarray(bases)
         r = self.recipe
         if bases.dtype != np.uint8 or bases.ndim != 2 or bases.shape[1] != r.length:
             raise DnactxError(f"model inputs must be uint8 ASCII of shape (n, {r.length}) (size {r.size} {r.mode}: "
                               f"cut them with recipe.cut), got {bases.dtype} {bases.shape}")
-        if not r.site_context:
-            return bases, None
+        return bases, self._check_context(len(bases), context_id)
+
+    def _check_context(self, n: int, context_id: np.ndarray | None) -> np.ndarray | None:
+        if not self.recipe.site_context:
+            return None
         if context_id is None:
             raise DnactxError("this model takes the site context: pass context_id (0 CG, 1 CHG, 2 CHH) per row")
         context_id = np.asarray(context_id)
-        if context_id.shape != (len(bases),) or context_id.dtype.kind not in "iu":
-            raise DnactxError(f"context_id must be integers of shape ({len(bases)},), got {context_id.dtype} "
+        if context_id.shape != (n,) or context_id.dtype.kind not in "iu":
+            raise DnactxError(f"context_id must be integers of shape ({n},), got {context_id.dtype} "
                               f"{context_id.shape}")
         if len(context_id) and (context_id.min() < 0 or context_id.max() > 2):
             raise DnactxError("context_id values must be 0 (CG), 1 (CHG) or 2 (CHH)")
-        return bases, context_id.astype(np.int64)
+        return context_id.astype(np.int64)
 
     @abstractmethod
     def _score(self, bases: np.ndarray, context_id: np.ndarray | None) -> np.ndarray:
@@ -156,6 +194,11 @@ class TorchScorer(Scorer):
         self.forward = self.model if forward is None else forward.eval().to(self.device)
         for p in self.forward.parameters():
             p.requires_grad_(False)
+        from ..models.cnn import CNN
+        from ..models.sliding import MIN_LENGTH
+
+        # the sliding path's module (not compiled: its shapes vary with each stretch); None for transformers
+        self._cnn = self.forward if isinstance(self.forward, CNN) and recipe.length >= MIN_LENGTH else None
         self.compiled = compile
         if compile:
             self.forward = torch.compile(self.forward, dynamic=False)
@@ -195,6 +238,43 @@ class TorchScorer(Scorer):
         if pending:
             out.append(torch.cat(pending).cpu())
         return torch.cat(out).numpy().astype(np.float64)
+
+
+    @property
+    def slides(self) -> bool:
+        return self._cnn is not None
+
+    def _score_along(self, seq: np.ndarray, starts: np.ndarray, context_id: np.ndarray | None) -> np.ndarray:
+        """The cnn's sliding path: stretches of at most SLIDE_BP bases of ``seq``, each convolved once; a stretch
+        whose inputs are too sparse to share much (more than length / 4 bases per input) is scored input by input.
+        """
+        import torch
+
+        from ..models.sliding import slice_features
+        from ..tokenize import base_codes
+
+        length, cnn = self.recipe.length, self._cnn
+        order = np.argsort(starts, kind="stable")
+        ordered = starts[order]
+        out = np.empty(starts.size, dtype=np.float64)
+        autocast = torch.autocast(self.device.type, dtype=self.dtype) if self.dtype else contextlib.nullcontext()
+        i = 0
+        with torch.inference_mode(), autocast:
+            while i < ordered.size:
+                lo = int(ordered[i])
+                j = max(i + 1, int(np.searchsorted(ordered, lo + SLIDE_BP - length, side="right")))
+                rows, hi = order[i:j], int(ordered[j - 1]) + length
+                ctx = None if context_id is None else context_id[rows]
+                if hi - lo > (j - i) * (length // 4):
+                    out[rows] = self._score(np.lib.stride_tricks.sliding_window_view(seq, length)[ordered[i:j]], ctx)
+                else:
+                    codes = torch.from_numpy(base_codes(seq[lo:hi])).to(self.device)
+                    at = torch.from_numpy(ordered[i:j] - lo).to(self.device)
+                    features = slice_features(cnn, codes, at, length)
+                    ctx_t = None if ctx is None else torch.from_numpy(ctx).to(self.device)
+                    out[rows] = cnn.head(features, ctx_t).float().cpu().numpy()
+                i = j
+        return out
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:

@@ -10,13 +10,15 @@ from ..inference.scorer import PRECISIONS
 from ..io.formats import CONTEXTS
 from ..io.opener import require_file
 from ..prepare.options import PrepareOptions
+from .score import METHODS
 
 
 @dataclass
 class PredictOptions:
     """What to score (``model`` on ``genome``, within ``regions``/``chroms``, in ``contexts``), where to write it
     (``out``), the calls to evaluate against with prepare's label rules, and how to run (batch size, precision,
-    device, torch.compile, bootstrap resamples; ``group``/``groups``: this process scores one of that many
+    device, torch.compile, ``method`` (sliding: a cnn convolves each chromosome once; windows: every site's input
+    alone), bootstrap resamples; ``group``/``groups``: this process scores one of that many
     length-balanced chromosome groups, as a SLURM array task does)."""
 
     model: str
@@ -36,6 +38,7 @@ class PredictOptions:
     precision: str = "no"
     device: str | None = None
     compile: bool = False
+    method: str | None = None  # sliding | windows; None: sliding for a cnn, windows otherwise
     bootstrap: int = 1000
     force: bool = False
     trust_remote_code: bool = False  # this command line's opt-in to the checkpoint's own code
@@ -64,6 +67,8 @@ class PredictOptions:
             raise DnactxError(f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.batch_size is not None and self.batch_size < 1:
             raise DnactxError(f"--batch-size must be at least 1, got {self.batch_size}")
+        if self.method is not None and self.method not in METHODS:
+            raise DnactxError(f"--method must be one of {', '.join(METHODS)}, got {self.method!r}")
         if self.bootstrap < 0:
             raise DnactxError(f"--bootstrap must be 0 (no intervals) or more resamples, got {self.bootstrap}")
         if (self.group is None) != (self.groups is None):
@@ -72,6 +77,15 @@ class PredictOptions:
             raise DnactxError(f"--group must be in 0 … {self.groups - 1} for --groups {self.groups}, got {self.group}")
         if self.calls:
             self.label_options(800)  # prepare's own checks of the label rules, before any work
+
+    def scoring_method(self, slides: bool, family: str) -> str:
+        """The --method for a scorer that can (``slides``) or cannot slide; sliding where it cannot is refused."""
+        if self.method is None:
+            return "sliding" if slides else "windows"
+        if self.method == "sliding" and not slides:
+            raise DnactxError(f"--method sliding needs a cnn whose inputs are at least 64 bp; this model is a {family}"
+                              " that scores each site's input alone: use --method windows (or leave --method out)")
+        return self.method
 
     def label_options(self, window: int) -> PrepareOptions:
         """prepare's options for reading and labelling ``calls`` (so predict labels exactly as prepare does)."""

@@ -141,9 +141,14 @@ def _counts(markers: list[dict]) -> dict:
 
 
 def _timing(markers: list[dict], wall: float, merge: float) -> dict:
-    scoring = float(sum(m["seconds"] for m in markers))
+    """``scoring_seconds``: the model alone (cutting inputs, the forward passes); ``chromosome_seconds``: that plus
+    finding the sites, reading calls and writing the part files; ``sites_per_s`` is per scoring second."""
+    scoring = float(sum(m.get("scoring_seconds", m["seconds"]) for m in markers))
     sites = int(sum(m["sites"] for m in markers))
-    return {"scoring_seconds": round(scoring, 3), "merge_seconds": round(merge, 3), "wall_seconds": round(wall, 3),
+    methods = sorted({m.get("method", "windows") for m in markers})
+    return {"method": methods[0] if len(methods) == 1 else methods,
+            "scoring_seconds": round(scoring, 3), "chromosome_seconds": round(sum(m["seconds"] for m in markers), 3),
+            "merge_seconds": round(merge, 3), "wall_seconds": round(wall, 3),
             "sites_per_s": sites / scoring if scoring > 0 else None,
             "processes": max((m["processes"] for m in markers), default=1)}
 

@@ -44,6 +44,7 @@ class _Job:
     progress: Progress | None = None
     sites_done: int = 0
     buffer: np.ndarray | None = None
+    method: str = "windows"
 
 
 def on_main(fn: Callable[[], Any], *, share: bool = True) -> Any:
@@ -77,6 +78,7 @@ def predict_genome(options: PredictOptions, home: Path | None = None, *, quiet: 
                          trust_remote_code=options.trust_remote_code)
     folder = OutFolder(options.out)
     job = _Job(options, genome, scorer, folder, plan, {}, home)
+    job.method = options.scoring_method(scorer.slides, scorer.recipe.family)
     job.identity = on_main(lambda: identity(options, genome, scorer))
     if on_main(lambda: folder.begin(job.identity, force=options.force)):
         return {**(folder.summary() or {}), "already_complete": True} if is_main() else {}
@@ -131,11 +133,13 @@ def _score_target(job: _Job, target: Target, chrom: Stranded) -> None:
     """One chromosome, stretch by stretch, into its part file; then its marker (the chromosome is done)."""
     started = time.perf_counter()
     called = on_main(lambda: job.calls.chromosome(target.index, chrom) if job.calls else None, share=False)
-    counts, labelled, with_calls = np.zeros(len(CONTEXTS), dtype=np.int64), 0, 0
+    counts, labelled, with_calls, scoring = np.zeros(len(CONTEXTS), dtype=np.int64), 0, 0, 0.0
     with _part_writer(job, target) as writer:
         for start, end in segments(target):
             pos, strand, ctx = cytosines(chrom, start, end, job.options.contexts)
-            prob = score_sites(job.scorer, chrom, pos, strand, ctx)
+            scored = time.perf_counter()
+            prob = score_sites(job.scorer, chrom, pos, strand, ctx, job.method)
+            scoring += time.perf_counter() - scored
             if writer is not None:
                 calls = join_calls(called, pos, strand) if called is not None else None
                 writer.write_table(site_table(target.name, pos, strand, ctx, prob, calls))
@@ -149,7 +153,8 @@ def _score_target(job: _Job, target: Target, chrom: Stranded) -> None:
         write_json(job.folder.marker(target), {
             "chrom": target.name, "index": target.index, "bases": target.bases, "sites": int(counts.sum()),
             "by_context": dict(zip(CONTEXTS, counts.tolist(), strict=True)), "with_calls": with_calls,
-            "labelled": labelled, "seconds": round(seconds, 3), "processes": world_size()})
+            "labelled": labelled, "seconds": round(seconds, 3), "scoring_seconds": round(scoring, 3),
+            "method": job.method, "processes": world_size()})
     sites = int(counts.sum())
     if job.progress is not None:  # in a log: "predict chr1: bases done/total · rate · ETA · its sites and rate"
         job.progress.label = f"predict {target.name}"
