@@ -34,8 +34,8 @@ import typing
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
-CONTEXTS = ("CG", "CHG", "CHH")
-SPLITS = ("train", "val", "test")
+from .choices import CONTEXTS, SPLITS
+
 RUN = "run"      # metric-row split of run-level metrics (threshold)
 FACTS = "facts"  # metric-row split of run facts
 

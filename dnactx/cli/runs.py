@@ -10,7 +10,8 @@ import typer
 from rich import box
 from rich.table import Table
 
-from ..contracts import FACTS, RUN_IDENTITY, SPLITS, MetricsFile, RunRow, parse_metric, run_metric
+from ..choices import SPLITS
+from ..contracts import FACTS, RUN_IDENTITY, MetricsFile, RunRow, parse_metric, run_metric
 from ..errors import DnactxError
 from ..formatting import num, text, with_interval
 from .command import DnactxCommand, DnactxGroup

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..contracts import CONTEXTS
+from ..choices import CONTEXTS
 from ..formatting import MISSING, count, markdown_table, num, pct
 from .recipe import Recipe
 from .snippets import snippet

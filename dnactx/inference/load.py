@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..choices import PRECISIONS
 from ..errors import DnactxError
 from ..runs import RunFolder, default_home, iter_run_folders
 from .manifest import is_export, read_manifest
 from .recipe import Recipe, tokenizer_kind
 from .runs import run_weights
-from .scorer import PRECISIONS, LrScorer, Scorer, TorchScorer
+from .scorer import LrScorer, Scorer, TorchScorer
 
 if TYPE_CHECKING:
     import torch

@@ -23,12 +23,11 @@ from typing import Any
 
 import numpy as np
 
+from ..choices import FAMILIES, MODES
 from ..data.dataset import context_slice, cut_context
 from ..errors import DnactxError
 from .calibration import Calibration
 
-FAMILIES = ("lr", "cnn", "transformer")
-MODES = ("up", "down", "both")
 TOKENIZERS = {"KmerTokenizer": "kmer", "HFTokenizer": "auto"}  # config.json's class name → recipe kind
 TRUNCATION = "centred"
 

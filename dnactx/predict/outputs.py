@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import __version__
+from ..choices import CONTEXTS
 from ..errors import DnactxError
 from ..inference import MANIFEST, Scorer
 from ..io.fasta import FastaGenome
-from ..io.formats import CONTEXTS
 from ..provenance import library_versions, sha256_file, utcnow
 from .evaluate import binned_correlation, discrimination
 from .merge import Collected, merge_parts

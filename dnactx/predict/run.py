@@ -15,11 +15,11 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from ..atomic import atomic_path, write_json
+from ..choices import CONTEXTS
 from ..distributed import broadcast_object, is_main, process_device, world_size
 from ..errors import DnactxError
 from ..inference import Scorer, chromosome_buffer, load_chromosome, load_scorer
 from ..io.fasta import FastaGenome
-from ..io.formats import CONTEXTS
 from ..prepare.windows import Stranded, window_pad
 from ..progress import Progress, duration, rate_text
 from .calls import CallLabels, join_calls

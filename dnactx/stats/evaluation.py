@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..contracts import CONTEXTS, MetricsFile, SplitMetrics
+from ..choices import CONTEXTS
+from ..contracts import MetricsFile, SplitMetrics
 from ..errors import DnactxError
 from ..metrics import best_f1_threshold, binary_metrics, confusion_at
 from .bootstrap import (

@@ -9,6 +9,7 @@ import torch
 from safetensors.torch import save_file
 
 from ..atomic import atomic_path
+from ..choices import SPLITS
 from ..contracts import RunFacts
 from ..data.dataset import Dataset
 from ..data.torchdata import ColumnDataset
@@ -21,8 +22,6 @@ from . import cache
 from .checkpoint import CHECKPOINT
 from .config import LoopConfig, TrainConfig, parse_finetune
 from .loop import TRAIN_LOG, fit, make_accelerator
-
-SPLITS = cache.SPLITS
 
 # A model's inputs for each split, by column name (labels and site context are added per split).
 Inputs = dict[str, dict[str, np.ndarray | torch.Tensor]]
