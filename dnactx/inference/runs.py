@@ -5,17 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import DnactxError
-from ..runs import RunFolder
+from ..runs import RunFolder, run_family
 from .calibration import read_calibration
 from .recipe import Recipe, tokenizer_kind
 
 WEIGHTS_FILE = {"lr": "lr.safetensors", "cnn": "model.safetensors", "transformer": "model.safetensors"}
-
-
-def run_family(config: dict) -> str:
-    """lr | cnn | transformer, from config.json (``family``, or the model name in the first layout)."""
-    model = config.get("model")
-    return config.get("family") or (model if model in ("lr", "cnn") else "transformer")
 
 
 def run_weights(folder: RunFolder) -> Path:

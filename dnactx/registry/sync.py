@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..contracts import flatten_metrics
 from ..errors import DnactxError
-from ..runs import RunFolder, iter_run_folders
+from ..runs import RunFolder, iter_run_folders, run_family
 from ..storage import from_os_error, is_storage_error
 from .db import make_engine, registry_path, set_journal_mode
 from .migrate import home_lock, upgrade
@@ -61,7 +61,7 @@ def _run_columns(folder: RunFolder) -> dict[str, Any]:
         "versions": versions,
         "dnactx_version": (versions or {}).get("dnactx"),
         # lr and cnn have no --finetune; their config.json still carries TrainConfig's default
-        "finetune": cfg.get("finetune") if cfg.get("family") == "transformer" else None,
+        "finetune": cfg.get("finetune") if run_family(cfg) == "transformer" else None,
     }
     out = {}
     for column in Run.__table__.columns:

@@ -68,9 +68,10 @@ def _tokenize(tokenizer, ds: Dataset, max_tokens: int, quiet: bool) -> tuple[Inp
     return {s: _token_columns(e) for s, e in encoded.items()}, truncated
 
 
-def _transformer_inputs(config: TrainConfig, ds: Dataset, folder: RunFolder, home: Path, accelerator,
-                        quiet: bool) -> tuple[torch.nn.Module, Inputs, dict]:
-    """The encoder classifier on token columns; frozen, the head alone on cached pooled features."""
+def _transformer_inputs(config: TrainConfig, ds: Dataset, home: Path, accelerator,
+                        quiet: bool) -> tuple[torch.nn.Module, Inputs, dict, dict]:
+    """The encoder classifier on token columns; frozen, the head alone on cached pooled features. Also what
+    config.json records of the checkpoint, tokenizer and cache (:class:`dnactx.runs.config.TrainedConfig`)."""
     from ..models.checkpoint import (
         check_remote_code,
         load_encoder,
@@ -90,17 +91,17 @@ def _transformer_inputs(config: TrainConfig, ds: Dataset, folder: RunFolder, hom
     model = EncoderClassifier(encoder, config.site_context)
     top = parse_finetune(config.finetune)
     set_trainable(encoder, top)
-    folder.update_config(checkpoint_path=str(path), max_tokens=max_tokens, tokenizer=type(tokenizer).__name__,
-                         encoder_class=f"{type(encoder).__module__}.{type(encoder).__name__}",
-                         checkpoint_code={f: sha256_file(path / f) for f in code if (path / f).is_file()})
+    resolved = dict(checkpoint_path=str(path), max_tokens=max_tokens, tokenizer=type(tokenizer).__name__,
+                    encoder_class=f"{type(encoder).__module__}.{type(encoder).__name__}",
+                    checkpoint_code={f: sha256_file(path / f) for f in code if (path / f).is_file()})
     if top != 0:
-        return model, tokens, {"truncated_fraction": truncated}
+        return model, tokens, {"truncated_fraction": truncated}, resolved
     key = cache.frozen_key(ds, model_identity(path, config.model), config.size, config.mode, max_tokens)
     head, features, hit = cache.frozen_inputs(model, tokens, cache.cache_path(home, key), accelerator,
                                               config.batch_size * 2, lambda message: _log(quiet, message),
                                               show_progress=not quiet)
-    folder.update_config(cache_hit=hit, cache_key=key)
-    return head, features, {"truncated_fraction": truncated, "cache_hit": hit}
+    return head, features, {"truncated_fraction": truncated, "cache_hit": hit}, {**resolved, "cache_hit": hit,
+                                                                                "cache_key": key}
 
 
 def _save_outputs(folder: RunFolder, best_state: dict[str, torch.Tensor], config: TrainConfig) -> None:
@@ -123,16 +124,17 @@ def train_neural(config: TrainConfig, ds: Dataset, folder: RunFolder, home: Path
                  quiet: bool) -> tuple[dict, RunFacts]:
     """Build the model and inputs, fit with early stopping, predict val/test with the best weights."""
     accelerator = make_accelerator(config.precision, config.grad_accum)
-    folder.update_config(device=str(accelerator.device), num_processes=accelerator.num_processes)
+    resolved = dict(device=str(accelerator.device), num_processes=accelerator.num_processes)
     if config.family == "cnn":
         model, inputs, extra = _cnn_inputs(config, ds)
     else:
-        model, inputs, extra = _transformer_inputs(config, ds, folder, home, accelerator, quiet)
+        model, inputs, extra, from_checkpoint = _transformer_inputs(config, ds, home, accelerator, quiet)
+        resolved.update(from_checkpoint)
     sets = {s: _columns(ds, s, config.site_context, inputs[s]) for s in SPLITS}
     loss_fn, loss_info = make_loss(config.loss, ds.splits["train"].labels, pos_weight=config.pos_weight,
                                    focal_gamma=config.focal_gamma, focal_alpha=config.focal_alpha)
     loop = LoopConfig.from_train_config(config, run_dir=folder.path, resume=resume, quiet=quiet)
-    folder.update_config(encoder_lr=loop.encoder_lr, **loss_info)
+    folder.resolve_config(**resolved, encoder_lr=loop.encoder_lr, **loss_info)  # config.json's one update
     result = fit(model, sets["train"], sets["val"], loss_fn, accelerator, loop,
                  predict_on={"val": sets["val"], "test": sets["test"]})
     if is_main():

@@ -15,7 +15,7 @@ from ..data.dataset import Dataset, cut_context, load_dataset, read_meta
 from ..distributed import is_distributed, is_main, share_run_id
 from ..errors import DnactxError, ExitCode
 from ..provenance import library_versions
-from ..runs import RunFolder, folder_for_this_process, iter_run_folders
+from ..runs import RunFolder, folder_for_this_process, iter_run_folders, run_config
 from ..stats.evaluation import Evaluation, Settings, Sites, evaluate_run
 from ..storage import StorageError, from_os_error, is_storage_error
 from .checkpoint import Preempted, has_checkpoint
@@ -105,10 +105,10 @@ def _new_folder(config: TrainConfig, home: Path, matrix: str | None, cell: dict 
     meta = read_meta(data_path)
     if meta.get("window"):
         cut_context([], int(meta["window"]), config.size, config.mode)  # size vs window, before any folder
-    record = {**config.to_dict(), "data": str(data_path.resolve()), "family": config.family,
-              "dataset_fingerprint": meta["fingerprint"], "window": meta.get("window"),
-              "versions": library_versions(), "device": None, "matrix": matrix, "cell": cell,
-              "max_train_effective": effective_max_train(config)}
+    record = run_config(config.to_dict(), data=str(data_path.resolve()), family=config.family,
+                        dataset_fingerprint=meta["fingerprint"], window=meta.get("window"),
+                        versions=library_versions(), device=None, matrix=matrix, cell=cell,
+                        max_train_effective=effective_max_train(config))
     folder = None
     if is_main():
         folder = RunFolder.create(home, record, name=config.name or default_name(config), matrix=matrix)
