@@ -29,7 +29,7 @@ def home(tmp_path) -> Path:
 
 
 def test_a_release_0_1_run_folder_loads_into_the_contract_and_its_model_recipe(home):
-    from dnactx.inference.runs import recipe_of_run
+    from dnactx.inference.run_model import recipe_of_run
 
     folder = RunFolder.open(home, RUN_ID)
     config = folder.config

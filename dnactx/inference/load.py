@@ -11,7 +11,7 @@ from ..errors import DnactxError
 from ..runs import RunFolder, default_home, iter_run_folders
 from .manifest import is_export, read_manifest
 from .recipe import Recipe, tokenizer_kind
-from .runs import run_weights
+from .run_model import recipe_of_run, run_weights
 from .scorer import LrScorer, Scorer, TorchScorer
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ def load_scorer(source: str | Path | ModelRef, home: str | Path | None = None, *
         weights = ref.path / {"lr": "lr.safetensors", "cnn": "model.safetensors"}.get(recipe.family, "head.safetensors")
     else:
         folder = RunFolder(ref.path)
-        recipe, weights = Recipe.from_run(folder.path), run_weights(folder)
+        recipe, weights = recipe_of_run(folder.path), run_weights(folder)
         trust_remote_code = recipe.trust_remote_code
     kw = dict(batch_size=batch_size, device=device, precision=precision, compile=compile)
     if recipe.family == "lr":

@@ -78,7 +78,8 @@ def cnn_channels(weights: Path) -> tuple[int, int]:
 
 
 def recipe_of_run(path: Path) -> Recipe:
-    """The Recipe of the run folder at ``path`` (see :meth:`Recipe.from_run`)."""
+    """The Recipe of the run folder at ``path``: config.json, metrics.json, its weights' metadata and shapes,
+    calibration.json; a run without weights is a one-line DnactxError (see :func:`run_weights`)."""
     folder = RunFolder(path)
     config = folder.config
     if not config:
