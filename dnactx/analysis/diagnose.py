@@ -25,8 +25,8 @@ from ..contracts import (
 from ..formatting import num, pct, signed
 from ..metrics import threshold_sweep
 from ..runs import run_family
-from .effects import calibration_effect, real_gain, threshold_effect
-from .figures import figures_from_metrics, gap, split_figures, subset_metrics
+from .effects import ece_change_from_calibrating, real_gain, threshold_effect
+from .numbers import figures_from_metrics, gap, split_figures, subset_metrics
 from .remedies import conflicts, remedy
 
 # Rule thresholds, named so the report can cite them.
@@ -109,7 +109,7 @@ def _effects(ev: Evidence, scores: dict[str, SplitScores]) -> dict:
     out = {"threshold": threshold_effect(test.labels, test.probs, ev["threshold"], test.blocks, n_resamples=n,
                                          seed=seed)}
     if val is not None and ev["config"].get("calibrate", "none") in (None, "none"):
-        out["calibrate"] = calibration_effect(val.labels, val.probs, test.labels, test.probs, test.blocks,
+        out["calibrate"] = ece_change_from_calibrating(val.labels, val.probs, test.labels, test.probs, test.blocks,
                                               n_resamples=n, seed=seed)
     return out
 

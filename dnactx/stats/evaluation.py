@@ -66,7 +66,7 @@ class Settings:
 
 
 @dataclass(frozen=True)
-class Evaluation:
+class RunEvaluation:
     """metrics.json's measured part, and the scores it was computed from.
 
     ``scores`` are the run's final scores per split (calibrated under ``--calibrate``); ``raw`` the model's own
@@ -79,7 +79,7 @@ class Evaluation:
 
 
 def evaluate_run(val: Sites, test: Sites, train_labels: np.ndarray, train_context: np.ndarray,
-                 settings: Settings = Settings()) -> Evaluation:
+                 settings: Settings = Settings()) -> RunEvaluation:
     """Calibrate on val (``settings.calibrate``), tune the global and per-context thresholds on val, then measure
     both splits: headline metrics, calls at both threshold policies, within-context, the context floor (from the
     training labels) and block-bootstrap intervals.
@@ -93,7 +93,7 @@ def evaluate_run(val: Sites, test: Sites, train_labels: np.ndarray, train_contex
 
     Returns
     -------
-    Evaluation
+    RunEvaluation
         ``metrics``: ``{"threshold", "threshold_by", "context_thresholds", ["calibration"], "val", "test",
         "by_context"}`` (see :mod:`dnactx.contracts`).
     """
@@ -111,7 +111,7 @@ def evaluate_run(val: Sites, test: Sites, train_labels: np.ndarray, train_contex
         split = _SplitEvaluation(sites, scores[name], threshold, per_context, settings)
         metrics[name], metrics["by_context"][name] = split.measure(train_labels, train_context)
     raw = None if settings.calibrate == "none" else {"val": np.asarray(val.scores), "test": np.asarray(test.scores)}
-    return Evaluation(metrics, scores, raw)
+    return RunEvaluation(metrics, scores, raw)
 
 
 @dataclass(frozen=True)

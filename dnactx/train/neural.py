@@ -19,9 +19,9 @@ from ..provenance import sha256_file
 from ..runs import RunFolder
 from ..tokenize import base_codes
 from . import cache
-from .checkpoint import CHECKPOINT
 from .config import LoopConfig, TrainConfig, parse_finetune
 from .loop import TRAIN_LOG, fit, make_accelerator
+from .preemption import CHECKPOINT
 
 # A model's inputs for each split, by column name (labels and site context are added per split).
 Inputs = dict[str, dict[str, np.ndarray | torch.Tensor]]

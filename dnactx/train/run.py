@@ -16,10 +16,10 @@ from ..distributed import is_distributed, is_main, share_run_id
 from ..errors import DnactxError, ExitCode
 from ..provenance import library_versions
 from ..runs import RunFolder, folder_for_this_process, iter_run_folders, run_config
-from ..stats.evaluation import Evaluation, Settings, Sites, evaluate_run
+from ..stats.evaluation import RunEvaluation, Settings, Sites, evaluate_run
 from ..storage import StorageError, from_os_error, is_storage_error
-from .checkpoint import Preempted, has_checkpoint
 from .config import TrainConfig, effective_max_train
+from .preemption import Preempted, has_checkpoint
 
 
 def _log(quiet: bool, message: str) -> None:
@@ -202,7 +202,7 @@ def _train(config: TrainConfig, folder: RunFolder, home: Path, *, resume: bool, 
     return metrics
 
 
-def _evaluate(config: TrainConfig, ds: Dataset, probs: dict[str, np.ndarray]) -> Evaluation:
+def _evaluate(config: TrainConfig, ds: Dataset, probs: dict[str, np.ndarray]) -> RunEvaluation:
     """metrics.json's measured part: calibration, thresholds, intervals, floor and within-context (stats)."""
     sites = {name: Sites(s.labels, probs[name], s.context, s.chrom, s.pos)
              for name, s in ds.splits.items() if name in ("val", "test")}
@@ -212,7 +212,7 @@ def _evaluate(config: TrainConfig, ds: Dataset, probs: dict[str, np.ndarray]) ->
     return evaluate_run(sites["val"], sites["test"], train.labels, train.context, settings)
 
 
-def _write_predictions(folder: RunFolder, ds: Dataset, evaluation: Evaluation) -> None:
+def _write_predictions(folder: RunFolder, ds: Dataset, evaluation: RunEvaluation) -> None:
     """predictions_val_test.npz: per split the final scores (``*_prob``, calibrated under --calibrate), the model's
     own (``*_prob_raw``, only when calibrated), labels, contexts, dataset rows and genomic positions."""
     if not folder.writable:
