@@ -48,6 +48,20 @@ HomeOption = Annotated[Path | None, typer.Option(
     callback=_set_command_home, expose_value=False)]
 
 
+# The run-id argument, declared once: a command that also accepts a folder says which (``run_argument(...)``).
+RUN_ID_HELP = "Run id or a unique prefix of it (see `dnactx runs ls`)"
+
+
+def run_argument(accepts: str = "") -> typer.models.ArgumentInfo:
+    """The run-id argument's declaration; ``accepts``: what else the command takes in its place."""
+    return typer.Argument(help=RUN_ID_HELP + (f", {accepts}" if accepts else "") + ".")
+
+
+RunIdArgument = Annotated[str, run_argument()]
+RunIdsArgument = Annotated[list[str], typer.Argument(help="Run ids or unique prefixes (see `dnactx runs ls`).")]
+ModelArgument = Annotated[str, run_argument("a run folder, or a folder written by `dnactx export`")]
+
+
 def parse_csv(text: str | None) -> list[str]:
     """``"a, b,c"`` → ``["a", "b", "c"]``; empty or None → ``[]``."""
     return [part.strip() for part in (text or "").split(",") if part.strip()]

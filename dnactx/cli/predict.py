@@ -11,15 +11,14 @@ import typer
 from ..errors import DnactxError
 from ..formatting import num, with_interval
 from .command import DnactxCommand
-from .common import HomeOption, console_err, parse_csv, state
+from .common import HomeOption, ModelArgument, console_err, parse_csv, state
 
 CALLS = "Evaluation against measured methylation (--calls)"
 
 
 def predict(
     ctx: typer.Context,
-    model: Annotated[str, typer.Argument(help="Run id or unique prefix (see `dnactx runs ls`), a run folder, or a "
-                                              "folder written by `dnactx export`.")],
+    model: ModelArgument,
     genome: Annotated[Path, typer.Option(help="Reference FASTA (plain, gzip or bgzip). Chromosome names need not "
                                               "match the training data.")],
     out: Annotated[Path, typer.Option(help="Output folder: predictions.parquet, <context>.bedGraph.gz and .bw, "
