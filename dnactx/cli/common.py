@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -60,6 +61,16 @@ def run_argument(accepts: str = "") -> typer.models.ArgumentInfo:
 RunIdArgument = Annotated[str, run_argument()]
 RunIdsArgument = Annotated[list[str], typer.Argument(help="Run ids or unique prefixes (see `dnactx runs ls`).")]
 ModelArgument = Annotated[str, run_argument("a run folder, or a folder written by `dnactx export`")]
+
+
+def complete(words: tuple[str, ...], *, comma: bool = False) -> Callable[[str], list[str]]:
+    """Shell completion offering ``words`` (dnactx.choices' tuples); with ``comma``, for the item after the last
+    comma of a comma list."""
+    def offer(incomplete: str) -> list[str]:
+        done, sep, last = incomplete.rpartition(",") if comma else ("", "", incomplete)
+        return [done + sep + w for w in words if w.startswith(last)]
+
+    return offer
 
 
 def parse_csv(text: str | None) -> list[str]:
