@@ -34,8 +34,8 @@ import typing
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
-CONTEXTS = ("CG", "CHG", "CHH")
-SPLITS = ("train", "val", "test")
+from .choices import CONTEXTS, SPLITS
+
 RUN = "run"      # metric-row split of run-level metrics (threshold)
 FACTS = "facts"  # metric-row split of run facts
 
@@ -259,7 +259,9 @@ class BaselineRef(TypedDict):
 
 class Evidence(TypedDict, total=False):
     """What the diagnosis rules read: per-split figures (``binary_metrics`` keys, ``pos_rate`` as ``base_rate``,
-    plus score quantiles, separation and lifts), subsets, sweeps, the val→test gap and the run's facts."""
+    plus score quantiles, separation and lifts), subsets, sweeps, the val→test gap, the run's facts, the intervals
+    metrics.json measured and the effects of a threshold or calibration (``config``: the run's config.json, a
+    :class:`dnactx.runs.config.RunConfig`)."""
 
     threshold: float
     source: str                                     # "predictions" or "metrics" (metrics.json alone)
@@ -274,6 +276,8 @@ class Evidence(TypedDict, total=False):
     by_repeat: dict[str, dict[str, SplitMetrics]]   # split → repeat/non_repeat → metrics
     gap: dict[str, float]                           # val minus test
     facts: RunFacts
+    measured: dict[str, dict[str, Any]]             # split → metrics.json's ci, within_context, context_floor
+    effects: dict[str, Any]                         # threshold, calibrate: paired effects with their intervals
     explanation: dict[str, Any] | None              # explain.json's summary (explain.artifact.explanation_summary)
 
 

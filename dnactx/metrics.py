@@ -11,7 +11,8 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
-from .contracts import CONTEXTS, MetricsFile, SplitMetrics
+from .choices import CONTEXTS
+from .contracts import MetricsFile, SplitMetrics
 
 
 def _f(x: float) -> float | None:

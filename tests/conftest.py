@@ -180,12 +180,11 @@ def make_toydna_checkpoint(dest: Path, seed: int = 0) -> Path:
 def make_run_folder(home: Path, *, model: str = "lr", status: str = "completed", seed: int = 0,
                     matrix: str | None = None, metrics: dict | None = None):
     """A run folder with a config, an artifact and ``metrics``, in ``status``; not recorded in the registry."""
-    from dnactx.runs import RunFolder
+    from dnactx.runs import RunFolder, run_config
 
-    family = model if model in ("lr", "cnn") else "transformer"
-    cfg = {"model": model, "family": family, "size": 50, "mode": "both", "finetune": "frozen", "seed": seed,
-           "data": "/d/dataset.parquet", "dataset_fingerprint": "f" * 64, "window": 200, "device": "cpu",
-           "versions": {"dnactx": "0.1.0"}, "matrix": matrix, "cell": {"seed": seed} if matrix else None}
+    cfg = run_config({"model": model, "size": 50, "mode": "both", "finetune": "frozen", "seed": seed,
+                      "data": "/d/dataset.parquet"}, dataset_fingerprint="f" * 64, window=200, device="cpu",
+                     versions={"dnactx": "0.1.0"}, matrix=matrix, cell={"seed": seed} if matrix else None)
     folder = RunFolder.create(home, cfg, name=f"{model}-s{seed}", matrix=matrix)
     folder.set_status("running")
     if metrics is not None:
@@ -220,16 +219,16 @@ def make_scored_run(home: Path, dataset: Path, scores, *, name: str, model: str 
     returns its id. ``cell`` is its matrix cell (default: model, size and mode)."""
     from dnactx.provenance import library_versions, sha256_file
     from dnactx.registry import record_run
-    from dnactx.runs import RunFolder
+    from dnactx.runs import RunFolder, run_config
     from dnactx.stats.evaluation import Settings, Sites, evaluate_run
     from dnactx.train.config import TrainConfig
 
     df = pd.read_parquet(dataset, columns=["chrom", "pos", "label", "context", "split"])
     cfg = TrainConfig(data=str(dataset), model=model, size=size, mode=mode, finetune=finetune, seed=seed, name=name,
                       bootstrap=bootstrap)
-    config = {**cfg.to_dict(), "family": cfg.family, "dataset_fingerprint": sha256_file(dataset), "window": 200,
-              "versions": library_versions(), "device": "cpu", "matrix": matrix,
-              "cell": (cell or {"model": model, "size": size, "mode": mode}) if matrix else None}
+    config = run_config(cfg.to_dict(), dataset_fingerprint=sha256_file(dataset), window=200,
+                        versions=library_versions(), device="cpu", matrix=matrix,
+                        cell=(cell or {"model": model, "size": size, "mode": mode}) if matrix else None)
     folder = RunFolder.create(home, config, name=name, matrix=matrix)
     folder.set_status("running")
     arrays, sites = {}, {}
@@ -275,14 +274,14 @@ def make_lr_run(home: Path, *, window: int = 200, size: int = 20, mode: str = "b
 
     from dnactx.models.lr import KMAX, n_features
     from dnactx.registry import record_run
-    from dnactx.runs import RunFolder
+    from dnactx.runs import RunFolder, run_config
 
     rng = np.random.default_rng(seed)
     coef = rng.normal(0, 0.3, n_features(KMAX, True))
     coef[-3:] = [1.5, -1.0, -2.0]  # site context CG, CHG, CHH
-    config = {"model": "lr", "family": "lr", "size": size, "mode": mode, "site_context": True, "seed": seed,
-              "data": str(home / "missing" / "dataset.parquet"), "dataset_fingerprint": "f" * 64, "window": window,
-              "device": "cpu", "versions": {"dnactx": "0.1.0"}}
+    config = run_config({"model": "lr", "size": size, "mode": mode, "site_context": True, "seed": seed,
+                         "data": str(home / "missing" / "dataset.parquet")}, dataset_fingerprint="f" * 64,
+                        window=window, device="cpu", versions={"dnactx": "0.1.0"})
     folder = RunFolder.create(home, config, name=f"lr-by-hand-{seed}")
     folder.set_status("running")
     weights = folder.path / "lr.safetensors"

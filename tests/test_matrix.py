@@ -15,7 +15,7 @@ from conftest import cli_exit_code as cli
 from dnactx.errors import DnactxError, ExitCode
 from dnactx.matrix.spec import build_spec
 from dnactx.registry import Registry
-from dnactx.runs import iter_run_folders
+from dnactx.runs import iter_run_folders, run_config
 
 
 def summary(home: Path, name: str) -> list[dict]:
@@ -226,8 +226,8 @@ def test_stale_running_run_is_marked_failed_and_retried(tiny_dataset, tmp_path):
     home = tmp_path / "home"
     spec = build_spec(tiny_dataset, {"size": "20", "mode": "up", "model": "lr"}, name="m4", baseline="none")
     cell = spec.cells()[0]
-    config = {**cell.config.to_dict(), "dataset_fingerprint": spec.dataset.fingerprint, "matrix": "m4",
-              "cell": cell.values}
+    config = run_config(cell.config.to_dict(), dataset_fingerprint=spec.dataset.fingerprint, matrix="m4",
+                        cell=cell.values)
     dead = RunFolder.create(home, config, matrix="m4")
     dead.set_status("running")
     record_run(home, dead)

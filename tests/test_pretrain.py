@@ -169,7 +169,7 @@ def test_sigterm_then_resume_gives_the_weights_of_an_uninterrupted_run(genome: P
     from safetensors.torch import load_file
 
     from dnactx.train import loop
-    from dnactx.train.checkpoint import Preempted
+    from dnactx.train.preemption import Preempted
 
     straight = run_pretrain(PretrainOptions(genomes=[genome], out=tmp_path / "a", steps=6, eval_every=3, **TINY))
     opts = PretrainOptions(genomes=[genome], out=tmp_path / "b", steps=6, eval_every=3, **TINY)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from dnactx import distributed
-from dnactx.runs import ReplicaFolder, RunFolder, folder_for_this_process
+from dnactx.runs import ReplicaFolder, RunFolder, folder_for_this_process, run_config
 
 
 @pytest.fixture
@@ -39,13 +39,13 @@ def test_only_rank_zero_of_a_launch_is_main(launched):
 
 
 def test_other_ranks_get_a_run_folder_that_writes_nothing(tmp_path, launched):
-    folder = RunFolder.create(tmp_path, {"model": "cnn"})
+    folder = RunFolder.create(tmp_path, run_config({"model": "cnn"}))
     before = {p.name: p.read_bytes() for p in folder.path.iterdir()}
     launched(1)
     replica = folder_for_this_process(folder.path)
     assert isinstance(replica, ReplicaFolder) and not replica.writable
-    assert replica.config == {"model": "cnn"}  # reads as usual
-    replica.update_config(device="cpu")
+    assert replica.config == {"model": "cnn", "family": "cnn"}  # reads as usual
+    replica.resolve_config(device="cpu")
     replica.set_status("running")
     replica.write_metrics({"val": {}})
     assert replica.add_artifact(folder.path / "config.json", "config") == {}

@@ -22,15 +22,15 @@ def _metrics(i: int) -> dict:
 
 def _worker(home: str, worker: int, barrier, errors) -> None:
     from dnactx.registry import record_run
-    from dnactx.runs import RunFolder
+    from dnactx.runs import RunFolder, run_config
 
     barrier.wait()  # all processes hit the fresh home at the same moment
     try:
         for j in range(RUNS):
             i = worker * RUNS + j
-            folder = RunFolder.create(Path(home), {"model": "lr", "family": "lr", "seed": i, "size": 10,
-                                                   "mode": "both", "finetune": "frozen", "matrix": "grid"},
-                                      name=f"w{worker}-r{j}")
+            config = run_config({"model": "lr", "seed": i, "size": 10, "mode": "both", "finetune": "frozen"},
+                                matrix="grid")
+            folder = RunFolder.create(Path(home), config, name=f"w{worker}-r{j}")
             folder.set_status("running")
             (folder.path / "model.bin").write_bytes(i.to_bytes(4, "big"))
             folder.add_artifact(folder.path / "model.bin", "model")

@@ -215,10 +215,11 @@ def _full_config_run(home: Path, model: str, finetune: str, seed: int) -> str:
     from dnactx.train.config import TrainConfig
 
     cfg = TrainConfig(data="/d/dataset.parquet", model=model, finetune=finetune, seed=seed, epochs=7, C=0.5)
-    config = {**dataclasses.asdict(cfg), "family": cfg.family, "dataset_fingerprint": "f" * 64, "window": 200}
+    from dnactx.runs import RunFolder, run_config
+
+    config = run_config(dataclasses.asdict(cfg), dataset_fingerprint="f" * 64, window=200)
     metrics = real_metrics(seed)
     metrics["facts"]["train_sites"] = 100 + seed
-    from dnactx.runs import RunFolder
 
     folder = RunFolder.create(home, config, name=f"{model}-{seed}")
     folder.write_metrics(metrics)

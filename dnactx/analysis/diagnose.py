@@ -24,9 +24,10 @@ from ..contracts import (
 )
 from ..formatting import num, pct, signed
 from ..metrics import threshold_sweep
-from .effects import calibration_effect, real_gain, threshold_effect
-from .figures import figures_from_metrics, gap, split_figures, subset_metrics
-from .remedies import conflicts, family_of, remedy
+from ..runs import run_family
+from .effects import ece_change_from_calibrating, real_gain, threshold_effect
+from .numbers import figures_from_metrics, gap, split_figures, subset_metrics
+from .remedies import conflicts, remedy
 
 # Rule thresholds, named so the report can cite them.
 NO_SKILL_AUROC = 0.60          # below: ranking barely better than chance
@@ -108,7 +109,7 @@ def _effects(ev: Evidence, scores: dict[str, SplitScores]) -> dict:
     out = {"threshold": threshold_effect(test.labels, test.probs, ev["threshold"], test.blocks, n_resamples=n,
                                          seed=seed)}
     if val is not None and ev["config"].get("calibrate", "none") in (None, "none"):
-        out["calibrate"] = calibration_effect(val.labels, val.probs, test.labels, test.probs, test.blocks,
+        out["calibrate"] = ece_change_from_calibrating(val.labels, val.probs, test.labels, test.probs, test.blocks,
                                               n_resamples=n, seed=seed)
     return out
 
@@ -415,7 +416,7 @@ def rule_undertrained(ev: Evidence) -> Finding | None:
     facts = ev.get("facts") or {}
     best, run = facts.get("best_epoch"), facts.get("epochs_run")
     planned = ev["config"].get("epochs")
-    if ev["config"].get("family") == "lr" or ev["config"].get("model") == "lr":
+    if run_family(ev["config"]) == "lr":
         return None  # logistic regression is fitted to convergence; it has no epochs to add
     if best is None or run is None or planned is None or run < planned or best < run - 1:
         return None
@@ -436,7 +437,7 @@ def rule_below_baseline(ev: Evidence) -> Finding | None:
         return None
     test_mine = (ev.get("test") or {}).get("auprc")
     test_theirs = metric_value(base.get("metrics"), "test_auprc")
-    lr = family_of(ev.get("config") or {}) == "lr"
+    lr = run_family(ev.get("config") or {}) == "lr"
     return _finding(
         "below_baseline", "below the baseline", 3,
         f"val AUPRC {num(mine)} vs {num(theirs)} for baseline {base.get('name') or base.get('id')} "

@@ -29,10 +29,12 @@ def threshold_effect(y: np.ndarray, p: np.ndarray, threshold: float, blocks: np.
             "ci": percentile_interval(at_t["f1"] - at_half["f1"])}
 
 
-def calibration_effect(val_y: np.ndarray, val_p: np.ndarray, y: np.ndarray, p: np.ndarray, blocks: np.ndarray, *,
-                       method: str = "platt", n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> dict | None:
-    """Test ECE after − before ``method`` fitted on val: ``{"method", "before", "after", "difference", "ci"}``, or
-    None where val cannot fit it (one class only)."""
+def ece_change_from_calibrating(val_y: np.ndarray, val_p: np.ndarray, y: np.ndarray, p: np.ndarray,
+                                blocks: np.ndarray, *, method: str = "platt", n_resamples: int = DEFAULT_RESAMPLES,
+                                seed: int = 0) -> dict | None:
+    """What ``--calibrate method`` would do (not :func:`dnactx.stats.calibration.calibration_effect`, which reports
+    what it did): test ECE after − before ``method`` fitted on val, ``{"method", "before", "after", "difference",
+    "ci"}``, or None where val cannot fit it (one class only)."""
     try:
         calibrator = fit_calibrator(val_y, val_p, method)
     except DnactxError:

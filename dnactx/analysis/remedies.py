@@ -5,16 +5,12 @@ from __future__ import annotations
 import shlex
 
 from ..contracts import Remedy
+from ..runs import run_family
 from ..train.config import parse_finetune
 
 # The flags that identify a run well enough to retrain it with one change.
 _BASE_FLAGS = ("data", "model", "size", "mode", "finetune", "loss", "epochs", "patience", "train_fraction",
                "max_train")
-
-
-def family_of(config: dict) -> str:
-    model = str(config.get("model") or "")
-    return config.get("family") or (model if model in ("lr", "cnn") else "transformer")
 
 
 Change = tuple[dict[str, object], str]  # the train options to change, and what the change is for
@@ -134,7 +130,7 @@ def remedy(key: str, config: dict, threshold: float | None = None) -> Remedy | N
         return _advice(key, config, threshold)
     if key not in RETRAIN:
         raise ValueError(f"unknown remedy {key!r}")
-    change = RETRAIN[key](config, family_of(config))
+    change = RETRAIN[key](config, run_family(config))
     if change is None:
         return None
     changes, action = change
@@ -159,9 +155,9 @@ def _flag(name: str, value: object) -> str:
 def train_command(config: dict, changes: dict) -> str:
     """``dnactx train ...`` reproducing the run's identifying flags with ``changes`` applied."""
     values = {k: config.get(k) for k in _BASE_FLAGS if config.get(k) not in (None, "")}
-    if family_of(config) != "transformer":
+    if run_family(config) != "transformer":
         values.pop("finetune", None)
-    if family_of(config) == "lr":  # lr has no loss, epochs or early stopping
+    if run_family(config) == "lr":  # lr has no loss, epochs or early stopping
         for name in ("loss", "epochs", "patience"):
             values.pop(name, None)
     values.update(changes)

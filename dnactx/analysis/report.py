@@ -4,13 +4,14 @@ compare with the baseline through paired statistics. Pure functions over registr
 
 from __future__ import annotations
 
+from ..choices import EVAL_SPLITS
 from ..contracts import RUN, RUN_IDENTITY, RunRow, parse_metric, run_metric
 from ..errors import DnactxError
 from ..formatting import Markdown, md_code, md_escape, num, signed
 from .configs import LOWER_IS_BETTER, _best_first, configurations, is_designated_baseline, mean_sd
 from .significance import COMPARED
 
-SPLITS = ("val", "test")
+SPLITS = EVAL_SPLITS
 METRIC_NAMES = ("auprc", "auroc", "f1_at_threshold", "f1_at_0_5", "precision_at_threshold", "recall_at_threshold",
                 "precision_at_0_5", "recall_at_0_5", "brier", "ece", "within_auprc", "within_auroc")
 OPTIMISTIC = "optimistic: chosen on test"

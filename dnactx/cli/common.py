@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -52,6 +53,28 @@ HomeOption = Annotated[Path | None, typer.Option(
 TrustOption = Annotated[bool, typer.Option(
     "--trust-remote-code", help="Allow the Python code the model's checkpoint ships (DNABERT-2, HyenaDNA ...; read "
     "it first). Only code whose sha256 matches what training recorded runs; a run's config.json never allows it.")]
+# The run-id argument, declared once: a command that also accepts a folder says which (``run_argument(...)``).
+RUN_ID_HELP = "Run id or a unique prefix of it (see `dnactx runs ls`)"
+
+
+def run_argument(accepts: str = "") -> typer.models.ArgumentInfo:
+    """The run-id argument's declaration; ``accepts``: what else the command takes in its place."""
+    return typer.Argument(help=RUN_ID_HELP + (f", {accepts}" if accepts else "") + ".")
+
+
+RunIdArgument = Annotated[str, run_argument()]
+RunIdsArgument = Annotated[list[str], typer.Argument(help="Run ids or unique prefixes (see `dnactx runs ls`).")]
+ModelArgument = Annotated[str, run_argument("a run folder, or a folder written by `dnactx export`")]
+
+
+def complete(words: tuple[str, ...], *, comma: bool = False) -> Callable[[str], list[str]]:
+    """Shell completion offering ``words`` (dnactx.choices' tuples); with ``comma``, for the item after the last
+    comma of a comma list."""
+    def offer(incomplete: str) -> list[str]:
+        done, sep, last = incomplete.rpartition(",") if comma else ("", "", incomplete)
+        return [done + sep + w for w in words if w.startswith(last)]
+
+    return offer
 
 
 def parse_csv(text: str | None) -> list[str]:

@@ -9,13 +9,13 @@ from typing import Annotated
 import typer
 
 from .command import DnactxCommand
-from .common import HomeOption, console, state
+from .common import HomeOption, RunIdArgument, console, state
 
 
 def register(app: typer.Typer) -> None:
     @app.command("diagnose", cls=DnactxCommand)
     def diagnose(
-        run_id: Annotated[str, typer.Argument(help="Run id or a unique prefix of it (see `dnactx runs ls`).")],
+        run_id: RunIdArgument,
         as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
         plots: Annotated[
             Path | None,

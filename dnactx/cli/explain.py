@@ -11,7 +11,7 @@ import typer
 
 from ..errors import DnactxError
 from .command import DnactxCommand
-from .common import HomeOption, TrustOption, console_err, state
+from .common import HomeOption, ModelArgument, TrustOption, console_err, state
 
 SITES_HELP = ("Which sites: top (the highest-scoring positives), positives (all, or a seeded sample of --n), random "
               "(a seeded sample of any label), or a BED file (its cytosines; needs --genome unless the dataset has "
@@ -40,8 +40,7 @@ def _refuse_with_variants(**given: object) -> None:
 def register(app: typer.Typer) -> None:
     @app.command("explain", cls=DnactxCommand)
     def explain(
-        run_id: Annotated[str, typer.Argument(help="Run id or a unique prefix of it (see `dnactx runs ls`), a run "
-                                                   "folder, or a folder written by `dnactx export`.")],
+        run_id: ModelArgument,
         out: Annotated[Path, typer.Option("--out", help="Folder for the outputs (created; files are replaced).")],
         split: Annotated[str | None, typer.Option("--split", help="Dataset split to take sites from: train, val or "
                                                                   "test. Default test.")] = None,

@@ -9,14 +9,13 @@ from typing import Annotated
 import typer
 
 from .command import DnactxCommand
-from .common import HomeOption, TrustOption, console_err, state
+from .common import HomeOption, TrustOption, console_err, run_argument, state
 
 
 def register(app: typer.Typer) -> None:
     @app.command("export", cls=DnactxCommand)
     def export(
-        run_id: Annotated[str, typer.Argument(help="Run id or a unique prefix of it (see `dnactx runs ls`), or a "
-                                                   "run folder.")],
+        run_id: Annotated[str, run_argument("or a run folder")],
         out: Annotated[Path, typer.Option("--out", help="Folder to write the model into (created; must be empty).")],
         force: Annotated[bool, typer.Option("--force", help="Replace an earlier export in --out (never a folder "
                                                             "holding anything else).")] = False,

@@ -8,18 +8,18 @@ from typing import Annotated
 
 import typer
 
+from ..choices import CONTEXTS, PRECISIONS
 from ..errors import DnactxError
 from ..formatting import num, with_interval
 from .command import DnactxCommand
-from .common import HomeOption, TrustOption, console_err, parse_csv, state
+from .common import HomeOption, ModelArgument, TrustOption, complete, console_err, parse_csv, state
 
 CALLS = "Evaluation against measured methylation (--calls)"
 
 
 def predict(
     ctx: typer.Context,
-    model: Annotated[str, typer.Argument(help="Run id or unique prefix (see `dnactx runs ls`), a run folder, or a "
-                                              "folder written by `dnactx export`.")],
+    model: ModelArgument,
     genome: Annotated[Path, typer.Option(help="Reference FASTA (plain, gzip or bgzip). Chromosome names need not "
                                               "match the training data.")],
     out: Annotated[Path, typer.Option(help="Output folder: predictions.parquet, <context>.bedGraph.gz and .bw, "
@@ -44,11 +44,13 @@ def predict(
     regions: Annotated[Path | None, typer.Option(help="Score only these intervals (BED: chrom, 0-based start, "
                                                       "end).")] = None,
     chroms: Annotated[str | None, typer.Option(help="Score only these chromosomes (comma list).")] = None,
-    contexts: Annotated[str, typer.Option(help="Comma list of contexts to score.")] = "CG,CHG,CHH",
+    contexts: Annotated[str, typer.Option(help="Comma list of contexts to score.",
+                                          autocompletion=complete(CONTEXTS, comma=True))] = ",".join(CONTEXTS),
     batch_size: Annotated[int | None, typer.Option(help="Rows per forward pass (default by family: lr 512, cnn "
                                                         "1024 (256 on a CPU), transformer 128).")] = None,
     precision: Annotated[str, typer.Option(help="no | bf16 | fp16 (autocast for cnn and transformers; `no` "
-                                                "reproduces the run's own predictions).")] = "no",
+                                                "reproduces the run's own predictions).",
+                                           autocompletion=complete(PRECISIONS))] = "no",
     device: Annotated[str | None, typer.Option(help="cpu, cuda or cuda:N (default: a GPU when there is one).")
                       ] = None,
     compile: Annotated[bool, typer.Option("--compile", help="torch.compile a cnn or transformer: a one-off "

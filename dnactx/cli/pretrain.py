@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
         from ..errors import ExitCode
         from ..pretrain.options import PretrainOptions
         from ..pretrain.run import run_pretrain, summary_line
-        from ..train.checkpoint import Preempted
+        from ..train.preemption import Preempted
 
         opts = PretrainOptions(genomes=list(genome), out=out, tokenizer=tokenizer, arch=arch, layers=layers,
                                hidden=hidden, heads=heads, length=length, mask_rate=mask_rate, steps=steps,

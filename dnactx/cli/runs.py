@@ -10,11 +10,12 @@ import typer
 from rich import box
 from rich.table import Table
 
-from ..contracts import FACTS, RUN_IDENTITY, SPLITS, MetricsFile, RunRow, parse_metric, run_metric
+from ..choices import SPLITS
+from ..contracts import FACTS, RUN_IDENTITY, MetricsFile, RunRow, parse_metric, run_metric
 from ..errors import DnactxError
 from ..formatting import num, text, with_interval
 from .command import DnactxCommand, DnactxGroup
-from .common import HomeOption, console, console_err, parse_csv, state
+from .common import HomeOption, RunIdArgument, RunIdsArgument, console, console_err, parse_csv, state
 
 SHORT_ID = 10
 _HEADLINE = ("val_auprc", "test_auprc")
@@ -164,7 +165,7 @@ def ls(
 
 
 def show(
-    run_id: Annotated[str, typer.Argument(help="Run id or a unique prefix of it.")],
+    run_id: RunIdArgument,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as a JSON object.")] = False,
     home: HomeOption = None,
 ) -> None:
@@ -198,7 +199,7 @@ def _evaluations_table(evaluations: list[dict]) -> Table:
 
 
 def rm(
-    run_ids: Annotated[list[str], typer.Argument(help="Run ids or unique prefixes.")],
+    run_ids: RunIdsArgument,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     home: HomeOption = None,
 ) -> None:

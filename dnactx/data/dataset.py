@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ..choices import SPLITS
 from ..errors import DnactxError
 from ..provenance import sha256_file
 
@@ -153,7 +154,6 @@ def load_dataset(path: str | Path, size: int, mode: str, *, max_train: int | Non
     return Dataset(path=path, window=window, fingerprint=str(meta["fingerprint"]), splits=splits, center=center)
 
 
-SPLITS = ("train", "val", "test")
 
 
 def _codes(column: pa.ChunkedArray, values: tuple[str, ...]) -> np.ndarray:

@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..contracts import CONTEXTS
+from ..choices import CONTEXTS
 from ..formatting import MISSING, count, markdown_table, num, pct
 from .recipe import Recipe
-from .runs import trained_calibration
+from .run_model import trained_calibration
 from .snippets import snippet
 
 NOT_COMPUTED = "not computed"

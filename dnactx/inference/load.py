@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..choices import PRECISIONS
 from ..errors import DnactxError
 from ..runs import RunFolder, default_home, iter_run_folders
 from .manifest import is_export, read_manifest, verify_manifest_files
 from .recipe import Recipe, tokenizer_kind
-from .runs import run_weights, verify_run_weights
-from .scorer import PRECISIONS, LrScorer, Scorer, TorchScorer
+from .run_model import recipe_of_run, run_weights, verify_run_weights
+from .scorer import LrScorer, Scorer, TorchScorer
 
 if TYPE_CHECKING:
     import torch
@@ -100,8 +101,8 @@ def load_scorer(source: str | Path | ModelRef, home: str | Path | None = None, *
     else:
         folder = RunFolder(ref.path)
         weights = run_weights(folder)
-        digest = verify_run_weights(folder, weights)  # before Recipe.from_run reads the file's header
-        recipe = Recipe.from_run(folder.path)
+        digest = verify_run_weights(folder, weights)  # before recipe_of_run reads the file's header
+        recipe = recipe_of_run(folder.path)
         recorded, when = folder.config.get("checkpoint_code") or {}, "this run was trained"
     kw = dict(batch_size=batch_size, device=device, precision=precision, compile=compile)
     if recipe.family == "lr":

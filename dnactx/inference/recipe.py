@@ -18,17 +18,15 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..choices import FAMILIES, MODES
 from ..data.dataset import context_slice, cut_context
 from ..errors import DnactxError
 from .calibration import Calibration
 
-FAMILIES = ("lr", "cnn", "transformer")
-MODES = ("up", "down", "both")
 TOKENIZERS = {"KmerTokenizer": "kmer", "HFTokenizer": "auto"}  # config.json's class name → recipe kind
 TRUNCATION = "centred"
 
@@ -133,14 +131,6 @@ class Recipe:
         except json.JSONDecodeError as exc:
             raise DnactxError(f"{where} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
         return cls.from_dict(values, where)
-
-    @classmethod
-    def from_run(cls, folder: Path) -> Recipe:
-        """The recipe of the run in ``folder`` (config.json, metrics.json, its weights' metadata and shapes,
-        calibration.json); a run without weights is a one-line DnactxError (see :func:`run_weights`)."""
-        from .runs import recipe_of_run
-
-        return recipe_of_run(Path(folder))
 
     def replace(self, **changes: Any) -> Recipe:
         return dataclasses.replace(self, **changes)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy.special import expit
 
+from ..choices import PRECISIONS
 from ..errors import DnactxError
 from .recipe import Recipe
 
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 
 DEFAULT_BATCH = {"lr": 512, "cnn": 1024, "transformer": 128}  # rows per forward pass (lr: per k-mer block)
 CPU_CNN_BATCH = 256  # on a CPU the cnn's activations of 256 rows stay in cache: 2.5x the rate of 1024-row batches
-PRECISIONS = ("no", "bf16", "fp16")
 SLIDE_BP = 1 << 16  # bases of sequence convolved at a time by the sliding cnn path: bounds its memory (~40 MB)
 _READBACK = 32  # torch batches kept on the device before one copy back (no host sync per batch)
 

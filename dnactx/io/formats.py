@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..choices import CONTEXTS
 from ..errors import DnactxError
 
-CONTEXTS = ("CG", "CHG", "CHH")
 CONTEXT_CODE = {name: i for i, name in enumerate(CONTEXTS)}
 N = ord("N")
 

@@ -62,7 +62,7 @@ def run_cell(home: Path, spec: MatrixSpec, cell: Cell, *, quiet: bool = True) ->
 
 
 def _has_checkpoint(home: Path, run: dict | None) -> bool:
-    from ..train.checkpoint import has_checkpoint
+    from ..train.preemption import has_checkpoint
 
     return run is not None and has_checkpoint(Path(run.get("folder") or Path(home) / run["id"]))
 

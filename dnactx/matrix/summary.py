@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import write_json, write_text
+from ..choices import EVAL_SPLITS
 from ..contracts import run_metric
 from ..formatting import markdown_table, num
 from ..provenance import utcnow
@@ -17,7 +18,7 @@ from .spec import Cell, MatrixSpec
 from .state import CellState, cell_states, matrix_dir, matrix_runs
 
 METRICS = ("auroc", "auprc", "f1_at_0_5", "f1_at_threshold")
-SPLITS = ("val", "test")
+SPLITS = EVAL_SPLITS
 METRIC_COLUMNS = [f"{split}_{m}" for split in SPLITS for m in METRICS]
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..choices import CONTEXTS
 from ..errors import DnactxError
-from ..io.formats import CONTEXTS
 from ..metrics import auprc, auroc
 from ..stats.bootstrap import DEFAULT_BLOCK_BP, block_ids, bootstrap_ci
 

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ..io.formats import CONTEXTS
+from ..choices import CONTEXTS
 from .plot import PLOT_BP
 from .regions import Target
 from .sites import schema

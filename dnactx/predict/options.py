@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..choices import CONTEXTS, PRECISIONS
 from ..errors import DnactxError
-from ..inference.scorer import PRECISIONS
-from ..io.formats import CONTEXTS
 from ..io.opener import require_file
 from ..prepare.options import PrepareOptions
 from .score import METHODS

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import __version__
+from ..choices import CONTEXTS
 from ..errors import DnactxError
 from ..inference import MANIFEST, Scorer
 from ..io.fasta import FastaGenome
-from ..io.formats import CONTEXTS
 from ..provenance import library_versions, sha256_file, utcnow
 from .evaluate import binned_correlation, discrimination
 from .merge import Collected, merge_parts
@@ -23,8 +23,8 @@ from .regions import Target
 from .state import PLOT, SUMMARY
 
 if TYPE_CHECKING:
+    from .job import Job
     from .options import PredictOptions
-    from .run import _Job
 
 DNA_SAMPLE_BP = 100_000
 DNA_MIN_FRACTION = 0.9  # of letters that are A/C/G/T/N (either case): DNA has ~1.0, a protein ~0.25
@@ -42,7 +42,7 @@ def require_dna(genome: FastaGenome, target: Target) -> None:
 
 def model_identity(scorer: Scorer) -> dict[str, Any]:
     """Where the model comes from, its recipe and the checksum of what holds its weights."""
-    from ..inference.runs import run_weights
+    from ..inference.run_model import run_weights
     from ..runs import RunFolder
 
     ref = scorer.origin
@@ -60,7 +60,7 @@ def identity(options: PredictOptions, genome: FastaGenome, scorer: Scorer) -> di
             "contexts": list(options.contexts), "precision": options.precision}
 
 
-def write_outputs(job: _Job, stage: Path, seconds: float) -> dict:
+def write_outputs(job: Job, stage: Path, seconds: float) -> dict:
     """Merge the parts into ``stage``, evaluate, plot, and write predict.json there (and record the evaluation
     in the registry); return the summary."""
     started = time.perf_counter()
@@ -101,7 +101,7 @@ def _label(scorer: Scorer) -> str:
     return f"{name} {(ref.run_id or ref.path.name)[:10]}"
 
 
-def _evaluation(job: _Job, collected: Collected) -> dict | None:
+def _evaluation(job: Job, collected: Collected) -> dict | None:
     if not job.options.calls:
         return None
     a = collected.arrays("labelled")
@@ -116,7 +116,7 @@ def _evaluation(job: _Job, collected: Collected) -> dict | None:
             "bins": binned_correlation(a["chrom"], a["pos"], a["level"], a["prob"], a["context"])}
 
 
-def _calls_summary(job: _Job) -> dict | None:
+def _calls_summary(job: Job) -> dict | None:
     o = job.options
     if not o.calls:
         return None

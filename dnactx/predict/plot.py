@@ -9,7 +9,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ..atomic import atomic_path
-from ..io.formats import CONTEXTS
+from ..choices import CONTEXTS
 from .evaluate import binned
 
 PLOT_BP = 100_000

@@ -17,7 +17,7 @@ from ..errors import DnactxError
 from ..runs import RunFolder, default_home
 
 if TYPE_CHECKING:
-    from .run import _Job
+    from .job import Job
 
 
 def evaluation_id(run_id: str, out: Path) -> str:
@@ -38,7 +38,7 @@ def evaluation_row(run_id: str, summary: dict, out: Path) -> dict:
             "summary": {k: summary[k] for k in ("model", "genome", "region", "calls", "evaluation", "counts")}}
 
 
-def record_evaluation(job: _Job, summary: dict) -> dict:
+def record_evaluation(job: Job, summary: dict) -> dict:
     """Record the evaluation; what was done, as predict.json's ``registry`` entry."""
     from ..registry import Registry, record_run
     from ..registry.store import missing_registry

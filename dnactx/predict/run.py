@@ -7,7 +7,6 @@ import contextlib
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,36 +14,21 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from ..atomic import atomic_path, write_json
+from ..choices import CONTEXTS
 from ..distributed import broadcast_object, is_main, process_device, world_size
 from ..errors import DnactxError
-from ..inference import Scorer, chromosome_buffer, load_chromosome, load_scorer
+from ..inference import chromosome_buffer, load_chromosome, load_scorer
 from ..io.fasta import FastaGenome
-from ..io.formats import CONTEXTS
 from ..prepare.windows import Stranded, window_pad
 from ..progress import Progress, duration, rate_text
 from .calls import CallLabels, join_calls
+from .job import Job
 from .options import PredictOptions
 from .outputs import identity, require_dna, write_outputs
 from .regions import Target, groups_by_length, targets
 from .score import score_sites
 from .sites import cytosines, schema, segments, site_table
 from .state import OutFolder
-
-
-@dataclass
-class _Job:
-    options: PredictOptions
-    genome: FastaGenome
-    scorer: Scorer
-    folder: OutFolder
-    plan: list[Target]
-    identity: dict
-    home: Path | None
-    calls: CallLabels | None = None
-    progress: Progress | None = None
-    sites_done: int = 0
-    buffer: np.ndarray | None = None
-    method: str = "windows"
 
 
 def on_main(fn: Callable[[], Any], *, share: bool = True) -> Any:
@@ -77,7 +61,7 @@ def predict_genome(options: PredictOptions, home: Path | None = None, *, quiet: 
                          precision=options.precision, batch_size=options.batch_size, compile=options.compile,
                          trust_remote_code=options.trust_remote_code)
     folder = OutFolder(options.out)
-    job = _Job(options, genome, scorer, folder, plan, {}, home)
+    job = Job(options, genome, scorer, folder, plan, {}, home)
     job.method = options.scoring_method(scorer.slides, scorer.recipe.family)
     job.identity = on_main(lambda: identity(options, genome, scorer))
     if on_main(lambda: folder.begin(job.identity, force=options.force)):
@@ -93,7 +77,7 @@ def predict_genome(options: PredictOptions, home: Path | None = None, *, quiet: 
     return summary
 
 
-def _score_all(job: _Job, todo: list[Target], quiet: bool) -> None:
+def _score_all(job: Job, todo: list[Target], quiet: bool) -> None:
     if not todo:
         return
     o = job.options
@@ -116,7 +100,7 @@ def _score_all(job: _Job, todo: list[Target], quiet: bool) -> None:
         shutil.rmtree(calls_folder, ignore_errors=True)
 
 
-def _chromosomes(job: _Job, todo: list[Target]) -> Iterator[tuple[Target, Stranded]]:
+def _chromosomes(job: Job, todo: list[Target]) -> Iterator[tuple[Target, Stranded]]:
     """The chromosomes to score, one at a time in one buffer: by index, or in one pass through a FASTA read front
     to back (gzip), so that many small chromosomes do not cost a pass each."""
     window = job.scorer.recipe.window
@@ -129,7 +113,7 @@ def _chromosomes(job: _Job, todo: list[Target]) -> Iterator[tuple[Target, Strand
         yield by_name[name], Stranded(raw, job.buffer, pad=pad)
 
 
-def _score_target(job: _Job, target: Target, chrom: Stranded) -> None:
+def _score_target(job: Job, target: Target, chrom: Stranded) -> None:
     """One chromosome, stretch by stretch, into its part file; then its marker (the chromosome is done)."""
     started = time.perf_counter()
     called = on_main(lambda: job.calls.chromosome(target.index, chrom) if job.calls else None, share=False)
@@ -161,7 +145,7 @@ def _score_target(job: _Job, target: Target, chrom: Stranded) -> None:
         job.progress.chunk(f"{sites:,} sites in {duration(seconds)} ({rate_text(sites, seconds, 'sites')})")
 
 
-def _advance(job: _Job, bases: int, sites: int) -> None:
+def _advance(job: Job, bases: int, sites: int) -> None:
     """Bases scanned move the bar (their total is known up front); sites scored are what the rate is told in."""
     job.sites_done += sites
     progress = job.progress
@@ -171,7 +155,7 @@ def _advance(job: _Job, bases: int, sites: int) -> None:
 
 
 @contextlib.contextmanager
-def _part_writer(job: _Job, target: Target) -> Iterator[pq.ParquetWriter | None]:
+def _part_writer(job: Job, target: Target) -> Iterator[pq.ParquetWriter | None]:
     """Rank 0's writer of the chromosome's part file, renamed into place only when the chromosome is complete."""
     if not is_main():
         yield None
@@ -183,7 +167,7 @@ def _part_writer(job: _Job, target: Target) -> Iterator[pq.ParquetWriter | None]
         yield writer
 
 
-def _merge_when_complete(job: _Job, seconds: float) -> dict:
+def _merge_when_complete(job: Job, seconds: float) -> dict:
     """Under the --out lock: the summary of a merge done by another process, a partial status while some
     chromosome is not done, or the outputs merged now."""
     folder = job.folder

@@ -8,8 +8,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..choices import CONTEXTS
 from ..inference import genome_contexts
-from ..io.formats import CONTEXTS
 from ..prepare.windows import Stranded
 from .regions import Target
 

@@ -10,13 +10,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..choices import CONTEXTS, SPLITS
 from ..errors import DnactxError
 from ..io.detect import Layout
 from ..io.fasta import FastaGenome
-from ..io.formats import CONTEXTS
 from .options import PrepareOptions
 from .sites import context_codes, motif_disagrees, reference_strand, shift_hits, site_bases
-from .splits import SPLITS, BlockSplits, chrom_key, subsample
+from .splits import BlockSplits, chrom_key, subsample
 from .summary import Tally
 from .windows import Stranded, rows_to_strings, site_windows
 

@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..choices import CONTEXTS
 from ..errors import DnactxError
-from ..io.formats import CONTEXTS, FORMATS, MOD_CODES
+from ..io.formats import FORMATS, MOD_CODES
 
 
 @dataclass

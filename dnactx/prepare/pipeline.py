@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 
 from .. import __version__
 from ..atomic import write_json
+from ..choices import SPLITS
 from ..errors import DnactxError
 from ..io.detect import Layout, check_roles, detect_format
 from ..io.fasta import FastaGenome
@@ -24,7 +25,7 @@ from .ingest import Ingest, Occupancy
 from .options import PrepareOptions, alias_hint
 from .output import staged_output
 from .spill import Spill
-from .splits import SPLITS, BlockSplits, min_blocks
+from .splits import BlockSplits, min_blocks
 from .summary import Tally
 from .windows import Stranded, window_pad
 

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SPLITS = ("train", "val", "test")
 TRAIN, VAL, TEST = 0, 1, 2
 UNOCCUPIED = -1
 _SALT_BLOCK = 0x5BD1E995

@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..io.formats import CONTEXTS
-from .splits import SPLITS
+from ..choices import CONTEXTS, SPLITS
 
 # Reasons a row of the calls file does not become a site, in the order they are applied.
 SKIP_REASONS = (

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..choices import PRECISIONS
 from ..errors import DnactxError
 from .model import ARCHS
 from .vocab import parse_tokenizer
 
-PRECISIONS = ("no", "bf16", "fp16")
 # what may differ between a run and its --resume (everything else must match, or the weights would not continue)
 RESUME_FREE = ("resume", "quiet")
 

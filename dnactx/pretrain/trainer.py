@@ -22,8 +22,8 @@ from torch import nn
 
 from ..distributed import is_main
 from ..progress import Progress, duration
-from ..train.checkpoint import LoopState, Preempted, has_checkpoint, load_checkpoint, save_checkpoint, sigterm_flag
 from ..train.loop import LOSS_READBACK_EVERY, STEP_HOOKS, make_accelerator, make_optimizer, should_stop
+from ..train.preemption import LoopState, Preempted, has_checkpoint, load_checkpoint, save_checkpoint, sigterm_flag
 from .corpus import Corpus, examples
 from .masking import apply_mask
 from .model import masked_logits

@@ -5,8 +5,9 @@ and ``dnactx runs sync`` rebuilds it from the folders wherever those packages ar
 """
 
 try:  # the index needs SQLModel and Alembic; without them `from dnactx.registry import Registry` is an ImportError
+    from .rows import rows_from_folder
     from .store import Registry
-    from .sync import SyncReport, rebuild, record_run, rows_from_folder, sync
+    from .sync import SyncReport, rebuild, record_run, sync
 except ImportError:  # pragma: no cover - exercised on machines without the registry's packages
     pass
 

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import json
 from pathlib import Path
 from typing import Any
 
 from ..contracts import FACTS, MetricRef, RunFacts, RunRow, flatten_metrics
-from ..train.config import TrainConfig
+from ..runs.config import GIVEN
 from .models import JSON_COLUMNS, RUN_COLUMNS
 
-# The Run table's columns (JSON ones as JSON text; ``config`` is spread out below), every TrainConfig field the
+# The Run table's columns (JSON ones as JSON text; ``config`` is spread out below), every train option the
 # columns do not already hold, then every run fact: a fixed header, whichever runs are exported.
 RUN_FLAT = tuple(c for c in RUN_COLUMNS if c != "config") + ("folder",)
-CONFIG_FLAT = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.name not in RUN_COLUMNS)
+CONFIG_FLAT = tuple(name for name in GIVEN if name not in RUN_COLUMNS)
 FACT_FLAT = tuple(RunFacts.__annotations__)
 FLAT_FIELDS = RUN_FLAT + CONFIG_FLAT + FACT_FLAT
 

@@ -12,9 +12,8 @@ import os
 import shutil
 import urllib.parse
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, delete, insert, or_, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -30,19 +29,11 @@ from ..storage import from_os_error, is_storage_error
 from .db import explain, make_engine, registry_path, with_retries
 from .migrate import ensure_schema
 from .models import RUN_COLUMNS, Artifact, Dataset, Evaluation, Matrix, Metric, Run
+from .rows import RunRows, rows_from_folder
 
 T = TypeVar("T")
 
 SIDECAR = ".registry"
-
-
-@dataclass(frozen=True)
-class RunRows:
-    """Everything the registry holds about one run, as plain rows ready to write (``run``: the Run columns)."""
-
-    run: dict[str, Any]
-    metrics: list[dict[str, Any]]
-    artifacts: list[dict[str, Any]]
 
 
 # (resolved registry path, pid) -> (engine, inode the schema was checked on)
@@ -188,8 +179,6 @@ class Registry:
         its row then still says "running". Every read compares the rows not yet completed with their folders,
         shows the folders' state, and writes it back when the registry can be written (else the next read does).
         """
-        from .sync import rows_from_folder  # sync builds on this module
-
         stale = []
         for row in rows:
             if row["status"] == "completed" or not (self.home / row["id"] / "status.json").is_file():

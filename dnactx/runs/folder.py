@@ -15,6 +15,7 @@ from ..contracts import MetricsFile, read_metrics
 from ..distributed import is_main
 from ..errors import DnactxError
 from ..provenance import host_info, sha256_file, utcnow
+from .config import RunConfig, read_run_config, trained_values
 from .ids import new_run_id
 
 STATUSES = ("queued", "running", "completed", "failed", "preempted")
@@ -39,7 +40,7 @@ class RunFolder:
 
     # -- creation -----------------------------------------------------------------------------------
     @classmethod
-    def create(cls, home: Path, config: dict, *, name: str | None = None, matrix: str | None = None,
+    def create(cls, home: Path, config: RunConfig, *, name: str | None = None, matrix: str | None = None,
                run_id: str | None = None) -> RunFolder:
         run_id = run_id or new_run_id()
         folder = cls(Path(home) / run_id)
@@ -64,8 +65,9 @@ class RunFolder:
 
     # -- reading --------------------------------------------------------------------------------------
     @property
-    def config(self) -> dict:
-        return _read_json(self.path / "config.json") or {}
+    def config(self) -> RunConfig:
+        """config.json in today's shape (:func:`dnactx.runs.config.read_run_config`); ``{}`` when absent."""
+        return read_run_config(_read_json(self.path / "config.json"))
 
     @property
     def status(self) -> dict:
@@ -80,8 +82,11 @@ class RunFolder:
         return _read_json(self.path / "artifacts.json") or []
 
     # -- writing --------------------------------------------------------------------------------------
-    def update_config(self, **values: Any) -> None:
-        write_json(self.path / "config.json", {**self.config, **values})
+    def resolve_config(self, **values: Any) -> None:
+        """Record in config.json what training resolved (device, checkpoint, tokenizer, cache, loss): the one way
+        config.json changes after the folder is made; only keys of :class:`dnactx.runs.config.TrainedConfig`."""
+        values = trained_values(values)
+        write_json(self.path / "config.json", {**(_read_json(self.path / "config.json") or {}), **values})
 
     def set_status(self, status: str, *, error: str | None = None) -> None:
         if status not in STATUSES:
@@ -128,8 +133,8 @@ class ReplicaFolder(RunFolder):
 
     writable = False
 
-    def update_config(self, **values: Any) -> None:
-        return None
+    def resolve_config(self, **values: Any) -> None:
+        trained_values(values)
 
     def set_status(self, status: str, *, error: str | None = None) -> None:
         return None

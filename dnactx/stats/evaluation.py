@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..contracts import CONTEXTS, MetricsFile, SplitMetrics
+from ..choices import CONTEXTS
+from ..contracts import MetricsFile, SplitMetrics
 from ..errors import DnactxError
 from ..metrics import best_f1_threshold, binary_metrics, confusion_at
 from .bootstrap import (
@@ -65,7 +66,7 @@ class Settings:
 
 
 @dataclass(frozen=True)
-class Evaluation:
+class RunEvaluation:
     """metrics.json's measured part, and the scores it was computed from.
 
     ``scores`` are the run's final scores per split (calibrated under ``--calibrate``); ``raw`` the model's own
@@ -80,7 +81,7 @@ class Evaluation:
 
 
 def evaluate_run(val: Sites, test: Sites, train_labels: np.ndarray, train_context: np.ndarray,
-                 settings: Settings = Settings()) -> Evaluation:
+                 settings: Settings = Settings()) -> RunEvaluation:
     """Calibrate on val (``settings.calibrate``), tune the global and per-context thresholds on val, then measure
     both splits: headline metrics, calls at both threshold policies, within-context, the context floor (from the
     training labels) and block-bootstrap intervals.
@@ -94,7 +95,7 @@ def evaluate_run(val: Sites, test: Sites, train_labels: np.ndarray, train_contex
 
     Returns
     -------
-    Evaluation
+    RunEvaluation
         ``metrics``: ``{"threshold", "threshold_by", "context_thresholds", ["calibration"], "val", "test",
         "by_context"}`` (see :mod:`dnactx.contracts`).
     """
@@ -113,7 +114,7 @@ def evaluate_run(val: Sites, test: Sites, train_labels: np.ndarray, train_contex
         metrics[name], metrics["by_context"][name] = split.measure(train_labels, train_context)
     raw = None if settings.calibrate == "none" else {"val": np.asarray(val.scores), "test": np.asarray(test.scores)}
     mapping = None if settings.calibrate == "none" else {**calibrator.mapping(), "fitted_on": "val"}
-    return Evaluation(metrics, scores, raw, mapping)
+    return RunEvaluation(metrics, scores, raw, mapping)
 
 
 @dataclass(frozen=True)

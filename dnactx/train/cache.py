@@ -12,11 +12,10 @@ import numpy as np
 import torch
 
 from ..atomic import atomic_path
+from ..choices import SPLITS
 from ..data.dataset import Dataset
 from ..distributed import is_main
 from ..progress import Progress
-
-SPLITS = ("train", "val", "test")
 
 
 def cache_key(**parts: object) -> str:

@@ -13,26 +13,16 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from ..choices import MODE_ALIASES, Mode, Precision, family_of_model
 from ..errors import DnactxError
 
 
 # The closed sets of values a field takes: `--help` lists them and shell completion offers them (cli/options.py).
-class Mode(str, Enum):
-    up = "up"
-    down = "down"
-    both = "both"
-
-
+# Mode and Precision are shared with predict and the run folders: they live in dnactx/choices.py.
 class Finetune(str, Enum):
     frozen = "frozen"
     top = "top:N"  # N ≥ 1 encoder layers trained
     full = "full"
-
-
-class Precision(str, Enum):
-    no = "no"
-    bf16 = "bf16"
-    fp16 = "fp16"
 
 
 class Loss(str, Enum):
@@ -62,7 +52,6 @@ class ThresholdBy(str, Enum):
     context = "context"
 
 
-MODE_ALIASES = {"up": "up", "upstream": "up", "down": "down", "downstream": "down", "both": "both"}
 DEFAULT_HF_MODEL = "zhihan1996/DNA_bert_6"
 LR_SOLVERS = tuple(s.value for s in Solver)
 
@@ -152,7 +141,7 @@ class TrainConfig:
 
     @property
     def family(self) -> str:
-        return self.model if self.model in ("lr", "cnn") else "transformer"
+        return family_of_model(self.model)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -25,8 +25,8 @@ from ..errors import DnactxError
 from ..losses import LossFn
 from ..metrics import auprc, auroc
 from ..progress import Progress
-from .checkpoint import LoopState, Preempted, StopFlag, cpu_state, load_checkpoint, save_checkpoint, sigterm_flag
 from .config import LoopConfig
+from .preemption import LoopState, Preempted, StopFlag, cpu_state, load_checkpoint, save_checkpoint, sigterm_flag
 
 # Called with the global optimiser step after every step (progress displays, tests that simulate preemption).
 STEP_HOOKS: list[Callable[[int], None]] = []

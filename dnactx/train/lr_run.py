@@ -71,7 +71,7 @@ def train_lr(config: TrainConfig, ds: Dataset, folder: RunFolder, *, quiet: bool
                                  "features": facts["features"], "nnz": facts["nnz"], "seconds": seconds,
                                  "choice": facts["choice"]}) + "\n")
         folder.add_artifact(log, "log")
-        folder.update_config(device="cpu")
+        folder.resolve_config(device="cpu")
     lr_facts = {"choice": facts["choice"], **({"grid": facts["grid"]} if "grid" in facts else {})}
     return probs, {"truncated_fraction": 0.0, "best_epoch": 1, "epochs_run": 1, "train_seconds": seconds,
                    "samples_per_s": len(train) / max(seconds, 1e-9), "converged": facts["converged"],

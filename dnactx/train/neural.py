@@ -9,6 +9,7 @@ import torch
 from safetensors.torch import save_file
 
 from ..atomic import atomic_path
+from ..choices import SPLITS
 from ..contracts import RunFacts
 from ..data.dataset import Dataset
 from ..data.torchdata import ColumnDataset
@@ -17,11 +18,9 @@ from ..losses import make_loss
 from ..runs import RunFolder
 from ..tokenize import base_codes
 from . import cache
-from .checkpoint import CHECKPOINT
 from .config import LoopConfig, TrainConfig, parse_finetune
 from .loop import TRAIN_LOG, fit, make_accelerator
-
-SPLITS = cache.SPLITS
+from .preemption import CHECKPOINT
 
 # A model's inputs for each split, by column name (labels and site context are added per split).
 Inputs = dict[str, dict[str, np.ndarray | torch.Tensor]]
@@ -69,9 +68,10 @@ def _tokenize(tokenizer, ds: Dataset, max_tokens: int, quiet: bool) -> tuple[Inp
 
 
 def _transformer_inputs(config: TrainConfig, ds: Dataset, folder: RunFolder, home: Path, accelerator,
-                        quiet: bool, resume: bool = False) -> tuple[torch.nn.Module, Inputs, dict]:
-    """The encoder classifier on token columns; frozen, the head alone on cached pooled features. A resumed run
-    runs only the code whose hashes its first start recorded."""
+                        quiet: bool, resume: bool = False) -> tuple[torch.nn.Module, Inputs, dict, dict]:
+    """The encoder classifier on token columns; frozen, the head alone on cached pooled features. Also what
+    config.json records of the checkpoint, tokenizer and cache (:class:`dnactx.runs.config.TrainedConfig`). A
+    resumed run runs only the code whose hashes its first start recorded."""
     from ..models.checkpoint import (
         load_encoder,
         load_tokenizer,
@@ -92,17 +92,17 @@ def _transformer_inputs(config: TrainConfig, ds: Dataset, folder: RunFolder, hom
     model = EncoderClassifier(encoder, config.site_context)
     top = parse_finetune(config.finetune)
     set_trainable(encoder, top)
-    folder.update_config(checkpoint_path=str(path), max_tokens=max_tokens, tokenizer=type(tokenizer).__name__,
-                         encoder_class=f"{type(encoder).__module__}.{type(encoder).__name__}",
-                         checkpoint_code=code)
+    resolved = dict(checkpoint_path=str(path), max_tokens=max_tokens, tokenizer=type(tokenizer).__name__,
+                    encoder_class=f"{type(encoder).__module__}.{type(encoder).__name__}",
+                    checkpoint_code=code)
     if top != 0:
-        return model, tokens, {"truncated_fraction": truncated}
+        return model, tokens, {"truncated_fraction": truncated}, resolved
     key = cache.frozen_key(ds, model_identity(path, config.model), config.size, config.mode, max_tokens)
     head, features, hit = cache.frozen_inputs(model, tokens, cache.cache_path(home, key), accelerator,
                                               config.batch_size * 2, lambda message: _log(quiet, message),
                                               show_progress=not quiet)
-    folder.update_config(cache_hit=hit, cache_key=key)
-    return head, features, {"truncated_fraction": truncated, "cache_hit": hit}
+    return head, features, {"truncated_fraction": truncated, "cache_hit": hit}, {**resolved, "cache_hit": hit,
+                                                                                "cache_key": key}
 
 
 def _save_outputs(folder: RunFolder, best_state: dict[str, torch.Tensor], config: TrainConfig) -> None:
@@ -125,16 +125,18 @@ def train_neural(config: TrainConfig, ds: Dataset, folder: RunFolder, home: Path
                  quiet: bool) -> tuple[dict, RunFacts]:
     """Build the model and inputs, fit with early stopping, predict val/test with the best weights."""
     accelerator = make_accelerator(config.precision, config.grad_accum)
-    folder.update_config(device=str(accelerator.device), num_processes=accelerator.num_processes)
+    resolved = dict(device=str(accelerator.device), num_processes=accelerator.num_processes)
     if config.family == "cnn":
         model, inputs, extra = _cnn_inputs(config, ds)
     else:
-        model, inputs, extra = _transformer_inputs(config, ds, folder, home, accelerator, quiet, resume)
+        model, inputs, extra, from_checkpoint = _transformer_inputs(config, ds, folder, home, accelerator, quiet,
+                                                                    resume)
+        resolved.update(from_checkpoint)
     sets = {s: _columns(ds, s, config.site_context, inputs[s]) for s in SPLITS}
     loss_fn, loss_info = make_loss(config.loss, ds.splits["train"].labels, pos_weight=config.pos_weight,
                                    focal_gamma=config.focal_gamma, focal_alpha=config.focal_alpha)
     loop = LoopConfig.from_train_config(config, run_dir=folder.path, resume=resume, quiet=quiet)
-    folder.update_config(encoder_lr=loop.encoder_lr, **loss_info)
+    folder.resolve_config(**resolved, encoder_lr=loop.encoder_lr, **loss_info)  # config.json's one update
     result = fit(model, sets["train"], sets["val"], loss_fn, accelerator, loop,
                  predict_on={"val": sets["val"], "test": sets["test"]})
     if is_main():

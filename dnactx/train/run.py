@@ -17,11 +17,11 @@ from ..distributed import is_distributed, is_main, share_run_id
 from ..errors import DnactxError, ExitCode
 from ..inference.calibration import CALIBRATION_FILE
 from ..provenance import library_versions
-from ..runs import RunFolder, folder_for_this_process, iter_run_folders
-from ..stats.evaluation import Evaluation, Settings, Sites, evaluate_run
+from ..runs import RunFolder, folder_for_this_process, iter_run_folders, run_config
+from ..stats.evaluation import RunEvaluation, Settings, Sites, evaluate_run
 from ..storage import StorageError, from_os_error, is_storage_error
-from .checkpoint import Preempted, has_checkpoint
 from .config import TrainConfig, effective_max_train
+from .preemption import Preempted, has_checkpoint
 
 
 def _log(quiet: bool, message: str) -> None:
@@ -107,10 +107,10 @@ def _new_folder(config: TrainConfig, home: Path, matrix: str | None, cell: dict 
     meta = read_meta(data_path)
     if meta.get("window"):
         cut_context([], int(meta["window"]), config.size, config.mode)  # size vs window, before any folder
-    record = {**config.to_dict(), "data": str(data_path.resolve()), "family": config.family,
-              "dataset_fingerprint": meta["fingerprint"], "window": meta.get("window"),
-              "versions": library_versions(), "device": None, "matrix": matrix, "cell": cell,
-              "max_train_effective": effective_max_train(config)}
+    record = run_config(config.to_dict(), data=str(data_path.resolve()), family=config.family,
+                        dataset_fingerprint=meta["fingerprint"], window=meta.get("window"),
+                        versions=library_versions(), device=None, matrix=matrix, cell=cell,
+                        max_train_effective=effective_max_train(config))
     folder = None
     if is_main():
         folder = RunFolder.create(home, record, name=config.name or default_name(config), matrix=matrix)
@@ -209,7 +209,7 @@ def _train(config: TrainConfig, folder: RunFolder, home: Path, *, resume: bool, 
     return metrics
 
 
-def _evaluate(config: TrainConfig, ds: Dataset, probs: dict[str, np.ndarray]) -> Evaluation:
+def _evaluate(config: TrainConfig, ds: Dataset, probs: dict[str, np.ndarray]) -> RunEvaluation:
     """metrics.json's measured part: calibration, thresholds, intervals, floor and within-context (stats)."""
     sites = {name: Sites(s.labels, probs[name], s.context, s.chrom, s.pos)
              for name, s in ds.splits.items() if name in ("val", "test")}
@@ -219,7 +219,7 @@ def _evaluate(config: TrainConfig, ds: Dataset, probs: dict[str, np.ndarray]) ->
     return evaluate_run(sites["val"], sites["test"], train.labels, train.context, settings)
 
 
-def _write_calibration(folder: RunFolder, evaluation: Evaluation) -> None:
+def _write_calibration(folder: RunFolder, evaluation: RunEvaluation) -> None:
     """calibration.json (the map ``load_scorer`` applies, see dnactx.inference.calibration) under --calibrate, written
     whole before metrics.json so that a completed calibrated run always carries it; listed among the artifacts."""
     if not folder.writable or evaluation.calibration is None:
@@ -229,7 +229,7 @@ def _write_calibration(folder: RunFolder, evaluation: Evaluation) -> None:
     folder.add_artifact(target, "calibration")
 
 
-def _write_predictions(folder: RunFolder, ds: Dataset, evaluation: Evaluation) -> None:
+def _write_predictions(folder: RunFolder, ds: Dataset, evaluation: RunEvaluation) -> None:
     """predictions_val_test.npz: per split the final scores (``*_prob``, calibrated under --calibrate), the model's
     own (``*_prob_raw``, only when calibrated), labels, contexts, dataset rows and genomic positions."""
     if not folder.writable:

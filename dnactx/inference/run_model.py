@@ -6,17 +6,11 @@ import sys
 from pathlib import Path
 
 from ..errors import DnactxError
-from ..runs import RunFolder
+from ..runs import RunFolder, run_family
 from .calibration import CALIBRATION_FILE, Calibration, read_calibration
 from .recipe import Recipe, tokenizer_kind
 
 WEIGHTS_FILE = {"lr": "lr.safetensors", "cnn": "model.safetensors", "transformer": "model.safetensors"}
-
-
-def run_family(config: dict) -> str:
-    """lr | cnn | transformer, from config.json (``family``, or the model name in the first layout)."""
-    model = config.get("model")
-    return config.get("family") or (model if model in ("lr", "cnn") else "transformer")
 
 
 def run_weights(folder: RunFolder) -> Path:
@@ -126,7 +120,8 @@ def run_calibration(folder: RunFolder) -> Calibration | None:
 
 
 def recipe_of_run(path: Path) -> Recipe:
-    """The Recipe of the run folder at ``path`` (see :meth:`Recipe.from_run`)."""
+    """The Recipe of the run folder at ``path``: config.json, metrics.json, its weights' metadata and shapes,
+    calibration.json; a run without weights is a one-line DnactxError (see :func:`run_weights`)."""
     folder = RunFolder(path)
     config = folder.config
     if not config:
