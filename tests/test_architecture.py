@@ -14,7 +14,7 @@ ROOT = Path(dnactx.__file__).parent
 # top-level module or package of dnactx ("__init__" is dnactx/__init__.py); the README's Layout lists the same.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("__init__", "errors", "choices"),
-    ("atomic", "storage", "filelock", "distributed", "provenance", "formatting", "progress", "contracts", "metrics",
+    ("atomic", "outputs", "storage", "filelock", "distributed", "provenance", "formatting", "progress", "contracts", "metrics",
      "losses"),
     ("io", "sequence"),
     ("prepare", "data", "tokenize"),
@@ -22,7 +22,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("registry",),
     ("models", "stats"),
     ("inference", "train"),
-    ("predict", "explain", "matrix"),
+    ("predict", "explain", "matrix", "pretrain"),
     ("analysis", "slurm"),
     ("demo",),
     ("cli", "__main__"),
