@@ -15,6 +15,7 @@ from rich.markup import escape
 from .. import __version__
 from ..distributed import close_process_group, exit_process, is_distributed
 from ..errors import EXIT_CODE_MEANINGS, DnactxError, ExitCode
+from ..formatting import term
 from ..storage import from_os_error, is_storage_error
 from .command import DnactxGroup
 from .common import HOME_HELP, console_err, set_root_home, state
@@ -113,5 +114,5 @@ def _run(args: list[str]) -> object:
 
 
 def _error(message: str, code: int) -> int:
-    console_err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
+    console_err.print(f"[bold red]error:[/] {term(message)}", soft_wrap=True, highlight=False)
     return code
