@@ -16,6 +16,8 @@ from .. import __version__
 from ..distributed import close_process_group, exit_process, is_distributed
 from ..errors import EXIT_CODE_MEANINGS, DnactxError, ExitCode
 from ..formatting import term
+from ..outpaths import from_os_error as path_clash
+from ..outpaths import is_path_clash
 from ..storage import from_os_error, is_storage_error
 from .command import DnactxGroup
 from .common import HOME_HELP, console_err, set_root_home, state
@@ -106,7 +108,9 @@ def _run(args: list[str]) -> object:
     except KeyboardInterrupt:
         console_err.print("[bold red]interrupted[/]")
         return ExitCode.INTERRUPTED
-    except OSError as exc:  # a full or read-only disk, wherever it was met: one line, not a traceback
+    except OSError as exc:  # a full or read-only disk, or a file where a folder belongs: one line, not a traceback
+        if is_path_clash(exc):
+            return _error(path_clash(exc).message, ExitCode.USAGE)
         if not is_storage_error(exc):
             raise
         return _error(from_os_error(exc, state.home).message, ExitCode.STORAGE)

@@ -9,6 +9,7 @@ import typer
 
 from ..errors import DnactxError
 from ..formatting import pct, term
+from ..outpaths import check_folder
 from ..prepare import PrepareOptions, expand_calls, parse_aliases, prepare_dataset
 from ..progress import Progress
 from .command import DnactxCommand
@@ -55,6 +56,7 @@ def prepare(
     if ctx.args:  # a second path after --calls, often an unquoted glob the shell expanded
         raise DnactxError(f"unexpected extra argument {ctx.args[0]!r}: --calls takes one file; repeat --calls for "
                           "each file (--calls a.txt --calls b.txt) or quote a pattern (--calls 'calls/*.txt')")
+    check_folder(out)
     options = PrepareOptions(
         genome=genome, calls=expand_calls(calls), out=out, format=format, mod_code=mod_code, window=window,
         min_coverage=min_coverage,

@@ -225,10 +225,13 @@ def export(
 ) -> None:
     """Export runs with their metrics for spreadsheets (csv) or scripts (json)."""
     from ..atomic import write_text
+    from ..outpaths import check_file
     from ..registry.export import export_runs
 
     if fmt not in ("csv", "json"):
         raise DnactxError(f"--format must be csv or json, got {fmt!r}")
+    if out is not None:
+        check_file(out)
     exported = export_runs(_select(status, matrix, model, None, False), fmt)
     if out is None:
         typer.echo(exported, nl=False)
