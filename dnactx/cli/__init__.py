@@ -113,8 +113,28 @@ def _run(args: list[str]) -> object:
             return _error(path_clash(exc).message, ExitCode.USAGE)
         if not is_storage_error(exc):
             raise
-        return _error(from_os_error(exc, state.home).message, ExitCode.STORAGE)
+        return _error(from_os_error(exc, _output_of(args)).message, ExitCode.STORAGE)
+    except Exception as exc:  # a library's own exception for a full disk (safetensors, torch, pyarrow)
+        if not is_storage_error(exc):
+            raise
+        return _error(from_os_error(exc, _output_of(args)).message, ExitCode.STORAGE)
     return code if isinstance(code, int) else ExitCode.OK
+
+
+_OUTPUT_FLAGS = ("--out", "--plots", "--script-dir")
+
+
+def _output_of(args: list[str]) -> Path:
+    """Where the command writes, for a full-disk error that names no file: its --out (--plots, --script-dir), else
+    the registry home."""
+    for i, arg in enumerate(args):
+        flag, eq, value = arg.partition("=")
+        if flag in _OUTPUT_FLAGS:
+            if eq:
+                return Path(value)
+            if i + 1 < len(args):
+                return Path(args[i + 1])
+    return state.home
 
 
 def _error(message: str, code: int) -> int:
