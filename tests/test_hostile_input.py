@@ -119,6 +119,15 @@ def test_each_numeric_option_out_of_range_is_refused_before_a_registry_row_exist
     assert _nothing_under(home)
 
 
+def test_matrix_refuses_a_nan_axis_value_even_one_its_models_ignore(
+        tiny_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    home = tmp_path / "home"
+    code, _, err = run_cli(["--home", str(home), "matrix", "--data", str(tiny_dataset), "--sizes", "20", "--model",
+                            "lr", "--lr", "1e-3,nan"], capsys)  # lr ignores --lr: its cells used to train anyway
+    assert code == ExitCode.USAGE and "--lr must be a finite number, got nan" in _one_error_line(err)
+    assert _nothing_under(home)
+
+
 def test_submit_train_refuses_a_nan_learning_rate_before_writing_a_job(
         tiny_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(["submit", "train", "--out", str(tmp_path / "jobs"), "--data", str(tiny_dataset),
