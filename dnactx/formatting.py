@@ -63,6 +63,32 @@ def text(value: object, digits: int | None = None) -> str:
     return str(value)
 
 
+# Characters a terminal or a Markdown renderer would act on rather than show: C0/C1 controls (newline, tab, ESC that
+# starts colour codes and OSC 8 hyperlinks), bidi and zero-width format characters, line and paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff"
+                      "\ufff9-\ufffb]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(value: object) -> str:
+    """``str(value)`` with every control or invisible format character written out as an escape (``\\n``,
+    ``\\x1b``, ``\\u202e``): a stored name shows what it holds and can neither move the cursor, colour the
+    terminal, open a hyperlink nor break a line of a table."""
+    shown = str(value)
+    if not _CONTROL.search(shown):
+        return shown
+    return _CONTROL.sub(lambda m: _NAMED.get(m.group(0)) or (f"\\x{ord(m.group(0)):02x}" if ord(m.group(0)) < 0x100
+                                                            else f"\\u{ord(m.group(0)):04x}"), shown)
+
+
+def term(value: object) -> str:
+    """A user's value (a run or chromosome name, a path, a model id) for Rich console output: control characters
+    written out (:func:`printable`) and Rich markup escaped, so ``[/bold]`` or ``[link=...]`` reads as typed."""
+    from rich.markup import escape
+
+    return escape(printable(value))
+
+
 class Markdown(str):
     """Text that is already Markdown (written by dnactx, with user values escaped inside): kept as it is."""
 
@@ -80,12 +106,12 @@ def md_escape(value: object) -> str:
     HTML. :class:`Markdown` is kept as it is, only its table pipes escaped."""
     if isinstance(value, Markdown):
         return str(value).replace("|", "\\|")
-    return _MARKUP.sub(lambda m: "\\" + m.group(0), str(value))
+    return _MARKUP.sub(lambda m: "\\" + m.group(0), printable(value))
 
 
 def md_code(value: object) -> Markdown:
     """``value`` as an inline code span: shown verbatim whatever it holds (backticks included)."""
-    body = str(value).replace("\n", " ")
+    body = printable(value)
     fence = "`" * (max((len(run) for run in re.findall("`+", body)), default=0) + 1)
     pad = " " if body.startswith("`") or body.endswith("`") else ""
     return Markdown(f"{fence}{pad}{body}{pad}{fence}")

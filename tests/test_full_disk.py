@@ -118,3 +118,36 @@ def test_storage_errors_are_recognised_in_every_shape(tmp_path: Path) -> None:
     assert "no space left" in str(from_sqlite("database or disk is full", tmp_path / "registry.sqlite"))
     assert "read-only" in str(from_sqlite("attempt to write a readonly database", tmp_path / "registry.sqlite"))
     assert from_sqlite("disk I/O error", tmp_path / "registry.sqlite") is None  # plenty of room: not the disk
+
+
+def test_prepare_on_a_full_disk_is_one_line_and_leaves_nothing_behind(
+        small_disk: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from conftest import make_genome_with_calls
+
+    fasta, calls = make_genome_with_calls(tmp_path / "inputs")  # its calls spill alone outgrows the 400 kB disk
+    out = small_disk / "ds"
+    code, out_text, err = run_cli(["prepare", "--genome", str(fasta), "--calls", str(calls), "--out", str(out),
+                                   "--window", "200", "--block-size", "2000"], capsys)
+    lines = err.strip().splitlines()
+    assert code == ExitCode.STORAGE and "Traceback" not in err and out_text == "", err
+    assert lines[-1].startswith(f"error: no space left to write {small_disk}") and "free of" in lines[-1]
+    assert ".prepare-tmp" not in lines[-1]  # the folder the user chose, not prepare's scratch inside it
+    assert list(small_disk.iterdir()) == []
+
+
+def test_export_on_a_full_disk_is_one_line_naming_out(small_disk: Path, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from conftest import make_lr_run
+
+    run_id = make_lr_run(tmp_path / "home")
+    (small_disk / "filler").write_bytes(b"\0" * (small_disk_free(small_disk) - 20_000))  # room for less than lr
+    code, out, err = run_cli(["--home", str(tmp_path / "home"), "export", run_id, "--out", str(small_disk / "m")],
+                             capsys)
+    lines = err.strip().splitlines()
+    assert code == ExitCode.STORAGE and "Traceback" not in err and out == "", err
+    assert lines[-1].startswith(f"error: no space left to write {small_disk / 'm'}")
+    assert sorted(p.name for p in small_disk.iterdir()) == ["filler"]
+
+
+def small_disk_free(path: Path) -> int:
+    return shutil.disk_usage(path).free

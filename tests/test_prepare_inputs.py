@@ -183,7 +183,7 @@ def test_bgzip_in_a_read_only_folder_indexes_into_the_cache(tmp_path: Path, monk
     monkeypatch.setattr(os, "access", lambda path, mode: mode != os.W_OK)
     g = FastaGenome(fasta)
     assert g.access == "indexed" and "read-only" in (g.note or "")
-    assert sorted(p.suffix for p in (tmp_path / "cache" / "fai").iterdir()) == [".fai", ".gzi"]
+    assert sorted(p.suffix for p in (tmp_path / "cache" / "fai").iterdir()) == [".fai", ".gzi", ".json"]
     assert not list(folder.glob("*.fai")) and g.chromosome("chrC").tobytes() == b"GATCCATGCATTGCCAACGG"
 
 

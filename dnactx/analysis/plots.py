@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from sklearn.metrics import precision_recall_curve, roc_curve
 
 from ..atomic import atomic_path
-from ..formatting import num
+from ..formatting import num, printable
 from ..metrics import reliability_curve
 
 _COLOURS = {"val": "tab:blue", "test": "tab:orange"}
@@ -57,6 +57,11 @@ def pr_curve(splits: dict[str, tuple[np.ndarray, np.ndarray]], path: Path) -> Pa
     return _save(fig, path)
 
 
+def _shown(text: str) -> str:
+    """A user's name as a plot label: control characters written out, ``$`` kept from starting matplotlib maths."""
+    return printable(text).replace("$", "\\$")
+
+
 def pr_curves(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Path, *, title: str) -> Path:
     """Precision-recall of several runs on the same sites (one line each), with the base rate dotted."""
     fig, ax = _figure(6.0, 4.6)
@@ -66,11 +71,11 @@ def pr_curves(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Path, *, t
         if np.asarray(y).max(initial=0) == 0:
             continue
         precision, recall, _ = precision_recall_curve(y, p)
-        ax.step(recall, precision, where="post", color=colour, label=name)
+        ax.step(recall, precision, where="post", color=colour, label=_shown(name))
         base = float(np.mean(y))
     if base is not None:
         ax.axhline(base, color="grey", linestyle=":", linewidth=1, label=f"base rate {base:.1%}")
-    ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="recall", ylabel="precision", title=title)
+    ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="recall", ylabel="precision", title=_shown(title))
     ax.legend(loc="upper right", fontsize=8)
     return _save(fig, path)
 

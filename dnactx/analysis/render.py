@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from ..contracts import Diagnosis
-from ..formatting import count, md_escape, num, pct, signed, text, with_interval
+from ..formatting import count, md_escape, num, pct, printable, signed, term, text, with_interval
 
 FIGURE_ROWS = (
     ("sites", "n", count), ("positives", "n_pos", count), ("base rate", "base_rate", pct),
@@ -28,8 +27,8 @@ FIGURE_ROWS = (
 def print_diagnosis(d: Diagnosis, console: Console) -> None:
     run = d.get("run") or {}
     # Run names, models, paths and the text quoting them are the user's: escaped, never read as Rich markup.
-    console.print(f"[bold]Diagnosis of {escape(str(run.get('name') or run.get('id')))}[/] ({run.get('id')}, model "
-                  f"{escape(str(run.get('model')))}, size {run.get('size')}, mode {run.get('mode')}); threshold tuned "
+    console.print(f"[bold]Diagnosis of {term(str(run.get('name') or run.get('id')))}[/] ({run.get('id')}, model "
+                  f"{term(str(run.get('model')))}, size {run.get('size')}, mode {run.get('mode')}); threshold tuned "
                   f"on val: {num(d.get('threshold'))}; from {d.get('source')}")
     table = Table(title="Figures", title_justify="left")
     table.add_column("")
@@ -49,25 +48,25 @@ def print_diagnosis(d: Diagnosis, console: Console) -> None:
         extra.append(f"truncated inputs: {pct(truncated)}")
     if d.get("gap"):
         extra.append("val − test: " + ", ".join(f"{k} {num(v)}" for k, v in d["gap"].items()))
-    for line in [escape(e) for e in extra] + [f"[yellow]note:[/] {escape(n)}" for n in d.get("notes") or []]:
+    for line in [term(e) for e in extra] + [f"[yellow]note:[/] {term(n)}" for n in d.get("notes") or []]:
         console.print(line, highlight=False)
     console.print("\n[bold]Findings[/]")
     for i, f in enumerate(d.get("findings") or [], 1):
-        console.print(f"{i}. [bold]{escape(f['title'])}[/]: {escape(f['evidence'])} → {escape(f['conclusion'])}",
+        console.print(f"{i}. [bold]{term(f['title'])}[/]: {term(f['evidence'])} → {term(f['conclusion'])}",
                       highlight=False)
     if not d.get("findings"):
         console.print("none")
-    console.print(f"\n[bold]Verdict:[/] {escape(str(d.get('verdict')))}", highlight=False)
+    console.print(f"\n[bold]Verdict:[/] {term(str(d.get('verdict')))}", highlight=False)
     if d.get("remedies"):
         console.print("\n[bold]Remedies, most promising first[/]")
         for r in d["remedies"]:
-            flags = f"[cyan]{escape(r['flags'])}[/] " if r.get("flags") else ""
-            console.print(f"{r['rank']}. {flags}{escape(r['action'])} (from {', '.join(r['because'])})",
+            flags = f"[cyan]{term(r['flags'])}[/] " if r.get("flags") else ""
+            console.print(f"{r['rank']}. {flags}{term(r['action'])} (from {', '.join(r['because'])})",
                           highlight=False)
             if r.get("command"):
-                console.print(f"   {r['command']}", highlight=False, soft_wrap=True, markup=False)
+                console.print(f"   {printable(r['command'])}", highlight=False, soft_wrap=True, markup=False)
     if d.get("plots"):
-        console.print(f"\nplots: {', '.join(d['plots'])}", highlight=False, soft_wrap=True, markup=False)
+        console.print(f"\nplots: {printable(', '.join(d['plots']))}", highlight=False, soft_wrap=True, markup=False)
 
 
 def _subset_table(heading: str, block: dict) -> Table:

@@ -15,6 +15,9 @@ from rich.markup import escape
 from .. import __version__
 from ..distributed import close_process_group, exit_process, is_distributed
 from ..errors import EXIT_CODE_MEANINGS, DnactxError, ExitCode
+from ..formatting import term
+from ..outpaths import from_os_error as path_clash
+from ..outpaths import is_path_clash
 from ..storage import from_os_error, is_storage_error
 from .command import DnactxGroup
 from .common import HOME_HELP, console_err, set_root_home, state
@@ -105,13 +108,35 @@ def _run(args: list[str]) -> object:
     except KeyboardInterrupt:
         console_err.print("[bold red]interrupted[/]")
         return ExitCode.INTERRUPTED
-    except OSError as exc:  # a full or read-only disk, wherever it was met: one line, not a traceback
+    except OSError as exc:  # a full or read-only disk, or a file where a folder belongs: one line, not a traceback
+        if is_path_clash(exc):
+            return _error(path_clash(exc).message, ExitCode.USAGE)
         if not is_storage_error(exc):
             raise
-        return _error(from_os_error(exc, state.home).message, ExitCode.STORAGE)
+        return _error(from_os_error(exc, _output_of(args)).message, ExitCode.STORAGE)
+    except Exception as exc:  # a library's own exception for a full disk (safetensors, torch, pyarrow)
+        if not is_storage_error(exc):
+            raise
+        return _error(from_os_error(exc, _output_of(args)).message, ExitCode.STORAGE)
     return code if isinstance(code, int) else ExitCode.OK
 
 
+_OUTPUT_FLAGS = ("--out", "--plots", "--script-dir")
+
+
+def _output_of(args: list[str]) -> Path:
+    """Where the command writes, for a full-disk error that names no file: its --out (--plots, --script-dir), else
+    the registry home."""
+    for i, arg in enumerate(args):
+        flag, eq, value = arg.partition("=")
+        if flag in _OUTPUT_FLAGS:
+            if eq:
+                return Path(value)
+            if i + 1 < len(args):
+                return Path(args[i + 1])
+    return state.home
+
+
 def _error(message: str, code: int) -> int:
-    console_err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
+    console_err.print(f"[bold red]error:[/] {term(message)}", soft_wrap=True, highlight=False)
     return code

@@ -28,7 +28,10 @@ def register(app: typer.Typer) -> None:
         then a verdict and remedies as dnactx flags. Also saves diagnosis.json in the run folder."""
         from ..analysis.commands import diagnose_run
         from ..analysis.render import print_diagnosis
+        from ..outpaths import check_folder
 
+        if plots is not None:
+            check_folder(plots, "--plots")
         result = diagnose_run(state.home, run_id, plots_dir=plots)
         if as_json:
             typer.echo(json.dumps(result, indent=2))

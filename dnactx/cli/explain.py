@@ -69,8 +69,14 @@ def register(app: typer.Typer) -> None:
         most, explain.json (also stored in the run folder, where diagnose and report pick it up). With --variants
         VCF --genome FASTA: Δp of every cytosine within reach of each SNV (variants.tsv, variants.bedGraph)."""
         from ..explain.output import dumps
+        from ..outpaths import check_folder
         from ..prepare.options import parse_aliases
 
+        check_folder(out)
+        if device is not None:  # a GPU that is not there: said now, before any work
+            from ..inference.scorer import resolve_device
+
+            resolve_device(device)
         aliases = parse_aliases(chrom_alias)
         if variants is not None:
             _refuse_with_variants(split=split, sites=sites, n=n, seed=seed)

@@ -32,6 +32,9 @@ def register(app: typer.Typer) -> None:
         (transformers: the encoder's save_pretrained, its tokenizer files and head.safetensors), the recipe and
         provenance in dnactx_model.json, and a README.md model card with a plain-Python loading snippet."""
         from ..inference.export import export_model
+        from ..outpaths import check_folder
+
+        check_folder(out)
 
         result = export_model(run_id, out, state.home, force=force, species=species, tissue=tissue,
                               trust_remote_code=trust_remote_code)

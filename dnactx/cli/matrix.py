@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from ..errors import DnactxError, ExitCode, exit_code_for
+from ..formatting import term
 from ..storage import StorageError
 from .command import DnactxCommand
 from .common import console, console_err, state
@@ -54,10 +55,10 @@ def _matrix(**options: Any) -> None:
     skipped = sum(o.status == "skipped" for o in result.outcomes)
     console_err.print(f"matrix {spec.name}: {trained} trained, {skipped} already complete, "
                       f"{len(result.failed)} failed, {len(result.preempted)} preempted; summary in "
-                      f"{out / 'context_matrix_summary.md'}", highlight=False, soft_wrap=True)
+                      f"{term(out / 'context_matrix_summary.md')}", highlight=False, soft_wrap=True)
     for o in result.outcomes:
         if o.status in ("failed", "busy"):
-            console_err.print(f"  cell {o.index}: {o.status}: {o.error}", highlight=False, soft_wrap=True)
+            console_err.print(f"  cell {o.index}: {o.status}: {term(o.error)}", highlight=False, soft_wrap=True)
     if code == ExitCode.PREEMPTED:
         raise DnactxError(f"matrix {spec.name} was stopped (SIGTERM) during cell "
                           f"{result.preempted[0].index}; re-run the same command to resume it", exit_code=code)

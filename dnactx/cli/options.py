@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from ..matrix.axes import axis_flags
-from ..train.config import TrainConfig, flag_of, grid_fields
+from ..train.config import TrainConfig, check_name, flag_of, grid_fields
 from ..train.fields import choices, completions, is_flag, parse_value, type_label
 from .common import HomeOption
 
@@ -60,6 +60,8 @@ def config_from_options(options: dict[str, Any]) -> TrainConfig:
         value = options.get(f.name)
         if value is not None:
             values[f.name] = value if isinstance(value, bool) else parse_value(f, value)
+    if values.get("name") is not None:
+        values["name"] = check_name(values["name"])
     return TrainConfig(**values)
 
 

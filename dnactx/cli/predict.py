@@ -74,11 +74,17 @@ def predict(
     """Score every cytosine (C on +, G on −) of the genome, or of --regions/--chroms, with the model's own recipe;
     write predictions and genome tracks; with --calls, evaluate them against measured methylation."""
     from ..distributed import is_main
+    from ..outpaths import check_folder
     from ..predict import predict_genome
 
     if ctx.args:
         raise DnactxError(f"unexpected extra argument {ctx.args[0]!r}: repeat --calls for each file or quote a "
                           "pattern (--calls 'calls/*.txt')")
+    check_folder(ctx.params["out"])
+    if ctx.params.get("device") is not None:  # a GPU that is not there: said now, before any work
+        from ..inference.scorer import resolve_device
+
+        resolve_device(ctx.params["device"])
     options = predict_options(dict(ctx.params))
     warn = None if quiet else (lambda m: console_err.print(f"[yellow]warning:[/] {m}", soft_wrap=True,
                                                            highlight=False))

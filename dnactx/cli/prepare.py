@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from ..errors import DnactxError
-from ..formatting import pct
+from ..formatting import pct, term
+from ..outpaths import check_folder
 from ..prepare import PrepareOptions, expand_calls, parse_aliases, prepare_dataset
 from ..progress import Progress
 from .command import DnactxCommand
@@ -55,6 +56,7 @@ def prepare(
     if ctx.args:  # a second path after --calls, often an unquoted glob the shell expanded
         raise DnactxError(f"unexpected extra argument {ctx.args[0]!r}: --calls takes one file; repeat --calls for "
                           "each file (--calls a.txt --calls b.txt) or quote a pattern (--calls 'calls/*.txt')")
+    check_folder(out)
     options = PrepareOptions(
         genome=genome, calls=expand_calls(calls), out=out, format=format, mod_code=mod_code, window=window,
         min_coverage=min_coverage,
@@ -66,13 +68,13 @@ def prepare(
     with Progress("reading calls", unit="rows") as progress:
         summary = prepare_dataset(options, progress=progress)
     for message in summary["warnings"]:
-        console_err.print(f"[yellow]warning:[/] {message}", soft_wrap=True, highlight=False)
+        console_err.print(f"[yellow]warning:[/] {term(message)}", soft_wrap=True, highlight=False)
     _report(summary, out)
 
 
 def _report(summary: dict, out: Path) -> None:
     counts, rates = summary["counts"], summary["label_rates"]
-    console.print(f"wrote {out / 'dataset.parquet'}: {summary['n_sites']:,} sites from {summary['rows_read']:,} "
+    console.print(f"wrote {term(out / 'dataset.parquet')}: {summary['n_sites']:,} sites from {summary['rows_read']:,} "
                   f"{summary['format']} rows in {summary['seconds']:.1f} s", highlight=False, soft_wrap=True)
     for split in ("train", "val", "test"):
         parts = ", ".join(f"{c} {counts[split][c]:,}" for c in ("CG", "CHG", "CHH"))
@@ -81,10 +83,11 @@ def _report(summary: dict, out: Path) -> None:
                       f"{pct(rate, 2)}", highlight=False, soft_wrap=True)
     skipped = ", ".join(f"{k} {v:,}" for k, v in summary["skipped"].items() if v)
     if skipped:
-        console.print(f"  skipped: {skipped}", highlight=False, soft_wrap=True)
+        console.print(f"  skipped: {term(skipped)}", highlight=False, soft_wrap=True)
     control = summary.get("control")
     if control and control["non_conversion_rate"] is not None:
-        console.print(f"  control {control['chrom']}: non-conversion rate {100 * control['non_conversion_rate']:.3f}% "
+        console.print(f"  control {term(control['chrom'])}: non-conversion rate "
+                      f"{100 * control['non_conversion_rate']:.3f}% "
                       f"({control['mc']:,}/{control['cov']:,} reads)", highlight=False, soft_wrap=True)
 
 

@@ -13,7 +13,7 @@ from rich.table import Table
 from ..choices import SPLITS
 from ..contracts import FACTS, RUN_IDENTITY, MetricsFile, RunRow, parse_metric, run_metric
 from ..errors import DnactxError
-from ..formatting import num, text, with_interval
+from ..formatting import num, term, text, with_interval
 from .command import DnactxCommand, DnactxGroup
 from .common import HomeOption, RunIdArgument, RunIdsArgument, console, console_err, parse_csv, state
 
@@ -63,9 +63,9 @@ def _short_model(model: str | None) -> str:
 def _runs_table(runs: list[RunRow], sort: str | None) -> Table:
     cols = list(_HEADLINE) if sort in (None, *_HEADLINE) else [sort, _HEADLINE[0]]
     matrices = {r["matrix"] for r in runs}
-    title = f"{len(runs)} runs in {state.home}"
+    title = f"{len(runs)} runs in {term(state.home)}"
     if len(matrices) == 1 and None not in matrices:
-        title += f", matrix {matrices.pop()}"
+        title += f", matrix {term(matrices.pop())}"
         matrices = set()
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD,
                   pad_edge=False, show_edge=False, collapse_padding=True)
@@ -84,10 +84,11 @@ def _runs_table(runs: list[RunRow], sort: str | None) -> Table:
         table.add_column(header, justify="right", min_width=5)  # numbers have no spaces: only headers wrap
     colour = {"completed": "green", "failed": "red", "running": "yellow", "preempted": "magenta"}
     for r in runs:
-        cells = [r["id"][:SHORT_ID], f"[{colour.get(r['status'], 'white')}]{r['status']}[/]", _short_model(r["model"]),
-                 *[text(r.get(a)) for a in axes]]
+        status = f"[{colour.get(r['status'], 'white')}]{term(r['status'])}[/]"
+        cells = [r["id"][:SHORT_ID], status, term(_short_model(r["model"])),
+                 *[term(text(r.get(a))) for a in axes]]
         if matrices:
-            cells.append(text(r["matrix"]))
+            cells.append(term(text(r["matrix"])))
         table.add_row(*cells, *[num(run_metric(r, c), 3) for c in cols])
     return table
 
@@ -108,7 +109,7 @@ def _metrics_table(m: MetricsFile) -> Table:
         rows = [(None, m.get(split))] + list(((m.get("by_context") or {}).get(split) or {}).items())
         for ctx, vals in rows:
             if vals:
-                table.add_row(split, ctx or "all", *[text(vals.get(n), 3) for n in names])
+                table.add_row(split, term(ctx or "all"), *[text(vals.get(n), 3) for n in names])
     return table
 
 
@@ -118,7 +119,7 @@ def _show(run: RunRow) -> None:
                 "slurm_job_id", "device", "dnactx_version", "folder", "error"):
         if run.get(key) is not None:
             value = json.dumps(run[key]) if isinstance(run[key], dict) else str(run[key])
-            info.add_row(f"[bold]{key}[/]", value)
+            info.add_row(f"[bold]{key}[/]", term(value))
     console.print(info)
     m = run["metrics"]
     if any(s in m for s in ("val", "test")):
@@ -130,13 +131,13 @@ def _show(run: RunRow) -> None:
             if line:
                 console.print(f"{split} 95% intervals: {line}", highlight=False, markup=False)
     if m.get(FACTS):
-        console.print("  ".join(f"[bold]{k}[/] {text(v, 3)}" for k, v in m[FACTS].items()))
+        console.print("  ".join(f"[bold]{term(k)}[/] {term(text(v, 3))}" for k, v in m[FACTS].items()))
     if run["artifacts"]:
         table = _plain_table("artifacts")
         for col in ("kind", "path", "bytes", "sha256"):
             table.add_column(col)
         for a in run["artifacts"]:
-            table.add_row(a["kind"], a["path"], text(a["bytes"]), text((a["sha256"] or "")[:16]))
+            table.add_row(term(a["kind"]), term(a["path"]), text(a["bytes"]), text((a["sha256"] or "")[:16]))
         console.print(table)
 
 
@@ -160,7 +161,7 @@ def ls(
     elif runs:
         console.print(_runs_table(runs, sort))
     elif not missing_registry(state.home):
-        console_err.print(f"no runs in {state.home.resolve()} match these filters", highlight=False,
+        console_err.print(f"no runs in {term(state.home.resolve())} match these filters", highlight=False,
                           soft_wrap=True)
 
 
@@ -190,10 +191,10 @@ def _evaluations_table(evaluations: list[dict]) -> Table:
     for e in evaluations:
         overall = (((e.get("summary") or {}).get("evaluation") or {}).get("sites") or {}).get("all") or {}
         where = Path(e.get("regions") or e.get("genome") or "").name
-        table.add_row(text(e.get("created")), text(where), text(e.get("n_labelled")),
+        table.add_row(text(e.get("created")), term(text(where)), text(e.get("n_labelled")),
                       with_interval(e.get("auroc"), overall.get("auroc_ci")),
                       with_interval(e.get("auprc"), overall.get("auprc_ci")), num(e.get("pearson_10kb"), 3),
-                      text(e.get("out")))
+                      term(text(e.get("out"))))
     return table
 
 
@@ -225,19 +226,21 @@ def export(
 ) -> None:
     """Export runs with their metrics for spreadsheets (csv) or scripts (json)."""
     from ..atomic import write_text
+    from ..outpaths import check_file
     from ..outputs import claim_file
     from ..registry.export import export_runs, is_runs_export
 
     if fmt not in ("csv", "json"):
         raise DnactxError(f"--format must be csv or json, got {fmt!r}")
     if out is not None:
+        check_file(out)
         claim_file(out, "runs export", is_runs_export)
     exported = export_runs(_select(status, matrix, model, None, False), fmt)
     if out is None:
         typer.echo(exported, nl=False)
     else:
         write_text(out, exported)
-        console_err.print(f"written: {out}", highlight=False)
+        console_err.print(f"written: {term(out)}", highlight=False)
 
 
 def sync(
@@ -257,11 +260,11 @@ def sync(
         typer.echo(json.dumps(report.as_dict(), indent=2))
         return
     done = "rebuilt from" if report.rebuilt else "synced with"
-    console_err.print(f"registry {done} {state.home}: {len(report.imported)} imported, "
+    console_err.print(f"registry {done} {term(state.home)}: {len(report.imported)} imported, "
                       f"{len(report.refreshed)} refreshed, {report.matrices} matrices, "
                       f"{report.datasets} datasets", highlight=False)
     for run_id, error in report.failed:
-        console_err.print(f"[yellow]skipped[/] {run_id}: {error}", highlight=False, soft_wrap=True)
+        console_err.print(f"[yellow]skipped[/] {term(run_id)}: {term(error)}", highlight=False, soft_wrap=True)
     if report.orphans and not report.pruned:
         console_err.print(f"{len(report.orphans)} registry row(s) have no folder any more; "
                           "`dnactx runs sync --prune` drops them", highlight=False)

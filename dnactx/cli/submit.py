@@ -10,6 +10,7 @@ from typing import Any
 import typer
 
 from ..errors import DnactxError
+from ..outpaths import check_folder
 from ..slurm.quoting import q as quote_word
 from .command import DnactxCommand, DnactxGroup
 from .common import console, console_err, state
@@ -113,7 +114,7 @@ def _submit_matrix(**options: Any) -> None:
 
     spec = spec_from_options(options)
     opts = _slurm_options(options)
-    out = options["out"] or Path("jobs") / spec.name
+    out = check_folder(options["out"] or Path("jobs") / spec.name)
     files = write_job(matrix_job(spec, grid_values(options), opts, state.home), opts, out,
                       template=options["template"])
     _describe(files, f"matrix {spec.name}")
@@ -152,7 +153,12 @@ def _validate_train_args(args: list[str]) -> dict[str, Any]:
     if "--run-id-file" in args or "--resume" in args:
         raise DnactxError("submit train writes its own --run-id-file (the job resumes its run when started again); "
                           "leave out --run-id-file and --resume")
-    return _parse_with("train", args)
+    parsed = _parse_with("train", args)
+    if parsed.get("data"):  # every number and the name checked now, not when the job starts in the queue
+        from .options import config_from_options
+
+        config_from_options(parsed)
+    return parsed
 
 
 def _submit_train(ctx: typer.Context, **options: Any) -> None:
@@ -163,7 +169,7 @@ def _submit_train(ctx: typer.Context, **options: Any) -> None:
     parsed = _validate_train_args(args)
     job_name = validate_name(options["job_name"], "--job-name")
     opts = _slurm_options(options)
-    out = options["out"] or Path("jobs") / job_name
+    out = check_folder(options["out"] or Path("jobs") / job_name)
     files = write_job(train_job(args, state.home, job_name, parsed.get("model")), opts, out,
                       template=options["template"])
     _describe(files, f"train job {job_name}")
@@ -197,7 +203,7 @@ def _submit_predict(ctx: typer.Context, **options: Any) -> None:
     n = min(options["tasks"] or len(plan), len(plan))
     groups = [[{"chrom": t.name, "bases": t.bases} for t in group] for group in groups_by_length(plan, n)]
     opts = _slurm_options(options)
-    out = options["script_dir"] or Path("jobs") / job_name
+    out = check_folder(options["script_dir"] or Path("jobs") / job_name, "--script-dir")
     files = write_predict_job(args, groups, opts, out, state.home, job_name, template=options["template"])
     _finish(files, options, job_name)
 

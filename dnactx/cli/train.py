@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from ..errors import DnactxError, exit_code_for
-from ..formatting import num, pct, text
+from ..formatting import num, pct, term, text
 from .command import DnactxCommand
 from .common import console_err, state
 from .options import config_from_options, home_option, option, train_options, with_options
@@ -21,7 +21,7 @@ def _summary(result: dict, name: str, folder: Path) -> None:
     from ..analysis.render import split_intervals
 
     m = result["metrics"] or {}
-    table = Table(title=f"{name}  [{result['status']}]", title_justify="left")
+    table = Table(title=f"{term(name)}  {term('[' + result['status'] + ']')}", title_justify="left")
     for col in ("split", "n", "pos rate", "AUROC", "AUPRC", "F1@0.5", "F1@thr"):
         table.add_column(col, justify="right" if col != "split" else "left")
     for split in ("val", "test"):
@@ -39,7 +39,7 @@ def _summary(result: dict, name: str, folder: Path) -> None:
         line = split_intervals(m.get("test") or {})
         if line:
             console_err.print(f"test, 95% intervals: {line}", highlight=False, markup=False)
-    console_err.print(f"run folder: {folder}", highlight=False, soft_wrap=True)
+    console_err.print(f"run folder: {term(folder)}", highlight=False, soft_wrap=True)
 
 
 def _from_id_file(options: dict[str, Any]) -> str | None:
@@ -50,16 +50,16 @@ def _from_id_file(options: dict[str, Any]) -> str | None:
         raise DnactxError("give --resume RUN_ID or --run-id-file FILE, not both")
     folder, what = run_in_id_file(options["run_id_file"], state.home)
     if what == "done":
-        console_err.print(f"run {folder.id} ({options['run_id_file']}) is already completed; nothing to train",
+        console_err.print(f"run {folder.id} ({term(options['run_id_file'])}) is already completed; nothing to train",
                           highlight=False, soft_wrap=True)
         typer.echo(folder.id)
         raise typer.Exit(code=0)
     if folder is not None:
-        console_err.print(f"resuming run {folder.id} from its checkpoint ({options['run_id_file']})",
+        console_err.print(f"resuming run {folder.id} from its checkpoint ({term(options['run_id_file'])})",
                           highlight=False, soft_wrap=True)
         return folder.id
     if what != "no run yet":
-        console_err.print(f"{what}; starting a new run", highlight=False, soft_wrap=True)
+        console_err.print(f"{term(what)}; starting a new run", highlight=False, soft_wrap=True)
     return None
 
 

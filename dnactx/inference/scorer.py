@@ -284,6 +284,18 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
-        return torch.device(device)
+        chosen = torch.device(device)
     except (RuntimeError, TypeError) as exc:
         raise DnactxError(f"--device {device!r} is not a torch device ({exc}); use cpu, cuda or cuda:N") from None
+    if chosen.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise DnactxError(f"--device {device}: this machine has no CUDA GPU that torch can use (torch "
+                              f"{torch.__version__}, CUDA build {torch.version.cuda or 'none'}); use --device cpu, "
+                              "or run on a GPU node with a CUDA build of torch")
+        if chosen.index is not None and chosen.index >= count:
+            raise DnactxError(f"--device {device}: this machine has {count} CUDA GPU(s) (cuda:0 to "
+                              f"cuda:{count - 1}); choose one of them")
+    elif chosen.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise DnactxError(f"--device {device}: Apple's MPS is not available on this machine; use --device cpu")
+    return chosen

@@ -164,6 +164,7 @@ class FastaGenome:
         import pyfaidx
 
         index_path, gzi_path = self._index_paths()
+        self._drop_stale_index(index_path, gzi_path)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -183,10 +184,34 @@ class FastaGenome:
         except OSError as exc:
             raise DnactxError(f"--genome {self.path}: cannot write its index {index_path} ({exc.strerror or exc}); "
                               "set DNACTX_CACHE to a writable folder") from None
+        _write_stamp(index_path, self.path)
         if gzi_path is not None:
             self._blocks = (np.array([b.cstart for b in faidx.gzi_index], dtype=np.int64),
                             np.array([b.ustart for b in faidx.gzi_index], dtype=np.int64))
         return {name: (r.rlen, r.offset, r.lenc, r.lenb) for name, r in faidx.index.items()}
+
+    def _drop_stale_index(self, index_path: Path, gzi_path: Path | None) -> None:
+        """Remove an index that does not describe this FASTA, so pyfaidx builds a new one. pyfaidx trusts any index
+        newer than the FASTA, but a FASTA replaced by a copy that kept an older timestamp (``cp -p``, ``rsync -t``,
+        an unpacked archive) leaves a stale index that reads the wrong bases or fails with misleading messages.
+        The stamp written beside the index (the FASTA's size and a hash of its first and last MiB) tells; for an
+        index without a stamp (samtools, an older dnactx) a plain FASTA's size is checked against the index."""
+        if not index_path.is_file():
+            return
+        stamp = _read_stamp(index_path)
+        stale = stamp != _stamp(self.path) if stamp is not None else not _index_fits(index_path, self.path)
+        if not stale:
+            return
+        try:
+            for path in (index_path, gzi_path):
+                if path is not None and path.exists():
+                    path.unlink()
+        except OSError as exc:
+            raise DnactxError(f"--genome {self.path}: its index {index_path} belongs to another version of the file "
+                              f"and cannot be removed ({exc.strerror or exc}); delete it (and any .gzi), or set "
+                              "DNACTX_CACHE to a writable folder") from None
+        self.note = (f"rebuilt the index of --genome {self.path}: {index_path} described another version of the "
+                     "file (replaced by a copy with an older timestamp?)")
 
     @contextlib.contextmanager
     def _open_at(self, offset: int) -> Iterator[IO[bytes]]:
@@ -351,6 +376,60 @@ def _not_fasta(path: Path) -> DnactxError:
 
 def _fresh(index: Path, fasta: Path) -> bool:
     return index.is_file() and index.stat().st_mtime >= fasta.stat().st_mtime
+
+
+_STAMP_BYTES = 1 << 20
+
+
+def _stamp(fasta: Path) -> dict[str, object]:
+    """What identifies a FASTA's content cheaply: its size and a hash of its first and last MiB."""
+    size = fasta.stat().st_size
+    digest = hashlib.sha256()
+    with open(fasta, "rb") as fh:
+        digest.update(fh.read(_STAMP_BYTES))
+        if size > _STAMP_BYTES:
+            fh.seek(max(_STAMP_BYTES, size - _STAMP_BYTES))
+            digest.update(fh.read(_STAMP_BYTES))
+    return {"size": size, "edges_sha256": digest.hexdigest()}
+
+
+def _stamp_path(index_path: Path) -> Path:
+    return Path(f"{index_path}.dnactx.json")
+
+
+def _read_stamp(index_path: Path) -> dict[str, object] | None:
+    """The stamp written when ``index_path`` was last checked, or None (absent, unreadable, or older than it)."""
+    import json
+
+    path = _stamp_path(index_path)
+    try:
+        if path.stat().st_mtime < index_path.stat().st_mtime:  # the index was rebuilt since: the stamp is old
+            return None
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _write_stamp(index_path: Path, fasta: Path) -> None:
+    from ..atomic import write_json
+
+    with contextlib.suppress(OSError):  # only a speed-up: without it the index is checked by size next time
+        write_json(_stamp_path(index_path), _stamp(fasta))
+
+
+def _index_fits(index_path: Path, fasta: Path) -> bool:
+    """Whether a .fai's last record ends where a plain FASTA of this size ends (compressed files: not checked)."""
+    if is_gzip(fasta):
+        return True
+    try:
+        rows = [line.split("\t") for line in index_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        length, offset, per_line, line_bytes = (int(v) for v in max(rows, key=lambda r: int(r[2]))[1:5])
+    except (OSError, ValueError, IndexError):
+        return False
+    full, rest = divmod(length, per_line) if per_line else (0, length)
+    end = offset + full * line_bytes + rest
+    size = fasta.stat().st_size
+    return end <= size <= end + max(line_bytes, 2) + 1
 
 
 def _cache_dir() -> Path:

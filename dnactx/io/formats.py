@@ -15,6 +15,10 @@ from ..errors import DnactxError
 
 CONTEXT_CODE = {name: i for i, name in enumerate(CONTEXTS)}
 N = ord("N")
+# Read counts are stored as int32 (dataset.parquet, predictions): a larger count would wrap to a negative number and
+# read as methylated, so it is refused at read time with its line. Positions only need to fit in int64 arithmetic.
+MAX_COUNT = 2**31 - 1
+MAX_POSITION = 2**53
 
 
 @dataclass
@@ -55,7 +59,8 @@ class Columns:
         return DnactxError(f"--calls {self.path} line {int(self.lines[row])}: {name} (column {col + 1}) is "
                            f"{value!r}, expected {expected} for format {self.fmt}; fix or remove that line")
 
-    def integer(self, col: int, name: str) -> np.ndarray:
+    def integer(self, col: int, name: str, most: int = MAX_COUNT) -> np.ndarray:
+        """A column of whole numbers from 0 to ``most`` (by default a read count that fits int32)."""
         s = self.df.iloc[:, col]
         if pd.api.types.is_integer_dtype(s.dtype):
             values = s.to_numpy(dtype=np.int64)
@@ -64,11 +69,24 @@ class Columns:
             bad = np.flatnonzero(~np.isfinite(num) | (num != np.round(num)))
             if bad.size:
                 raise self.fail(int(bad[0]), col, name, "a whole number")
+            huge = np.flatnonzero(num > most)  # before the cast, which would wrap what int64 cannot hold
+            if huge.size:
+                raise self.fail(int(huge[0]), col, name, f"a whole number from 0 to {most:,}")
             values = num.astype(np.int64)
-        neg = np.flatnonzero(values < 0)
-        if neg.size:
-            raise self.fail(int(neg[0]), col, name, "a count or position ≥ 0")
+        bad = np.flatnonzero((values < 0) | (values > most))
+        if bad.size:
+            raise self.fail(int(bad[0]), col, name, f"a whole number from 0 to {most:,}")
         return values
+
+    def reads(self, methylated: int, other: int, names: tuple[str, str]) -> tuple[np.ndarray, np.ndarray]:
+        """(methylated, all) reads from a methylated and an unmethylated count column; their sum must fit too."""
+        mc, rest = self.integer(methylated, names[0]), self.integer(other, names[1])
+        cov = mc + rest
+        bad = np.flatnonzero(cov > MAX_COUNT)
+        if bad.size:
+            raise self.fail(int(bad[0]), other, names[1], f"a count whose sum with {names[0]} is at most "
+                                                          f"{MAX_COUNT:,}")
+        return mc, cov
 
     def number(self, col: int, name: str, lo: float, hi: float) -> np.ndarray:
         num = pd.to_numeric(self.df.iloc[:, col], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
@@ -108,27 +126,26 @@ class Columns:
 
 def _cgmap(c: Columns) -> CallChunk:
     codes, names = c.chrom()
-    return CallChunk(codes, names, pos=c.integer(2, "pos"), strand=c.coded(1, "nuc", {"C": 1, "G": -1}),
+    return CallChunk(codes, names, pos=c.integer(2, "pos", MAX_POSITION), strand=c.coded(1, "nuc", {"C": 1, "G": -1}),
                      mc=c.integer(6, "mC"), cov=c.integer(7, "coverage"), line=c.lines,
                      context=c.coded(3, "context", {**CONTEXT_CODE, "--": -1}), motif=c.motif(4, "dinuc", 2))
 
 
 def _cx_report(c: Columns) -> CallChunk:
     codes, names = c.chrom()
-    mc = c.integer(3, "count_methylated")
-    return CallChunk(codes, names, pos=c.integer(1, "pos"), strand=c.coded(2, "strand", {"+": 1, "-": -1}),
-                     mc=mc, cov=mc + c.integer(4, "count_unmethylated"), line=c.lines,
+    mc, cov = c.reads(3, 4, ("count_methylated", "count_unmethylated"))
+    return CallChunk(codes, names, pos=c.integer(1, "pos", MAX_POSITION),
+                     strand=c.coded(2, "strand", {"+": 1, "-": -1}), mc=mc, cov=cov, line=c.lines,
                      context=c.coded(5, "context", CONTEXT_CODE), motif=c.motif(6, "trinucleotide", 3))
 
 
 def _bismark_cov(c: Columns) -> CallChunk:
     codes, names = c.chrom()
-    mc = c.integer(4, "count_methylated")
-    pos = c.integer(1, "start")
-    c.integer(2, "end")
+    mc, cov = c.reads(4, 5, ("count_methylated", "count_unmethylated"))
+    pos = c.integer(1, "start", MAX_POSITION)
+    c.integer(2, "end", MAX_POSITION)
     c.number(3, "percent", 0.0, 100.0)
-    return CallChunk(codes, names, pos=pos, strand=np.zeros(pos.size, np.int8), mc=mc,
-                     cov=mc + c.integer(5, "count_unmethylated"), line=c.lines)
+    return CallChunk(codes, names, pos=pos, strand=np.zeros(pos.size, np.int8), mc=mc, cov=cov, line=c.lines)
 
 
 _BED_STRAND = {"+": 1, "-": -1, ".": 0}
@@ -151,7 +168,7 @@ def _bedmethyl_modkit(c: Columns) -> CallChunk:
     if not keep.all():
         c, code = c.subset(keep), code[keep]
     codes, names = c.chrom()
-    start = c.integer(1, "start")
+    start = c.integer(1, "start", MAX_POSITION)
     cov = c.integer(9, "valid coverage")
     c.number(10, "percent modified", 0.0, 100.0)
     mc = np.zeros(start.size, dtype=np.int64)
@@ -159,6 +176,9 @@ def _bedmethyl_modkit(c: Columns) -> CallChunk:
         rows = code == name
         if rows.any():
             mc[rows] = sum(c.integer(col, "modified count")[rows] for col in cols)
+    bad = np.flatnonzero(mc > MAX_COUNT)
+    if bad.size:
+        raise c.fail(int(bad[0]), 11, "modified count", f"modified counts whose sum is at most {MAX_COUNT:,}")
     strand = c.coded(5, "strand", _BED_STRAND)
     return CallChunk(codes, names, pos=start + 1, strand=strand, mc=mc, cov=cov, line=c.lines, dropped=dropped,
                      merged=strand == 0, read_level=True)
@@ -166,7 +186,7 @@ def _bedmethyl_modkit(c: Columns) -> CallChunk:
 
 def _bedmethyl_encode(c: Columns) -> CallChunk:
     codes, names = c.chrom()
-    start = c.integer(1, "start")
+    start = c.integer(1, "start", MAX_POSITION)
     cov = c.integer(9, "coverage")
     pct = c.number(10, "percent methylated", 0.0, 100.0)
     mc = np.rint(cov * pct / 100.0).astype(np.int64)
@@ -176,9 +196,9 @@ def _bedmethyl_encode(c: Columns) -> CallChunk:
 
 def _allc(c: Columns) -> CallChunk:
     codes, names = c.chrom()
-    return CallChunk(codes, names, pos=c.integer(1, "pos"), strand=c.coded(2, "strand", {"+": 1, "-": -1}),
-                     mc=c.integer(4, "mc"), cov=c.integer(5, "total"), line=c.lines,
-                     motif=c.motif(3, "mc_class", 3))
+    return CallChunk(codes, names, pos=c.integer(1, "pos", MAX_POSITION),
+                     strand=c.coded(2, "strand", {"+": 1, "-": -1}), mc=c.integer(4, "mc"),
+                     cov=c.integer(5, "total"), line=c.lines, motif=c.motif(3, "mc_class", 3))
 
 
 def _methyldackel(c: Columns) -> CallChunk:
@@ -190,9 +210,9 @@ def _methyldackel(c: Columns) -> CallChunk:
     ``_CpG``/``_CHG``/``_CHH`` name) and must match the genome's.
     """
     codes, names = c.chrom()
-    start, end = c.integer(1, "start"), c.integer(2, "end")
+    start, end = c.integer(1, "start", MAX_POSITION), c.integer(2, "end", MAX_POSITION)
     c.number(3, "percent", 0.0, 100.0)
-    mc = c.integer(4, "nMethylated")
+    mc, cov = c.reads(4, 5, ("nMethylated", "nUnmethylated"))
     span = end - start
     bad = np.flatnonzero((span < 1) | (span > 3))
     if bad.size:
@@ -200,8 +220,8 @@ def _methyldackel(c: Columns) -> CallChunk:
     merged = span > 1
     stated = CONTEXT_CODE.get(c.stated_context or "", -1)
     context = np.where(span == 2, 0, np.where(span == 3, 1, stated)).astype(np.int8)
-    return CallChunk(codes, names, pos=start + 1, strand=merged.astype(np.int8), mc=mc,
-                     cov=mc + c.integer(5, "nUnmethylated"), line=c.lines, context=context, merged=merged)
+    return CallChunk(codes, names, pos=start + 1, strand=merged.astype(np.int8), mc=mc, cov=cov, line=c.lines,
+                     context=context, merged=merged)
 
 
 # -- recognising lines ---------------------------------------------------------------------------------

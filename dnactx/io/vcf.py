@@ -77,13 +77,16 @@ def read_snvs(path: Path) -> Snvs:
     skip = _header_lines(path)
     counts = {"records": 0, "alleles": 0, "multiallelic_records": 0, "snv": 0, "indel": 0, "mnp": 0, "other": 0}
     parts = []
-    reader = pd.read_csv(path, sep="\t", header=None, skiprows=skip, usecols=[0, 1, 2, 3, 4], dtype=str,
-                         keep_default_na=False, compression="gzip" if is_gzip(path) else None, chunksize=_CHUNK,
-                         quoting=3, engine="c")
     try:
         with gzip_guard(path):
+            reader = pd.read_csv(path, sep="\t", header=None, skiprows=skip, usecols=[0, 1, 2, 3, 4], dtype=str,
+                                 keep_default_na=False, compression="gzip" if is_gzip(path) else None,
+                                 chunksize=_CHUNK, quoting=3, engine="c")
             for start, chunk in _chunks(reader):
                 parts.append(_snvs_of(chunk, start + skip + 1, counts, path))
+    except pd.errors.EmptyDataError:
+        raise DnactxError(f"--variants {path} has a header but no variant records; give a VCF with variants (is it "
+                          "truncated, or filtered down to nothing?)") from None
     except (pd.errors.ParserError, ValueError) as exc:
         raise DnactxError(f"--variants {path} is not a tab-separated VCF ({' '.join(str(exc).split())[:200]})") \
             from None
@@ -104,6 +107,12 @@ def _chunks(reader):
 def _snvs_of(chunk: pd.DataFrame, first_line: int, counts: dict[str, int], path: Path) -> pd.DataFrame:
     chunk.columns = ["chrom", "pos", "id", "ref", "alt"]
     chunk["line"] = np.arange(first_line, first_line + len(chunk))
+    fields = chunk[["chrom", "pos", "id", "ref", "alt"]]
+    short = (fields.isna() | (fields == "")).any(axis=1).to_numpy()
+    if short.any():
+        bad = int(np.flatnonzero(short)[0])
+        raise DnactxError(f"--variants {path} line {chunk['line'].iloc[bad]}: the record stops before CHROM, POS, ID, "
+                          "REF and ALT are all there; the file is truncated (copy it again) or not tab-separated")
     pos = pd.to_numeric(chunk["pos"], errors="coerce")
     if pos.isna().any() or (pos < 1).any():
         bad = int(np.flatnonzero((pos.isna() | (pos < 1)).to_numpy())[0])

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from ..formatting import num, text
+from ..formatting import num, term, text
 from .spec import Cell
 
 _STYLE = {"completed": "green", "skipped": "green", "failed": "red", "preempted": "yellow", "running": "cyan",
@@ -46,6 +46,6 @@ class LiveTable:
             row = self.rows[c.index]
             status = row["status"]
             style = _STYLE.get(status, "dim")
-            table.add_row(str(c.index), c.label, f"[{style}]{status}[/]", text((row.get("run_id") or "")[:12]),
+            table.add_row(str(c.index), term(c.label), f"[{style}]{status}[/]", text((row.get("run_id") or "")[:12]),
                           num(row.get("val_auprc"), 4), num(row.get("test_auprc"), 4))
         return table

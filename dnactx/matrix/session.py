@@ -12,6 +12,7 @@ from rich.console import Console
 from ..contracts import MetricsFile, metric_value
 from ..distributed import is_main
 from ..errors import DnactxError
+from ..formatting import printable
 from .display import LiveTable
 from .runner import Outcome, run_cells
 from .spec import Cell, MatrixSpec
@@ -112,7 +113,7 @@ def run_matrix(spec: MatrixSpec, home: Path, *, jobs: int = 1, cell: int | None 
         def started(c: Cell) -> None:
             live.update(c.index, status="running")
             if log:
-                console.print(f"matrix {spec.name}: cell {c.index} of 0-{len(cells) - 1}: {c.label}",
+                console.print(f"matrix {spec.name}: cell {c.index} of 0-{len(cells) - 1}: {printable(c.label)}",
                               highlight=False, soft_wrap=True, markup=False)
 
         def done(o: Outcome) -> None:
@@ -125,7 +126,8 @@ def run_matrix(spec: MatrixSpec, home: Path, *, jobs: int = 1, cell: int | None 
             live.update(o.index, status=o.status, run_id=o.run_id, **metrics)
             if log:
                 console.print(f"matrix {spec.name}: cell {o.index} {o.status} {o.run_id or ''}"
-                              + (f" ({o.error})" if o.error else ""), highlight=False, soft_wrap=True, markup=False)
+                              + (f" ({printable(o.error)})" if o.error else ""), highlight=False, soft_wrap=True,
+                              markup=False)
 
         # Live display owns the terminal, so the trainer's own progress bars stay off while it is shown.
         outcomes = run_cells(home, spec, chosen, jobs=jobs, quiet=quiet or live_on or jobs > 1,

@@ -115,6 +115,9 @@ class MatrixSpec:
         validate_name(self.name)
         if self.baseline not in BASELINES:
             raise DnactxError(f"--baseline must be lr or none, got {self.baseline!r}")
+        for name, values in self.axes.items():  # every value checked, even one its cells' family ignores (lr's --lr)
+            for value in values:
+                TrainConfig(**{name: value})
         half = (self.dataset.window // 2) if self.dataset.window else None
         for size in self.axes.get("size", []):
             if half is not None and size > half:

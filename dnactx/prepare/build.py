@@ -12,8 +12,10 @@ import pyarrow.compute as pc
 
 from ..choices import CONTEXTS, SPLITS
 from ..errors import DnactxError
+from ..formatting import printable
 from ..io.detect import Layout
 from ..io.fasta import FastaGenome
+from ..io.formats import MAX_COUNT
 from .options import PrepareOptions
 from .sites import context_codes, motif_disagrees, reference_strand, shift_hits, site_bases
 from .splits import BlockSplits, chrom_key, subsample
@@ -105,9 +107,9 @@ class SiteBuilder:
         keep = ~(bad | read_level)
         sites = _Sites(rec["pos"][keep], strand[keep], tri[keep], ctx[keep], idx[keep], rec["mc"][keep],
                        rec["cov"][keep], rec["merged"][keep])
-        return self._summed(sites, rec["file"][keep])
+        return self._summed(sites, rec["file"][keep], self.genome.names[chrom])
 
-    def _summed(self, s: _Sites, files: np.ndarray) -> _Sites:
+    def _summed(self, s: _Sites, files: np.ndarray, chrom: str) -> _Sites:
         """One site per (position, strand): rows of the same site, from several files or one, add their counts."""
         key = s.pos * 2 + (s.strand < 0)
         if key.size < 2 or (np.diff(key) > 0).all():
@@ -123,6 +125,11 @@ class SiteBuilder:
         out.mc = np.bincount(inverse, weights=s.mc, minlength=uniq.size).astype(np.int64)
         out.cov = np.bincount(inverse, weights=s.cov, minlength=uniq.size).astype(np.int64)
         out.merged = np.bincount(inverse, weights=s.merged, minlength=uniq.size) > 0
+        huge = np.flatnonzero(out.cov > MAX_COUNT)  # stored as int32: a larger sum would wrap to a negative count
+        if huge.size:
+            raise DnactxError(f"--calls: the rows of site {printable(chrom)}:{int(out.pos[huge[0]])} add up to "
+                              f" {int(out.cov[huge[0]]):,} reads, more than {MAX_COUNT:,}; remove the duplicated "
+                              "rows of that site (or files given twice)")
         return out
 
     def _judge(self, chrom: int, bases: Stranded, look: _Lookup, bad: np.ndarray, read_level: np.ndarray,

@@ -50,9 +50,13 @@ class Spill:
 
     def flush(self) -> None:
         for b, parts in self._buffers.items():
-            with open(self._path(b), "ab") as fh:
-                for part in parts:
-                    part.tofile(fh)
+            try:
+                with open(self._path(b), "ab") as fh:
+                    for part in parts:  # fh.write, not ndarray.tofile: a full disk is then an OSError with errno
+                        fh.write(part.tobytes())
+            except OSError as exc:
+                exc.filename = exc.filename or str(self._path(b))  # so the one line names where it was writing
+                raise
             self.bins.add(b)
         self._buffers.clear()
         self._buffered = 0

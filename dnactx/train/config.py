@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import unicodedata
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -137,6 +138,7 @@ class TrainConfig:
             raise DnactxError(f"--bootstrap must be 0 (no intervals) or a number of resamples, got {self.bootstrap}")
         if self.bootstrap_block < 1:
             raise DnactxError(f"--bootstrap-block must be at least 1 bp, got {self.bootstrap_block}")
+        _check_numbers(self)
         self.C = parse_C(self.C)
 
     @property
@@ -150,6 +152,48 @@ class TrainConfig:
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
+
+
+# The stated range of each number-valued option not checked above: (lowest, highest, lowest included, what it is).
+# Every float must also be finite: a NaN learning rate would train to the end and fail only at evaluation.
+_RANGES: dict[str, tuple[float, float, bool, str]] = {
+    "lr": (0.0, 10.0, False, "a learning rate in (0, 10]"),
+    "head_lr": (0.0, 10.0, False, "a learning rate in (0, 10]"),
+    "pos_weight": (0.0, 1e6, False, "a positive-class weight in (0, 1e6]"),
+    "focal_gamma": (0.0, 100.0, True, "a focusing exponent in [0, 100]"),
+    "focal_alpha": (0.0, 1.0, True, "a weight of positives in [0, 1]"),
+    "seed": (0, 2**32 - 1, True, "a seed in [0, 4294967295]"),
+}
+MAX_NAME = 120  # characters of a run name: it titles tables, report sections and SLURM job names
+
+
+def _check_numbers(config: TrainConfig) -> None:
+    """Every numeric option finite and within its stated range, before any run folder or registry row exists."""
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        flag = flag_of(f)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise DnactxError(f"{flag} must be a finite number, got {value}; give a plain number (see `dnactx train "
+                              "--help`)")
+        if f.name in _RANGES:
+            low, high, closed, what = _RANGES[f.name]
+            if not ((low <= value if closed else low < value) and value <= high):
+                raise DnactxError(f"{flag} must be {what}, got {value}")
+
+
+def check_name(name: str) -> str:
+    """A run name as given, or one DnactxError line: no control characters (newlines, tabs, terminal escapes), at
+    most MAX_NAME characters, not blank. Names already stored are still shown safely (``formatting.plain``)."""
+    bad = sorted({f"U+{ord(c):04X}" for c in name if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")})
+    if bad:
+        raise DnactxError(f"--name holds control characters ({', '.join(bad)}); give a name of printable characters")
+    if not name.strip():
+        raise DnactxError("--name is blank; give a name of printable characters, or leave --name out")
+    if len(name) > MAX_NAME:
+        raise DnactxError(f"--name is {len(name)} characters long; give at most {MAX_NAME}")
+    return name
 
 
 LR_DEFAULT_MAX_TRAIN = 100_000

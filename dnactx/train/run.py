@@ -15,6 +15,7 @@ from ..contracts import MetricsFile, RunFacts
 from ..data.dataset import Dataset, cut_context, load_dataset, read_meta
 from ..distributed import is_distributed, is_main, share_run_id
 from ..errors import DnactxError, ExitCode
+from ..formatting import term
 from ..inference.calibration import CALIBRATION_FILE
 from ..provenance import library_versions
 from ..runs import RunFolder, folder_for_this_process, iter_run_folders, run_config
@@ -148,7 +149,7 @@ def train_run(config: TrainConfig, home: Path, *, matrix: str | None = None, cel
     except Preempted as exc:
         folder.set_status("preempted", error=str(exc))
         _record(home, folder, quiet)
-        _log(quiet, f"[yellow]preempted:[/] {exc}; continue with `dnactx train --resume {folder.id}`")
+        _log(quiet, f"[yellow]preempted:[/] {term(exc)}; continue with `dnactx train --resume {folder.id}`")
         return {"run_id": folder.id, "status": "preempted", "metrics": None}
     except DnactxError as exc:
         _record_failure(home, folder, exc, quiet)
@@ -188,7 +189,7 @@ def _train(config: TrainConfig, folder: RunFolder, home: Path, *, resume: bool, 
                       train_fraction=config.train_fraction, seed=config.seed)
     if ds.fingerprint != folder.config.get("dataset_fingerprint"):
         raise DnactxError(f"{ds.path} changed since run {folder.id} started (fingerprint differs); start a new run")
-    _log(quiet, f"run {folder.id}: {config.model} {config.mode} {config.size} bp, "
+    _log(quiet, f"run {folder.id}: {term(config.model)} {config.mode} {config.size} bp, "
                 f"train {len(ds.splits['train'])} / val {len(ds.splits['val'])} / test {len(ds.splits['test'])}")
     if config.family == "lr":
         from .lr_run import train_lr
