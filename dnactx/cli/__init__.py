@@ -40,7 +40,7 @@ app = typer.Typer(
 
 # Each module defines ``register(app)``; the order here is the order of ``dnactx --help``.
 _COMMAND_MODULES = ("demo", "prepare", "train", "matrix", "diagnose", "report", "compare", "runs", "export",
-                    "predict", "explain", "submit")
+                    "predict", "metaplot", "explain", "submit")
 
 
 def _version(value: bool) -> None:

@@ -8,6 +8,7 @@ features overlap. Coordinates inside are 0-based half-open; sites are given 1-ba
 from __future__ import annotations
 
 import gzip
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -154,7 +155,9 @@ def _read_rows(path: Path) -> pd.DataFrame:
         with (gzip.open(path, "rt") if _gzipped(path) else open(path, encoding="utf-8")) as handle:
             if not any(line.strip() and not line.startswith("#") for line in handle):
                 raise DnactxError(f"--annotation {path} holds no feature rows; give a GFF3 file")
-        df = pr.read_gff3(str(path)).df
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pyranges' own pandas deprecations, nothing about the file
+            df = pr.read_gff3(str(path)).df
     except DnactxError:
         raise
     except (ValueError, KeyError, IndexError, UnicodeDecodeError, OSError, pd.errors.ParserError) as exc:
