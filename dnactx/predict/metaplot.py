@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 
 from ..atomic import atomic_path
 from ..errors import DnactxError
+from ..io.annotation import Annotation
 from ..io.formats import CONTEXTS
 
 REGIONS = ("upstream", "body", "downstream")
@@ -180,7 +181,8 @@ def _png(path: Path, table: pd.DataFrame, layout: Layout, title: str, observed: 
 
 
 def metaplot_folder(folder: Path, annotation: Path, out: Path, *, feature: str = "gene", layout: Layout = Layout(),
-                    chrom_alias: dict[str, str] | None = None) -> dict:
+                    chrom_alias: dict[str, str] | None = None, parsed: Annotation | None = None,
+                    label: str | None = None) -> dict:
     """metaplot.tsv and metaplot.png of a predict folder's sites across ``feature`` spans of ``annotation``; return
     {"out", "features", "sites", "observed"}."""
     from ..io.annotation import read_annotation
@@ -190,7 +192,8 @@ def metaplot_folder(folder: Path, annotation: Path, out: Path, *, feature: str =
     if not chroms:
         raise DnactxError(f"{folder}'s predictions hold no site{' with a call' if with_calls else ''}: nothing to "
                           "plot")
-    spans = read_annotation(annotation, chroms, chrom_alias=chrom_alias).spans(feature)
+    parsed = parsed or read_annotation(annotation, chroms, chrom_alias=chrom_alias)
+    spans = parsed.spans(feature)
     spans = spans[spans["chrom"].isin(chroms)]
     if spans.empty:
         raise DnactxError(f"--annotation {annotation} has no {feature} on the predicted chromosomes "
@@ -199,5 +202,5 @@ def metaplot_folder(folder: Path, annotation: Path, out: Path, *, feature: str =
     what = "observed vs predicted" if with_calls else "predicted"
     write_metaplot(out, table, layout, observed=with_calls,
                    title=f"{what} methylation across {len(spans):,} {feature} features (scaled, "
-                         f"±{layout.flank:,} bp; {Path(folder).name})")
+                         f"±{layout.flank:,} bp; {label or Path(folder).name})")
     return {"out": str(out), "features": int(len(spans)), "sites": int(len(sites)), "observed": with_calls}

@@ -192,17 +192,20 @@ class _SplitEvaluation:
 
 
 def feature_metrics(labels: np.ndarray, p: np.ndarray, feature: np.ndarray, chrom: np.ndarray | None,
-                    pos: np.ndarray | None, threshold: float | np.ndarray,
+                    pos: np.ndarray | None, threshold: float | np.ndarray | None,
                     settings: Settings) -> dict[str, SplitMetrics]:
     """``{feature: binary_metrics + {"ci": {"auroc": [lo, hi], "auprc": [...], "f1": [...]}}}`` for each class
     present; ``threshold`` is one number or each site's own. Intervals need chrom/pos and a positive in the split;
     a class with no interval says why under ``ci.skipped``."""
     y, p, feature = np.asarray(labels).astype(int), np.asarray(p, dtype=float), np.asarray(feature).astype(str)
-    site_t = np.broadcast_to(np.asarray(threshold, dtype=float), y.shape)
+    site_t = np.broadcast_to(np.asarray(0.5 if threshold is None else threshold, dtype=float), y.shape)
     out: dict[str, SplitMetrics] = {}
     for f in sorted(set(feature.tolist()), key=_feature_order):
         mask = feature == f
         cut = site_t[mask]
+        if threshold is None:  # no tuned threshold (predict): the figures at 0.5 only
+            out[f] = binary_metrics(y[mask], p[mask])
+            continue
         out[f] = binary_metrics(y[mask], p[mask], float(cut[0]) if np.all(cut == cut[0]) else None)
         if not np.all(cut == cut[0]):  # per-context thresholds: the calls at each site's own
             out[f].update({f"{k}_at_threshold": v for k, v in confusion_at(y[mask], p[mask], cut).items()})
@@ -214,7 +217,8 @@ def feature_metrics(labels: np.ndarray, p: np.ndarray, feature: np.ndarray, chro
         return out
     blocks = block_ids(chrom, pos, settings.block_bp)
     try:
-        ci = bootstrap_ci(y, p, blocks, threshold=np.array(site_t), context=feature, n_resamples=settings.bootstrap,
+        cut_at = None if threshold is None else np.array(site_t)
+        ci = bootstrap_ci(y, p, blocks, threshold=cut_at, context=feature, n_resamples=settings.bootstrap,
                           seed=settings.seed, level=settings.level)
     except DnactxError as exc:
         for entry in out.values():
