@@ -274,6 +274,7 @@ class Evidence(TypedDict, total=False):
     sweep: dict[str, dict[str, list[float]]]        # split → threshold_sweep
     by_context: dict[str, dict[str, SplitMetrics]]  # split → CG/CHG/CHH → metrics
     by_repeat: dict[str, dict[str, SplitMetrics]]   # split → repeat/non_repeat → metrics
+    by_feature: dict[str, dict[str, SplitMetrics]]  # split → genomic feature class → metrics with ci (--annotation)
     gap: dict[str, float]                           # val minus test
     facts: RunFacts
     explanation: dict[str, Any] | None              # explain.json's summary (explain.artifact.explanation_summary)

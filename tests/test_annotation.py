@@ -115,3 +115,21 @@ def test_predict_with_calls_and_annotation_gives_features_metrics_by_feature_and
     assert {k: v["n"] for k, v in by_feature.items()} == labelled["feature"].value_counts().to_dict()
     assert (out / "metaplot.png").is_file() and (out / "metaplot.tsv").is_file()
     assert summary["annotation"]["metaplot"]["features"] == 2
+
+
+def _feature_evidence(promoter_ci: list[float]) -> dict:
+    table = {"CDS": {"n": 5000, "n_pos": 300, "auroc": 0.93, "ci": {"auroc": [0.91, 0.95]}},
+             "promoter": {"n": 2000, "n_pos": 60, "auroc": 0.70, "ci": {"auroc": promoter_ci}},
+             "exon": {"n": 100, "n_pos": 3, "auroc": 0.40, "ci": {"auroc": [0.1, 0.6]}}}
+    return {"test": {"auroc": 0.90, "n_pos": 363}, "measured": {"test": {"ci": {"auroc": [0.88, 0.92]}}},
+            "by_feature": {"test": table}}
+
+
+def test_diagnose_names_a_feature_ranked_worse_beyond_both_intervals_and_not_one_within_noise():
+    from dnactx.analysis.diagnose import rule_feature_gap
+
+    finding = rule_feature_gap(_feature_evidence([0.62, 0.78]))
+    assert finding is not None and finding["figures"]["feature"] == "promoter"
+    assert "[0.62, 0.78]" in finding["evidence"] and "[0.88, 0.92]" in finding["evidence"]
+    # the same gap with an interval that reaches the split's: noise, no finding (and exon has too few positives)
+    assert rule_feature_gap(_feature_evidence([0.55, 0.89])) is None
