@@ -131,3 +131,20 @@ def test_a_feature_type_the_gff_lacks_is_one_line_naming_the_types_it_has(tmp_pa
     code, _, err = run_cli(["metaplot", str(tmp_path / "pred"), "--annotation", str(gff), "--out",
                             str(tmp_path / "mp"), "--feature", "transposable_element"], capsys)
     assert code != 0 and "gene" in err and "Traceback" not in err and not (tmp_path / "mp").exists()
+
+
+@pytest.mark.slow
+def test_real_cg_methylation_is_higher_mid_gene_than_at_the_tss_and_tes(shared_data):
+    """TAIR10 genes over the real Col-0 calls: the known gene-body shape (CG low at TSS/TES, high mid-body)."""
+    from dnactx.io.annotation import read_annotation
+
+    calls = pd.read_csv(shared_data / "athaliana_chr1_2mb.CGmap.gz", sep="\t", header=None,
+                        names=["chrom", "nuc", "pos", "context", "dinuc", "level", "mc", "cov"])
+    calls = calls[(calls["chrom"] == "chr1") & (calls["cov"] >= 3) & calls["context"].isin(["CG", "CHG", "CHH"])]
+    sites = pd.DataFrame({"chrom": "chr1", "pos": calls["pos"].to_numpy(), "context": calls["context"].to_numpy(),
+                          "observed": (calls["mc"] / calls["cov"]).to_numpy(), "predicted": 0.0})
+    genes = read_annotation(shared_data / "athaliana_tair10_chr1_2mb.gff3.gz", ["chr1"]).spans("gene")
+    table = profile(sites, genes, Layout(flank=2000, bins=40))
+    body = table[(table["context"] == "CG") & (table["region"] == "body")]["observed"].to_numpy()
+    mid = body[15:25].mean()
+    assert mid > 2 * body[:3].mean() and mid > 2 * body[-3:].mean()
