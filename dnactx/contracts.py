@@ -9,6 +9,7 @@ metrics.json keeps what a run measured apart from what happened while it ran::
      "calibration": {"method": "platt", "fitted_on": "val", "slope": 1.1, "intercept": -0.3},  # --calibrate
      "val": {SplitMetrics}, "test": {SplitMetrics},       # ("train" too, where a trainer scores it)
      "by_context": {"val": {"CG": {SplitMetrics}, "CHG": {...}, "CHH": {...}}, "test": {...}},
+     "by_feature": {"test": {"CDS": {SplitMetrics with ci}, "intron": {...}, ...}},  # prepare --annotation only
      "facts": {"train_seconds": 41.2, "samples_per_s": 2427.2, "train_sites": 100000, "best_epoch": 1,
                "epochs_run": 1, "truncated_fraction": 0.0, "converged": true, "n_iter": 87}}
 
@@ -164,6 +165,7 @@ class MetricsFile(TypedDict, total=False):
     val: SplitMetrics
     test: SplitMetrics
     by_context: dict[str, dict[str, SplitMetrics]]  # split → context → metrics
+    by_feature: dict[str, dict[str, SplitMetrics]]  # split → genomic feature class → metrics (not in the registry)
     facts: RunFacts
 
 
@@ -274,6 +276,7 @@ class Evidence(TypedDict, total=False):
     sweep: dict[str, dict[str, list[float]]]        # split → threshold_sweep
     by_context: dict[str, dict[str, SplitMetrics]]  # split → CG/CHG/CHH → metrics
     by_repeat: dict[str, dict[str, SplitMetrics]]   # split → repeat/non_repeat → metrics
+    by_feature: dict[str, dict[str, SplitMetrics]]  # split → genomic feature class → metrics with ci (--annotation)
     gap: dict[str, float]                           # val minus test
     facts: RunFacts
     measured: dict[str, dict[str, Any]]             # split → metrics.json's ci, within_context, context_floor

@@ -43,6 +43,8 @@ TRUNCATION = 0.05
 OVERFIT_GAP = 0.15             # train AUPRC - val AUPRC
 VAL_TEST_GAP = 0.05            # val AUPRC - test AUPRC (and 20% relative)
 REPEAT_GAP = 0.10
+FEATURE_GAP = 0.10             # a feature's AUROC this far below the split's, with disjoint intervals
+FEATURE_MIN_POSITIVES = 10
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ def build_evidence(*, threshold: float, scores: dict[str, SplitScores] | None = 
             ev[split] = None
     if not ev["by_context"]:
         ev["by_context"] = metrics.get("by_context") or {}
+    ev["by_feature"] = metrics.get("by_feature") or {}
     ev["train"] = metrics.get("train") if isinstance(metrics.get("train"), dict) else None
     ev["gap"] = gap(ev["val"], ev["test"]) if ev["val"] and ev["test"] else {}
     ev["facts"] = metrics.get(FACTS) or {}
@@ -470,6 +473,38 @@ def rule_repeat_gap(ev: Evidence) -> Finding | None:
     return None
 
 
+def rule_feature_gap(ev: Evidence) -> Finding | None:
+    """One genomic feature class (prepare --annotation) ranked far worse than the split as a whole: its AUROC at
+    least FEATURE_GAP lower and its block-bootstrap interval wholly below the split's (beyond noise), among
+    classes with FEATURE_MIN_POSITIVES positives; the worst such class is named."""
+    for split in ("test", "val"):
+        table, whole = (ev.get("by_feature") or {}).get(split) or {}, ev.get(split) or {}
+        whole_ci = (((ev.get("measured") or {}).get(split) or {}).get("ci") or {}).get("auroc")
+        if not table or whole.get("auroc") is None:
+            continue
+        worse = []
+        for name, m in table.items():
+            ci = (m.get("ci") or {}).get("auroc")
+            if m.get("auroc") is None or (m.get("n_pos") or 0) < FEATURE_MIN_POSITIVES or not ci or not whole_ci:
+                continue
+            if whole["auroc"] - m["auroc"] >= FEATURE_GAP and ci[1] < whole_ci[0]:
+                worse.append((m["auroc"], name, m, ci))
+        if not worse:
+            return None
+        auroc, name, m, ci = min(worse)
+        others = ", ".join(f"{n} {num(v.get('auroc'))}" for n, v in table.items() if n != name)
+        return _finding(
+            "feature_gap", f"weaker in {name}", 1,
+            f"{split} AUROC {num(auroc)} [{num(ci[0])}, {num(ci[1])}] in {name} (n {m['n']}, {m['n_pos']} positive) "
+            f"vs {num(whole['auroc'])} [{num(whole_ci[0])}, {num(whole_ci[1])}] over the split; other features: "
+            f"{others}",
+            f"the model ranks sites in {name} worse than elsewhere, beyond the intervals' noise; report {name} "
+            "separately or give the model more context there",
+            {"feature": name, "feature_auroc": auroc, "split_auroc": whole["auroc"]},
+            [("size_other", 1)])
+    return None
+
+
 SITE_CONTEXT_ONLY = 0.90     # share of the ISM attribution within ±2 bp of the C
 
 
@@ -495,7 +530,7 @@ def rule_attribution(ev: Evidence) -> Finding | None:
 
 RULES = (rule_no_separation, rule_context_floor, rule_context_only, rule_below_baseline, rule_weak_ranking,
          rule_threshold_calibration, rule_truncation, rule_overfitting, rule_context_dominance, rule_val_test_gap,
-         rule_undertrained, rule_repeat_gap, rule_attribution)
+         rule_undertrained, rule_repeat_gap, rule_feature_gap, rule_attribution)
 
 
 def rank_remedies(findings: list[Finding], config: dict, threshold: float | None) -> list[RankedRemedy]:

@@ -39,7 +39,8 @@ def print_diagnosis(d: Diagnosis, console: Console) -> None:
         if any(d[s].get(key) is not None for s in splits):
             table.add_row(title, *(show(d[s].get(key)) for s in splits))
     console.print(table)
-    for heading, block in (("By context", d.get("by_context")), ("Repeat vs non-repeat", d.get("by_repeat"))):
+    for heading, block in (("By context", d.get("by_context")), ("Repeat vs non-repeat", d.get("by_repeat")),
+                           ("By genomic feature", d.get("by_feature"))):
         if block:
             console.print(_subset_table(heading, block))
     extra = []

@@ -4,6 +4,8 @@ compare with the baseline through paired statistics. Pure functions over registr
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..choices import EVAL_SPLITS
 from ..contracts import RUN, RUN_IDENTITY, RunRow, parse_metric, run_metric
 from ..errors import DnactxError
@@ -258,6 +260,7 @@ def build_report(rows: list[RunRow], *, metric: str = "val_auprc", baseline: Run
         "baseline_ids": [r["id"] for r in baseline_runs], "baseline_reason": baseline_reason,
         "comparison": compare(chosen["runs"], baseline_runs, stats.get("versus")),
         "per_context": (selected.get("metrics") or {}).get("by_context") or {},
+        "per_feature": _by_feature(selected),
         **_axis_summaries(rows, name, stats, label("test", _stat_label(stats, name)), label(split, name)),
         "baseline_means": baseline_means(rows, name),
         "configurations": config_table(rows, name, chosen["key"]),
@@ -268,6 +271,17 @@ def build_report(rows: list[RunRow], *, metric: str = "val_auprc", baseline: Run
     }
     report["next_steps"] = next_steps(report)
     return report
+
+
+def _by_feature(row: RunRow) -> dict:
+    """metrics.json's by_feature of a run (prepare --annotation), read from its folder: the registry keeps no
+    per-feature rows. Empty when the run has none or its folder is gone."""
+    folder = row.get("folder")
+    if not folder or not (Path(folder) / "metrics.json").is_file():
+        return {}
+    from ..runs import RunFolder
+
+    return (RunFolder(Path(folder)).metrics or {}).get("by_feature") or {}
 
 
 def _stat_label(stats: dict, name: str) -> str:

@@ -150,6 +150,22 @@ def _per_context(r: dict) -> list[str]:
                             "precision @ tuned", "recall @ tuned"], rows)]
 
 
+def _per_feature(r: dict) -> list[str]:
+    """The selected run's metrics by genomic feature (prepare --annotation) with their intervals."""
+    if not r.get("per_feature"):
+        return []
+    rows = []
+    for split in ("val", "test"):
+        for feature, fm in (r["per_feature"].get(split) or {}).items():
+            ci = fm.get("ci") or {}
+            rows.append([split, md_escape(feature), count(fm.get("n")), pct(fm.get("pos_rate")),
+                         _with_ci(fm.get("auroc"), ci.get("auroc")), _with_ci(fm.get("auprc"), ci.get("auprc")),
+                         _n3(fm.get("f1_at_threshold"))])
+    return ["", "## Per genomic feature (selected run)", "",
+            markdown_table(["split", "feature", "sites", "positive rate", "AUROC [95%]", "AUPRC [95%]",
+                            "F1 @ tuned"], rows)]
+
+
 def _group_means(r: dict, m: str) -> list[str]:
     lines = []
     base = r.get("baseline_means")
@@ -238,7 +254,7 @@ def report_markdown(r: dict, images: dict[str, str] | None = None) -> str:
              "(validation; the mean over seeds where a configuration has several); test metrics use the threshold "
              "tuned on validation._", "", "## Headline", ""]
     pr, heat = _figures(r, images or {})
-    lines += _headline(r, m) + _comparison(r) + pr + _per_context(r) + _group_means(r, m) + heat
+    lines += _headline(r, m) + _comparison(r) + pr + _per_context(r) + _per_feature(r) + _group_means(r, m) + heat
     lines += _configurations(r, m) + _all_runs(r, m)
     if r.get("diagnosis"):
         lines += ["", "## Diagnosis of the selected run", "", diagnosis_markdown(r["diagnosis"])]

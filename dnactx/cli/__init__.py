@@ -43,7 +43,7 @@ app = typer.Typer(
 
 # Each module defines ``register(app)``; the order here is the order of ``dnactx --help``.
 _COMMAND_MODULES = ("demo", "prepare", "pretrain", "train", "matrix", "diagnose", "report", "compare", "runs",
-                    "export", "predict", "explain", "submit")
+                    "export", "predict", "metaplot", "explain", "submit")
 
 
 def _version(value: bool) -> None:

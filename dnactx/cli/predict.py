@@ -64,6 +64,11 @@ def predict(
                                                    "task; the last group to finish merges).", hidden=True)] = None,
     groups: Annotated[int | None, typer.Option(help="Number of length-balanced chromosome groups.", hidden=True)
                       ] = None,
+    annotation: Annotated[Path | None, typer.Option(
+        help="GFF3 (plain or gzip): a `feature` column (prepare's classes), with --calls metrics by feature and a "
+             "gene metaplot (metaplot.png/.tsv; `dnactx metaplot` draws other features).", metavar="GFF3")] = None,
+    promoter_bp: Annotated[int, typer.Option(help="Promoter: bp upstream of a gene's TSS (--annotation).")] = 1000,
+    downstream_bp: Annotated[int, typer.Option(help="Downstream flank: bp past a gene's TES.")] = 1000,
     force: Annotated[bool, typer.Option("--force", help="Replace predictions of another model, genome or inputs "
                                                         "in --out.")] = False,
     trust_remote_code: TrustOption = False,
@@ -106,7 +111,7 @@ def predict_options(params: dict):
 
     keep = ("model", "genome", "out", "format", "mod_code", "min_coverage", "threshold", "exclude_between", "regions",
             "batch_size", "precision", "device", "compile", "method", "bootstrap", "force", "group", "groups",
-            "trust_remote_code")
+            "trust_remote_code", "annotation", "promoter_bp", "downstream_bp")
     return PredictOptions(**{k: params[k] for k in keep}, calls=expand_calls(params["calls"] or []),
                           chrom_alias=parse_aliases(params["chrom_alias"]), chroms=tuple(parse_csv(params["chroms"])),
                           contexts=tuple(parse_csv(params["contexts"])))

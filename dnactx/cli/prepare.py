@@ -51,6 +51,11 @@ def prepare(
         metavar="NAME=FASTA_NAME")] = None,
     control_chrom: Annotated[str | None, typer.Option(
         help="Unmethylated spike-in (e.g. lambda L): skipped, its non-conversion rate reported.")] = None,
+    annotation: Annotated[Path | None, typer.Option(
+        help="GFF3 (plain or gzip): adds each site's genomic feature class (CDS, UTR, intron, promoter, ...) as "
+             "the dataset column `feature`; --chrom-alias maps its sequence ids too.", metavar="GFF3")] = None,
+    promoter_bp: Annotated[int, typer.Option(help="Promoter: this many bp upstream of a gene's TSS.")] = 1000,
+    downstream_bp: Annotated[int, typer.Option(help="Downstream flank: this many bp past a gene's TES.")] = 1000,
 ) -> None:
     """Cut a window around every covered cytosine, label it, split it by genomic block, write a parquet."""
     if ctx.args:  # a second path after --calls, often an unquoted glob the shell expanded
@@ -63,7 +68,8 @@ def prepare(
         threshold=threshold, exclude_between=exclude_between, contexts=tuple(parse_csv(contexts)),
         fraction=fraction, seed=seed, split=split, block_size=block_size, val_frac=val_frac, test_frac=test_frac,
         val_chroms=tuple(parse_csv(val_chroms)), test_chroms=tuple(parse_csv(test_chroms)),
-        chrom_alias=parse_aliases(chrom_alias), control_chrom=control_chrom,
+        chrom_alias=parse_aliases(chrom_alias), control_chrom=control_chrom, annotation=annotation,
+        promoter_bp=promoter_bp, downstream_bp=downstream_bp,
     )
     with Progress("reading calls", unit="rows") as progress:
         summary = prepare_dataset(options, progress=progress)

@@ -30,6 +30,7 @@ class Split:
     index: np.ndarray  # int64 row positions in dataset.parquet
     chrom: np.ndarray | None = None  # str chromosome of each site (None: the dataset has no chrom/pos columns)
     pos: np.ndarray | None = None  # int64 1-based position of each site
+    feature: np.ndarray | None = None  # str genomic feature class (None: prepared without --annotation)
 
     def __len__(self) -> int:
         return int(self.labels.size)
@@ -115,7 +116,9 @@ def load_dataset(path: str | Path, size: int, mode: str, *, max_train: int | Non
     try:
         pf = pq.ParquetFile(path)
         located = all(c in pf.schema_arrow.names for c in ("chrom", "pos"))
-        small = pf.read(columns=["split", "label", "context", *(("chrom", "pos") if located else ())])
+        annotated = "feature" in pf.schema_arrow.names
+        small = pf.read(columns=["split", "label", "context", *(("chrom", "pos") if located else ()),
+                                 *(("feature",) if annotated else ())])
     except (KeyError, ValueError, pa.ArrowException) as exc:
         raise DnactxError(f"{path} lacks the columns {', '.join(COLUMNS)} ({exc}); re-run `dnactx prepare`") from None
     if "seq" not in pf.schema_arrow.names:
@@ -150,7 +153,7 @@ def load_dataset(path: str | Path, size: int, mode: str, *, max_train: int | Non
         where = _positions(small, idx) if located else (None, None)
         splits[name] = Split(bases=cut[at], labels=labels[idx], context=context_names[context_id[idx]],
                              context_id=context_id[idx].astype(np.int64), index=idx.astype(np.int64), chrom=where[0],
-                             pos=where[1])
+                             pos=where[1], feature=_strings(small, "feature", idx) if annotated else None)
     return Dataset(path=path, window=window, fingerprint=str(meta["fingerprint"]), splits=splits, center=center)
 
 
@@ -160,6 +163,11 @@ def _codes(column: pa.ChunkedArray, values: tuple[str, ...]) -> np.ndarray:
     """Position of each entry in ``values`` (int64), -1 where it is none of them."""
     found = pc.index_in(column, value_set=pa.array(values, type=pa.string()))
     return found.fill_null(-1).to_numpy().astype(np.int64)
+
+
+def _strings(table: pa.Table, column: str, idx: np.ndarray) -> np.ndarray:
+    """One string column's values at the given rows (str array)."""
+    return np.asarray(table[column].take(pa.array(idx)).to_numpy(zero_copy_only=False)).astype(str)
 
 
 def _positions(table: pa.Table, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

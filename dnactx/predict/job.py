@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..inference import Scorer
+from ..io.annotation import Annotation
 from ..io.fasta import FastaGenome
 from ..progress import Progress
 from .calls import CallLabels
@@ -34,6 +35,7 @@ class Job:
     identity: dict
     home: Path | None
     calls: CallLabels | None = None
+    annotation: Annotation | None = None
     progress: Progress | None = None
     sites_done: int = 0
     buffer: np.ndarray | None = None

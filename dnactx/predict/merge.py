@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..choices import CONTEXTS
+from ..io.annotation import FEATURES
 from .plot import PLOT_BP
 from .regions import Target
 from .sites import schema
@@ -20,7 +21,7 @@ from .state import PREDICTIONS, OutFolder
 from .tracks import ContextTrack
 
 BATCH_ROWS = 1 << 18
-_FIELDS = ("chrom", "pos", "context", "label", "level", "prob")
+_FIELDS = ("chrom", "pos", "context", "label", "level", "prob", "feature")
 
 
 @dataclass
@@ -40,13 +41,13 @@ class Collected:
 
 
 def merge_parts(folder: OutFolder, plan: Sequence[Target], stage: Path, chrom_sizes: list[tuple[str, int]],
-                contexts: Sequence[str], *, with_calls: bool, label: str) -> Collected:
+                contexts: Sequence[str], *, with_calls: bool, label: str, annotated: bool = False) -> Collected:
     """Write ``stage``/predictions.parquet and each context's tracks from the part files of ``plan``."""
     collected = Collected()
     tracks = {c: ContextTrack(stage, c, chrom_sizes, label) for c in contexts}
     try:
-        with pq.ParquetWriter(stage / PREDICTIONS, schema(with_calls), compression="zstd",
-                              use_dictionary=["chrom", "strand", "context"]) as writer:
+        with pq.ParquetWriter(stage / PREDICTIONS, schema(with_calls, annotated), compression="zstd",
+                              use_dictionary=["chrom", "strand", "context", "feature"]) as writer:
             for target in plan:
                 for batch in pq.ParquetFile(folder.part(target)).iter_batches(BATCH_ROWS):
                     writer.write_batch(batch)
@@ -72,6 +73,8 @@ def _columns(batch: pa.RecordBatch, target: Target, with_calls: bool) -> dict[st
         out["level"] = batch.column("level").fill_null(np.nan).to_numpy()
     else:
         out["label"], out["level"] = np.full(n, -1, dtype=np.int8), np.full(n, np.nan, dtype=np.float32)
+    out["feature"] = (pc.index_in(batch.column("feature"), value_set=pa.array(FEATURES)).to_numpy().astype(np.int8)
+                      if "feature" in batch.schema.names else np.full(n, -1, dtype=np.int8))
     return out
 
 

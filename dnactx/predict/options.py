@@ -43,11 +43,15 @@ class PredictOptions:
     trust_remote_code: bool = False  # this command line's opt-in to the checkpoint's own code
     group: int | None = None
     groups: int | None = None
+    annotation: Path | None = None  # GFF3: a feature column, metrics by feature, and (with calls) a metaplot
+    promoter_bp: int = 1000
+    downstream_bp: int = 1000
 
     def __post_init__(self) -> None:
         self.genome, self.out = Path(self.genome), Path(self.out)
         self.calls = tuple(Path(c) for c in self.calls)
         self.regions = Path(self.regions) if self.regions is not None else None
+        self.annotation = Path(self.annotation) if self.annotation is not None else None
         self.contexts = tuple(dict.fromkeys(c.strip().upper() for c in self.contexts if c.strip()))
         self.chroms = tuple(dict.fromkeys(c.strip() for c in self.chroms if c.strip()))
 
@@ -55,6 +59,11 @@ class PredictOptions:
         require_file(self.genome, "--genome")
         if self.regions is not None:
             require_file(self.regions, "--regions")
+        if self.annotation is not None:
+            require_file(self.annotation, "--annotation")
+        if self.promoter_bp < 0 or self.downstream_bp < 0:
+            raise DnactxError(f"--promoter-bp and --downstream-bp must be 0 or more bp, got {self.promoter_bp} and "
+                              f"{self.downstream_bp}")
         for path in self.calls:
             require_file(path, "--calls")
         if self.out.exists() and not self.out.is_dir():

@@ -57,7 +57,9 @@ def identity(options: PredictOptions, genome: FastaGenome, scorer: Scorer) -> di
     return {"model": model_identity(scorer), "genome": genome.sha256(),
             "calls": [sha256_file(c) for c in options.calls], "label_rules": options.label_rules(),
             "regions": sha256_file(options.regions) if options.regions else None, "chroms": list(options.chroms),
-            "contexts": list(options.contexts), "precision": options.precision}
+            "contexts": list(options.contexts), "precision": options.precision,
+            **({"annotation": [sha256_file(options.annotation), options.promoter_bp, options.downstream_bp]}
+               if options.annotation is not None else {})}
 
 
 def write_outputs(job: Job, stage: Path, seconds: float) -> dict:
@@ -67,11 +69,16 @@ def write_outputs(job: Job, stage: Path, seconds: float) -> dict:
     o, genome = job.options, job.genome
     chrom_sizes = list(zip(genome.names, genome.lengths.tolist(), strict=True))
     collected = merge_parts(job.folder, job.plan, stage, chrom_sizes, o.contexts, with_calls=bool(o.calls),
-                            label=_label(job.scorer))
+                            label=_label(job.scorer), annotated=job.annotation is not None)
     evaluation = _evaluation(job, collected)
     if evaluation is not None and collected.plot_chrom is not None:
         title = f"{_label(job.scorer)} on {collected.plot_chrom}: first {PLOT_BP // 1000} kb of the scored region"
         tracks_png(stage / PLOT, collected.plot_chrom, collected.arrays("window"), title)
+    metaplot = None
+    if job.annotation is not None and o.calls:
+        from .metaplot import metaplot_folder
+
+        metaplot = metaplot_folder(stage, o.annotation, stage, parsed=job.annotation, label=_label(job.scorer))
     markers = [job.folder.done(t) for t in job.plan]
     calls = _calls_summary(job)
     summary = {
@@ -83,6 +90,7 @@ def write_outputs(job: Job, stage: Path, seconds: float) -> dict:
                    "intervals": int(sum(len(t.intervals) for t in job.plan)),
                    "bases": int(sum(t.bases for t in job.plan)), "contexts": list(o.contexts)},
         "calls": calls, "counts": _counts(markers), "evaluation": evaluation,
+        "annotation": None if job.annotation is None else {**job.annotation.describe(), "metaplot": metaplot},
         "timing": _timing(markers, seconds, time.perf_counter() - started),
         "warnings": (calls or {}).get("warnings", []), "versions": library_versions(),
     }
@@ -113,7 +121,17 @@ def _evaluation(job: Job, collected: Collected) -> dict | None:
     return {"labelled_sites": n, "rule": rule,
             "sites": discrimination(a["label"], a["prob"], a["context"], a["chrom"], a["pos"],
                                     n_resamples=job.options.bootstrap),
-            "bins": binned_correlation(a["chrom"], a["pos"], a["level"], a["prob"], a["context"])}
+            "bins": binned_correlation(a["chrom"], a["pos"], a["level"], a["prob"], a["context"]),
+            **({"by_feature": _by_feature(a, job.options.bootstrap)} if job.annotation is not None else {})}
+
+
+def _by_feature(a: dict[str, np.ndarray], bootstrap: int) -> dict:
+    """Every metric per genomic feature class of the labelled sites, with block-bootstrap intervals."""
+    from ..io.annotation import FEATURES
+    from ..stats.evaluation import Settings, feature_metrics
+
+    names = np.array(FEATURES)[a["feature"].astype(np.int64)]
+    return feature_metrics(a["label"], a["prob"], names, a["chrom"], a["pos"], None, Settings(bootstrap=bootstrap))
 
 
 def _calls_summary(job: Job) -> dict | None:

@@ -18,6 +18,7 @@ from ..choices import CONTEXTS
 from ..distributed import broadcast_object, is_main, process_device, world_size
 from ..errors import DnactxError
 from ..inference import chromosome_buffer, load_chromosome, load_scorer
+from ..io.annotation import read_annotation
 from ..io.fasta import FastaGenome
 from ..prepare.windows import Stranded, window_pad
 from ..progress import Progress, duration, rate_text
@@ -63,6 +64,9 @@ def predict_genome(options: PredictOptions, home: Path | None = None, *, quiet: 
     folder = OutFolder(options.out)
     job = Job(options, genome, scorer, folder, plan, {}, home)
     job.method = options.scoring_method(scorer.slides, scorer.recipe.family)
+    if options.annotation is not None:
+        job.annotation = read_annotation(options.annotation, genome.names, chrom_alias=options.chrom_alias,
+                                         promoter_bp=options.promoter_bp, downstream_bp=options.downstream_bp)
     job.identity = on_main(lambda: identity(options, genome, scorer))
     if on_main(lambda: folder.begin(job.identity, force=options.force)):
         return {**(folder.summary() or {}), "already_complete": True} if is_main() else {}
@@ -126,7 +130,8 @@ def _score_target(job: Job, target: Target, chrom: Stranded) -> None:
             scoring += time.perf_counter() - scored
             if writer is not None:
                 calls = join_calls(called, pos, strand) if called is not None else None
-                writer.write_table(site_table(target.name, pos, strand, ctx, prob, calls))
+                feature = job.annotation.codes(target.name, pos) if job.annotation is not None else None
+                writer.write_table(site_table(target.name, pos, strand, ctx, prob, calls, feature))
                 if calls is not None:
                     labelled += int(calls["labelled"].sum())
                     with_calls += int(calls["found"].sum())
@@ -162,7 +167,7 @@ def _part_writer(job: Job, target: Target) -> Iterator[pq.ParquetWriter | None]:
         return
     job.folder.parts.mkdir(parents=True, exist_ok=True)
     with atomic_path(job.folder.part(target)) as tmp, pq.ParquetWriter(
-            tmp, schema(bool(job.options.calls)), compression="zstd",
+            tmp, schema(bool(job.options.calls), job.annotation is not None), compression="zstd",
             use_dictionary=["chrom", "strand", "context"]) as writer:
         yield writer
 

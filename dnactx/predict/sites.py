@@ -10,6 +10,7 @@ import pyarrow.compute as pc
 
 from ..choices import CONTEXTS
 from ..inference import genome_contexts
+from ..io.annotation import FEATURES
 from ..prepare.windows import Stranded
 from .regions import Target
 
@@ -17,16 +18,20 @@ SEGMENT_BP = 1 << 20  # bases of a chromosome turned into sites at a time: ~400k
 C, G = ord("C"), ord("G")
 _STRANDS = pa.array(["-", "+"])
 _CONTEXTS = pa.array(list(CONTEXTS))
+_FEATURES = pa.array(list(FEATURES))
 LABEL_COLUMNS = ("mc", "cov", "level", "label")
 
 
-def schema(with_calls: bool) -> pa.Schema:
+def schema(with_calls: bool, annotated: bool = False) -> pa.Schema:
     """predictions.parquet: chrom, pos (1-based), strand, context, prob; with --calls also mc, cov, level, label
-    (null where the site has no call with coverage; label null where prepare would make no dataset row)."""
+    (null where the site has no call with coverage; label null where prepare would make no dataset row); with
+    --annotation also feature (the site's genomic feature class, as prepare --annotation)."""
     fields = [("chrom", pa.string()), ("pos", pa.int64()), ("strand", pa.string()), ("context", pa.string()),
               ("prob", pa.float32())]
     if with_calls:
         fields += [("mc", pa.int32()), ("cov", pa.int32()), ("level", pa.float32()), ("label", pa.int8())]
+    if annotated:
+        fields.append(("feature", pa.string()))
     return pa.schema(fields)
 
 
@@ -52,7 +57,7 @@ def cytosines(chrom: Stranded, start: int, end: int, contexts: Sequence[str]) ->
 
 
 def site_table(name: str, pos: np.ndarray, strand: np.ndarray, ctx: np.ndarray, prob: np.ndarray,
-               calls: dict[str, np.ndarray] | None) -> pa.Table:
+               calls: dict[str, np.ndarray] | None, feature: np.ndarray | None = None) -> pa.Table:
     """One stretch's rows with :func:`schema`'s columns; ``calls`` holds mc, cov, level, label and ``found``
     (the site has a call with coverage) and ``labelled`` (prepare keeps it) masks."""
     n = pos.size
@@ -65,4 +70,6 @@ def site_table(name: str, pos: np.ndarray, strand: np.ndarray, ctx: np.ndarray, 
                     pa.array(calls["cov"].astype(np.int32), mask=found),
                     pa.array(calls["level"].astype(np.float32), mask=found),
                     pa.array(calls["label"].astype(np.int8), mask=labelled)]
-    return pa.Table.from_arrays(columns, schema=schema(calls is not None))
+    if feature is not None:  # codes into FEATURES
+        columns.append(pc.take(_FEATURES, pa.array(feature.astype(np.int64))))
+    return pa.Table.from_arrays(columns, schema=schema(calls is not None, feature is not None))

@@ -28,6 +28,7 @@ STATE = ".dnactx-predict"
 SUMMARY = "predict.json"
 PREDICTIONS = "predictions.parquet"
 PLOT = "tracks.png"
+METAPLOT = ("metaplot.png", "metaplot.tsv")  # predict --calls --annotation
 TRACK_SUFFIXES = (".bedGraph.gz", ".bw")
 OWNS = owned_names((SUMMARY, PREDICTIONS, PLOT), suffixes=TRACK_SUFFIXES, folders=(STATE,))
 
@@ -50,7 +51,7 @@ class OutFolder:
         """The final outputs present (predictions, tracks, plot, predict.json)."""
         if not self.out.is_dir():
             return []
-        return sorted(p for p in self.out.iterdir() if p.name in (SUMMARY, PREDICTIONS, PLOT)
+        return sorted(p for p in self.out.iterdir() if p.name in (SUMMARY, PREDICTIONS, PLOT, *METAPLOT)
                       or p.name.endswith(TRACK_SUFFIXES))
 
     def summary(self) -> dict | None:

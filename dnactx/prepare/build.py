@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 from ..choices import CONTEXTS, SPLITS
 from ..errors import DnactxError
 from ..formatting import printable
+from ..io.annotation import FEATURES, Annotation
 from ..io.detect import Layout
 from ..io.fasta import FastaGenome
 from ..io.formats import MAX_COUNT
@@ -27,6 +28,12 @@ SCHEMA = pa.schema([
     ("trinuc", pa.string()), ("mc", pa.int32()), ("cov", pa.int32()), ("level", pa.float32()),
     ("label", pa.int8()), ("split", pa.string()), ("repeat", pa.bool_()), ("seq", pa.string()),
 ])
+FEATURE_FIELD = pa.field("feature", pa.string())  # with --annotation: the site's genomic feature class
+
+
+def dataset_schema(annotated: bool) -> pa.Schema:
+    """dataset.parquet's columns: :data:`SCHEMA`, plus ``feature`` (before ``seq``) with --annotation."""
+    return SCHEMA.insert(SCHEMA.get_field_index("seq"), FEATURE_FIELD) if annotated else SCHEMA
 MIN_CHECKED = 1000  # judge the mismatch rate mid-stream only once this many sites were compared
 # modkit without a motif filter writes some rows where the reference has no C (read-level calls at SNPs and
 # read errors); only when more than this share of its rows do is the build taken to be wrong
@@ -35,6 +42,7 @@ _SHIFT_SAMPLES = 10_000
 _STRANDS = pa.array(["-", ".", "+"])
 _CONTEXTS = pa.array(list(CONTEXTS))
 _SPLITS = pa.array(list(SPLITS))
+_FEATURES = pa.array(list(FEATURES))
 
 
 @dataclass
@@ -67,8 +75,9 @@ class SiteBuilder:
     """Builds dataset rows chromosome by chromosome, keeping the tally that prepare.json reports."""
 
     def __init__(self, options: PrepareOptions, genome: FastaGenome, layouts: list[Layout], tally: Tally, *,
-                 splits: BlockSplits | None, chrom_split: np.ndarray | None, chunk_rows: int) -> None:
-        self.o, self.genome, self.tally = options, genome, tally
+                 splits: BlockSplits | None, chrom_split: np.ndarray | None, chunk_rows: int,
+                 annotation: Annotation | None = None) -> None:
+        self.o, self.genome, self.tally, self.annotation = options, genome, tally, annotation
         self.splits, self.chrom_split, self.chunk_rows = splits, chrom_split, chunk_rows
         self.read_level = np.array([lay.spec.variant == "modkit" for lay in layouts], dtype=bool)
         self.keys = np.array([chrom_key(n) for n in genome.names], dtype=np.uint64)
@@ -225,6 +234,8 @@ class SiteBuilder:
         repeat = bases.masked(s.idx)
         self.tally.add_sites(split, s.ctx, label, repeat)
         seq = site_windows(bases, s.pos, s.strand, self.o.window)
+        feature = [] if self.annotation is None else [
+            pc.take(_FEATURES, pa.array(self.annotation.codes(self.genome.names[chrom], s.pos).astype(np.int64)))]
         return pa.Table.from_arrays([
             pc.take(pa.array([self.genome.names[chrom]]), pa.array(np.zeros(s.pos.size, dtype=np.int64))),
             pa.array(s.pos, pa.int64()),
@@ -237,8 +248,9 @@ class SiteBuilder:
             pa.array(label),
             pc.take(_SPLITS, pa.array(split.astype(np.int64))),
             pa.array(repeat),
+            *feature,
             rows_to_strings(seq),
-        ], schema=SCHEMA)
+        ], schema=dataset_schema(self.annotation is not None))
 
 
 

@@ -39,6 +39,9 @@ class PrepareOptions:
     control_chrom: str | None = None
     mismatch_tolerance: float = 0.01
     chunk_rows: int = 250_000
+    annotation: Path | None = None  # GFF3: each site's genomic feature class (dataset column `feature`)
+    promoter_bp: int = 1000
+    downstream_bp: int = 1000
 
     def __post_init__(self) -> None:
         self.genome, self.out = Path(self.genome), Path(self.out)
@@ -46,6 +49,7 @@ class PrepareOptions:
         self.calls = tuple(Path(c) for c in calls)
         self.contexts = tuple(c.strip().upper() for c in self.contexts)
         self.val_chroms, self.test_chroms = tuple(self.val_chroms), tuple(self.test_chroms)
+        self.annotation = Path(self.annotation) if self.annotation is not None else None
         self.validate()
 
     def validate(self) -> None:
@@ -88,6 +92,11 @@ class PrepareOptions:
             if both:
                 raise DnactxError(f"chromosome(s) {', '.join(sorted(both))} are in both --val-chroms and "
                                   "--test-chroms; give each to one split")
+        if self.promoter_bp < 0 or self.downstream_bp < 0:
+            raise DnactxError(f"--promoter-bp and --downstream-bp must be 0 or more bp, got {self.promoter_bp} and "
+                              f"{self.downstream_bp}")
+        if self.annotation is not None and not self.annotation.is_file():
+            raise DnactxError(f"--annotation {self.annotation} does not exist or is not a file; give a GFF3 file")
         if not 0.0 <= self.mismatch_tolerance < 1.0:
             raise DnactxError(f"mismatch tolerance must be in [0, 1), got {self.mismatch_tolerance}")
 
@@ -95,6 +104,7 @@ class PrepareOptions:
         d = dataclasses.asdict(self)
         for key in ("genome", "out"):
             d[key] = str(d[key])
+        d["annotation"] = str(self.annotation) if self.annotation is not None else None
         d["calls"] = [str(c) for c in self.calls]
         d["contexts"] = list(self.contexts)
         d["exclude_between"] = list(self.exclude_between) if self.exclude_between else None

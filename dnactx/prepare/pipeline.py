@@ -16,11 +16,12 @@ from .. import __version__
 from ..atomic import write_json
 from ..choices import SPLITS
 from ..errors import DnactxError
+from ..io.annotation import read_annotation
 from ..io.detect import Layout, check_roles, detect_format
 from ..io.fasta import FastaGenome
 from ..progress import Progress
 from ..provenance import library_versions, sha256_file
-from .build import READ_LEVEL_LIMIT, SCHEMA, SiteBuilder, early_check
+from .build import READ_LEVEL_LIMIT, SiteBuilder, dataset_schema, early_check
 from .ingest import Ingest, Occupancy
 from .options import PrepareOptions, alias_hint
 from .output import staged_output
@@ -46,6 +47,11 @@ def prepare_dataset(options: PrepareOptions, *, warn: Callable[[str], None] | No
     layouts = [detect_format(path, options.format) for path in options.calls]
     genome = FastaGenome(options.genome)
     notes = [genome.note] if genome.note else []
+    annotation = None
+    if options.annotation is not None:
+        annotation = read_annotation(options.annotation, genome.names, chrom_alias=options.chrom_alias,
+                                     promoter_bp=options.promoter_bp, downstream_bp=options.downstream_bp)
+        notes += annotation.warnings
     tally = Tally()
     pad = window_pad(options.window)
     chunk_rows = max(1, min(options.chunk_rows, (2**31 - 1) // (options.window + 1)))
@@ -60,10 +66,11 @@ def prepare_dataset(options: PrepareOptions, *, warn: Callable[[str], None] | No
         splits, chrom_split, note = _splits(options, genome, occupancy)
         notes += [note] if note else []
         builder = SiteBuilder(options, genome, layouts, tally, splits=splits, chrom_split=chrom_split,
-                              chunk_rows=min(chunk_rows, WRITE_ROWS))
+                              chunk_rows=min(chunk_rows, WRITE_ROWS), annotation=annotation)
         # windows are all distinct: a dictionary for seq would only cost memory and time
-        with pq.ParquetWriter(stage / "dataset.parquet", SCHEMA, compression="zstd",
-                              use_dictionary=["chrom", "strand", "context", "trinuc", "split"]) as writer:
+        with pq.ParquetWriter(stage / "dataset.parquet", dataset_schema(annotation is not None),
+                              compression="zstd",
+                              use_dictionary=["chrom", "strand", "context", "trinuc", "split", "feature"]) as writer:
             progress.restart("building sites", spill.records, unit="records")
             for chrom, bases, records in _segments(genome, spill, pad):
                 for table in builder.tables(chrom, bases, records):
@@ -74,6 +81,8 @@ def prepare_dataset(options: PrepareOptions, *, warn: Callable[[str], None] | No
         warnings = notes + _finish(options, genome, tally, builder, splits)
         summary = _summary(options, genome, layouts, tally, splits, stage / "dataset.parquet", warnings,
                            time.perf_counter() - started)
+        summary["annotation"] = None if annotation is None else {
+            **annotation.describe(), "counts": _feature_counts(stage / "dataset.parquet")}
         write_json(stage / "prepare.json", summary)
     for message in warnings:
         if warn is not None:
@@ -242,6 +251,14 @@ def _summary(o: PrepareOptions, genome: FastaGenome, layouts: list[Layout], t: T
         "rows_per_s": t.rows / seconds if seconds > 0 else None,
         "versions": library_versions(),
     }
+
+
+def _feature_counts(dataset: Path) -> dict[str, dict[str, int]]:
+    """Sites per split and feature class, read back from the dataset's two small columns."""
+    table = pq.read_table(dataset, columns=["split", "feature"]).to_pandas()
+    counts = table.groupby(["split", "feature"], observed=True).size()
+    return {str(split): {str(f): int(n) for f, n in part.droplevel(0).items()}
+            for split, part in counts.groupby(level=0)}
 
 
 def _file_info(path: Path, sha: str | None = None) -> dict:

@@ -19,6 +19,7 @@ from .bootstrap import (
     DEFAULT_RESAMPLES,
     block_ids,
     block_summary,
+    bootstrap_ci,
     intervals,
     percentile_interval,
     resampled,
@@ -44,6 +45,8 @@ class Sites:
     chrom, pos : ndarray of shape (n,), optional
         Chromosome and 1-based position of each site, for the genomic blocks of the bootstrap; without them the
         split gets no intervals.
+    feature : ndarray of str, shape (n,), optional
+        Genomic feature class of each site (prepare --annotation); adds metrics.json's ``by_feature``.
     """
 
     labels: np.ndarray
@@ -51,6 +54,7 @@ class Sites:
     context: np.ndarray
     chrom: np.ndarray | None = None
     pos: np.ndarray | None = None
+    feature: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,8 @@ def evaluate_run(val: Sites, test: Sites, train_labels: np.ndarray, train_contex
     for name, sites in (("val", val), ("test", test)):
         split = _SplitEvaluation(sites, scores[name], threshold, per_context, settings)
         metrics[name], metrics["by_context"][name] = split.measure(train_labels, train_context)
+        if sites.feature is not None:
+            metrics.setdefault("by_feature", {})[name] = split.by_feature()  # type: ignore[typeddict-item]
     raw = None if settings.calibrate == "none" else {"val": np.asarray(val.scores), "test": np.asarray(test.scores)}
     mapping = None if settings.calibrate == "none" else {**calibrator.mapping(), "fitted_on": "val"}
     return RunEvaluation(metrics, scores, raw, mapping)
@@ -156,6 +162,12 @@ class _SplitEvaluation:
         self._intervals(split, contexts, floor_score)
         return split, contexts
 
+    def by_feature(self) -> dict[str, SplitMetrics]:
+        """Every metric per genomic feature class at the run's thresholds, with block-bootstrap intervals: the
+        per-context machinery (``binary_metrics``, the stratified bootstrap's subsets) on feature classes."""
+        return feature_metrics(self.sites.labels, self.p, np.asarray(self.sites.feature).astype(str),
+                               self.sites.chrom, self.sites.pos, self.site_threshold(), self.settings)
+
     def _intervals(self, split: SplitMetrics, contexts: dict, floor_score: np.ndarray) -> None:
         """``ci`` of the split and of each context, the floor's intervals and the model's paired gain over it."""
         s = self.settings
@@ -181,6 +193,51 @@ class _SplitEvaluation:
         split["context_floor"]["ci"] = {m: percentile_interval(floor[m], s.level) for m in ("auroc", "auprc")}
         split["context_floor"]["gain"] = {m: _gain(split.get(m), split["context_floor"].get(m), model[m] - floor[m],
                                                    s.level) for m in ("auroc", "auprc")}
+
+
+def feature_metrics(labels: np.ndarray, p: np.ndarray, feature: np.ndarray, chrom: np.ndarray | None,
+                    pos: np.ndarray | None, threshold: float | np.ndarray | None,
+                    settings: Settings) -> dict[str, SplitMetrics]:
+    """``{feature: binary_metrics + {"ci": {"auroc": [lo, hi], "auprc": [...], "f1": [...]}}}`` for each class
+    present; ``threshold`` is one number or each site's own. Intervals need chrom/pos and a positive in the split;
+    a class with no interval says why under ``ci.skipped``."""
+    y, p, feature = np.asarray(labels).astype(int), np.asarray(p, dtype=float), np.asarray(feature).astype(str)
+    site_t = np.broadcast_to(np.asarray(0.5 if threshold is None else threshold, dtype=float), y.shape)
+    out: dict[str, SplitMetrics] = {}
+    for f in sorted(set(feature.tolist()), key=_feature_order):
+        mask = feature == f
+        cut = site_t[mask]
+        if threshold is None:  # no tuned threshold (predict): the figures at 0.5 only
+            out[f] = binary_metrics(y[mask], p[mask])
+            continue
+        out[f] = binary_metrics(y[mask], p[mask], float(cut[0]) if np.all(cut == cut[0]) else None)
+        if not np.all(cut == cut[0]):  # per-context thresholds: the calls at each site's own
+            out[f].update({f"{k}_at_threshold": v for k, v in confusion_at(y[mask], p[mask], cut).items()})
+    if settings.bootstrap <= 0:
+        return out
+    if chrom is None or pos is None:
+        for entry in out.values():
+            entry["ci"] = {"skipped": "the dataset has no chrom/pos columns: no genomic blocks to resample"}
+        return out
+    blocks = block_ids(chrom, pos, settings.block_bp)
+    try:
+        cut_at = None if threshold is None else np.array(site_t)
+        ci = bootstrap_ci(y, p, blocks, threshold=cut_at, context=feature, n_resamples=settings.bootstrap,
+                          seed=settings.seed, level=settings.level)
+    except DnactxError as exc:
+        for entry in out.values():
+            entry["ci"] = {"skipped": exc.message}
+        return out
+    for f, entry in out.items():
+        entry["ci"] = {**(ci.get("by_context") or {}).get(f, {}), "level": settings.level,
+                       **block_summary(y[feature == f], blocks[feature == f])}
+    return out
+
+
+def _feature_order(name: str) -> int:
+    from ..io.annotation import FEATURES
+
+    return FEATURES.index(name) if name in FEATURES else len(FEATURES)
 
 
 def _gain(model: float | None, floor: float | None, differences: np.ndarray, level: float) -> dict:

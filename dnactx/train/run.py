@@ -212,7 +212,7 @@ def _train(config: TrainConfig, folder: RunFolder, home: Path, *, resume: bool, 
 
 def _evaluate(config: TrainConfig, ds: Dataset, probs: dict[str, np.ndarray]) -> RunEvaluation:
     """metrics.json's measured part: calibration, thresholds, intervals, floor and within-context (stats)."""
-    sites = {name: Sites(s.labels, probs[name], s.context, s.chrom, s.pos)
+    sites = {name: Sites(s.labels, probs[name], s.context, s.chrom, s.pos, s.feature)
              for name, s in ds.splits.items() if name in ("val", "test")}
     settings = Settings(bootstrap=config.bootstrap, block_bp=config.bootstrap_block, calibrate=config.calibrate,
                         threshold_by=config.threshold_by, seed=config.seed)
