@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..errors import DnactxError
-from ..prepare.options import alias_hint
+from ..io.chromnames import alias_hint
 
 
 def match_chroms(names: Iterable[str], genome_names: list[str], aliases: dict[str, str], what: str, *,

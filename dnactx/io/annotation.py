@@ -125,7 +125,7 @@ def read_annotation(path: Path, fasta_names: list[str], *, chrom_alias: dict[str
     on = rows["chrom"].isin(known)
     warnings = []
     if not on.any():
-        from ..prepare.options import alias_hint
+        from .chromnames import alias_hint
 
         seqids = sorted(rows["chrom"].unique())
         hint = alias_hint(seqids, list(fasta_names))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import glob
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,16 +123,6 @@ def parse_aliases(items: list[str] | None) -> dict[str, str]:
     return out
 
 
-
-def _norm(name: str) -> str:
-    return re.sub(r"^(chromosome|chrom|chr)_?", "", name.lower()).lstrip("0") or "0"
-
-
-def alias_hint(unknown: list[str], fasta: list[str]) -> str:
-    """`` (try --chrom-alias Chr1=chr1 ...)`` when names differ only by case, a chr prefix or zeros."""
-    by_norm = {_norm(f): f for f in fasta}
-    pairs = [f"--chrom-alias {u}={by_norm[_norm(u)]}" for u in unknown if _norm(u) in by_norm][:4]
-    return f" (try {' '.join(pairs)})" if pairs else ""
 
 _GLOB_CHARS = set("*?[")
 

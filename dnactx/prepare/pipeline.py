@@ -17,13 +17,14 @@ from ..atomic import write_json
 from ..choices import SPLITS
 from ..errors import DnactxError
 from ..io.annotation import read_annotation
+from ..io.chromnames import alias_hint
 from ..io.detect import Layout, check_roles, detect_format
 from ..io.fasta import FastaGenome
 from ..progress import Progress
 from ..provenance import library_versions, sha256_file
 from .build import READ_LEVEL_LIMIT, SiteBuilder, dataset_schema, early_check
 from .ingest import Ingest, Occupancy
-from .options import PrepareOptions, alias_hint
+from .options import PrepareOptions
 from .output import staged_output
 from .spill import Spill
 from .splits import BlockSplits, min_blocks
