@@ -4,10 +4,16 @@ A trainer on a node without the registry's packages still writes complete run fo
 indexes them in SQLite wherever those packages are installed.
 """
 
-from .folder import ReplicaFolder, RunFolder, default_home, folder_for_this_process, iter_run_folders
+from .folder import ENDED, STATUSES, ReplicaFolder, RunFolder, default_home, folder_for_this_process, iter_run_folders
 from .ids import is_run_id, new_run_id
+from .liveness import MISSING, STALE, is_stale
 
 __all__ = [
+    "ENDED",
+    "MISSING",
+    "STALE",
+    "STATUSES",
+    "is_stale",
     "ReplicaFolder",
     "RunFolder",
     "default_home",

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +20,7 @@ from ..distributed import is_distributed, is_main, share_run_id
 from ..errors import DnactxError, ExitCode
 from ..provenance import library_versions
 from ..runs import RunFolder, folder_for_this_process, iter_run_folders
+from ..runs.liveness import heartbeat
 from ..stats.evaluation import Evaluation, Settings, Sites, evaluate_run
 from ..storage import StorageError, from_os_error, is_storage_error
 from .checkpoint import Preempted, has_checkpoint
@@ -88,15 +93,22 @@ def run_in_id_file(id_file: Path, home: Path) -> tuple[RunFolder | None, str]:
     return None, f"run {run_id} ({status}) named in {id_file} has no checkpoint"
 
 
-def _resumed_folder(home: Path, resume: str) -> tuple[RunFolder, TrainConfig]:
-    """The run to continue and its saved config; an error when it is complete or has no checkpoint."""
+# Runs stopped before their first checkpoint (an lr fit, or SIGTERM/Ctrl-C before the first epoch ended):
+# --resume starts them again from the beginning, in the same folder.
+RESTARTABLE = ("preempted", "interrupted")
+
+
+def _resumed_folder(home: Path, resume: str) -> tuple[RunFolder, TrainConfig, bool]:
+    """The run to continue, its saved config and whether it has a checkpoint; an error when it is complete, or
+    has no checkpoint and was not stopped by a signal."""
     folder = _find_run(home, resume)
     status = folder.status.get("status")
     if status == "completed":
         raise DnactxError(f"run {folder.id} is already completed; nothing to resume")
-    if not has_checkpoint(folder.path):
+    checkpoint = has_checkpoint(folder.path)
+    if not checkpoint and status not in RESTARTABLE:
         raise DnactxError(f"run {folder.id} ({status}) has no checkpoint to resume from; start a new run")
-    return folder_for_this_process(folder.path), TrainConfig.from_dict(folder.config)
+    return folder_for_this_process(folder.path), TrainConfig.from_dict(folder.config), checkpoint
 
 
 def _new_folder(config: TrainConfig, home: Path, matrix: str | None, cell: dict | None, solo: bool) -> RunFolder:
@@ -129,20 +141,23 @@ def train_run(config: TrainConfig, home: Path, *, matrix: str | None = None, cel
     if solo and not is_main():
         # lr is one scikit-learn fit: under torchrun/accelerate launch rank 0 runs it alone, without collectives
         return {"run_id": None, "status": "skipped", "metrics": None}
+    from_checkpoint = False
     if resume:
-        folder, config = _resumed_folder(home, resume)
+        folder, config, from_checkpoint = _resumed_folder(home, resume)
     else:
         folder = _new_folder(config, home, matrix, cell, solo)
     if on_start is not None and is_main():
         on_start(folder.id)
-    folder.set_status("running")
-    _record(home, folder, quiet)
     try:
-        metrics = _train(config, folder, home, resume=bool(resume), quiet=quiet)
+        with heartbeat(folder.path) if folder.writable else contextlib.nullcontext(), sigterm_raises():
+            folder.set_status("running")
+            _record(home, folder, quiet)
+            metrics = _train(config, folder, home, resume=from_checkpoint, quiet=quiet)
     except Preempted as exc:
-        folder.set_status("preempted", error=str(exc))
-        _record(home, folder, quiet)
-        _log(quiet, f"[yellow]preempted:[/] {exc}; continue with `dnactx train --resume {folder.id}`")
+        with sigterm_deferred():
+            _record_end(home, folder, "preempted", str(exc), quiet)
+        # said even under --quiet: it is how the run ended (exit 4), as an error line would be
+        _log(False, f"[yellow]preempted:[/] run {folder.id} {exc}; continue with `dnactx train --resume {folder.id}`")
         return {"run_id": folder.id, "status": "preempted", "metrics": None}
     except DnactxError as exc:
         _record_failure(home, folder, exc, quiet)
@@ -153,12 +168,64 @@ def train_run(config: TrainConfig, home: Path, *, matrix: str | None = None, cel
             raise StorageError(f"run {folder.id} failed: {from_os_error(exc, folder.path)}") from exc
         raise DnactxError(f"run {folder.id} failed: {type(exc).__name__}: {exc} "
                           f"(traceback in {folder.path / 'error.txt'})", exit_code=ExitCode.RUN_FAILED) from exc
-    except BaseException as exc:  # Ctrl-C, SystemExit: recorded, then passed on
+    except KeyboardInterrupt:  # Ctrl-C: recorded as such, then passed on (exit 130)
+        _record_end(home, folder, "interrupted", "stopped by Ctrl-C (SIGINT); `dnactx train --resume "
+                    f"{folder.id}` continues it", quiet)
+        raise
+    except BaseException as exc:  # SystemExit: recorded, then passed on
         _record_failure(home, folder, exc, quiet)
         raise
-    folder.set_status("completed")
-    _record(home, folder, quiet)
+    with sigterm_deferred():  # a SIGTERM now waits for the run to be recorded as completed
+        folder.set_status("completed")
+        _record(home, folder, quiet)
     return {"run_id": folder.id, "status": "completed", "metrics": metrics}
+
+
+class _Terminated(Preempted):
+    """SIGTERM outside the training loop's own checkpointing (an lr fit, loading data, encoding, evaluating)."""
+
+
+@contextlib.contextmanager
+def sigterm_raises() -> Iterator[None]:
+    """While inside, SIGTERM raises Preempted where no checkpointing loop handles it (it used to end the process
+    silently with 143, its run left ``running``); the loop installs its own flag inside (train.checkpoint)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise _Terminated("stopped by SIGTERM before its first checkpoint; `--resume` starts it again")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def sigterm_deferred() -> Iterator[None]:
+    """While inside, a SIGTERM is held; it is delivered (with the previous handler) on the way out."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: got.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if got:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _record_end(home: Path, folder: RunFolder, status: str, error: str, quiet: bool) -> None:
+    """Status ``status`` and its registry row, as far as they can be written (a full disk: see _record_failure)."""
+    try:
+        folder.set_status(status, error=error)
+    except OSError:
+        return
+    _record(home, folder, quiet)
 
 
 def _record_failure(home: Path, folder: RunFolder, exc: BaseException, quiet: bool) -> None:
