@@ -90,6 +90,14 @@ def _rebuild_damaged(home: Path, path: Path, problem: str) -> None:
                           "`dnactx runs sync --rebuild` once the home is writable") from None
 
 
+def require_folder(row: RunRow) -> RunRow:
+    """``row``, or one line saying its run folder was deleted (status ``missing``): nothing of it can be loaded."""
+    if row.get("status") == MISSING:
+        raise DnactxError(f"run {row['id']} is missing: its folder {row['folder']} was deleted; pick another run "
+                          "(`dnactx runs ls`), or drop its row with `dnactx runs sync --prune`")
+    return row
+
+
 def _sidecar_file(home: Path, kind: str, key: str) -> Path:
     return Path(home) / SIDECAR / kind / (urllib.parse.quote(key, safe="") + ".json")
 
