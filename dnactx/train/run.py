@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
-import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +22,7 @@ from ..stats.evaluation import Evaluation, Settings, Sites, evaluate_run
 from ..storage import StorageError, from_os_error, is_storage_error
 from .checkpoint import Preempted, has_checkpoint
 from .config import TrainConfig, effective_max_train
+from .signals import SigtermGuard, sigterm_guard
 
 
 def _log(quiet: bool, message: str) -> None:
@@ -148,14 +146,24 @@ def train_run(config: TrainConfig, home: Path, *, matrix: str | None = None, cel
         folder = _new_folder(config, home, matrix, cell, solo)
     if on_start is not None and is_main():
         on_start(folder.id)
+    try:  # imported now: a SIGTERM must not land inside the import of what records the run's end
+        from ..registry import record_run  # noqa: F401
+    except ImportError:
+        pass
+    with sigterm_guard() as sigterm, heartbeat(folder.path) if folder.writable else contextlib.nullcontext():
+        return _run_to_end(config, folder, home, sigterm, from_checkpoint=from_checkpoint, quiet=quiet)
+
+
+def _run_to_end(config: TrainConfig, folder: RunFolder, home: Path, sigterm: SigtermGuard, *, from_checkpoint: bool,
+                quiet: bool) -> dict:
+    """Mark the run running, train it, and record how it ended (completed, preempted, interrupted or failed)."""
     try:
-        with heartbeat(folder.path) if folder.writable else contextlib.nullcontext(), sigterm_raises():
-            folder.set_status("running")
-            _record(home, folder, quiet)
+        folder.set_status("running")
+        _record(home, folder, quiet)
+        with sigterm.armed():
             metrics = _train(config, folder, home, resume=from_checkpoint, quiet=quiet)
     except Preempted as exc:
-        with sigterm_deferred():
-            _record_end(home, folder, "preempted", str(exc), quiet)
+        _record_end(home, folder, "preempted", str(exc), quiet)
         # said even under --quiet: it is how the run ended (exit 4), as an error line would be
         _log(False, f"[yellow]preempted:[/] run {folder.id} {exc}; continue with `dnactx train --resume {folder.id}`")
         return {"run_id": folder.id, "status": "preempted", "metrics": None}
@@ -175,48 +183,9 @@ def train_run(config: TrainConfig, home: Path, *, matrix: str | None = None, cel
     except BaseException as exc:  # SystemExit: recorded, then passed on
         _record_failure(home, folder, exc, quiet)
         raise
-    with sigterm_deferred():  # a SIGTERM now waits for the run to be recorded as completed
-        folder.set_status("completed")
-        _record(home, folder, quiet)
+    folder.set_status("completed")
+    _record(home, folder, quiet)
     return {"run_id": folder.id, "status": "completed", "metrics": metrics}
-
-
-class _Terminated(Preempted):
-    """SIGTERM outside the training loop's own checkpointing (an lr fit, loading data, encoding, evaluating)."""
-
-
-@contextlib.contextmanager
-def sigterm_raises() -> Iterator[None]:
-    """While inside, SIGTERM raises Preempted where no checkpointing loop handles it (it used to end the process
-    silently with 143, its run left ``running``); the loop installs its own flag inside (train.checkpoint)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: object) -> None:
-        raise _Terminated("stopped by SIGTERM before its first checkpoint; `--resume` starts it again")
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-@contextlib.contextmanager
-def sigterm_deferred() -> Iterator[None]:
-    """While inside, a SIGTERM is held; it is delivered (with the previous handler) on the way out."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    got: list[int] = []
-    previous = signal.signal(signal.SIGTERM, lambda signum, frame: got.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        if got:
-            os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _record_end(home: Path, folder: RunFolder, status: str, error: str, quiet: bool) -> None:

@@ -66,17 +66,51 @@ def fill(where: Path, leave_bytes: int) -> None:
             fh.write(b"\0" * (free - leave_bytes))
 
 
-def dnactx(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([PYTHON, "-m", "dnactx", *args], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "DNACTX_PROGRESS": "off", **(env or {})})
+class Child:
+    """A ``dnactx`` process forked by the zygote: ``pid``, ``poll()``, and ``communicate()`` → (rc, stderr)."""
+
+    def __init__(self, pid: int, out: Path) -> None:
+        self.pid, self.out = pid, out
+
+    def poll(self) -> int | None:
+        rc = self.out / "rc"
+        return int(rc.read_text()) if rc.is_file() else None
+
+    def communicate(self, timeout: float = 120) -> tuple[int, str]:
+        deadline = time.monotonic() + timeout
+        while (rc := self.poll()) is None:
+            if time.monotonic() > deadline:
+                os.kill(self.pid, signal.SIGKILL)
+                raise TimeoutError(f"dnactx process {self.pid} still running after {timeout} s")
+            time.sleep(0.05)
+        return rc, (self.out / "stderr").read_text()
 
 
-def start(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([PYTHON, "-m", "dnactx", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, "DNACTX_PROGRESS": "off"})
+class Zygote:
+    """One process holding the imports; ``start(*args)`` forks a ``dnactx ARGS`` child from it."""
+
+    def __init__(self, scratch: Path) -> None:
+        self.scratch = scratch
+        self.proc = subprocess.Popen([PYTHON, str(Path(__file__).with_name("zygote.py"))], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True,
+                                     env={**os.environ, "DNACTX_PROGRESS": "off"})
+        assert json.loads(self.proc.stdout.readline()).get("ready")
+        self.n = 0
+
+    def start(self, *args: str) -> Child:
+        self.n += 1
+        out = self.scratch / f"child{self.n}"
+        out.mkdir(parents=True)
+        self.proc.stdin.write(json.dumps({"args": list(args), "out": str(out)}) + "\n")
+        self.proc.stdin.flush()
+        return Child(json.loads(self.proc.stdout.readline())["pid"], out)
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
 
 
-def wait_for_status(home: Path, want: str, proc: subprocess.Popen, timeout: float = 90) -> Path | None:
+def wait_for_status(home: Path, want: str, proc, timeout: float = 90) -> Path | None:
     """The run folder under ``home`` once its status.json says ``want`` (None if the process ended first)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
@@ -88,13 +122,12 @@ def wait_for_status(home: Path, want: str, proc: subprocess.Popen, timeout: floa
     return None
 
 
-def kill_at(proc: subprocess.Popen, sig: int, delay_s: float) -> tuple[int, str]:
+def kill_at(proc: Child, sig: int, delay_s: float) -> tuple[int, str]:
     """Send ``sig`` after ``delay_s``; the exit code and stderr."""
     time.sleep(delay_s)
     if proc.poll() is None:
         os.kill(proc.pid, sig)
-    _, err = proc.communicate(timeout=120)
-    return proc.returncode, err
+    return proc.communicate(timeout=120)
 
 
 def assert_invariants(home: Path) -> None:
