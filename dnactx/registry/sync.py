@@ -20,7 +20,7 @@ from ..contracts import flatten_metrics
 from ..errors import DnactxError
 from ..runs import RunFolder, is_stale, iter_run_folders
 from ..storage import from_os_error, is_storage_error
-from .db import make_engine, registry_path, set_journal_mode
+from .db import explain, make_engine, registry_path, set_journal_mode
 from .migrate import home_lock, upgrade
 from .models import Run
 from .store import SIDECAR, Registry, RunRows, upsert_dataset, upsert_evaluation, upsert_matrix, write_rows
@@ -262,6 +262,12 @@ def rebuild(home: Path) -> SyncReport:
                         Path(f"{backup}{suffix}").unlink(missing_ok=True)
             os.replace(tmp, path)
         set_journal_mode(make_engine(path), home)
+    except SQLAlchemyError as exc:  # a full or read-only disk: one line naming the registry, never a traceback
+        raise explain(exc, registry_path(home)) from None
+    except OSError as exc:
+        if is_storage_error(exc):
+            raise from_os_error(exc, registry_path(home)) from None
+        raise
     finally:
         engine.dispose()
         tmp.unlink(missing_ok=True)

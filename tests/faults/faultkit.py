@@ -130,9 +130,11 @@ def kill_at(proc: Child, sig: int, delay_s: float) -> tuple[int, str]:
     return proc.communicate(timeout=120)
 
 
-def assert_invariants(home: Path) -> None:
-    """What every fault must leave: an intact registry, every completed run listed and loadable, and no run shown
-    as running whose process is gone (every process these tests started has ended by now)."""
+def assert_invariants(home: Path, tampered: str | None = None) -> None:
+    """What every fault must leave: an intact registry, every completed run listed and loadable (the ``tampered``
+    one, whose own files were damaged: refused in one line), and no run shown as running whose process is gone
+    (every process these tests started has ended by now)."""
+    from dnactx.errors import DnactxError
     from dnactx.inference import load_scorer
     from dnactx.registry import Registry, store
 
@@ -153,7 +155,11 @@ def assert_invariants(home: Path) -> None:
         assert run_id in shown, f"run {run_id} ({status}) is not listed"
         if status == "completed":
             assert shown[run_id] == "completed"
-            load_scorer(run_id, home=home)
+            if run_id == tampered:
+                with pytest.raises(DnactxError):
+                    load_scorer(run_id, home=home)
+            else:
+                load_scorer(run_id, home=home)
         elif status == "running":
             assert shown[run_id] == "stale"
 
