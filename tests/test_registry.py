@@ -178,9 +178,20 @@ def test_unwritable_home_returns_false(tmp_path: Path, capsys) -> None:
     assert "warning:" in capsys.readouterr().err
 
 
+def test_an_empty_registry_file_lists_and_records_the_run_folders(tmp_path: Path) -> None:
+    from conftest import make_run_folder
+
+    runs = [make_run_folder(tmp_path, seed=s) for s in range(2)]
+    (tmp_path / "registry.sqlite").write_bytes(b"")
+
+    reg = Registry.open(tmp_path, create=False)
+
+    assert [r["id"] for r in reg.runs()] == sorted(f.id for f in runs)
+    assert reg.ids() == sorted(f.id for f in runs)
+
+
 @pytest.mark.parametrize(("damage", "said"), [
     (lambda b: b"this is not sqlite at all" * 100, "is not a SQLite database"),
-    (lambda b: b"", "is empty (0 bytes)"),
     (lambda b: b[:len(b) // 2], "is truncated"),
 ])
 def test_a_damaged_registry_is_rebuilt_from_the_run_folders_never_read_as_empty(

@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import shutil
+import sqlite3
 import sys
 import urllib.parse
 from collections.abc import Callable, Iterable, Sequence
@@ -27,10 +28,10 @@ from ..atomic import write_json
 from ..contracts import ArtifactEntry, MetricRow, RunRow, nest_metrics
 from ..errors import DnactxError
 from ..provenance import utcnow
-from ..runs import MISSING, STALE, RunFolder, is_stale, iter_run_folders
+from ..runs import MISSING, STALE, RunFolder, is_stale
 from ..storage import from_os_error, is_storage_error
-from .db import damage, explain, is_corrupt, make_engine, registry_path, with_retries, writable
-from .migrate import _known, current_revision, ensure_schema, head_revision, home_lock
+from .db import BUSY_TIMEOUT_MS, damage, explain, is_corrupt, make_engine, registry_path, with_retries, writable
+from .migrate import _known, current_revision, ensure_schema, head_revision
 from .models import RUN_COLUMNS, Artifact, Dataset, Evaluation, Matrix, Metric, Run
 
 T = TypeVar("T")
@@ -64,15 +65,21 @@ def missing_registry(home: Path) -> str | None:
 
 
 def _damage(home: Path, path: Path) -> str | None:
-    """``damage(path)``, except a 0-byte file in a home without run folders: a registry another process is creating
-    right now (SQLite makes the file on connecting, before the first write), or one with nothing to lose."""
+    """Why the registry must be rebuilt, confirmed by SQLite itself under its own lock (a file another process is
+    writing right now can look short from outside); None when it is whole. A 0-byte file is a registry someone is
+    creating (SQLite makes the file on connecting, before the first write) or one that lost everything: either way
+    it gets the schema in place, and the run folders it lacks are listed and recorded by every read (``runs``)."""
     problem = damage(path)
-    if problem is None or path.stat().st_size or missing_registry(home) is not None:
-        return problem
-    if not any(iter_run_folders(home)):
+    if problem is None or path.stat().st_size == 0:
         return None
-    with home_lock(home):  # a creator holds this lock while it writes the schema: look again after it
-        return damage(path)
+    try:
+        with contextlib.closing(sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)) as db:
+            if db.execute("PRAGMA quick_check").fetchone()[0] == "ok":
+                return None
+    except sqlite3.DatabaseError as exc:
+        if not is_corrupt(exc):
+            return None  # locked, or unreadable for another reason: the open that follows says why
+    return problem
 
 
 def _rebuild_damaged(home: Path, path: Path, problem: str) -> None:
@@ -145,7 +152,7 @@ class Registry:
                               "choose a writable --home or set DNACTX_HOME") from None
         key = (str(path.resolve()), os.getpid())
         cached = _OPEN.get(key)
-        if cached is not None and path.exists() and path.stat().st_ino == cached[1] and path.stat().st_size:
+        if cached is not None and path.exists() and path.stat().st_ino == cached[1]:
             return cls(home, cached[0])
         if (problem := _damage(home, path)) is not None:
             _rebuild_damaged(home, path, problem)
