@@ -52,7 +52,7 @@ def test_sigterm_and_kill_at_random_points_leave_true_statuses(family: str, data
     for name, proc in procs.items():
         sig = signal.SIGTERM if name == "TERM" else signal.SIGKILL
         folder = wait_for_status(home / name, "running", proc)
-        code, err = kill_at(proc, sig, rng.uniform(0.0, 1.5))
+        code, err = kill_at(proc, sig, rng.uniform(0.0, 0.3 if family == "lr" else 1.5))
         assert "Traceback" not in err, err
         if folder is None:  # it ended before it could be caught running: then it completed
             assert code == 0, err
@@ -63,7 +63,7 @@ def test_sigterm_and_kill_at_random_points_leave_true_statuses(family: str, data
             if code == 4:
                 assert [ln for ln in err.splitlines() if ln.startswith("preempted:")], err
         else:
-            assert code == -signal.SIGKILL and status in ("running", "completed"), (code, status)
+            assert (code, status) in ((-signal.SIGKILL, "running"), (-signal.SIGKILL, "completed"), (0, "completed"))
         assert_invariants(home / name)
     # kill -9 leaves "running" in its folder, shown stale until `runs sync` settles it
     assert cli_exit_code("--home", str(home / "KILL"), "runs", "sync") == 0
