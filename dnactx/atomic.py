@@ -63,6 +63,8 @@ def read_json(path: str | os.PathLike[str], *, fix: str) -> Any:
         return None
     except json.JSONDecodeError as exc:
         raise DnactxError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}); {fix}") from None
+    except UnicodeDecodeError as exc:  # damaged bytes (a bad sector, a tampered file)
+        raise DnactxError(f"{path} is not valid JSON (not UTF-8 at byte {exc.start}); {fix}") from None
     except OSError as exc:
         raise DnactxError(f"{path} is unreadable ({exc.strerror or exc}); {fix}") from None
 

@@ -100,8 +100,8 @@ def test_resolve_prefixes(tmp_path: Path) -> None:
         reg.resolve("01a_")  # LIKE wildcards are escaped
     c = RunFolder.create(tmp_path, {"model": "lr"}, run_id="02cccccccccccccccccccccccc")  # folder only
     assert reg.resolve("02") == c.id
-    with pytest.raises(DnactxError, match="runs sync"):
-        reg.run("02")
+    # a folder whose registry write never happened is read from the folder, and recorded on the way
+    assert reg.run("02")["status"] == "queued" and c.id in reg.ids()
 
 
 def _ensure(home: str, barrier, out) -> None:
@@ -178,11 +178,48 @@ def test_unwritable_home_returns_false(tmp_path: Path, capsys) -> None:
     assert "warning:" in capsys.readouterr().err
 
 
-def test_corrupt_registry_is_one_clear_error(tmp_path: Path) -> None:
-    (tmp_path / "registry.sqlite").write_bytes(b"this is not sqlite at all" * 100)
-    with pytest.raises(DnactxError, match=r"corrupt .*dnactx runs sync --rebuild") as info:
-        Registry.open(tmp_path)
-    assert "\n" not in str(info.value)
+def test_an_empty_registry_file_lists_and_records_the_run_folders(tmp_path: Path) -> None:
+    from conftest import make_run_folder
+
+    runs = [make_run_folder(tmp_path, seed=s) for s in range(2)]
+    (tmp_path / "registry.sqlite").write_bytes(b"")
+
+    reg = Registry.open(tmp_path, create=False)
+
+    assert [r["id"] for r in reg.runs()] == sorted(f.id for f in runs)
+    assert reg.ids() == sorted(f.id for f in runs)
+
+
+@pytest.mark.parametrize(("damage", "said"), [
+    (lambda b: b"this is not sqlite at all" * 100, "is not a SQLite database"),
+    (lambda b: b[:len(b) // 2], "is truncated"),
+])
+def test_a_damaged_registry_is_rebuilt_from_the_run_folders_never_read_as_empty(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], damage, said: str) -> None:
+    from conftest import make_run_folder
+
+    from dnactx.registry import store
+
+    runs = [make_run_folder(tmp_path, seed=s) for s in range(3)]
+    for f in runs:
+        record_run(tmp_path, f)
+    with sqlite3.connect(tmp_path / "registry.sqlite") as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store._OPEN.clear()
+    path = tmp_path / "registry.sqlite"
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    path.write_bytes(damage(path.read_bytes()))
+    capsys.readouterr()
+
+    reg = Registry.open(tmp_path, create=False)
+
+    assert reg.ids() == sorted(f.id for f in runs)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and said in err and "rebuilding it from the run folders" in err
+    assert (tmp_path / "registry.sqlite.bak").is_file()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 def test_rollback_journal_when_wal_is_not_allowed(tmp_path: Path, monkeypatch) -> None:

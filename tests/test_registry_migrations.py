@@ -22,6 +22,8 @@ RUN_ID = "01jz0000000000000000000000"
 
 def _registry_at_0001_with_data(home: Path) -> Path:
     home.mkdir()
+    (home / RUN_ID).mkdir()  # its run folder: a row without one reads "missing"
+    (home / RUN_ID / "status.json").write_text(json.dumps({"id": RUN_ID, "status": "completed"}))
     path = home / "registry.sqlite"
     upgrade(make_engine(path), "0001")
     config = {"model": "cnn", "family": "cnn", "size": 100, "mode": "up", "window": 400, "device": "cpu",
@@ -50,7 +52,7 @@ def test_registry_at_first_migration_upgrades_to_head_with_data_intact(tmp_path:
 
     reg = Registry.open(home)
 
-    assert current_revision(reg.engine) == head_revision() == "0004"
+    assert current_revision(reg.engine) == head_revision() == "0005"
     run = reg.run("01jz")
     assert (run["name"], run["status"], run["model"], run["size"], run["mode"], run["seed"], run["matrix"],
             run["host"]) == ("old", "completed", "cnn", 100, "up", 7, "m0", "node17")
@@ -87,7 +89,7 @@ def test_registry_newer_than_the_code_stops_with_a_clear_message(tmp_path: Path)
     with pytest.raises(DnactxError) as info:
         Registry.open(tmp_path)
     assert str(info.value) == (f"registry at {tmp_path / 'registry.sqlite'} is schema 0099, newer than this dnactx "
-                               "(0004); upgrade dnactx")
+                               "(0005); upgrade dnactx")
 
 
 def test_migrations_ship_as_package_data() -> None:
@@ -96,4 +98,4 @@ def test_migrations_ship_as_package_data() -> None:
     root = importlib.resources.files("dnactx.migrations")
     assert root.joinpath("env.py").is_file() and root.joinpath("script.py.mako").is_file()
     assert {p.name for p in root.joinpath("versions").iterdir() if p.name.endswith(".py")} >= {
-        "0001_initial.py", "0002_datasets.py", "0003_run_facts.py", "0004_evaluations.py"}
+        "0001_initial.py", "0002_datasets.py", "0003_run_facts.py", "0004_evaluations.py", "0005_run_owner.py"}

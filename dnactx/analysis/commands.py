@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -100,15 +101,18 @@ def diagnose_row(row: RunRow, home: Path, *, baseline: RunRow | None, plots_dir:
         splits = {s: (scores[s].labels, scores[s].probs) for s in ("val", "test")}
         result["plots"] = [str(p) for p in plots.diagnosis_plots(splits, result["sweep"], threshold, Path(plots_dir))]
     result = json_safe(result)
-    if save and (folder.path / "status.json").is_file():  # never recreate a run folder that was removed
+    # never recreate a run folder that was removed; on a read-only home the diagnosis is only shown (a cache)
+    if save and (folder.path / "status.json").is_file() and os.access(folder.path, os.W_OK):
         write_json(folder.path / DIAGNOSIS_FILE, result)
     return result
 
 
 def diagnose_run(home: Path, run_id: str, *, plots_dir: Path | None = None) -> Diagnosis:
     """``dnactx diagnose``: the run's baseline is chosen as ``report --matrix`` of its matrix would choose it."""
+    from ..registry.store import require_folder
+
     reg = _registry(home)
-    row = reg.run(run_id)
+    row = require_folder(reg.run(run_id))
     completed = reg.runs(status="completed")
     scope = [r for r in completed if row.get("matrix") and r.get("matrix") == row.get("matrix")]
     baseline, _ = choose_baseline(row, scope, completed)

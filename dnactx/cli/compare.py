@@ -50,7 +50,10 @@ def register(app: typer.Typer) -> None:
             result = compare_predictions(Path(run_a), Path(run_b), metric=metric, n_resamples=bootstrap,
                                          block_bp=bootstrap_block, seed=seed)
         else:
+            from ..registry.store import require_folder
+
             reg = Registry.open(state.home, create=False)
-            result = compare_rows(state.home, reg.run(run_a), reg.run(run_b), split=split, metric=metric,
+            row_a, row_b = require_folder(reg.run(run_a)), require_folder(reg.run(run_b))
+            result = compare_rows(state.home, row_a, row_b, split=split, metric=metric,
                                   n_resamples=bootstrap, block_bp=bootstrap_block, seed=seed)
         typer.echo(json.dumps(json_safe(result), indent=2) if as_json else comparison_text(result), nl=as_json)

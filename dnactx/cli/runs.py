@@ -82,7 +82,8 @@ def _runs_table(runs: list[RunRow], sort: str | None) -> Table:
         split, _, rest = name.partition("_")
         header = f"{split}\n{rest.replace('_', ' ')}" if rest else name
         table.add_column(header, justify="right", min_width=5)  # numbers have no spaces: only headers wrap
-    colour = {"completed": "green", "failed": "red", "running": "yellow", "preempted": "magenta"}
+    colour = {"completed": "green", "failed": "red", "running": "yellow", "preempted": "magenta",
+              "interrupted": "magenta", "stale": "red", "missing": "red"}
     for r in runs:
         status = f"[{colour.get(r['status'], 'white')}]{term(r['status'])}[/]"
         cells = [r["id"][:SHORT_ID], status, term(_short_model(r["model"])),
@@ -263,6 +264,8 @@ def sync(
     console_err.print(f"registry {done} {term(state.home)}: {len(report.imported)} imported, "
                       f"{len(report.refreshed)} refreshed, {report.matrices} matrices, "
                       f"{report.datasets} datasets", highlight=False)
+    for run_id, settled in report.settled:
+        console_err.print(f"settled {run_id}: its process is gone, now {settled}", highlight=False)
     for run_id, error in report.failed:
         console_err.print(f"[yellow]skipped[/] {term(run_id)}: {term(error)}", highlight=False, soft_wrap=True)
     if report.orphans and not report.pruned:

@@ -41,12 +41,16 @@ def evaluation_row(run_id: str, summary: dict, out: Path) -> dict:
 def record_evaluation(job: Job, summary: dict) -> dict:
     """Record the evaluation; what was done, as predict.json's ``registry`` entry."""
     from ..registry import Registry, record_run
+    from ..registry.db import writable
     from ..registry.store import missing_registry
 
     ref = job.scorer.origin
     if ref.run_id is None:
         return {"recorded": False, "note": "the exported model names no run: evaluation in predict.json only"}
     home = ref.path.parent if ref.kind == "run" else Path(job.home or default_home())
+    if home.is_dir() and not writable(home):  # a read-only home: predicting from it writes nothing there
+        return {"recorded": False, "home": str(home.resolve()), "run_id": ref.run_id,
+                "note": f"the registry of {home.resolve()} is read-only: evaluation in predict.json only"}
     note = None
     try:
         if ref.kind == "run":

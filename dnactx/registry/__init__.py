@@ -6,8 +6,10 @@ and ``dnactx runs sync`` rebuilds it from the folders wherever those packages ar
 
 try:  # the index needs SQLModel and Alembic; without them `from dnactx.registry import Registry` is an ImportError
     from .rows import rows_from_folder
-    from .store import Registry
+    from .store import Registry, set_rebuilder
     from .sync import SyncReport, rebuild, record_run, sync
+
+    set_rebuilder(rebuild)  # a damaged registry found on opening is rebuilt from the run folders
 except ImportError:  # pragma: no cover - exercised on machines without the registry's packages
     pass
 

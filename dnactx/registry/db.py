@@ -11,6 +11,7 @@ import os
 import random
 import sqlite3
 import time
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -58,10 +59,25 @@ def wal_allowed(home: Path) -> bool:
     return _fs_type(Path(home)) not in _NETWORK_FS
 
 
-def make_engine(path: Path) -> Engine:
-    """An engine whose connections wait for locks, check foreign keys and never start transactions implicitly."""
+def writable(home: Path) -> bool:
+    """Can this process write the registry of ``home`` (its folder, and the file when there is one)? False on a
+    read-only mount even for root (access(2) answers EROFS)."""
+    path = registry_path(home)
+    return os.access(home, os.W_OK) and (not path.exists() or os.access(path, os.W_OK))
+
+
+def make_engine(path: Path, *, readonly: bool = False) -> Engine:
+    """An engine whose connections wait for locks, check foreign keys and never start transactions implicitly.
+
+    ``readonly``: SQLite opens the file with ``mode=ro``, and with ``immutable=1`` when its folder is not writable
+    (no -wal/-shm can be made there, and nothing else can be writing it), so nothing is ever written.
+    """
+    url = f"sqlite:///{path}"
+    if readonly:
+        flags = "mode=ro" + ("" if os.access(Path(path).parent, os.W_OK) else "&immutable=1")
+        url = f"sqlite:///file:{urllib.parse.quote(str(Path(path).resolve()))}?{flags}&uri=true"
     # NullPool: a connection per use, so a replaced file (sync --rebuild) or a fork never sees a stale handle.
-    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, poolclass=NullPool)
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, poolclass=NullPool)
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
@@ -69,7 +85,8 @@ def make_engine(path: Path) -> Engine:
         cursor = dbapi_conn.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA synchronous = NORMAL")
+        if not readonly:
+            cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -113,6 +130,30 @@ def set_journal_mode(engine: Engine, home: Path, *, tries: int = 40) -> str:
 def is_busy(exc: BaseException) -> bool:
     text = str(getattr(exc, "orig", exc)).lower()
     return isinstance(exc, (OperationalError, sqlite3.OperationalError)) and ("locked" in text or "busy" in text)
+
+
+def damage(path: Path) -> str | None:
+    """Why the registry file cannot be a whole SQLite database, from its size and header (None when it can): empty,
+    not SQLite, or shorter than its header says. Damage inside its pages shows when they are read (``is_corrupt``)."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(100)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    if size == 0:
+        return "is empty (0 bytes)"
+    if len(head) < 100 or not head.startswith(b"SQLite format 3\x00"):
+        return "is not a SQLite database"
+    page = int.from_bytes(head[16:18], "big")
+    page = 65536 if page == 1 else page
+    pages = int.from_bytes(head[28:32], "big")
+    # the page count in the header is valid only when its version number matches the change counter
+    if pages and head[24:28] == head[92:96] and size < page * pages:
+        return f"is truncated ({size:,} of {page * pages:,} bytes)"
+    return None
 
 
 def is_corrupt(exc: BaseException) -> bool:

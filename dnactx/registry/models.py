@@ -38,6 +38,9 @@ class Run(SQLModel, table=True):
     window: int | None = None
     device: str | None = None
     dnactx_version: str | None = None
+    # added by 0005: the owning process (with host above), so a run whose process is gone reads "stale"
+    pid: int | None = None
+    pid_start: str | None = None
 
 
 class Metric(SQLModel, table=True):

@@ -7,9 +7,12 @@ first, so ``runs sync --rebuild`` can restore them along with the run folders.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import sqlite3
+import sys
 import urllib.parse
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -24,10 +27,10 @@ from ..atomic import write_json
 from ..contracts import ArtifactEntry, MetricRow, RunRow, nest_metrics
 from ..errors import DnactxError
 from ..provenance import utcnow
-from ..runs import RunFolder
+from ..runs import MISSING, STALE, RunFolder, is_stale
 from ..storage import from_os_error, is_storage_error
-from .db import explain, make_engine, registry_path, with_retries
-from .migrate import ensure_schema
+from .db import BUSY_TIMEOUT_MS, damage, explain, is_corrupt, make_engine, registry_path, with_retries, writable
+from .migrate import _known, current_revision, ensure_schema, head_revision
 from .models import RUN_COLUMNS, Artifact, Dataset, Evaluation, Matrix, Metric, Run
 from .rows import RunRows, rows_from_folder
 
@@ -52,6 +55,60 @@ def missing_registry(home: Path) -> str | None:
             "that the right --home? It defaults to ./runs, or $DNACTX_HOME")
 
 
+def _damage(home: Path, path: Path) -> str | None:
+    """Why the registry must be rebuilt, confirmed by SQLite itself under its own lock (a file another process is
+    writing right now can look short from outside); None when it is whole. A 0-byte file is a registry someone is
+    creating (SQLite makes the file on connecting, before the first write) or one that lost everything: either way
+    it gets the schema in place, and the run folders it lacks are listed and recorded by every read (``runs``)."""
+    problem = damage(path)
+    if problem is None or path.stat().st_size == 0:
+        return None
+    try:
+        with contextlib.closing(sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)) as db:
+            if db.execute("PRAGMA quick_check").fetchone()[0] == "ok":
+                return None
+    except sqlite3.DatabaseError as exc:
+        if not is_corrupt(exc):
+            return None  # locked, or unreadable for another reason: the open that follows says why
+    return problem
+
+
+# How a damaged registry is rebuilt: sync.rebuild, which builds on this module (so this one cannot import it);
+# dnactx.registry's __init__ installs it with set_rebuilder, and importing any registry module runs that __init__.
+_REBUILDER: Callable[[Path], object] | None = None
+
+
+def set_rebuilder(rebuild: Callable[[Path], object]) -> None:
+    """Install the function that recreates registry.sqlite from the run folders (``sync.rebuild``)."""
+    global _REBUILDER
+    _REBUILDER = rebuild
+
+
+def _rebuild_damaged(home: Path, path: Path, problem: str) -> None:
+    """Rebuild a damaged registry from the run folders, saying so once on stderr."""
+    if _REBUILDER is None:
+        raise DnactxError(f"registry {path} {problem}; run `dnactx runs sync --rebuild` to rebuild it from the run "
+                          "folders")
+    rebuild = _REBUILDER
+    print(f"warning: registry {path} {problem}; rebuilding it from the run folders under {home} (the old file is "
+          "kept as registry.sqlite.bak)", file=sys.stderr, flush=True)
+    try:
+        rebuild(home)
+    except OSError as exc:
+        if is_storage_error(exc):
+            raise from_os_error(exc, path) from None
+        raise DnactxError(f"registry {path} {problem}, and rebuilding it failed ({exc.strerror}); run "
+                          "`dnactx runs sync --rebuild` once the home is writable") from None
+
+
+def require_folder(row: RunRow) -> RunRow:
+    """``row``, or one line saying its run folder was deleted (status ``missing``): nothing of it can be loaded."""
+    if row.get("status") == MISSING:
+        raise DnactxError(f"run {row['id']} is missing: its folder {row['folder']} was deleted; pick another run "
+                          "(`dnactx runs ls`), or drop its row with `dnactx runs sync --prune`")
+    return row
+
+
 def _sidecar_file(home: Path, kind: str, key: str) -> Path:
     return Path(home) / SIDECAR / kind / (urllib.parse.quote(key, safe="") + ".json")
 
@@ -73,13 +130,23 @@ class Registry:
         self.engine = engine
 
     # -- opening -----------------------------------------------------------------------------------------
+    readonly = False  # True when opened on a read-only home: nothing is migrated, reconciled back or written
+
     @classmethod
     def open(cls, home: Path, *, create: bool = True) -> Registry:
         """Create the registry if absent (unless ``create`` is false: readers never leave an empty one behind)
-        and upgrade it to the newest schema; errors are one-line DnactxErrors."""
+        and upgrade it to the newest schema; errors are one-line DnactxErrors.
+
+        A reader (``create=False``) on a home it cannot write opens the file read-only and changes nothing. An
+        empty, truncated or unreadable registry is rebuilt from the run folders where the home is writable (the
+        old file kept as registry.sqlite.bak) and refused with one line where it is not: never read as "no runs".
+        """
         home = Path(home)
         if not create and (missing := missing_registry(home)):
             raise DnactxError(missing)
+        path = registry_path(home)
+        if not create and not writable(home):
+            return cls._open_readonly(home, path)
         try:
             home.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -87,18 +154,47 @@ class Registry:
                 raise from_os_error(exc, home) from None
             raise DnactxError(f"cannot create the registry home {home} ({exc.strerror}); "
                               "choose a writable --home or set DNACTX_HOME") from None
-        path = registry_path(home)
         key = (str(path.resolve()), os.getpid())
         cached = _OPEN.get(key)
         if cached is not None and path.exists() and path.stat().st_ino == cached[1]:
             return cls(home, cached[0])
+        if (problem := _damage(home, path)) is not None:
+            _rebuild_damaged(home, path, problem)
         engine = make_engine(path)
         try:
             ensure_schema(engine, home, path)
         except DatabaseError as exc:
-            raise explain(exc, path) from None
+            if not is_corrupt(exc):
+                raise explain(exc, path) from None
+            _rebuild_damaged(home, path, f"is corrupt ({str(exc.orig).splitlines()[0]})")
+            engine = make_engine(path)
+            try:
+                ensure_schema(engine, home, path)
+            except DatabaseError as again:
+                raise explain(again, path) from None
         _OPEN[key] = (engine, path.stat().st_ino)
         return cls(home, engine)
+
+    @classmethod
+    def _open_readonly(cls, home: Path, path: Path) -> Registry:
+        """The registry of a home this process cannot write (a read-only mount): ``mode=ro``/``immutable=1``."""
+        if (problem := damage(path)) is not None:
+            raise DnactxError(f"registry {path} {problem}, and {home} is read-only, so it cannot be rebuilt here; "
+                              "run `dnactx runs sync --rebuild` where the home is writable (or on a copy of it)")
+        engine = make_engine(path, readonly=True)
+        try:
+            rev = current_revision(engine)
+        except DatabaseError as exc:
+            raise explain(exc, path) from None
+        head = head_revision()
+        if rev != head:
+            age = "newer than this dnactx; upgrade dnactx" if rev is not None and not _known(rev) else (
+                "older than this dnactx, and read-only here so it cannot be upgraded; run any `dnactx runs ls` "
+                "once where the home is writable (or on a copy of it)")
+            raise DnactxError(f"registry {path} is schema {rev} ({head} is current): {age}")
+        reg = cls(home, engine)
+        reg.readonly = True
+        return reg
 
     # -- plumbing ------------------------------------------------------------------------------------------
     def _read(self, fn: Callable[[Session], T]) -> T:
@@ -160,17 +256,57 @@ class Registry:
 
     def runs(self, *, status: str | Sequence[str] | None = None, matrix: str | None = None,
              model: str | None = None) -> list[RunRow]:
-        """Runs (oldest first) with config, metrics and artifacts; ``model`` matches a model name or a family."""
+        """Runs (oldest first) with config, metrics and artifacts; ``model`` matches a model name or a family.
+
+        Run folders the registry lacks (their registry write failed) are listed too, and every row shows its
+        folder's state: ``stale`` for a running run whose process is gone, ``missing`` for a deleted folder.
+        """
         conds = []
         if matrix:
             conds.append(Run.matrix == matrix)
         if model:
             conds.append(or_(Run.model == model, Run.family == model))
         rows = self._reconciled(self._read(lambda s: _load_runs(s, conds, self.home)))
+        rows = sorted(rows + self._unregistered(matrix, model), key=lambda r: r["id"])
         if status:  # after reconciling: a row may have been "running" while its folder says "completed"
             wanted = {status} if isinstance(status, str) else set(status)
             rows = [r for r in rows if r["status"] in wanted]
         return rows
+
+    def _unregistered(self, matrix: str | None, model: str | None) -> list[RunRow]:
+        """Run folders without a registry row (one whose registry write failed), read from the folders and
+        recorded when the registry can be written."""
+        if not self.home.is_dir():
+            return []
+        candidates = [p.name for p in self.home.iterdir() if not p.name.startswith(".") and p.is_dir()
+                      and (p / "status.json").is_file()]
+        if not candidates:
+            return []
+        known = set(self.ids())
+        found = []
+        for run_id in sorted(set(candidates) - known):
+            try:
+                found.append(rows_from_folder(RunFolder(self.home / run_id)))
+            except (DnactxError, OSError, ValueError):
+                continue
+        if found and not self.readonly:
+            with contextlib.suppress(DnactxError, OSError, DatabaseError):
+                self.upsert(found)
+        rows = [_as_run_row(r, self.home) for r in found
+                if (not matrix or r.run.get("matrix") == matrix)
+                and (not model or model in (r.run.get("model"), r.run.get("family")))]
+        return [self._live(row) for row in rows]
+
+    def _live(self, row: RunRow) -> RunRow:
+        """``row`` with status ``stale`` when it says running while its process is gone."""
+        folder = self.home / row["id"]
+        if row["status"] == "running":
+            try:
+                if is_stale(folder, RunFolder(folder).status):
+                    return {**row, "status": STALE}
+            except (DnactxError, OSError, ValueError):
+                pass
+        return row
 
     def _reconciled(self, rows: list[RunRow]) -> list[RunRow]:
         """Rows whose run folder (the source of truth) says otherwise, replaced by what the folder says.
@@ -178,33 +314,44 @@ class Registry:
         A run's last registry write can fail (a full disk, a lock held too long) after its folder was written:
         its row then still says "running". Every read compares the rows not yet completed with their folders,
         shows the folders' state, and writes it back when the registry can be written (else the next read does).
+        A row whose folder is gone reads ``missing``; a running run whose process is gone reads ``stale`` (both
+        shown, never written: ``runs sync`` settles them).
         """
-        stale = []
+        changed = []
+        missing = set()
         for row in rows:
-            if row["status"] == "completed" or not (self.home / row["id"] / "status.json").is_file():
+            if not (self.home / row["id"] / "status.json").is_file():
+                missing.add(row["id"])
+                continue
+            if row["status"] == "completed":
                 continue
             folder = RunFolder(self.home / row["id"])
             try:
                 if (folder.status.get("status") or row["status"]) != row["status"]:
-                    stale.append(rows_from_folder(folder))
+                    changed.append(rows_from_folder(folder))
             except (DnactxError, OSError, ValueError):
                 continue
-        if not stale:
-            return rows
-        try:
-            self.upsert(stale)
-        except (DnactxError, OSError, DatabaseError):
-            pass  # shown from the folders all the same
-        fresh = {r.run["id"]: _as_run_row(r, self.home) for r in stale}
-        return [fresh.get(row["id"], row) for row in rows]
+        if changed and not self.readonly:
+            with contextlib.suppress(DnactxError, OSError, DatabaseError):
+                self.upsert(changed)  # else shown from the folders all the same
+        fresh = {r.run["id"]: _as_run_row(r, self.home) for r in changed}
+        out = []
+        for row in rows:
+            if row["id"] in missing:
+                out.append({**row, "status": MISSING})
+            else:
+                out.append(self._live(fresh.get(row["id"], row)))
+        return out
 
     def run(self, run_id: str) -> RunRow:
-        """One run by id or unique prefix."""
+        """One run by id or unique prefix (a folder the registry lacks is read from the folder)."""
         full = self.resolve(run_id)
         found = self._reconciled(self._read(lambda s: _load_runs(s, [Run.id == full], self.home)))
         if not found:
-            raise DnactxError(f"run {full} has a folder in {self.home} but is not in the registry; "
-                              "import it with `dnactx runs sync`")
+            found = [r for r in self._unregistered(None, None) if r["id"] == full]
+        if not found:
+            raise DnactxError(f"run {full} has a folder in {self.home} but is not in the registry, and its folder "
+                              "cannot be read; see `dnactx runs sync`")
         return found[0]
 
     def delete_run(self, run_id: str, *, remove_folder: bool = True) -> None:

@@ -15,9 +15,9 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import DnactxError
-from ..runs import RunFolder, iter_run_folders
+from ..runs import RunFolder, is_stale, iter_run_folders
 from ..storage import from_os_error, is_storage_error
-from .db import make_engine, registry_path, set_journal_mode
+from .db import explain, make_engine, registry_path, set_journal_mode
 from .migrate import home_lock, upgrade
 from .rows import RunRows, rows_from_folder
 from .store import SIDECAR, Registry, upsert_dataset, upsert_evaluation, upsert_matrix, write_rows
@@ -59,6 +59,7 @@ class SyncReport:
     refreshed: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)
+    settled: list[tuple[str, str]] = field(default_factory=list)  # (run id, new status) of stale runs
     pruned: int = 0
     rebuilt: bool = False
     matrices: int = 0
@@ -68,6 +69,7 @@ class SyncReport:
     def as_dict(self) -> dict:
         return {"imported": len(self.imported), "refreshed": len(self.refreshed),
                 "failed": [{"id": i, "error": e} for i, e in self.failed], "orphans": self.orphans,
+                "settled": [{"id": i, "status": st} for i, st in self.settled],
                 "pruned": self.pruned, "rebuilt": self.rebuilt, "matrices": self.matrices,
                 "datasets": self.datasets, "evaluations": self.evaluations}
 
@@ -92,11 +94,35 @@ def _sidecars(home: Path, kind: str) -> list[dict]:
     return out
 
 
+def settle(folder: RunFolder) -> str | None:
+    """A stale run (status running, its process gone) gets the status it really has: ``interrupted`` when it left a
+    checkpoint (``train --resume`` continues it), else ``failed``; returns that status, None when not stale."""
+    status = folder.status
+    if not is_stale(folder.path, status):
+        return None
+    resumable = (folder.path / "checkpoint" / "state.json").is_file()
+    new = "interrupted" if resumable else "failed"
+    who = f"pid {status.get('pid')} on {status.get('host')}" if status.get("pid") else f"on {status.get('host')}"
+    folder.set_status(new, error=f"its process ({who}) ended without recording how (killed, out of memory, a full "
+                      "disk or a lost node); settled by `dnactx runs sync`"
+                      + (f"; continue it with `dnactx train --resume {folder.id}`" if resumable else ""))
+    return new
+
+
 def sync(home: Path, *, prune: bool = False) -> SyncReport:
-    """Upsert every run folder under ``home`` (new ones and stale rows alike); optionally drop orphan rows."""
+    """Upsert every run folder under ``home`` (new ones and stale rows alike), settling stale runs (``settle``);
+    optionally drop orphan rows."""
     home = Path(home)
     reg = Registry.open(home)
     report = SyncReport()
+    for folder in iter_run_folders(home):
+        try:
+            if (new := settle(folder)) is not None:
+                report.settled.append((folder.id, new))
+        except (DnactxError, OSError, ValueError) as exc:
+            if isinstance(exc, OSError) and is_storage_error(exc):
+                raise from_os_error(exc, folder.path) from None
+            report.failed.append((folder.id, str(exc)))
     known = set(reg.ids())
     rows = _read_folders(home, report)
     for i in range(0, len(rows), _BATCH):
@@ -181,6 +207,12 @@ def rebuild(home: Path) -> SyncReport:
                         Path(f"{backup}{suffix}").unlink(missing_ok=True)
             os.replace(tmp, path)
         set_journal_mode(make_engine(path), home)
+    except SQLAlchemyError as exc:  # a full or read-only disk: one line naming the registry, never a traceback
+        raise explain(exc, registry_path(home)) from None
+    except OSError as exc:
+        if is_storage_error(exc):
+            raise from_os_error(exc, registry_path(home)) from None
+        raise
     finally:
         engine.dispose()
         tmp.unlink(missing_ok=True)

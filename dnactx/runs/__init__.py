@@ -5,10 +5,16 @@ indexes them in SQLite wherever those packages are installed.
 """
 
 from .config import RunConfig, read_run_config, run_config, run_family
-from .folder import ReplicaFolder, RunFolder, default_home, folder_for_this_process, iter_run_folders
+from .folder import ENDED, STATUSES, ReplicaFolder, RunFolder, default_home, folder_for_this_process, iter_run_folders
 from .ids import is_run_id, new_run_id
+from .liveness import MISSING, STALE, is_stale
 
 __all__ = [
+    "ENDED",
+    "MISSING",
+    "STALE",
+    "STATUSES",
+    "is_stale",
     "ReplicaFolder",
     "RunConfig",
     "RunFolder",

@@ -17,8 +17,12 @@ from ..errors import DnactxError
 from ..provenance import host_info, sha256_file, utcnow
 from .config import RunConfig, read_run_config, trained_values
 from .ids import new_run_id
+from .liveness import owner
 
-STATUSES = ("queued", "running", "completed", "failed", "preempted")
+# What status.json can say. Readers also show two derived ones, never written: "stale" (running, but its process
+# is gone: see liveness) and "missing" (a registry row whose folder was deleted).
+STATUSES = ("queued", "running", "completed", "failed", "preempted", "interrupted")
+ENDED = ("completed", "failed", "preempted", "interrupted")
 
 
 def default_home() -> Path:
@@ -96,9 +100,10 @@ class RunFolder:
         if status == "running":
             state["started"] = state.get("started") or utcnow()
             state.update(host_info())
+            state.update(owner())  # host + pid + the pid's start time: a reused pid is not mistaken for the run
             state["finished"] = None
             state["error"] = None
-        if status in ("completed", "failed", "preempted"):
+        if status in ENDED:
             state["finished"] = utcnow()
         if error is not None:
             state["error"] = " ".join(error.split())[:2000]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 import traceback
@@ -19,10 +20,12 @@ from ..formatting import term
 from ..inference.calibration import CALIBRATION_FILE
 from ..provenance import library_versions
 from ..runs import RunFolder, folder_for_this_process, iter_run_folders, run_config
+from ..runs.liveness import heartbeat
 from ..stats.evaluation import RunEvaluation, Settings, Sites, evaluate_run
 from ..storage import StorageError, from_os_error, is_storage_error
 from .config import TrainConfig, effective_max_train
 from .preemption import Preempted, has_checkpoint
+from .signals import SigtermGuard, sigterm_guard
 
 
 def _log(quiet: bool, message: str) -> None:
@@ -91,15 +94,22 @@ def run_in_id_file(id_file: Path, home: Path) -> tuple[RunFolder | None, str]:
     return None, f"run {run_id} ({status}) named in {id_file} has no checkpoint"
 
 
-def _resumed_folder(home: Path, resume: str) -> tuple[RunFolder, TrainConfig]:
-    """The run to continue and its saved config; an error when it is complete or has no checkpoint."""
+# Runs stopped before their first checkpoint (an lr fit, or SIGTERM/Ctrl-C before the first epoch ended):
+# --resume starts them again from the beginning, in the same folder.
+RESTARTABLE = ("preempted", "interrupted")
+
+
+def _resumed_folder(home: Path, resume: str) -> tuple[RunFolder, TrainConfig, bool]:
+    """The run to continue, its saved config and whether it has a checkpoint; an error when it is complete, or
+    has no checkpoint and was not stopped by a signal."""
     folder = _find_run(home, resume)
     status = folder.status.get("status")
     if status == "completed":
         raise DnactxError(f"run {folder.id} is already completed; nothing to resume")
-    if not has_checkpoint(folder.path):
+    checkpoint = has_checkpoint(folder.path)
+    if not checkpoint and status not in RESTARTABLE:
         raise DnactxError(f"run {folder.id} ({status}) has no checkpoint to resume from; start a new run")
-    return folder_for_this_process(folder.path), TrainConfig.from_dict(folder.config)
+    return folder_for_this_process(folder.path), TrainConfig.from_dict(folder.config), checkpoint
 
 
 def _new_folder(config: TrainConfig, home: Path, matrix: str | None, cell: dict | None, solo: bool) -> RunFolder:
@@ -135,21 +145,35 @@ def train_run(config: TrainConfig, home: Path, *, matrix: str | None = None, cel
         # lr is one scikit-learn fit: under torchrun/accelerate launch rank 0 runs it alone, without collectives
         return {"run_id": None, "status": "skipped", "metrics": None}
     trust = bool(config.trust_remote_code if trust_remote_code is None and config is not None else trust_remote_code)
+    from_checkpoint = False
     if resume:
-        folder, config = _resumed_folder(home, resume)
+        folder, config, from_checkpoint = _resumed_folder(home, resume)
         config = dataclasses.replace(config, trust_remote_code=trust)
     else:
         folder = _new_folder(config, home, matrix, cell, solo)
     if on_start is not None and is_main():
         on_start(folder.id)
-    folder.set_status("running")
-    _record(home, folder, quiet)
+    try:  # imported now: a SIGTERM must not land inside the import of what records the run's end
+        from ..registry import record_run  # noqa: F401
+    except ImportError:
+        pass
+    with sigterm_guard() as sigterm, heartbeat(folder.path) if folder.writable else contextlib.nullcontext():
+        return _run_to_end(config, folder, home, sigterm, from_checkpoint=from_checkpoint, quiet=quiet)
+
+
+def _run_to_end(config: TrainConfig, folder: RunFolder, home: Path, sigterm: SigtermGuard, *, from_checkpoint: bool,
+                quiet: bool) -> dict:
+    """Mark the run running, train it, and record how it ended (completed, preempted, interrupted or failed)."""
     try:
-        metrics = _train(config, folder, home, resume=bool(resume), quiet=quiet)
-    except Preempted as exc:
-        folder.set_status("preempted", error=str(exc))
+        folder.set_status("running")
         _record(home, folder, quiet)
-        _log(quiet, f"[yellow]preempted:[/] {term(exc)}; continue with `dnactx train --resume {folder.id}`")
+        with sigterm.armed():
+            metrics = _train(config, folder, home, resume=from_checkpoint, quiet=quiet)
+    except Preempted as exc:
+        _record_end(home, folder, "preempted", str(exc), quiet)
+        # said even under --quiet: it is how the run ended (exit 4), as an error line would be
+        _log(False, f"[yellow]preempted:[/] run {folder.id} {term(exc)}; continue with "
+                    f"`dnactx train --resume {folder.id}`")
         return {"run_id": folder.id, "status": "preempted", "metrics": None}
     except DnactxError as exc:
         _record_failure(home, folder, exc, quiet)
@@ -160,12 +184,25 @@ def train_run(config: TrainConfig, home: Path, *, matrix: str | None = None, cel
             raise StorageError(f"run {folder.id} failed: {from_os_error(exc, folder.path)}") from exc
         raise DnactxError(f"run {folder.id} failed: {type(exc).__name__}: {exc} "
                           f"(traceback in {folder.path / 'error.txt'})", exit_code=ExitCode.RUN_FAILED) from exc
-    except BaseException as exc:  # Ctrl-C, SystemExit: recorded, then passed on
+    except KeyboardInterrupt:  # Ctrl-C: recorded as such, then passed on (exit 130)
+        _record_end(home, folder, "interrupted", "stopped by Ctrl-C (SIGINT); `dnactx train --resume "
+                    f"{folder.id}` continues it", quiet)
+        raise
+    except BaseException as exc:  # SystemExit: recorded, then passed on
         _record_failure(home, folder, exc, quiet)
         raise
     folder.set_status("completed")
     _record(home, folder, quiet)
     return {"run_id": folder.id, "status": "completed", "metrics": metrics}
+
+
+def _record_end(home: Path, folder: RunFolder, status: str, error: str, quiet: bool) -> None:
+    """Status ``status`` and its registry row, as far as they can be written (a full disk: see _record_failure)."""
+    try:
+        folder.set_status(status, error=error)
+    except OSError:
+        return
+    _record(home, folder, quiet)
 
 
 def _record_failure(home: Path, folder: RunFolder, exc: BaseException, quiet: bool) -> None:
