@@ -1,6 +1,6 @@
 """SIGTERM around a whole run: outside the training loop's own checkpointing, it still ends the run as preempted.
 
-The loop (``train.checkpoint.sigterm_flag``) turns SIGTERM into a checkpoint at the next step. Everywhere else in a
+The loop (``train.preemption.sigterm_flag``) turns SIGTERM into a checkpoint at the next step. Everywhere else in a
 run — loading data, an lr fit, frozen encoding, evaluation — SIGTERM used to end the process silently (exit 143)
 with its run left ``running``. Here it raises ``Terminated`` (a ``Preempted``), but only while the run's work is
 armed: during the bookkeeping around it (status.json, the registry row) it is held and raised at the next arming,
@@ -15,7 +15,7 @@ import signal
 import threading
 from collections.abc import Iterator
 
-from .checkpoint import Preempted
+from .preemption import Preempted
 
 
 class Terminated(Preempted):
