@@ -10,7 +10,7 @@ import pytest
 
 from dnactx.io.detect import detect_format
 from dnactx.io.fasta import CANON, FastaGenome, soft_masked
-from dnactx.prepare import PrepareOptions, prepare_dataset
+from dnactx.prepare import LabelRules, PrepareOptions, prepare_dataset
 
 DATA = Path(__file__).parent / "data" / "prepare"
 GENOME = DATA / "genome.fa"
@@ -70,7 +70,7 @@ def test_detects_format_by_content(tmp_path: Path, name: str, fmt: str, variant:
 
 @pytest.mark.parametrize(("name", "fmt", "variant"), FIXTURES)
 def test_format_gives_hand_checked_sites(tmp_path: Path, name: str, fmt: str, variant: str) -> None:
-    summary, rows = prepare_fixture(tmp_path, DATA / name, format=fmt)
+    summary, rows = prepare_fixture(tmp_path, DATA / name, labels=LabelRules(format=fmt))
     got = {(r["chrom"], r["pos"], r["strand"]): r for r in rows}
     assert set(got) == set(EXPECTED)
     for key, (context, trinuc, mc, cov, label, repeat) in EXPECTED.items():

@@ -192,7 +192,7 @@ def _every_c_calls(genome: Path, out: Path) -> Path:
 @pytest.mark.parametrize("compressed", [False, True])
 def test_genome_windows_equal_prepares_windows_at_ends_gaps_and_soft_masked_bases(tmp_path: Path,
                                                                                    compressed: bool) -> None:
-    from dnactx.prepare import PrepareOptions, prepare_dataset
+    from dnactx.prepare import LabelRules, PrepareOptions, prepare_dataset
 
     genome = tmp_path / "genome.fa"
     shutil.copyfile(PREPARE_GENOME, genome)
@@ -201,8 +201,9 @@ def test_genome_windows_equal_prepares_windows_at_ends_gaps_and_soft_masked_base
         genome.write_bytes(gzip.compress(PREPARE_GENOME.read_bytes()))
     calls = _every_c_calls(PREPARE_GENOME, tmp_path / "calls.cov")
     window = 30  # wider than chrC: every window reaches past a chromosome end
-    prepare_dataset(PrepareOptions(genome=genome, calls=calls, out=tmp_path / "out", window=window, min_coverage=1,
-                                   split="chroms", val_chroms=("chrB",), test_chroms=("chrC",)))
+    prepare_dataset(PrepareOptions(genome=genome, calls=calls, out=tmp_path / "out", window=window,
+                                   labels=LabelRules(min_coverage=1), split="chroms", val_chroms=("chrB",),
+                                   test_chroms=("chrC",)))
     df = pd.read_parquet(tmp_path / "out" / "dataset.parquet")
     fasta = FastaGenome(genome)
     assert set(df["strand"]) == {"+", "-"} and df["repeat"].any()

@@ -70,7 +70,7 @@ def register(app: typer.Typer) -> None:
         VCF --genome FASTA: Δp of every cytosine within reach of each SNV (variants.tsv, variants.bedGraph)."""
         from ..explain.output import dumps
         from ..outpaths import check_folder
-        from ..prepare.options import parse_aliases
+        from ..prepare.labels import parse_aliases
 
         check_folder(out)
         if device is not None:  # a GPU that is not there: said now, before any work

@@ -11,12 +11,15 @@ import typer
 from ..choices import CONTEXTS, PRECISIONS
 from ..errors import DnactxError
 from ..formatting import num, with_interval
+from ..prepare.labels import LabelRules
 from .command import DnactxCommand
 from .common import HomeOption, ModelArgument, TrustOption, complete, console_err, parse_csv, state
+from .labels import label_options
 
 CALLS = "Evaluation against measured methylation (--calls)"
 
 
+@label_options(panel=CALLS)
 def predict(
     ctx: typer.Context,
     model: ModelArgument,
@@ -27,18 +30,7 @@ def predict(
     calls: Annotated[list[str] | None, typer.Option(
         help="Methylation calls to evaluate against (repeat for several files, or a quoted pattern); labelled "
              "exactly as `dnactx prepare` labels them.", metavar="FILE", rich_help_panel=CALLS)] = None,
-    format: Annotated[str, typer.Option(help="auto | cgmap | cx_report | bismark_cov | methyldackel | bedmethyl | "
-                                             "allc.", rich_help_panel=CALLS)] = "auto",
-    mod_code: Annotated[str, typer.Option(help="modkit rows to read: m, h or m+h.", rich_help_panel=CALLS)] = "m",
-    min_coverage: Annotated[int, typer.Option(help="Label only sites with at least this many reads.",
-                                              rich_help_panel=CALLS)] = 3,
-    threshold: Annotated[float, typer.Option(help="Label 1 when the methylated fraction is ≥ this.",
-                                             rich_help_panel=CALLS)] = 0.5,
-    exclude_between: Annotated[tuple[float, float] | None, typer.Option(
-        help="Leave sites with LO < level < HI unlabelled.", metavar="LO HI", rich_help_panel=CALLS)] = None,
-    chrom_alias: Annotated[list[str] | None, typer.Option(
-        help="NAME=FASTA_NAME for a calls-file chromosome named differently (repeatable).", metavar="NAME=FASTA_NAME",
-        rich_help_panel=CALLS)] = None,
+    labels: LabelRules = LabelRules(),
     bootstrap: Annotated[int, typer.Option(help="Block-bootstrap resamples for the AUROC/AUPRC intervals (0: "
                                                 "none).", rich_help_panel=CALLS)] = 1000,
     regions: Annotated[Path | None, typer.Option(help="Score only these intervals (BED: chrom, 0-based start, "
@@ -90,7 +82,7 @@ def predict(
         from ..inference.scorer import resolve_device
 
         resolve_device(ctx.params["device"])
-    options = predict_options(dict(ctx.params))
+    options = predict_options(dict(ctx.params), labels)
     warn = None if quiet else (lambda m: console_err.print(f"[yellow]warning:[/] {m}", soft_wrap=True,
                                                            highlight=False))
     summary = predict_genome(options, state.home, quiet=quiet, warn=warn)
@@ -104,16 +96,16 @@ def predict(
     typer.echo(str(out))
 
 
-def predict_options(params: dict):
-    """The command's parsed parameters → PredictOptions (also used by `submit predict` to check them early)."""
+def predict_options(params: dict, labels: LabelRules):
+    """The command's parsed parameters and label rules → PredictOptions (also used by `submit predict` to check
+    them early)."""
     from ..predict import PredictOptions
-    from ..prepare import expand_calls, parse_aliases
+    from ..prepare import expand_calls
 
-    keep = ("model", "genome", "out", "format", "mod_code", "min_coverage", "threshold", "exclude_between", "regions",
-            "batch_size", "precision", "device", "compile", "method", "bootstrap", "force", "group", "groups",
-            "trust_remote_code", "annotation", "promoter_bp", "downstream_bp")
-    return PredictOptions(**{k: params[k] for k in keep}, calls=expand_calls(params["calls"] or []),
-                          chrom_alias=parse_aliases(params["chrom_alias"]), chroms=tuple(parse_csv(params["chroms"])),
+    keep = ("model", "genome", "out", "regions", "batch_size", "precision", "device", "compile", "method", "bootstrap",
+            "force", "group", "groups", "trust_remote_code", "annotation", "promoter_bp", "downstream_bp")
+    return PredictOptions(**{k: params[k] for k in keep}, calls=expand_calls(params["calls"] or []), labels=labels,
+                          chroms=tuple(parse_csv(params["chroms"])),
                           contexts=tuple(parse_csv(params["contexts"])))
 
 
@@ -146,7 +138,6 @@ def _report(summary: dict) -> None:
     if registry.get("note"):
         say(registry["note"])
     say("wrote " + ", ".join(f"{name} ({size / 1e6:.1f} MB)" for name, size in summary["outputs"].items()))
-
 
 
 def register(app: typer.Typer) -> None:

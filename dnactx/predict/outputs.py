@@ -114,8 +114,8 @@ def _evaluation(job: Job, collected: Collected) -> dict | None:
         return None
     a = collected.arrays("labelled")
     n = int(a["label"].size)
-    rule = (f"label 1 where mc/cov ≥ {job.options.threshold} among sites with coverage ≥ "
-            f"{job.options.min_coverage}, as prepare labels them")
+    rule = (f"label 1 where mc/cov ≥ {job.options.labels.threshold} among sites with coverage ≥ "
+            f"{job.options.labels.min_coverage}, as prepare labels them")
     if not n:
         return {"labelled_sites": 0, "rule": rule, "note": "no scored site has a call that prepare would label"}
     return {"labelled_sites": n, "rule": rule,

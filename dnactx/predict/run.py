@@ -65,7 +65,7 @@ def predict_genome(options: PredictOptions, home: Path | None = None, *, quiet: 
     job = Job(options, genome, scorer, folder, plan, {}, home)
     job.method = options.scoring_method(scorer.slides, scorer.recipe.family)
     if options.annotation is not None:
-        job.annotation = read_annotation(options.annotation, genome.names, chrom_alias=options.chrom_alias,
+        job.annotation = read_annotation(options.annotation, genome.names, chrom_alias=options.labels.chrom_alias,
                                          promoter_bp=options.promoter_bp, downstream_bp=options.downstream_bp)
     job.identity = on_main(lambda: identity(options, genome, scorer))
     if on_main(lambda: folder.begin(job.identity, force=options.force)):
