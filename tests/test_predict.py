@@ -151,6 +151,14 @@ def test_predict_json_names_the_model_genome_counts_timing_and_files(world) -> N
     assert not (world["out"] / ".dnactx-predict").exists()  # the state goes once merged
 
 
+def test_predict_json_holds_only_what_its_contract_declares(world) -> None:
+    from dnactx.contracts import PredictIdentity, PredictSummary
+
+    summary = json.loads((world["out"] / "predict.json").read_text())
+    assert set(summary) <= PredictSummary.__annotations__.keys()
+    assert set(summary["identity"]) <= PredictIdentity.__annotations__.keys()
+
+
 def test_evaluation_equals_scikit_learn_and_binned_means(world) -> None:
     from sklearn.metrics import average_precision_score, roc_auc_score
 

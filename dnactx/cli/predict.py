@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from ..choices import CONTEXTS, PRECISIONS
+from ..contracts import PredictSummary
 from ..errors import DnactxError
 from ..formatting import num, with_interval
 from ..prepare.labels import LabelRules
@@ -109,7 +110,7 @@ def predict_options(params: dict, labels: LabelRules):
                           contexts=tuple(parse_csv(params["contexts"])))
 
 
-def _report(summary: dict) -> None:
+def _report(summary: PredictSummary) -> None:
     say = lambda text: console_err.print(text, highlight=False, soft_wrap=True, markup=False)  # noqa: E731
     if summary.get("status") == "partial":
         say(f"this group is done; {summary['done']} of {summary['chromosomes']} chromosomes are scored (missing: "
