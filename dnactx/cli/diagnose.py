@@ -26,7 +26,7 @@ def diagnose(
     then a verdict and remedies as dnactx flags. Also saves diagnosis.json in the run folder."""
     from ..analysis.commands import diagnose_run
     from ..analysis.render import print_diagnosis
-    from ..outpaths import check_folder
+    from ..outputs import check_folder
 
     if plots is not None:
         check_folder(plots, "--plots")

@@ -67,7 +67,7 @@ def explain(
     most, explain.json (also stored in the run folder, where diagnose and report pick it up). With --variants
     VCF --genome FASTA: Δp of every cytosine within reach of each SNV (variants.tsv, variants.bedGraph)."""
     from ..explain.output import dumps
-    from ..outpaths import check_folder
+    from ..outputs import check_folder
     from ..prepare.labels import parse_aliases
 
     check_folder(out)

@@ -30,7 +30,7 @@ def export(
     (transformers: the encoder's save_pretrained, its tokenizer files and head.safetensors), the recipe and
     provenance in dnactx_model.json, and a README.md model card with a plain-Python loading snippet."""
     from ..inference.export import export_model
-    from ..outpaths import check_folder
+    from ..outputs import check_folder
 
     check_folder(out)
 

@@ -72,7 +72,7 @@ def predict(
     """Score every cytosine (C on +, G on −) of the genome, or of --regions/--chroms, with the model's own recipe;
     write predictions and genome tracks; with --calls, evaluate them against measured methylation."""
     from ..distributed import is_main
-    from ..outpaths import check_folder
+    from ..outputs import check_folder
     from ..predict import predict_genome
 
     if ctx.args:

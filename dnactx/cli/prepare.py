@@ -9,7 +9,7 @@ import typer
 
 from ..errors import DnactxError
 from ..formatting import pct, term
-from ..outpaths import check_folder
+from ..outputs import check_folder
 from ..prepare import LabelRules, PrepareOptions, expand_calls, prepare_dataset
 from ..progress import Progress
 from .command import DnactxCommand

@@ -39,7 +39,7 @@ def report(
     the val-tuned threshold with block-bootstrap intervals, compare it with the baseline (paired: better / worse /
     within noise), means by mode, size and model with intervals, per context, the diagnosis verdict."""
     from ..analysis.commands import report as build
-    from ..outpaths import check_folder
+    from ..outputs import check_folder
 
     if out is not None:
         check_folder(out)

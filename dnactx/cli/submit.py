@@ -10,7 +10,7 @@ from typing import Any
 import typer
 
 from ..errors import DnactxError
-from ..outpaths import check_folder
+from ..outputs import check_folder
 from ..slurm.quoting import q as quote_word
 from .command import DnactxCommand, DnactxGroup
 from .common import console, console_err, state
