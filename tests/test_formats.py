@@ -9,8 +9,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from dnactx.io.detect import detect_format
-from dnactx.io.fasta import CANON, FastaGenome, soft_masked
+from dnactx.io.fasta import FastaGenome, soft_masked
 from dnactx.prepare import LabelRules, PrepareOptions, prepare_dataset
+from dnactx.sequence import CANON
 
 DATA = Path(__file__).parent / "data" / "prepare"
 GENOME = DATA / "genome.fa"

@@ -26,7 +26,7 @@ from dnactx.inference import (
 )
 from dnactx.io.fasta import FastaGenome
 from dnactx.models.lr import kmer_features, n_features
-from dnactx.tokenize import to_ascii
+from dnactx.sequence import to_ascii
 
 PREPARE_GENOME = Path(__file__).parent / "data" / "prepare" / "genome.fa"
 

@@ -15,7 +15,7 @@ import pytest
 from conftest import _site_context, make_genome_with_calls, make_lr_run, make_run_folder, run_cli
 
 from dnactx.inference import load_scorer
-from dnactx.tokenize import to_ascii
+from dnactx.sequence import to_ascii
 
 
 @pytest.fixture(scope="module")

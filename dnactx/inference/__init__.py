@@ -45,7 +45,7 @@ from .manifest import MANIFEST
 from .recipe import Recipe
 from .run_model import recipe_of_run, run_weights
 from .scorer import LrScorer, Scorer, TorchScorer
-from .windows import chromosome_buffer, genome_contexts, genome_windows, load_chromosome, strand_codes
+from .windows import chromosome_buffer, genome_contexts, genome_windows, load_chromosome
 
 __all__ = [
     "CALIBRATION_FILE",
@@ -65,5 +65,4 @@ __all__ = [
     "load_scorer",
     "locate_model",
     "read_calibration",
-    "strand_codes",
 ]

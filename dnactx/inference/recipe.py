@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from ..choices import FAMILIES, MODES
-from ..data.dataset import context_slice, cut_context
 from ..errors import DnactxError
+from ..sequence import context_slice, cut_context
 from .calibration import Calibration
 
 TOKENIZERS = {"KmerTokenizer": "kmer", "HFTokenizer": "auto"}  # config.json's class name → recipe kind

@@ -16,16 +16,9 @@ import numpy as np
 
 from ..errors import DnactxError
 from ..provenance import sha256_file
+from ..sequence import N
 from .opener import gzip_guard, is_gzip, open_binary, require_file
 
-N = ord("N")
-# Any letter, either case → upper-case A/C/G/T, everything else (IUPAC codes, N, '*', '-') → N.
-CANON = np.full(256, N, dtype=np.uint8)
-for _b in b"ACGT":
-    CANON[_b] = CANON[_b | 0x20] = _b
-COMPLEMENT = np.full(256, N, dtype=np.uint8)
-for _a, _b in zip(b"ACGTN", b"TGCAN", strict=True):
-    COMPLEMENT[_a] = _b
 _LETTER = np.zeros(256, dtype=bool)
 _LETTER[ord("A"):ord("Z") + 1] = True
 _LETTER[ord("a"):ord("z") + 1] = True
