@@ -70,9 +70,6 @@ class KmerTokenizer:
     def from_dir(cls, path: Path) -> KmerTokenizer:
         return cls(read_vocab(Path(path) / "vocab.txt"))
 
-    def num_tokens(self, length: int) -> int:
-        return max(length - self.k + 1, 0) + 2
-
     def encode(self, bases: np.ndarray, center: int, max_tokens: int = 512) -> Encoded:
         """[CLS] k-mers [SEP] for each row; over ``max_tokens`` the k-mers around the C are kept."""
         bases = np.asarray(bases, dtype=np.uint8)

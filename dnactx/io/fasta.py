@@ -28,11 +28,6 @@ _BLOCK = 1 << 23  # bytes read at a time
 _SLAB = 1 << 24  # bytes of an indexed chromosome copied at a time
 
 
-def soft_masked(bases: np.ndarray) -> np.ndarray:
-    """True where a base is lower case (a soft-masked repeat)."""
-    return bases >= ord("a")
-
-
 class FastaGenome:
     """A reference FASTA whose chromosomes are loaded one at a time.
 
@@ -41,7 +36,7 @@ class FastaGenome:
     - ``names``: chromosome names in file order (the first word of each ``>`` line); ``lengths``: int64 array,
       same order; ``length(name)``.
     - ``chromosome(name, pad=0)``: one chromosome's bases as a uint8 array of ASCII letters exactly as written
-      (upper/lower case kept, so :func:`soft_masked` finds repeats; IUPAC letters kept), with ``pad`` ``N``
+      (upper/lower case kept: lower case is a soft-masked repeat; IUPAC letters kept), with ``pad`` ``N``
       bytes added on each side. Map through :data:`CANON` for upper-case A/C/G/T/N. With ``out`` (a uint8
       buffer of at least length + 2·pad bytes) it is written there and a view of it returned, so a caller that
       walks a genome can reuse one buffer sized for the largest chromosome.
