@@ -16,7 +16,8 @@ from ..runs import RunFolder
 from ..stats.bootstrap import DEFAULT_BLOCK_BP, block_ids
 from . import plots
 from .baseline import AUTO, baseline_runs, choose_baseline, runner_up
-from .diagnose import SplitScores, build_evidence, diagnose
+from .diagnose import diagnose
+from .evidence import SplitScores, build_evidence
 from .inputs import PREDICTIONS, dataset_positions, load_predictions, repeat_flags, run_folder, run_metrics
 from .report import build_report, select_configuration, selection_metric
 from .report_page import png_data_uri, report_csv, report_html, report_markdown
