@@ -142,7 +142,7 @@ def _tokenise(scorer, row: np.ndarray, context: int):
         return kmer_features(row, np.array([context]) if r.site_context else None, r.kmax, scaling=r.lr_scaling,
                              dtype=np.float64)
     if r.family == "cnn":
-        from dnactx.tokenize import base_codes
+        from dnactx.sequence import base_codes
 
         return base_codes(row)
     return scorer.tokenizer.encode(row, r.center, r.max_tokens).input_ids

@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from pyfaidx import Fasta  # noqa: E402
 
-from dnactx.prepare import PrepareOptions, prepare_dataset  # noqa: E402
+from dnactx.prepare import LabelRules, PrepareOptions, prepare_dataset  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 FASTA = DATA / "athaliana_tair10_chr1_2mb.fa.gz"
@@ -73,8 +73,8 @@ def per_row(fasta: Path, calls: Path, out: Path) -> int:
 
 
 def with_dnactx(fasta: Path, calls: Path, out: Path) -> int:
-    summary = prepare_dataset(PrepareOptions(genome=fasta, calls=calls, out=out, control_chrom="L",
-                                             window=WINDOW, min_coverage=MIN_COV, threshold=THRESHOLD,
+    summary = prepare_dataset(PrepareOptions(genome=fasta, calls=calls, out=out, control_chrom="L", window=WINDOW,
+                                             labels=LabelRules(min_coverage=MIN_COV, threshold=THRESHOLD),
                                              block_size=10_000))
     return summary["n_sites"]
 

@@ -28,7 +28,8 @@ def main() -> None:
 
     from transformers import BertTokenizerFast
 
-    from dnactx.tokenize import KmerTokenizer, dnabert_vocab, to_ascii
+    from dnactx.sequence import to_ascii
+    from dnactx.tokenize import KmerTokenizer, dnabert_vocab
 
     rng = np.random.default_rng(0)
     bases = rng.choice(np.frombuffer(b"ACGT", dtype=np.uint8), size=(args.n, args.length))

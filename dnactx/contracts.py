@@ -1,5 +1,5 @@
-"""The data contracts between layers (metrics.json, run facts, a registry run row, a finding, a remedy) and the one
-way to name and look up a metric.
+"""The data contracts between layers (metrics.json, run facts, a registry run row, a finding, a remedy, predict.json,
+the report) and the one way to name and look up a metric.
 
 metrics.json keeps what a run measured apart from what happened while it ran::
 
@@ -292,6 +292,88 @@ class Diagnosis(Evidence, total=False):
     remedies: list[RankedRemedy]
     run: dict[str, Any]                             # RunIdentity and the run's folder
     plots: list[str]
+
+
+class PredictIdentity(TypedDict, total=False):
+    """Everything a predict --out folder's predictions depend on (checksums and options): a re-run with the same
+    identity resumes them; two folders with the same sites part of it can be compared."""
+
+    model: dict[str, Any]               # kind, path, run_id, weights_sha256, recipe
+    genome: str                         # sha256
+    calls: list[str]                    # sha256 of each --calls file
+    label_rules: dict[str, Any] | None  # LabelRules.to_dict(); None without --calls
+    regions: str | None                 # sha256 of --regions
+    chroms: list[str]
+    contexts: list[str]
+    precision: str
+    annotation: list[Any]               # [sha256, promoter_bp, downstream_bp], with --annotation only
+
+
+class PredictSummary(TypedDict, total=False):
+    """predict.json, written last into --out (its presence means the outputs are complete), and what
+    ``dnactx predict --json`` prints. ``status`` is "complete"; a SLURM array task whose group finished before
+    the others returns (and writes nowhere) ``{"status": "partial", "done", "chromosomes", "missing", "out"}``;
+    a re-run over complete outputs returns predict.json with ``already_complete``."""
+
+    dnactx_version: str
+    created: str
+    status: str                         # "complete" | "partial"
+    identity: PredictIdentity
+    model: dict[str, Any]               # identity's model
+    genome: dict[str, Any]              # path, sha256, access, chromosomes
+    region: dict[str, Any]              # bed, chroms, intervals, bases, contexts
+    calls: dict[str, Any] | None        # files (path, sha256), rules, rows, skipped, warnings; None without --calls
+    counts: dict[str, Any]              # by_chromosome, total: CG/CHG/CHH/all/with_calls/labelled
+    evaluation: dict[str, Any] | None   # labelled_sites, rule, sites (per context), bins, by_feature; or a note
+    annotation: dict[str, Any] | None   # the GFF3's description and the metaplot written
+    timing: dict[str, Any]              # method, scoring/chromosome/merge/wall seconds, sites_per_s, processes
+    warnings: list[str]
+    versions: dict[str, str]
+    outputs: dict[str, int]             # file name → bytes
+    registry: dict[str, Any] | None     # whether the evaluation was recorded, and a note
+    already_complete: bool              # a re-run found these outputs complete (not stored)
+    done: int                           # partial: chromosomes scored ...
+    chromosomes: int                    # ... of this many
+    missing: list[str]                  # partial: the chromosomes not scored yet
+    out: str                            # partial: the --out folder
+
+
+class Report(TypedDict, total=False):
+    """What ``dnactx report`` builds (:func:`dnactx.analysis.report.build_report`), prints with --json and writes
+    as report.md/.csv/.html: the selected configuration (selection on val), its baseline and the comparison,
+    per-context and per-feature metrics, axis summaries, the tables, heatmap, diagnosis and next steps."""
+
+    scope: str
+    metric: str                         # split_metric the configuration was selected on
+    metric_label: str
+    lower_is_better: bool
+    n_runs: int
+    selected: dict[str, Any]
+    selected_configuration: dict[str, Any]  # ids, seeds, val/test mean and sd, within-context means
+    best_by_test: dict[str, Any] | None      # an optimistic figure, labelled as such
+    baseline: dict[str, Any] | None
+    baseline_ids: list[str]
+    baseline_reason: str
+    comparison: dict[str, Any]
+    per_context: dict[str, Any]
+    per_feature: dict[str, Any]
+    by_mode: list[dict[str, Any]]
+    by_size: list[dict[str, Any]]
+    by_model: list[dict[str, Any]]
+    mode_verdict: str | None
+    size_verdict: str | None
+    model_verdict: str | None
+    baseline_means: dict[str, Any] | None
+    configurations: list[dict[str, Any]]
+    runs: list[dict[str, Any]]
+    heatmap: dict[str, Any]                  # rows, cols, values
+    diagnosis: dict[str, Any] | None         # the selected run's diagnosis, short
+    stats: dict[str, Any]
+    notes: list[str]
+    next_steps: list[str]                    # Markdown
+    skipped_without_metric: list[str]
+    explanation: dict[str, Any] | None
+    out: dict[str, str]                      # what was written: markdown, csv, html, figures
 
 
 # -- reading metrics.json -----------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ import platform
 import socket
 import sys
 from datetime import datetime, timezone
-from pathlib import Path
 
 from . import __version__
 
@@ -49,8 +48,3 @@ def host_info() -> dict[str, str | None]:
     }
 
 
-def relpath_or_abs(path: Path) -> str:
-    try:
-        return str(path.resolve())
-    except OSError:
-        return str(path)

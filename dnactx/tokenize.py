@@ -3,31 +3,14 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .errors import DnactxError
+from .sequence import Encoded, base_codes
 
 SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
-_CODE = np.full(256, 4, dtype=np.uint8)  # A C G T → 0 1 2 3; anything else (N) → 4
-for _i, _b in enumerate("ACGT"):
-    _CODE[ord(_b)] = _CODE[ord(_b.lower())] = _i
-
-
-def base_codes(bases: np.ndarray) -> np.ndarray:
-    """uint8 ASCII matrix → codes A0 C1 G2 T3, 4 for N or anything else."""
-    return _CODE[np.asarray(bases, dtype=np.uint8)]
-
-
-def to_ascii(seqs: list[str]) -> np.ndarray:
-    """Equal-length strings → uint8 (n, length) ASCII matrix."""
-    if not seqs:
-        return np.zeros((0, 0), dtype=np.uint8)
-    return np.frombuffer("".join(seqs).encode("ascii"), dtype=np.uint8).reshape(len(seqs), -1)
-
-
 def dnabert_vocab(k: int = 6) -> list[str]:
     """The DNABERT-k vocab.txt: five specials, then every k-mer in product order over A, T, C, G."""
     return list(SPECIALS) + ["".join(p) for p in itertools.product("ATCG", repeat=k)]
@@ -45,13 +28,6 @@ def kmer_size(vocab: list[str]) -> int | None:
         return None
     k = lengths.pop()
     return k if len(set(kmers)) == 4**k and "[UNK]" in vocab and "[CLS]" in vocab and "[SEP]" in vocab else None
-
-
-@dataclass
-class Encoded:
-    input_ids: np.ndarray  # int16/int32 (n, tokens)
-    attention_mask: np.ndarray  # uint8 (n, tokens)
-    truncated: np.ndarray  # bool (n,): row lost bases to the position limit
 
 
 def centred_span(length: int, center: int, keep: int) -> tuple[int, int]:
@@ -93,9 +69,6 @@ class KmerTokenizer:
     @classmethod
     def from_dir(cls, path: Path) -> KmerTokenizer:
         return cls(read_vocab(Path(path) / "vocab.txt"))
-
-    def num_tokens(self, length: int) -> int:
-        return max(length - self.k + 1, 0) + 2
 
     def encode(self, bases: np.ndarray, center: int, max_tokens: int = 512) -> Encoded:
         """[CLS] k-mers [SEP] for each row; over ``max_tokens`` the k-mers around the C are kept."""
@@ -142,7 +115,7 @@ class HFTokenizer:
         return ids, special, offsets
 
     def encode(self, bases: np.ndarray, center: int, max_tokens: int = 512) -> Encoded:
-        from .data.dataset import as_strings
+        from .sequence import as_strings
 
         n, length = bases.shape
         if self.chars is not None:

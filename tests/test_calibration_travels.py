@@ -17,12 +17,11 @@ import pandas as pd
 import pytest
 from conftest import cli_exit_code, make_genome_with_calls, run_cli
 
-from dnactx.data.dataset import CONTEXT_CODES
 from dnactx.errors import DnactxError
 from dnactx.inference import CALIBRATION_FILE, Calibration, load_scorer
 from dnactx.inference.export import export_model
 from dnactx.runs import RunFolder
-from dnactx.tokenize import to_ascii
+from dnactx.sequence import CONTEXT_CODES, to_ascii
 
 pytestmark = pytest.mark.slow  # trains five models
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from conftest import flat_scores, make_scored_run, ranked_scores, run_cli
 
-from dnactx.analysis.diagnose import SplitScores, build_evidence, diagnose
+from dnactx.analysis.diagnose import diagnose
+from dnactx.analysis.evidence import SplitScores, build_evidence
 from dnactx.errors import ExitCode
 from dnactx.metrics import best_f1_threshold, evaluate
 from dnactx.train.config import TrainConfig

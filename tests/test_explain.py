@@ -23,7 +23,7 @@ from dnactx.inference import LrScorer, Recipe
 from dnactx.io.fasta import FastaGenome
 from dnactx.io.vcf import read_snvs
 from dnactx.models.lr import KMAX, n_features
-from dnactx.tokenize import to_ascii
+from dnactx.sequence import to_ascii
 
 
 def lr_scorer(*, window: int = 200, size: int = 20, mode: str = "both", site_context: bool = True,

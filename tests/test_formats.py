@@ -9,8 +9,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from dnactx.io.detect import detect_format
-from dnactx.io.fasta import CANON, FastaGenome, soft_masked
-from dnactx.prepare import PrepareOptions, prepare_dataset
+from dnactx.io.fasta import FastaGenome
+from dnactx.prepare import LabelRules, PrepareOptions, prepare_dataset
+from dnactx.sequence import CANON
 
 DATA = Path(__file__).parent / "data" / "prepare"
 GENOME = DATA / "genome.fa"
@@ -70,7 +71,7 @@ def test_detects_format_by_content(tmp_path: Path, name: str, fmt: str, variant:
 
 @pytest.mark.parametrize(("name", "fmt", "variant"), FIXTURES)
 def test_format_gives_hand_checked_sites(tmp_path: Path, name: str, fmt: str, variant: str) -> None:
-    summary, rows = prepare_fixture(tmp_path, DATA / name, format=fmt)
+    summary, rows = prepare_fixture(tmp_path, DATA / name, labels=LabelRules(format=fmt))
     got = {(r["chrom"], r["pos"], r["strand"]): r for r in rows}
     assert set(got) == set(EXPECTED)
     for key, (context, trinuc, mc, cov, label, repeat) in EXPECTED.items():
@@ -98,7 +99,6 @@ def test_fasta_keeps_soft_mask_and_pads_with_n() -> None:
     assert g.lengths.tolist() == [30, 20, 20]
     a = g.chromosome("chrA", pad=3)
     assert a.tobytes() == b"NNNACGTTCAGCATGCCATcgacGGTTCAAGTCNNN"
-    assert soft_masked(a).nonzero()[0].tolist() == [19, 20, 21, 22]  # bases 17-20
     assert CANON[a].tobytes() == b"NNNACGTTCAGCATGCCATCGACGGTTCAAGTCNNN"
 
 

@@ -15,11 +15,10 @@ import pandas as pd
 import pytest
 from conftest import make_tiny_dataset, make_toydna_checkpoint
 
-from dnactx.data.dataset import CONTEXT_CODES
 from dnactx.errors import DnactxError
 from dnactx.inference import load_scorer
 from dnactx.inference.export import export_model
-from dnactx.tokenize import to_ascii
+from dnactx.sequence import CONTEXT_CODES, to_ascii
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ from conftest import REAL_CGMAP, REAL_FASTA
 
 from dnactx.inference import genome_contexts, genome_windows, load_chromosome
 from dnactx.io.fasta import FastaGenome
-from dnactx.tokenize import to_ascii
+from dnactx.sequence import to_ascii
 
 pytestmark = pytest.mark.integration
 WINDOW = 100

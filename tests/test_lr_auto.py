@@ -21,7 +21,7 @@ from dnactx.models.lr import (
     search_lr,
 )
 from dnactx.runs import RunFolder
-from dnactx.tokenize import to_ascii
+from dnactx.sequence import to_ascii
 from dnactx.train.config import TrainConfig
 from dnactx.train.run import train_run
 

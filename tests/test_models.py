@@ -14,7 +14,7 @@ from dnactx.losses import default_pos_weight, focal_loss, make_loss
 from dnactx.models.cnn import CNN
 from dnactx.models.heads import Head
 from dnactx.models.lr import kmer_features, n_features
-from dnactx.tokenize import to_ascii
+from dnactx.sequence import to_ascii
 
 torch.set_num_threads(1)
 

@@ -15,7 +15,7 @@ import pytest
 from conftest import _site_context, make_genome_with_calls, make_lr_run, make_run_folder, run_cli
 
 from dnactx.inference import load_scorer
-from dnactx.tokenize import to_ascii
+from dnactx.sequence import to_ascii
 
 
 @pytest.fixture(scope="module")
@@ -149,6 +149,14 @@ def test_predict_json_names_the_model_genome_counts_timing_and_files(world) -> N
     assert set(summary["outputs"]) == {"predictions.parquet", "tracks.png", "CG.bedGraph.gz", "CHG.bedGraph.gz",
                                        "CHH.bedGraph.gz", "CG.bw", "CHG.bw", "CHH.bw"}
     assert not (world["out"] / ".dnactx-predict").exists()  # the state goes once merged
+
+
+def test_predict_json_holds_only_what_its_contract_declares(world) -> None:
+    from dnactx.contracts import PredictIdentity, PredictSummary
+
+    summary = json.loads((world["out"] / "predict.json").read_text())
+    assert set(summary) <= PredictSummary.__annotations__.keys()
+    assert set(summary["identity"]) <= PredictIdentity.__annotations__.keys()
 
 
 def test_evaluation_equals_scikit_learn_and_binned_means(world) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from dnactx.cli import main
 from dnactx.errors import DnactxError
-from dnactx.prepare import PrepareOptions, prepare_dataset
+from dnactx.prepare import LabelRules, PrepareOptions, prepare_dataset
 
 DATA = Path(__file__).parent / "data" / "prepare"
 GENOME = DATA / "genome.fa"
@@ -116,7 +116,7 @@ def test_minus_strand_and_contexts_from_genome_in_synthetic(tmp_path: Path) -> N
 
 def test_filters_exclude_between_contexts_and_threshold(tmp_path: Path) -> None:
     base = run(tmp_path / "a")
-    s = run(tmp_path / "b", exclude_between=(0.1, 0.8), contexts=("CG", "CHH"), threshold=0.85)
+    s = run(tmp_path / "b", labels=LabelRules(exclude_between=(0.1, 0.8), threshold=0.85), contexts=("CG", "CHH"))
     assert s["skipped"]["context_filter"] == base["counts"]["all"]["CHG"]
     # levels strictly between 0.1 and 0.8 among CG/CHH: 0.125 (chrC:4) and 0.6 (chrC:19); 0.8 itself stays
     assert s["skipped"]["ambiguous"] == 2
@@ -152,7 +152,7 @@ def test_unknown_chromosomes_are_warned_skipped_and_counted(tmp_path: Path) -> N
 
 def test_chrom_alias_maps_names(tmp_path: Path) -> None:
     calls = edited(CGMAP, tmp_path / "c.CGmap", lambda ls: [ln.replace("chr", "Chr", 1) for ln in ls])
-    s = run(tmp_path, calls, chrom_alias={"ChrA": "chrA", "ChrB": "chrB", "ChrC": "chrC"})
+    s = run(tmp_path, calls, labels=LabelRules(chrom_alias={"ChrA": "chrA", "ChrB": "chrB", "ChrC": "chrC"}))
     assert s["n_sites"] == 16
     rows = pq.read_table(tmp_path / "out" / "dataset.parquet", columns=["chrom"]).to_pylist()
     assert {r["chrom"] for r in rows} == {"chrA", "chrB", "chrC"}
@@ -293,7 +293,8 @@ def test_empty_split(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
 def test_bad_options_fail_before_reading() -> None:
     for kw, msg in [(dict(window=11), "even"), (dict(block_size=500), "--block-size"),
                     (dict(val_frac=0.5, test_frac=0.5), "--val-frac"), (dict(contexts=("CX",)), "--contexts"),
-                    (dict(format="bam"), "unknown --format"), (dict(mod_code="5mC"), "--mod-code"),
+                    (dict(labels=LabelRules(format="bam")), "unknown --format"),
+                    (dict(labels=LabelRules(mod_code="5mC")), "--mod-code"),
                     (dict(calls=()), "--calls is required")]:
         with pytest.raises(DnactxError, match=msg):
             PrepareOptions(**(dict(genome="g", calls="c", out="o") | kw))

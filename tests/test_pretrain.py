@@ -17,13 +17,13 @@ import torch
 from conftest import REPO, run_cli
 
 from dnactx.errors import DnactxError
-from dnactx.io.fasta import CANON, COMPLEMENT
 from dnactx.pretrain.corpus import Exclusions, build_corpus, examples, read_bed, read_dataset_holdout
 from dnactx.pretrain.masking import span_mask
 from dnactx.pretrain.model import build_model, masked_logits
 from dnactx.pretrain.options import PretrainOptions
 from dnactx.pretrain.run import run_pretrain
 from dnactx.pretrain.vocab import make_vocab
+from dnactx.sequence import CANON, COMPLEMENT
 
 TINY = dict(layers=1, hidden=32, heads=2, length=48, batch_size=8, quiet=True)
 

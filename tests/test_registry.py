@@ -80,9 +80,6 @@ def test_filters_and_metric_sort_helpers(tmp_path: Path) -> None:
     assert run_metric(run, "train_seconds") == 1.25
     assert run_metric(run, "val_nonexistent") is None
     assert [r["finetune"] for r in reg.runs()] == [None, None, "frozen", "frozen"]  # transformers only
-    rows = reg.metric_rows(split="val", name="auprc")
-    assert len(rows) == 4 and all(r["context"] is None for r in rows)
-    assert len(reg.metric_rows(split="val", name="auprc", all_contexts=True)) == 16
 
 
 def test_resolve_prefixes(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from conftest import cli_exit_code, make_toydna_checkpoint
 from sklearn.metrics import roc_auc_score
 
 from dnactx.errors import ExitCode
-from dnactx.tokenize import to_ascii
+from dnactx.sequence import to_ascii
 
 
 @pytest.fixture

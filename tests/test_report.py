@@ -10,6 +10,7 @@ from conftest import flat_scores, make_scored_run, ranked_scores, run_cli
 
 from dnactx.analysis.baseline import choose_baseline
 from dnactx.analysis.report import build_report, group_means, selection_metric
+from dnactx.contracts import Report
 from dnactx.errors import DnactxError, ExitCode
 from dnactx.registry import Registry
 
@@ -46,6 +47,7 @@ def test_report_selects_on_validation_and_numbers_match_registry(matrix_home, ca
     assert r["selected"]["id"] == ids["val_best"] and r["selected"]["name"] == "val-best"
     assert r["best_by_test"]["id"] == ids["test_best"] and r["best_by_test"]["label"] == "optimistic: chosen on test"
     assert r["baseline"]["id"] == ids["lr"]
+    assert set(r) <= Report.__annotations__.keys()  # the report holds only what its contract declares
 
     chosen = reg.run(ids["val_best"])["metrics"]
     assert r["selected"]["test"] == chosen["test"] and r["selected"]["val"] == chosen["val"]

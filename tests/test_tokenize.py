@@ -7,9 +7,9 @@ import itertools
 import numpy as np
 import pytest
 
-from dnactx.data.dataset import cut_context
 from dnactx.errors import DnactxError
-from dnactx.tokenize import KmerTokenizer, dnabert_vocab, kmer_size, to_ascii
+from dnactx.sequence import cut_context, to_ascii
+from dnactx.tokenize import KmerTokenizer, dnabert_vocab, kmer_size
 
 
 def _reference(seq: str, vocab: list[str], k: int = 6) -> list[int]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import atomic_path, json_safe, write_json, write_text
-from ..contracts import RUN_IDENTITY, BaselineRef, Diagnosis, RunRow, run_metric
+from ..contracts import RUN_IDENTITY, BaselineRef, Diagnosis, Report, RunRow, run_metric
 from ..errors import DnactxError
 from ..explain.artifact import explanation_summary, read_explanation
 from ..outputs import claim_folder, owned_names
@@ -17,7 +17,8 @@ from ..runs import RunFolder
 from ..stats.bootstrap import DEFAULT_BLOCK_BP, block_ids
 from . import plots
 from .baseline import AUTO, baseline_runs, choose_baseline, runner_up
-from .diagnose import SplitScores, build_evidence, diagnose
+from .diagnose import diagnose
+from .evidence import SplitScores, build_evidence
 from .inputs import PREDICTIONS, dataset_positions, load_predictions, repeat_flags, run_folder, run_metrics
 from .report import build_report, select_configuration, selection_metric
 from .report_page import png_data_uri, report_csv, report_html, report_markdown
@@ -162,7 +163,7 @@ def _one_dataset(rows: list[RunRow], scope: str) -> None:
 
 def report(home: Path, *, matrix: str | None = None, model: str | None = None, status: str = "completed",
            baseline: str | None = AUTO, metric: str = "val_auprc", out: Path | None = None,
-           data: Path | None = None) -> dict:
+           data: Path | None = None) -> Report:
     """Build the report from the registry and write report.md, report.csv, report.html and the figures to ``out``."""
     _, name = selection_metric(metric)
     out = Path(out) if out is not None else Path(home) / "reports" / (matrix or "all")
@@ -210,7 +211,7 @@ def _short_diagnosis(d: Diagnosis) -> dict:
             "remedies": d.get("remedies") or []}
 
 
-def write_report(result: dict, out: Path, curves: dict | None = None) -> dict:
+def write_report(result: Report, out: Path, curves: dict | None = None) -> dict:
     """report.md, report.csv, report.html (figures embedded), heatmap.png and pr_curves.png, each atomically."""
     out.mkdir(parents=True, exist_ok=True)
     figures: dict[str, Path] = {}

@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from ..atomic import read_json
+from ..contracts import PredictSummary
 from ..errors import DnactxError
 from ..predict.state import PREDICTIONS, SUMMARY
 from ..stats.compare import RunScores
@@ -25,7 +26,7 @@ def is_prediction(value: str) -> bool:
     return path.is_dir() and (path / SUMMARY).is_file()
 
 
-def _summary(folder: Path) -> dict:
+def _summary(folder: Path) -> PredictSummary:
     summary = read_json(folder / SUMMARY, fix=f"run `dnactx predict` into {folder} again") or {}
     if summary.get("status") != "complete":
         raise DnactxError(f"{folder}: the prediction is not complete (status {summary.get('status')!r}); run the same "

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..choices import EVAL_SPLITS
-from ..contracts import RUN, RUN_IDENTITY, RunRow, parse_metric, run_metric
+from ..contracts import RUN, RUN_IDENTITY, Report, RunRow, parse_metric, run_metric
 from ..errors import DnactxError
 from ..formatting import Markdown, md_code, md_escape, num, signed
 from .configs import LOWER_IS_BETTER, _best_first, configurations, is_designated_baseline, mean_sd
@@ -237,7 +237,7 @@ def fairness_notes(selected: list[RunRow], baseline: list[RunRow]) -> list[str]:
 
 def build_report(rows: list[RunRow], *, metric: str = "val_auprc", baseline: RunRow | None = None,
                  baseline_runs: list[RunRow] | None = None, baseline_reason: str = "", scope: str = "all runs",
-                 diagnosis: dict | None = None, stats: dict | None = None) -> dict:
+                 diagnosis: dict | None = None, stats: dict | None = None) -> Report:
     """Everything the report page shows, as one JSON-ready dict (numbers straight from the registry rows; intervals
     and verdicts from ``stats``, :func:`dnactx.analysis.significance.report_stats`)."""
     if not rows:
@@ -248,7 +248,7 @@ def build_report(rows: list[RunRow], *, metric: str = "val_auprc", baseline: Run
     baseline_runs = baseline_runs if baseline_runs is not None else ([baseline] if baseline else [])
     on_test = best_by_test(rows, name)
     stats = stats or {}
-    report = {
+    report: Report = {
         "scope": scope, "metric": f"{split}_{name}", "metric_label": label(split, name),
         "lower_is_better": name in LOWER_IS_BETTER, "n_runs": len(rows),
         "selected": run_summary(selected, name),
@@ -289,7 +289,7 @@ def _stat_label(stats: dict, name: str) -> str:
     return {"f1": "f1_at_threshold"}.get(stats.get("metric"), stats.get("metric") or name)
 
 
-def next_steps(report: dict) -> list[Markdown]:
+def next_steps(report: Report) -> list[Markdown]:
     """Concrete follow-ups as Markdown (user values escaped): the selected run's top remedies, then study-level
     checks."""
     steps = []

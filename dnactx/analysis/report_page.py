@@ -14,6 +14,7 @@ from pathlib import Path
 
 from markdown_it import MarkdownIt
 
+from ..contracts import Report
 from ..formatting import Markdown, count, markdown_table, md_code, md_escape, num, pct, signed
 from .render import diagnosis_markdown
 from .report import OPTIMISTIC, label
@@ -43,7 +44,7 @@ def _run_label(run: dict, seeds: list | None = None) -> str:
     return f"**{md_escape(run.get('name') or run.get('id'))}** ({md_code(run.get('id'))}; {', '.join(parts)})"
 
 
-def _selected_figures(r: dict) -> str:
+def _selected_figures(r: Report) -> str:
     """Test figures of the selected run (one seed: with its own block intervals; several: mean ± sd)."""
     sel, conf = r["selected"], r["selected_configuration"]
     test = sel.get("test") or {}
@@ -76,7 +77,7 @@ def _floor_line(test: dict) -> list[str]:
                 f"{_with_ci(floor.get('auprc'), (floor.get('ci') or {}).get('auprc'))}{tail}."]
 
 
-def _headline(r: dict, m: str) -> list[str]:
+def _headline(r: Report, m: str) -> list[str]:
     sel, conf = r["selected"], r["selected_configuration"]
     test = sel.get("test") or {}
     direction = "lowest" if r["lower_is_better"] else "best"
@@ -118,7 +119,7 @@ def _verdict_sentence(rows: list[dict]) -> str:
             + (f"; within noise: {', '.join(noise)}." if noise else "."))
 
 
-def _comparison(r: dict) -> list[str]:
+def _comparison(r: Report) -> list[str]:
     rows = r.get("comparison") or []
     if not rows:
         return []
@@ -134,7 +135,7 @@ def _comparison(r: dict) -> list[str]:
                            table)]
 
 
-def _per_context(r: dict) -> list[str]:
+def _per_context(r: Report) -> list[str]:
     if not r.get("per_context"):
         return []
     rows = []
@@ -150,7 +151,7 @@ def _per_context(r: dict) -> list[str]:
                             "precision @ tuned", "recall @ tuned"], rows)]
 
 
-def _per_feature(r: dict) -> list[str]:
+def _per_feature(r: Report) -> list[str]:
     """The selected run's metrics by genomic feature (prepare --annotation) with their intervals."""
     if not r.get("per_feature"):
         return []
@@ -166,7 +167,7 @@ def _per_feature(r: dict) -> list[str]:
                             "F1 @ tuned"], rows)]
 
 
-def _group_means(r: dict, m: str) -> list[str]:
+def _group_means(r: Report, m: str) -> list[str]:
     lines = []
     base = r.get("baseline_means")
     for by in ("mode", "size", "model"):
@@ -186,7 +187,7 @@ def _group_means(r: dict, m: str) -> list[str]:
     return lines
 
 
-def _configurations(r: dict, m: str) -> list[str]:
+def _configurations(r: Report, m: str) -> list[str]:
     configs = r.get("configurations") or []
     if not any(len(c["seeds"]) > 1 for c in configs):
         return []
@@ -201,7 +202,7 @@ def _configurations(r: dict, m: str) -> list[str]:
                             "test within AUPRC (mean)"], rows)]
 
 
-def _all_runs(r: dict, m: str) -> list[str]:
+def _all_runs(r: Report, m: str) -> list[str]:
     rows = []
     for run in r["runs"]:
         tag = " (selected)" if run["selected"] else (" (baseline)" if run["baseline"] else "")
@@ -216,7 +217,7 @@ def _all_runs(r: dict, m: str) -> list[str]:
                             "test F1 @ tuned"], rows)]
 
 
-def _figures(r: dict, images: dict[str, str]) -> tuple[list[str], list[str]]:
+def _figures(r: Report, images: dict[str, str]) -> tuple[list[str], list[str]]:
     """(the PR-curve section, the heatmap section)."""
     pr, heat = [], []
     if images.get("pr_curves"):
@@ -231,7 +232,7 @@ def _figures(r: dict, images: dict[str, str]) -> tuple[list[str], list[str]]:
     return pr, heat
 
 
-def _explanation(r: dict, src: str | None) -> list[str]:
+def _explanation(r: Report, src: str | None) -> list[str]:
     e = r.get("explanation")
     if not e:
         return []
@@ -243,7 +244,7 @@ def _explanation(r: dict, src: str | None) -> list[str]:
     return lines
 
 
-def report_markdown(r: dict, images: dict[str, str] | None = None) -> str:
+def report_markdown(r: Report, images: dict[str, str] | None = None) -> str:
     """The study's results page: headline, paired baseline comparison, PR curves, tables, diagnosis, next steps.
     ``images`` maps ``pr_curves``, ``heatmap`` and ``explain_profile`` to their sources (file names, or data URIs
     for the HTML)."""
@@ -295,7 +296,7 @@ CSV_COLUMNS = ("rank", "id", "name", "status", "family", "model", "size", "mode"
                "selected", "baseline")
 
 
-def report_csv(r: dict) -> str:
+def report_csv(r: Report) -> str:
     """Every run ranked, values at full precision (repr), so they compare equal to the registry's."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")

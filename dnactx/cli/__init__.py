@@ -16,8 +16,8 @@ from .. import __version__
 from ..distributed import close_process_group, exit_process, is_distributed
 from ..errors import EXIT_CODE_MEANINGS, DnactxError, ExitCode
 from ..formatting import term
-from ..outpaths import from_os_error as path_clash
-from ..outpaths import is_path_clash
+from ..outputs import from_os_error as path_clash
+from ..outputs import is_path_clash
 from ..storage import from_os_error, is_storage_error
 from .command import DnactxGroup
 from .common import HOME_HELP, console_err, set_root_home, state

@@ -37,71 +37,73 @@ def _refuse_with_variants(**given: object) -> None:
                           f"{'it' if len(named) == 1 else 'them'}")
 
 
+def explain(
+    run_id: ModelArgument,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the outputs (created; files are replaced).")],
+    split: Annotated[str | None, typer.Option("--split", help="Dataset split to take sites from: train, val or "
+                                                              "test. Default test.")] = None,
+    sites: Annotated[str | None, typer.Option("--sites", help=SITES_HELP)] = None,
+    n: Annotated[int | None, typer.Option("--n", help="Explain at most this many sites. Default 500.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed of the random samples. Default 0.")] = None,
+    genome: Annotated[Path | None, typer.Option("--genome", help="Reference FASTA: for --sites BED outside the "
+                                                                 "dataset, and for --variants.")] = None,
+    variants: Annotated[Path | None, typer.Option("--variants", help="VCF (plain or bgzip) of SNVs: score every "
+                                                                     "cytosine within reach instead.")] = None,
+    chrom_alias: Annotated[list[str] | None, typer.Option(
+        "--chrom-alias", help="FILE_NAME=FASTA_NAME for a BED/VCF chromosome named otherwise in the genome "
+                              "(repeatable).")] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Rows per forward pass.")] = None,
+    method: Annotated[str, typer.Option("--method", help="fast | plain: fast computes each mutant by "
+                                                         "difference from its site where the family allows "
+                                                         "(lr); plain scores every mutant.")] = "fast",
+    device: Annotated[str | None, typer.Option("--device", help="cpu, cuda or cuda:N (default: a GPU when "
+                                                                "there is one).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")] = False,
+    trust_remote_code: TrustOption = False,
+    home: HomeOption = None,
+) -> None:
+    """Explain a trained model by in-silico mutagenesis: every base of each chosen site's input mutated, the
+    change in score by offset from the C (profile.csv/png), a logo per context, the 6-mers that move the score
+    most, explain.json (also stored in the run folder, where diagnose and report pick it up). With --variants
+    VCF --genome FASTA: Δp of every cytosine within reach of each SNV (variants.tsv, variants.bedGraph)."""
+    from ..explain.output import dumps
+    from ..outputs import check_folder
+    from ..prepare.labels import parse_aliases
+
+    check_folder(out)
+    if device is not None:  # a GPU that is not there: said now, before any work
+        from ..inference.scorer import resolve_device
+
+        resolve_device(device)
+    aliases = parse_aliases(chrom_alias)
+    if variants is not None:
+        _refuse_with_variants(split=split, sites=sites, n=n, seed=seed)
+        if genome is None:
+            raise DnactxError("--variants needs --genome FASTA (the reference the VCF was called against)")
+        from ..explain import explain_variants
+
+        result = explain_variants(run_id, _home(), variants, genome, out, aliases=aliases, batch_size=batch_size,
+                                  device=device, trust_remote_code=trust_remote_code)
+        _print_variants(result, as_json, dumps)
+        return
+    from ..explain import ExplainOptions, explain_model
+
+    chosen = _sites_option(sites or "top")
+    options = ExplainOptions(sites=chosen, split=_split_option(split or "test"), n=500 if n is None else n,
+                             seed=seed or 0, genome=genome, aliases=aliases, method=method)
+    result = explain_model(run_id, _home(), out, options, batch_size=batch_size, device=device,
+                           progress=None if as_json else _progress(), trust_remote_code=trust_remote_code)
+    if as_json:
+        typer.echo(dumps(result))
+    else:
+        console_err.print(f"explained {result['sites']['n']} sites of run {result['run_id'] or run_id} "
+                          f"({result['mutants']:,} mutants in {result['seconds']['ism']:.1f} s): "
+                          f"{result['sentence']}", highlight=False, soft_wrap=True)
+        typer.echo(str(out))
+
+
 def register(app: typer.Typer) -> None:
-    @app.command("explain", cls=DnactxCommand)
-    def explain(
-        run_id: ModelArgument,
-        out: Annotated[Path, typer.Option("--out", help="Folder for the outputs (created; files are replaced).")],
-        split: Annotated[str | None, typer.Option("--split", help="Dataset split to take sites from: train, val or "
-                                                                  "test. Default test.")] = None,
-        sites: Annotated[str | None, typer.Option("--sites", help=SITES_HELP)] = None,
-        n: Annotated[int | None, typer.Option("--n", help="Explain at most this many sites. Default 500.")] = None,
-        seed: Annotated[int | None, typer.Option("--seed", help="Seed of the random samples. Default 0.")] = None,
-        genome: Annotated[Path | None, typer.Option("--genome", help="Reference FASTA: for --sites BED outside the "
-                                                                     "dataset, and for --variants.")] = None,
-        variants: Annotated[Path | None, typer.Option("--variants", help="VCF (plain or bgzip) of SNVs: score every "
-                                                                         "cytosine within reach instead.")] = None,
-        chrom_alias: Annotated[list[str] | None, typer.Option(
-            "--chrom-alias", help="FILE_NAME=FASTA_NAME for a BED/VCF chromosome named otherwise in the genome "
-                                  "(repeatable).")] = None,
-        batch_size: Annotated[int | None, typer.Option("--batch-size", help="Rows per forward pass.")] = None,
-        method: Annotated[str, typer.Option("--method", help="fast | plain: fast computes each mutant by "
-                                                             "difference from its site where the family allows "
-                                                             "(lr); plain scores every mutant.")] = "fast",
-        device: Annotated[str | None, typer.Option("--device", help="cpu, cuda or cuda:N (default: a GPU when "
-                                                                    "there is one).")] = None,
-        as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")] = False,
-        trust_remote_code: TrustOption = False,
-        home: HomeOption = None,
-    ) -> None:
-        """Explain a trained model by in-silico mutagenesis: every base of each chosen site's input mutated, the
-        change in score by offset from the C (profile.csv/png), a logo per context, the 6-mers that move the score
-        most, explain.json (also stored in the run folder, where diagnose and report pick it up). With --variants
-        VCF --genome FASTA: Δp of every cytosine within reach of each SNV (variants.tsv, variants.bedGraph)."""
-        from ..explain.output import dumps
-        from ..outpaths import check_folder
-        from ..prepare.options import parse_aliases
-
-        check_folder(out)
-        if device is not None:  # a GPU that is not there: said now, before any work
-            from ..inference.scorer import resolve_device
-
-            resolve_device(device)
-        aliases = parse_aliases(chrom_alias)
-        if variants is not None:
-            _refuse_with_variants(split=split, sites=sites, n=n, seed=seed)
-            if genome is None:
-                raise DnactxError("--variants needs --genome FASTA (the reference the VCF was called against)")
-            from ..explain import explain_variants
-
-            result = explain_variants(run_id, _home(), variants, genome, out, aliases=aliases, batch_size=batch_size,
-                                      device=device, trust_remote_code=trust_remote_code)
-            _print_variants(result, as_json, dumps)
-            return
-        from ..explain import ExplainOptions, explain_model
-
-        chosen = _sites_option(sites or "top")
-        options = ExplainOptions(sites=chosen, split=_split_option(split or "test"), n=500 if n is None else n,
-                                 seed=seed or 0, genome=genome, aliases=aliases, method=method)
-        result = explain_model(run_id, _home(), out, options, batch_size=batch_size, device=device,
-                               progress=None if as_json else _progress(), trust_remote_code=trust_remote_code)
-        if as_json:
-            typer.echo(dumps(result))
-        else:
-            console_err.print(f"explained {result['sites']['n']} sites of run {result['run_id'] or run_id} "
-                              f"({result['mutants']:,} mutants in {result['seconds']['ism']:.1f} s): "
-                              f"{result['sentence']}", highlight=False, soft_wrap=True)
-            typer.echo(str(out))
+    app.command("explain", cls=DnactxCommand)(explain)
 
 
 def _home() -> Path:

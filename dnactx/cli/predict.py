@@ -9,14 +9,18 @@ from typing import Annotated
 import typer
 
 from ..choices import CONTEXTS, PRECISIONS
+from ..contracts import PredictSummary
 from ..errors import DnactxError
 from ..formatting import num, with_interval
+from ..prepare.labels import LabelRules
 from .command import DnactxCommand
 from .common import HomeOption, ModelArgument, TrustOption, complete, console_err, parse_csv, state
+from .labels import label_options
 
 CALLS = "Evaluation against measured methylation (--calls)"
 
 
+@label_options(panel=CALLS)
 def predict(
     ctx: typer.Context,
     model: ModelArgument,
@@ -27,18 +31,7 @@ def predict(
     calls: Annotated[list[str] | None, typer.Option(
         help="Methylation calls to evaluate against (repeat for several files, or a quoted pattern); labelled "
              "exactly as `dnactx prepare` labels them.", metavar="FILE", rich_help_panel=CALLS)] = None,
-    format: Annotated[str, typer.Option(help="auto | cgmap | cx_report | bismark_cov | methyldackel | bedmethyl | "
-                                             "allc.", rich_help_panel=CALLS)] = "auto",
-    mod_code: Annotated[str, typer.Option(help="modkit rows to read: m, h or m+h.", rich_help_panel=CALLS)] = "m",
-    min_coverage: Annotated[int, typer.Option(help="Label only sites with at least this many reads.",
-                                              rich_help_panel=CALLS)] = 3,
-    threshold: Annotated[float, typer.Option(help="Label 1 when the methylated fraction is ≥ this.",
-                                             rich_help_panel=CALLS)] = 0.5,
-    exclude_between: Annotated[tuple[float, float] | None, typer.Option(
-        help="Leave sites with LO < level < HI unlabelled.", metavar="LO HI", rich_help_panel=CALLS)] = None,
-    chrom_alias: Annotated[list[str] | None, typer.Option(
-        help="NAME=FASTA_NAME for a calls-file chromosome named differently (repeatable).", metavar="NAME=FASTA_NAME",
-        rich_help_panel=CALLS)] = None,
+    labels: LabelRules = LabelRules(),
     bootstrap: Annotated[int, typer.Option(help="Block-bootstrap resamples for the AUROC/AUPRC intervals (0: "
                                                 "none).", rich_help_panel=CALLS)] = 1000,
     regions: Annotated[Path | None, typer.Option(help="Score only these intervals (BED: chrom, 0-based start, "
@@ -79,7 +72,7 @@ def predict(
     """Score every cytosine (C on +, G on −) of the genome, or of --regions/--chroms, with the model's own recipe;
     write predictions and genome tracks; with --calls, evaluate them against measured methylation."""
     from ..distributed import is_main
-    from ..outpaths import check_folder
+    from ..outputs import check_folder
     from ..predict import predict_genome
 
     if ctx.args:
@@ -90,7 +83,7 @@ def predict(
         from ..inference.scorer import resolve_device
 
         resolve_device(ctx.params["device"])
-    options = predict_options(dict(ctx.params))
+    options = predict_options(dict(ctx.params), labels)
     warn = None if quiet else (lambda m: console_err.print(f"[yellow]warning:[/] {m}", soft_wrap=True,
                                                            highlight=False))
     summary = predict_genome(options, state.home, quiet=quiet, warn=warn)
@@ -104,20 +97,20 @@ def predict(
     typer.echo(str(out))
 
 
-def predict_options(params: dict):
-    """The command's parsed parameters → PredictOptions (also used by `submit predict` to check them early)."""
+def predict_options(params: dict, labels: LabelRules):
+    """The command's parsed parameters and label rules → PredictOptions (also used by `submit predict` to check
+    them early)."""
     from ..predict import PredictOptions
-    from ..prepare import expand_calls, parse_aliases
+    from ..prepare import expand_calls
 
-    keep = ("model", "genome", "out", "format", "mod_code", "min_coverage", "threshold", "exclude_between", "regions",
-            "batch_size", "precision", "device", "compile", "method", "bootstrap", "force", "group", "groups",
-            "trust_remote_code", "annotation", "promoter_bp", "downstream_bp")
-    return PredictOptions(**{k: params[k] for k in keep}, calls=expand_calls(params["calls"] or []),
-                          chrom_alias=parse_aliases(params["chrom_alias"]), chroms=tuple(parse_csv(params["chroms"])),
+    keep = ("model", "genome", "out", "regions", "batch_size", "precision", "device", "compile", "method", "bootstrap",
+            "force", "group", "groups", "trust_remote_code", "annotation", "promoter_bp", "downstream_bp")
+    return PredictOptions(**{k: params[k] for k in keep}, calls=expand_calls(params["calls"] or []), labels=labels,
+                          chroms=tuple(parse_csv(params["chroms"])),
                           contexts=tuple(parse_csv(params["contexts"])))
 
 
-def _report(summary: dict) -> None:
+def _report(summary: PredictSummary) -> None:
     say = lambda text: console_err.print(text, highlight=False, soft_wrap=True, markup=False)  # noqa: E731
     if summary.get("status") == "partial":
         say(f"this group is done; {summary['done']} of {summary['chromosomes']} chromosomes are scored (missing: "
@@ -146,7 +139,6 @@ def _report(summary: dict) -> None:
     if registry.get("note"):
         say(registry["note"])
     say("wrote " + ", ".join(f"{name} ({size / 1e6:.1f} MB)" for name, size in summary["outputs"].items()))
-
 
 
 def register(app: typer.Typer) -> None:

@@ -9,13 +9,15 @@ import typer
 
 from ..errors import DnactxError
 from ..formatting import pct, term
-from ..outpaths import check_folder
-from ..prepare import PrepareOptions, expand_calls, parse_aliases, prepare_dataset
+from ..outputs import check_folder
+from ..prepare import LabelRules, PrepareOptions, expand_calls, prepare_dataset
 from ..progress import Progress
 from .command import DnactxCommand
 from .common import console, console_err, parse_csv
+from .labels import label_options
 
 
+@label_options()
 def prepare(
     ctx: typer.Context,
     genome: Annotated[Path, typer.Option(
@@ -26,17 +28,9 @@ def prepare(
              "give a quoted pattern ('calls/*_CpG.bedGraph'). A site in several files is one row with the "
              "reads summed.", metavar="FILE")],
     out: Annotated[Path, typer.Option(help="Output folder for dataset.parquet and prepare.json.")],
-    format: Annotated[str, typer.Option(
-        help="auto | cgmap | cx_report | bismark_cov | methyldackel | bedmethyl | allc (auto reads the "
-             "content).")] = "auto",
-    mod_code: Annotated[str, typer.Option(
-        help="modkit rows to read: m (5mC), h (5hmC) or m+h (either: reads called 5mC or 5hmC).")] = "m",
+    labels: LabelRules,
     window: Annotated[int, typer.Option(
         help="Total flank in bp (window/2 each side); seq has window+1 bases.")] = 800,
-    min_coverage: Annotated[int, typer.Option(help="Drop sites with fewer reads.")] = 3,
-    threshold: Annotated[float, typer.Option(help="Label 1 when the methylated fraction is ≥ this.")] = 0.5,
-    exclude_between: Annotated[tuple[float, float] | None, typer.Option(
-        help="Drop ambiguous sites with LO < level < HI.", metavar="LO HI")] = None,
     contexts: Annotated[str, typer.Option(help="Comma list of contexts to keep.")] = "CG,CHG,CHH",
     fraction: Annotated[float, typer.Option(help="Deterministic subsample of sites (0.05 = 5%).")] = 1.0,
     seed: Annotated[int, typer.Option(help="Seed of the subsample and of the block splits.")] = 0,
@@ -46,9 +40,6 @@ def prepare(
     test_frac: Annotated[float, typer.Option(help="Share of blocks for test.")] = 0.1,
     val_chroms: Annotated[str, typer.Option(help="Comma list of validation chromosomes (--split chroms).")] = "",
     test_chroms: Annotated[str, typer.Option(help="Comma list of test chromosomes (--split chroms).")] = "",
-    chrom_alias: Annotated[list[str] | None, typer.Option(
-        help="NAME=FASTA_NAME for a calls-file chromosome named differently (repeatable).",
-        metavar="NAME=FASTA_NAME")] = None,
     control_chrom: Annotated[str | None, typer.Option(
         help="Unmethylated spike-in (e.g. lambda L): skipped, its non-conversion rate reported.")] = None,
     annotation: Annotated[Path | None, typer.Option(
@@ -63,12 +54,11 @@ def prepare(
                           "each file (--calls a.txt --calls b.txt) or quote a pattern (--calls 'calls/*.txt')")
     check_folder(out)
     options = PrepareOptions(
-        genome=genome, calls=expand_calls(calls), out=out, format=format, mod_code=mod_code, window=window,
-        min_coverage=min_coverage,
-        threshold=threshold, exclude_between=exclude_between, contexts=tuple(parse_csv(contexts)),
+        genome=genome, calls=expand_calls(calls), out=out, labels=labels, window=window,
+        contexts=tuple(parse_csv(contexts)),
         fraction=fraction, seed=seed, split=split, block_size=block_size, val_frac=val_frac, test_frac=test_frac,
         val_chroms=tuple(parse_csv(val_chroms)), test_chroms=tuple(parse_csv(test_chroms)),
-        chrom_alias=parse_aliases(chrom_alias), control_chrom=control_chrom, annotation=annotation,
+        control_chrom=control_chrom, annotation=annotation,
         promoter_bp=promoter_bp, downstream_bp=downstream_bp,
     )
     with Progress("reading calls", unit="rows") as progress:

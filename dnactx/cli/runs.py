@@ -227,8 +227,7 @@ def export(
 ) -> None:
     """Export runs with their metrics for spreadsheets (csv) or scripts (json)."""
     from ..atomic import write_text
-    from ..outpaths import check_file
-    from ..outputs import claim_file
+    from ..outputs import check_file, claim_file
     from ..registry.export import export_runs, is_runs_export
 
     if fmt not in ("csv", "json"):

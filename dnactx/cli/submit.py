@@ -10,7 +10,7 @@ from typing import Any
 import typer
 
 from ..errors import DnactxError
-from ..outpaths import check_folder
+from ..outputs import check_folder
 from ..slurm.quoting import q as quote_word
 from .command import DnactxCommand, DnactxGroup
 from .common import console, console_err, state
@@ -190,6 +190,7 @@ def _submit_predict(ctx: typer.Context, **options: Any) -> None:
     from ..predict.regions import groups_by_length, targets
     from ..slurm.predict import write_predict_job
     from .common import parse_csv
+    from .labels import label_rules
     from .predict import predict_options
 
     args = list(ctx.args)
@@ -197,7 +198,7 @@ def _submit_predict(ctx: typer.Context, **options: Any) -> None:
     job_name = validate_name(options["job_name"], "--job-name")
     if options["tasks"] is not None and options["tasks"] < 1:
         raise DnactxError(f"--tasks must be at least 1, got {options['tasks']}")
-    predict_options(parsed).validate()
+    predict_options(parsed, label_rules(parsed)).validate()
     locate_model(parsed["model"], state.home)
     plan = targets(FastaGenome(parsed["genome"]), parsed.get("regions"), parse_csv(parsed.get("chroms")))
     n = min(options["tasks"] or len(plan), len(plan))

@@ -14,9 +14,9 @@ import pyarrow.parquet as pq
 from ..choices import SPLITS
 from ..errors import DnactxError
 from ..provenance import sha256_file
+from ..sequence import CONTEXT_CODES, context_slice
 
 COLUMNS = ("context", "label", "split", "seq")
-CONTEXT_CODES = {"CG": 0, "CHG": 1, "CHH": 2}
 
 
 @dataclass
@@ -55,42 +55,6 @@ def read_meta(path: Path) -> dict:
     if not meta.get("fingerprint"):
         meta["fingerprint"] = sha256_file(path)
     return meta
-
-
-def context_slice(window: int, size: int, mode: str) -> tuple[int, int, int]:
-    """(start, stop, index of the C) of the ``size`` bp up/down/both cut of a window centred on its C."""
-    c = window // 2
-    if size > c:
-        raise DnactxError(f"--size {size} is larger than the dataset's window allows ({c} bp each side, "
-                          f"window {window}); use --size ≤ {c} or run `dnactx prepare` with a larger --window")
-    return {"up": (c - size, c + 1, size), "down": (c, c + size + 1, 0), "both": (c - size, c + size + 1, size)}[mode]
-
-
-def cut_context(seqs: np.ndarray | list[str], window: int, size: int, mode: str) -> tuple[np.ndarray, int]:
-    """Cut ``size`` bp up/down/both around the C at ``window // 2``.
-
-    ``seqs``: equal-length strings, or a uint8 ASCII matrix of shape (n, window + 1) (as prepare cuts windows).
-    Returns (uint8 ASCII matrix of shape (n, length), index of the C in each row).
-    """
-    start, stop, center = context_slice(window, size, mode)
-    if isinstance(seqs, np.ndarray) and seqs.dtype == np.uint8:
-        if seqs.ndim != 2:
-            raise ValueError(f"windows must be a 2-D (n, window + 1) matrix, got shape {seqs.shape}")
-        codes = seqs
-    else:
-        arr = np.asarray(seqs, dtype=object)
-        if arr.size == 0:
-            return np.zeros((0, stop - start), dtype=np.uint8), center
-        codes = np.frombuffer("".join(arr.tolist()).encode("ascii"), dtype=np.uint8).reshape(arr.size, -1)
-    if codes.shape[1] != window + 1:
-        raise DnactxError(f"dataset sequences are {codes.shape[1]} bp but prepare.json says window {window}; "
-                          "re-run `dnactx prepare`")
-    return np.ascontiguousarray(codes[:, start:stop]), center
-
-
-def as_strings(bases: np.ndarray) -> list[str]:
-    """uint8 ASCII rows back to Python strings (for tokenizers that need text)."""
-    return [row.tobytes().decode("ascii") for row in bases]
 
 
 def _subsample(idx: np.ndarray, n: int | None, seed: int) -> np.ndarray:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..models.lr import _first_n, _folded_table, _squared_counts, n_features
-from ..tokenize import base_codes
+from ..sequence import base_codes
 
 
 def lr_deltas(scorer, inputs: np.ndarray, context_id: np.ndarray | None,

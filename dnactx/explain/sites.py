@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from ..data.dataset import CONTEXT_CODES, read_meta
+from ..data.dataset import read_meta
 from ..errors import DnactxError
+from ..sequence import CONTEXT_CODES
 
 SELECTIONS = ("top", "positives", "random")
 SITE_COLUMNS = ["chrom", "pos", "strand", "context", "label", "split"]

@@ -18,12 +18,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..data.dataset import CONTEXT_CODES
 from ..errors import DnactxError
 from ..inference import chromosome_buffer, genome_windows, load_chromosome
-from ..io.fasta import COMPLEMENT, FastaGenome
+from ..io.fasta import FastaGenome
 from ..io.vcf import Snvs
 from ..prepare.sites import context_codes
+from ..sequence import COMPLEMENT, CONTEXT_CODES
 from .names import match_chroms
 
 C, G = ord("C"), ord("G")

@@ -6,7 +6,7 @@ The pieces ``predict`` and ``explain`` build on:
   ``window`` (windows are window + 1 bp, the C at window // 2), the ``size``/``mode`` cut (``recipe.cut(windows)``
   → inputs of ``recipe.length`` bp with the C at ``recipe.center``), ``site_context``, and per family the lr
   feature scaling, the CNN widths, or the transformer's tokenizer, ``max_tokens`` and truncation rule; plus an
-  optional ``calibration`` (the run's calibration.json). ``to_json``/``from_json``; a run folder's recipe and
+  optional ``calibration`` (the run's calibration.json). ``to_dict``/``from_dict``; a run folder's recipe and
   weights: ``run_model.py`` (``recipe_of_run``, ``run_weights``).
 - :func:`load_scorer` (``load.py``): a run id / unique prefix / run folder / exported folder → :class:`Scorer`
   with ``logits(bases, context_id)`` and ``probs(bases, context_id)`` (float64, batched internally, any number
@@ -45,7 +45,7 @@ from .manifest import MANIFEST
 from .recipe import Recipe
 from .run_model import recipe_of_run, run_weights
 from .scorer import LrScorer, Scorer, TorchScorer
-from .windows import chromosome_buffer, genome_contexts, genome_windows, load_chromosome, strand_codes
+from .windows import chromosome_buffer, genome_contexts, genome_windows, load_chromosome
 
 __all__ = [
     "CALIBRATION_FILE",
@@ -65,5 +65,4 @@ __all__ = [
     "load_scorer",
     "locate_model",
     "read_calibration",
-    "strand_codes",
 ]

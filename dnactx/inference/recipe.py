@@ -16,15 +16,14 @@ the model sees the ``size`` bp ``up``/``down``/``both`` cut of it (:attr:`Recipe
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..choices import FAMILIES, MODES
-from ..data.dataset import context_slice, cut_context
 from ..errors import DnactxError
+from ..sequence import context_slice, cut_context
 from .calibration import Calibration
 
 TOKENIZERS = {"KmerTokenizer": "kmer", "HFTokenizer": "auto"}  # config.json's class name → recipe kind
@@ -120,17 +119,6 @@ class Recipe:
             return cls(**values)
         except TypeError as exc:
             raise DnactxError(f"{where} is incomplete ({exc}); export the model again") from None
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2)
-
-    @classmethod
-    def from_json(cls, text: str, where: str = "recipe") -> Recipe:
-        try:
-            values = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DnactxError(f"{where} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
-        return cls.from_dict(values, where)
 
     def replace(self, **changes: Any) -> Recipe:
         return dataclasses.replace(self, **changes)

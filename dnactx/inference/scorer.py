@@ -206,7 +206,7 @@ class TorchScorer(Scorer):
     def _inputs(self, bases: np.ndarray) -> dict[str, torch.Tensor]:
         import torch
 
-        from ..tokenize import base_codes
+        from ..sequence import base_codes
 
         if self.tokenizer is None:
             return {"codes": torch.from_numpy(base_codes(bases))}
@@ -251,7 +251,7 @@ class TorchScorer(Scorer):
         import torch
 
         from ..models.sliding import slice_features
-        from ..tokenize import base_codes
+        from ..sequence import base_codes
 
         length, cnn = self.recipe.length, self._cnn
         order = np.argsort(starts, kind="stable")

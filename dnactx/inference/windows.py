@@ -19,6 +19,7 @@ import numpy as np
 from ..io.fasta import FastaGenome
 from ..prepare.sites import context_codes, site_bases
 from ..prepare.windows import Stranded, load_stranded, site_windows, window_pad
+from ..sequence import strand_codes
 
 
 def chromosome_buffer(genome: FastaGenome, window: int, names: Iterable[str] | None = None) -> np.ndarray:
@@ -33,19 +34,6 @@ def load_chromosome(genome: FastaGenome, name: str, window: int, buffer: np.ndar
     complement (and the soft-mask bits: ``chrom.masked(chrom.index(pos))``). With ``buffer`` (from
     :func:`chromosome_buffer`) no memory is allocated, and the previous chromosome loaded into it is overwritten."""
     return load_stranded(genome, name, window, buffer)
-
-
-def strand_codes(strand: np.ndarray | Iterable) -> np.ndarray:
-    """+1 / -1 (int8) from +1/-1 numbers or "+"/"-" strings; anything else is a ValueError."""
-    arr = np.asarray(strand)
-    if arr.dtype.kind in "UOS":
-        text = arr.astype(str)
-        codes = np.where(text == "+", 1, np.where(text == "-", -1, 0)).astype(np.int8)
-    else:
-        codes = arr.astype(np.int8)
-    if codes.size and not np.isin(codes, (-1, 1)).all():
-        raise ValueError("strand must be +1/-1 or '+'/'-' for every site")
-    return codes
 
 
 def genome_windows(chrom: Stranded, pos: np.ndarray, strand: np.ndarray | Iterable, window: int) -> np.ndarray:

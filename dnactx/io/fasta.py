@@ -16,16 +16,9 @@ import numpy as np
 
 from ..errors import DnactxError
 from ..provenance import sha256_file
+from ..sequence import N
 from .opener import gzip_guard, is_gzip, open_binary, require_file
 
-N = ord("N")
-# Any letter, either case → upper-case A/C/G/T, everything else (IUPAC codes, N, '*', '-') → N.
-CANON = np.full(256, N, dtype=np.uint8)
-for _b in b"ACGT":
-    CANON[_b] = CANON[_b | 0x20] = _b
-COMPLEMENT = np.full(256, N, dtype=np.uint8)
-for _a, _b in zip(b"ACGTN", b"TGCAN", strict=True):
-    COMPLEMENT[_a] = _b
 _LETTER = np.zeros(256, dtype=bool)
 _LETTER[ord("A"):ord("Z") + 1] = True
 _LETTER[ord("a"):ord("z") + 1] = True
@@ -33,11 +26,6 @@ _LETTER[ord("*")] = _LETTER[ord("-")] = True  # stop / gap symbols some tools wr
 _BLANKS = b"\n\r \t"
 _BLOCK = 1 << 23  # bytes read at a time
 _SLAB = 1 << 24  # bytes of an indexed chromosome copied at a time
-
-
-def soft_masked(bases: np.ndarray) -> np.ndarray:
-    """True where a base is lower case (a soft-masked repeat)."""
-    return bases >= ord("a")
 
 
 class FastaGenome:
@@ -48,7 +36,7 @@ class FastaGenome:
     - ``names``: chromosome names in file order (the first word of each ``>`` line); ``lengths``: int64 array,
       same order; ``length(name)``.
     - ``chromosome(name, pad=0)``: one chromosome's bases as a uint8 array of ASCII letters exactly as written
-      (upper/lower case kept, so :func:`soft_masked` finds repeats; IUPAC letters kept), with ``pad`` ``N``
+      (upper/lower case kept: lower case is a soft-masked repeat; IUPAC letters kept), with ``pad`` ``N``
       bytes added on each side. Map through :data:`CANON` for upper-case A/C/G/T/N. With ``out`` (a uint8
       buffer of at least length + 2·pad bytes) it is written there and a view of it returned, so a caller that
       walks a genome can reuse one buffer sized for the largest chromosome.

@@ -49,11 +49,6 @@ def gzip_guard(path: Path) -> Iterator[None]:
         raise gzip_error(path, exc) from None
 
 
-def read_all(path: Path) -> bytes:
-    with gzip_guard(path), open_binary(path) as fh:
-        return fh.read()
-
-
 def head_lines(path: Path, n: int) -> list[str]:
     """The first ``n`` lines (decoded, without line ends); tolerant of a truncated gzip tail."""
     lines: list[str] = []

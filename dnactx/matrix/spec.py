@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import itertools
 import json
@@ -208,5 +207,3 @@ def build_spec(data: str | Path, raw_axes: dict[str, str | None], *, name: str |
     return MatrixSpec(default_name(dataset, axes, baseline) if name is None else name, dataset, axes, baseline)
 
 
-def config_dict(cell: Cell) -> dict[str, Any]:
-    return dataclasses.asdict(cell.config)

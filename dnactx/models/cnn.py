@@ -7,6 +7,7 @@ import copy
 import torch
 from torch import nn
 
+from ..sequence import ONE_HOT
 from .heads import Head
 
 
@@ -16,7 +17,7 @@ class CNN(nn.Module):
     def __init__(self, center: int, site_context: bool, channels: int = 32, channels2: int = 48) -> None:
         super().__init__()
         self.center = center
-        self.register_buffer("onehot", torch.eye(5)[:, :4].contiguous(), persistent=False)  # N → all zeros
+        self.register_buffer("onehot", torch.tensor(ONE_HOT), persistent=False)  # base code → one-hot; N → all zeros
         self.conv1 = nn.Sequential(nn.Conv1d(4, channels, 9, padding=4), nn.BatchNorm1d(channels), nn.ReLU())
         self.conv2 = nn.Sequential(nn.MaxPool1d(4, ceil_mode=True), nn.Conv1d(channels, channels2, 7, padding=3),
                                    nn.BatchNorm1d(channels2), nn.ReLU())

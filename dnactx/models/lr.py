@@ -19,7 +19,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
 from ..metrics import auprc
-from ..tokenize import base_codes
+from ..sequence import base_codes
 
 KMAX = 6
 _CHUNK = 2048  # rows per dense bincount block: 2048 x 4096 counts at most

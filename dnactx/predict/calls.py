@@ -47,7 +47,7 @@ class CallLabels:
         self.options, self.genome, self.folder = options, genome, Path(folder)
         for path in options.calls:
             check_roles(options.genome, path)
-        layouts = [detect_format(path, options.format) for path in options.calls]
+        layouts = [detect_format(path, options.labels.format) for path in options.calls]
         self.tally = Tally()
         self.spill = _ChromosomeSpill(self.folder, genome.lengths, chroms)
         ingest = Ingest(options, genome, self.tally, self.spill, None)
@@ -77,7 +77,7 @@ class CallLabels:
             return {"key": empty, "mc": empty, "cov": empty, "level": np.zeros(0), "label": np.zeros(0, np.int8)}
         sites, keep = self.builder.called_sites(index, bases, rec)
         level = np.divide(sites.mc, sites.cov, out=np.full(sites.mc.size, np.nan), where=sites.cov > 0)
-        label = np.where(keep, labels(np.nan_to_num(level), self.options.threshold), -1).astype(np.int8)
+        label = np.where(keep, labels(np.nan_to_num(level), self.options.labels.threshold), -1).astype(np.int8)
         key = sites.pos.astype(np.int64) * 2 + (sites.strand < 0)
         order = np.argsort(key, kind="stable")
         return {"key": key[order], "mc": sites.mc[order].astype(np.int64), "cov": sites.cov[order].astype(np.int64),

@@ -8,6 +8,7 @@ from pathlib import Path
 from ..choices import CONTEXTS, PRECISIONS
 from ..errors import DnactxError
 from ..io.opener import require_file
+from ..prepare.labels import LabelRules
 from ..prepare.options import PrepareOptions
 from .score import METHODS
 
@@ -24,12 +25,7 @@ class PredictOptions:
     genome: Path
     out: Path
     calls: tuple[Path, ...] = ()
-    format: str = "auto"
-    mod_code: str = "m"
-    min_coverage: int = 3
-    threshold: float = 0.5
-    exclude_between: tuple[float, float] | None = None
-    chrom_alias: dict[str, str] = field(default_factory=dict)
+    labels: LabelRules = field(default_factory=LabelRules)  # prepare's rules for labelling ``calls``
     regions: Path | None = None
     chroms: tuple[str, ...] = ()
     contexts: tuple[str, ...] = CONTEXTS
@@ -84,7 +80,7 @@ class PredictOptions:
         if self.groups is not None and not 0 <= self.group < self.groups:  # type: ignore[operator]
             raise DnactxError(f"--group must be in 0 … {self.groups - 1} for --groups {self.groups}, got {self.group}")
         if self.calls:
-            self.label_options(800)  # prepare's own checks of the label rules, before any work
+            self.labels.validate()  # prepare's own checks of the label rules, before any work
 
     def scoring_method(self, slides: bool, family: str) -> str:
         """The --method for a scorer that can (``slides``) or cannot slide; sliding where it cannot is refused."""
@@ -97,16 +93,9 @@ class PredictOptions:
 
     def label_options(self, window: int) -> PrepareOptions:
         """prepare's options for reading and labelling ``calls`` (so predict labels exactly as prepare does)."""
-        return PrepareOptions(genome=self.genome, calls=self.calls, out=self.out, format=self.format,
-                              mod_code=self.mod_code, window=window, min_coverage=self.min_coverage,
-                              threshold=self.threshold, exclude_between=self.exclude_between,
-                              contexts=self.contexts, chrom_alias=dict(self.chrom_alias))
+        return PrepareOptions(genome=self.genome, calls=self.calls, out=self.out, labels=self.labels, window=window,
+                              contexts=self.contexts)
 
     def label_rules(self) -> dict | None:
         """The label rules as recorded in predict.json (None without --calls)."""
-        if not self.calls:
-            return None
-        return {"format": self.format, "mod_code": self.mod_code, "min_coverage": self.min_coverage,
-                "threshold": self.threshold,
-                "exclude_between": list(self.exclude_between) if self.exclude_between else None,
-                "chrom_alias": dict(self.chrom_alias)}
+        return self.labels.to_dict() if self.calls else None

@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import __version__
 from ..choices import CONTEXTS
+from ..contracts import PredictIdentity, PredictSummary
 from ..errors import DnactxError
 from ..inference import MANIFEST, Scorer
 from ..io.fasta import FastaGenome
@@ -52,7 +53,7 @@ def model_identity(scorer: Scorer) -> dict[str, Any]:
                                sha256_file(weights)), "recipe": scorer.recipe.to_dict()}
 
 
-def identity(options: PredictOptions, genome: FastaGenome, scorer: Scorer) -> dict[str, Any]:
+def identity(options: PredictOptions, genome: FastaGenome, scorer: Scorer) -> PredictIdentity:
     """Everything the predictions in --out depend on: a re-run with the same identity resumes them."""
     return {"model": model_identity(scorer), "genome": genome.sha256(),
             "calls": [sha256_file(c) for c in options.calls], "label_rules": options.label_rules(),
@@ -62,7 +63,7 @@ def identity(options: PredictOptions, genome: FastaGenome, scorer: Scorer) -> di
                if options.annotation is not None else {})}
 
 
-def write_outputs(job: Job, stage: Path, seconds: float) -> dict:
+def write_outputs(job: Job, stage: Path, seconds: float) -> PredictSummary:
     """Merge the parts into ``stage``, evaluate, plot, and write predict.json there (and record the evaluation
     in the registry); return the summary."""
     started = time.perf_counter()
@@ -81,7 +82,7 @@ def write_outputs(job: Job, stage: Path, seconds: float) -> dict:
         metaplot = metaplot_folder(stage, o.annotation, stage, parsed=job.annotation, label=_label(job.scorer))
     markers = [job.folder.done(t) for t in job.plan]
     calls = _calls_summary(job)
-    summary = {
+    summary: PredictSummary = {
         "dnactx_version": __version__, "created": utcnow(), "status": "complete", "identity": job.identity,
         "model": job.identity["model"],
         "genome": {"path": str(o.genome.resolve()), "sha256": job.identity["genome"], "access": genome.access,
@@ -114,8 +115,8 @@ def _evaluation(job: Job, collected: Collected) -> dict | None:
         return None
     a = collected.arrays("labelled")
     n = int(a["label"].size)
-    rule = (f"label 1 where mc/cov ≥ {job.options.threshold} among sites with coverage ≥ "
-            f"{job.options.min_coverage}, as prepare labels them")
+    rule = (f"label 1 where mc/cov ≥ {job.options.labels.threshold} among sites with coverage ≥ "
+            f"{job.options.labels.min_coverage}, as prepare labels them")
     if not n:
         return {"labelled_sites": 0, "rule": rule, "note": "no scored site has a call that prepare would label"}
     return {"labelled_sites": n, "rule": rule,

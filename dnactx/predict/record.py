@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..contracts import PredictSummary
 from ..errors import DnactxError
 from ..runs import RunFolder, default_home
 
@@ -25,7 +26,7 @@ def evaluation_id(run_id: str, out: Path) -> str:
     return hashlib.sha256(f"{run_id}\0{Path(out).resolve()}".encode()).hexdigest()[:20]
 
 
-def evaluation_row(run_id: str, summary: dict, out: Path) -> dict:
+def evaluation_row(run_id: str, summary: PredictSummary, out: Path) -> dict:
     """The registry row (``registry.models.Evaluation``) of ``summary`` (predict.json) for ``run_id``."""
     evaluation = summary["evaluation"] or {}
     overall = (evaluation.get("sites") or {}).get("all") or {}
@@ -38,7 +39,7 @@ def evaluation_row(run_id: str, summary: dict, out: Path) -> dict:
             "summary": {k: summary[k] for k in ("model", "genome", "region", "calls", "evaluation", "counts")}}
 
 
-def record_evaluation(job: Job, summary: dict) -> dict:
+def record_evaluation(job: Job, summary: PredictSummary) -> dict:
     """Record the evaluation; what was done, as predict.json's ``registry`` entry."""
     from ..registry import Registry, record_run
     from ..registry.db import writable

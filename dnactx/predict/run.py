@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 
 from ..atomic import atomic_path, write_json
 from ..choices import CONTEXTS
+from ..contracts import PredictSummary
 from ..distributed import broadcast_object, is_main, process_device, world_size
 from ..errors import DnactxError
 from ..inference import chromosome_buffer, load_chromosome, load_scorer
@@ -48,7 +49,7 @@ def on_main(fn: Callable[[], Any], *, share: bool = True) -> Any:
 
 
 def predict_genome(options: PredictOptions, home: Path | None = None, *, quiet: bool = False,
-                   warn: Callable[[str], None] | None = None) -> dict:
+                   warn: Callable[[str], None] | None = None) -> PredictSummary:
     """Score every cytosine of ``options.genome`` (or its regions) with the model and write the outputs to
     ``options.out``; return predict.json's summary ({"status": "partial", ...} when other chromosome groups are
     still to finish, {} on ranks other than 0)."""
@@ -65,7 +66,7 @@ def predict_genome(options: PredictOptions, home: Path | None = None, *, quiet: 
     job = Job(options, genome, scorer, folder, plan, {}, home)
     job.method = options.scoring_method(scorer.slides, scorer.recipe.family)
     if options.annotation is not None:
-        job.annotation = read_annotation(options.annotation, genome.names, chrom_alias=options.chrom_alias,
+        job.annotation = read_annotation(options.annotation, genome.names, chrom_alias=options.labels.chrom_alias,
                                          promoter_bp=options.promoter_bp, downstream_bp=options.downstream_bp)
     job.identity = on_main(lambda: identity(options, genome, scorer))
     if on_main(lambda: folder.begin(job.identity, force=options.force)):
@@ -172,7 +173,7 @@ def _part_writer(job: Job, target: Target) -> Iterator[pq.ParquetWriter | None]:
         yield writer
 
 
-def _merge_when_complete(job: Job, seconds: float) -> dict:
+def _merge_when_complete(job: Job, seconds: float) -> PredictSummary:
     """Under the --out lock: the summary of a merge done by another process, a partial status while some
     chromosome is not done, or the outputs merged now."""
     folder = job.folder

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import write_json
+from ..contracts import PredictSummary
 from ..errors import DnactxError
 from ..filelock import file_lock
 from ..outputs import claim_folder, owned_names
@@ -54,7 +55,8 @@ class OutFolder:
         return sorted(p for p in self.out.iterdir() if p.name in (SUMMARY, PREDICTIONS, PLOT, *METAPLOT)
                       or p.name.endswith(TRACK_SUFFIXES))
 
-    def summary(self) -> dict | None:
+    def summary(self) -> PredictSummary | None:
+        """predict.json, once the outputs are complete (None before, or when it is unreadable)."""
         return _read_json(self.out / SUMMARY)
 
     def part(self, target: Target) -> Path:

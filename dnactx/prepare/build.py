@@ -207,11 +207,11 @@ class SiteBuilder:
             keep[hit] = False
 
         drop(s.ctx < 0, "undetermined_context")
-        drop(s.cov < o.min_coverage, "low_coverage")
+        drop(s.cov < o.labels.min_coverage, "low_coverage")
         drop(~self.allowed[np.maximum(s.ctx, 0)], "context_filter")
         level = np.divide(s.mc, s.cov, out=np.zeros(s.mc.size), where=s.cov > 0)
-        if o.exclude_between is not None:
-            lo, hi = o.exclude_between
+        if o.labels.exclude_between is not None:
+            lo, hi = o.labels.exclude_between
             drop((level > lo) & (level < hi), "ambiguous")
         drop(~subsample(np.full(s.pos.size, self.keys[chrom]), s.pos, s.strand, o.seed, o.fraction), "subsample")
         if self.splits is None:
@@ -230,7 +230,7 @@ class SiteBuilder:
 
     def _table(self, chrom: int, bases: Stranded, s: _Sites, split: np.ndarray) -> pa.Table:
         level = s.mc / s.cov
-        label = labels(level, self.o.threshold)
+        label = labels(level, self.o.labels.threshold)
         repeat = bases.masked(s.idx)
         self.tally.add_sites(split, s.ctx, label, repeat)
         seq = site_windows(bases, s.pos, s.strand, self.o.window)

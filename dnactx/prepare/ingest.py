@@ -53,7 +53,7 @@ class Ingest:
              progress: Progress | None = None) -> None:
         """Spill one file; ``first`` sees the first records of it (for an early look at the genome); each chunk of
         rows read is one ``progress`` chunk."""
-        for chunk in iter_calls(path, layout, chunk_rows, self.o.mod_code):
+        for chunk in iter_calls(path, layout, chunk_rows, self.o.labels.mod_code):
             before = self.tally.rows
             records = self.add(file_index, path, layout, chunk)
             if first is not None and records is not None:
@@ -95,7 +95,7 @@ class Ingest:
         return rec
 
     def _map_chroms(self, chunk: CallChunk) -> tuple[np.ndarray, np.ndarray]:
-        mapped = [self.o.chrom_alias.get(n, n) for n in chunk.chrom_names]
+        mapped = [self.o.labels.chrom_alias.get(n, n) for n in chunk.chrom_names]
         ctrl = self.o.control_chrom
         pairs = zip(chunk.chrom_names, mapped, strict=True)
         is_ctrl = np.array([ctrl is not None and ctrl in pair for pair in pairs], dtype=bool)

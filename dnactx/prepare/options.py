@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..choices import CONTEXTS
 from ..errors import DnactxError
-from ..io.formats import FORMATS, MOD_CODES
+from .labels import LabelRules
 
 
 @dataclass
@@ -19,12 +19,8 @@ class PrepareOptions:
     genome: Path
     calls: tuple[Path, ...]  # one or more call files (a single path is accepted too)
     out: Path
-    format: str = "auto"
-    mod_code: str = "m"
+    labels: LabelRules = field(default_factory=LabelRules)  # how call-file rows become labelled sites
     window: int = 800
-    min_coverage: int = 3
-    threshold: float = 0.5
-    exclude_between: tuple[float, float] | None = None
     contexts: tuple[str, ...] = CONTEXTS
     fraction: float = 1.0
     seed: int = 0
@@ -34,7 +30,6 @@ class PrepareOptions:
     test_frac: float = 0.1
     val_chroms: tuple[str, ...] = ()
     test_chroms: tuple[str, ...] = ()
-    chrom_alias: dict[str, str] = field(default_factory=dict)
     control_chrom: str | None = None
     mismatch_tolerance: float = 0.01
     chunk_rows: int = 250_000
@@ -56,20 +51,9 @@ class PrepareOptions:
             raise DnactxError("--calls is required: a methylation call file (repeat --calls for several)")
         if len(self.calls) > 65_535:
             raise DnactxError(f"{len(self.calls):,} --calls files; at most 65,535 (concatenate some)")
-        if self.format != "auto" and self.format not in FORMATS:
-            raise DnactxError(f"unknown --format {self.format!r}; use auto or one of {', '.join(FORMATS)}")
-        if self.mod_code not in MOD_CODES:
-            raise DnactxError(f"--mod-code must be one of {', '.join(MOD_CODES)}, got {self.mod_code!r}")
+        self.labels.validate()
         if self.window < 2 or self.window % 2:
             raise DnactxError(f"--window must be an even number ≥ 2 (flank of window/2 each side), got {self.window}")
-        if self.min_coverage < 1:
-            raise DnactxError(f"--min-coverage must be at least 1 (a level needs reads), got {self.min_coverage}")
-        if not 0.0 < self.threshold <= 1.0:
-            raise DnactxError(f"--threshold must be in (0, 1], got {self.threshold}")
-        if self.exclude_between is not None:
-            lo, hi = self.exclude_between
-            if not 0.0 <= lo < hi <= 1.0:
-                raise DnactxError(f"--exclude-between needs 0 ≤ LO < HI ≤ 1, got {lo} {hi}")
         bad = [c for c in self.contexts if c not in CONTEXTS]
         if bad or not self.contexts:
             raise DnactxError(f"--contexts must be a comma list of {','.join(CONTEXTS)}, got {','.join(self.contexts)}")
@@ -100,28 +84,18 @@ class PrepareOptions:
             raise DnactxError(f"mismatch tolerance must be in [0, 1), got {self.mismatch_tolerance}")
 
     def to_dict(self) -> dict:
+        """prepare.json's parameters: every option, the label rules among them (one flat object)."""
         d = dataclasses.asdict(self)
+        del d["labels"]
+        d.update(self.labels.to_dict())
         for key in ("genome", "out"):
             d[key] = str(d[key])
         d["annotation"] = str(self.annotation) if self.annotation is not None else None
         d["calls"] = [str(c) for c in self.calls]
         d["contexts"] = list(self.contexts)
-        d["exclude_between"] = list(self.exclude_between) if self.exclude_between else None
         d["val_chroms"], d["test_chroms"] = list(self.val_chroms), list(self.test_chroms)
         del d["chunk_rows"]
         return d
-
-
-def parse_aliases(items: list[str] | None) -> dict[str, str]:
-    """``["Chr1=chr1", ...]`` → ``{"Chr1": "chr1"}`` (calls-file name → FASTA name)."""
-    out: dict[str, str] = {}
-    for item in items or []:
-        name, sep, target = item.partition("=")
-        if not sep or not name.strip() or not target.strip():
-            raise DnactxError(f"--chrom-alias must look like NAME=FASTA_NAME (e.g. Chr1=chr1), got {item!r}")
-        out[name.strip()] = target.strip()
-    return out
-
 
 
 _GLOB_CHARS = set("*?[")

@@ -45,12 +45,12 @@ def prepare_dataset(options: PrepareOptions, *, warn: Callable[[str], None] | No
     progress = progress or Progress("prepare", enabled=False)
     for calls in options.calls:
         check_roles(options.genome, calls)
-    layouts = [detect_format(path, options.format) for path in options.calls]
+    layouts = [detect_format(path, options.labels.format) for path in options.calls]
     genome = FastaGenome(options.genome)
     notes = [genome.note] if genome.note else []
     annotation = None
     if options.annotation is not None:
-        annotation = read_annotation(options.annotation, genome.names, chrom_alias=options.chrom_alias,
+        annotation = read_annotation(options.annotation, genome.names, chrom_alias=options.labels.chrom_alias,
                                      promoter_bp=options.promoter_bp, downstream_bp=options.downstream_bp)
         notes += annotation.warnings
     tally = Tally()
@@ -121,7 +121,7 @@ def _chrom_splits(options: PrepareOptions, genome: FastaGenome) -> np.ndarray:
     split = np.zeros(len(genome.names), dtype=np.int8)
     for code, names, flag in ((1, options.val_chroms, "--val-chroms"), (2, options.test_chroms, "--test-chroms")):
         for name in names:
-            target = options.chrom_alias.get(name, name)
+            target = options.labels.chrom_alias.get(name, name)
             if target not in index:
                 raise DnactxError(f"{flag}: {name!r} is not a chromosome of --genome {options.genome} "
                                   f"(it has {_names(genome.names)})")
@@ -187,7 +187,7 @@ def _finish(options: PrepareOptions, genome: FastaGenome, t: Tally, builder: Sit
                         "rate reported")
     if not t.n_sites:
         reasons = ", ".join(f"{k} {v:,}" for k, v in t.skipped_dict().items() if v)
-        hint = (f"; --mod-code {o.mod_code} reads none of the modkit rows: try another --mod-code"
+        hint = (f"; --mod-code {o.labels.mod_code} reads none of the modkit rows: try another --mod-code"
                 if t.skipped.get("other_modification", 0) == t.rows else "")
         raise DnactxError(f"nothing left after filters: {t.rows:,} rows read, all skipped ({reasons}); "
                           f"lower --min-coverage, widen --contexts or raise --fraction{hint}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..io.fasta import COMPLEMENT
+from ..sequence import COMPLEMENT
 
 C, G, N = ord("C"), ord("G"), ord("N")
 _H = np.zeros(256, dtype=bool)

@@ -10,7 +10,8 @@ import numpy as np
 import pyarrow as pa
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..io.fasta import CANON, COMPLEMENT, FastaGenome
+from ..io.fasta import FastaGenome
+from ..sequence import CANON, COMPLEMENT
 
 _SLAB = 1 << 23  # bases converted at a time (a LUT over a uint8 array makes an 8-byte index per element)
 

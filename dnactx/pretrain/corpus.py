@@ -20,7 +20,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..errors import DnactxError
-from ..io.fasta import CANON, COMPLEMENT, FastaGenome, N
+from ..io.fasta import FastaGenome
+from ..sequence import CANON, COMPLEMENT, N
 
 HELDOUT_SHARE = 0.05  # share of blocks held out for evaluation
 MIN_BLOCK = 10_000  # bp; blocks are at least 4 windows long

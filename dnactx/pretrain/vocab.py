@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DnactxError
-from ..tokenize import SPECIALS, KmerTokenizer, base_codes, dnabert_vocab
+from ..sequence import base_codes
+from ..tokenize import SPECIALS, KmerTokenizer, dnabert_vocab
 
 TOKENIZER_CHOICES = "kmer:6|kmer:K (K 3-6)|nt:6|char|bpe:N"
 NT_SPECIALS = ("<unk>", "<pad>", "<mask>", "<cls>", "<eos>", "<bos>")
@@ -220,7 +221,7 @@ def make_vocab(spec: str, corpus_windows: np.ndarray | None = None) -> Vocab:
     tok = Tokenizer(models.BPE(unk_token="[UNK]"))
     trainer = trainers.BpeTrainer(vocab_size=n, special_tokens=list(SPECIALS), initial_alphabet=list("ACGTN"),
                                   show_progress=False)
-    from ..io.fasta import CANON
+    from ..sequence import CANON
 
     rows = max(1, min(len(corpus_windows), BPE_SAMPLE_BASES // corpus_windows.shape[1]))
     pick = np.linspace(0, len(corpus_windows) - 1, rows).astype(np.int64)

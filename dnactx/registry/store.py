@@ -375,25 +375,6 @@ class Registry:
 
         return self._write(write) if ids else 0
 
-    def metric_rows(self, *, split: str | None = None, context: str | None = None, name: str | None = None,
-                    all_contexts: bool = False) -> list[dict]:
-        """Metric rows for ranking and tables; ``context=None`` means the all-sites value unless ``all_contexts``."""
-        conds = []
-        if split:
-            conds.append(Metric.split == split)
-        if name:
-            conds.append(Metric.name == name)
-        if context:
-            conds.append(Metric.context == context)
-        elif not all_contexts:
-            conds.append(Metric.context.is_(None))
-
-        def read(s: Session) -> list[dict]:
-            q = select(Metric.run_id, Metric.split, Metric.context, Metric.name, Metric.value).where(*conds)
-            return [dict(r._mapping) for r in s.exec(q.order_by(Metric.run_id))]
-
-        return self._read(read)
-
     # -- matrices and datasets ---------------------------------------------------------------------------------
     def ensure_matrix(self, name: str, spec: dict) -> str:
         """The matrix id for ``name`` (its name), creating it if absent; safe when many tasks call it at once."""

@@ -16,7 +16,7 @@ from ..data.torchdata import ColumnDataset
 from ..distributed import is_main
 from ..losses import make_loss
 from ..runs import RunFolder
-from ..tokenize import base_codes
+from ..sequence import base_codes
 from . import cache
 from .config import LoopConfig, TrainConfig, parse_finetune
 from .loop import TRAIN_LOG, fit, make_accelerator

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..atomic import atomic_path, write_json, write_text
 from ..contracts import MetricsFile, RunFacts
-from ..data.dataset import Dataset, cut_context, load_dataset, read_meta
+from ..data.dataset import Dataset, load_dataset, read_meta
 from ..distributed import is_distributed, is_main, share_run_id
 from ..errors import DnactxError, ExitCode
 from ..formatting import term
@@ -21,6 +21,7 @@ from ..inference.calibration import CALIBRATION_FILE
 from ..provenance import library_versions
 from ..runs import RunFolder, folder_for_this_process, iter_run_folders, run_config
 from ..runs.liveness import heartbeat
+from ..sequence import cut_context
 from ..stats.evaluation import RunEvaluation, Settings, Sites, evaluate_run
 from ..storage import StorageError, from_os_error, is_storage_error
 from .config import TrainConfig, effective_max_train
