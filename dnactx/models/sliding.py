@@ -44,65 +44,125 @@ def slice_features(cnn: CNN, codes: torch.Tensor, starts: torch.Tensor, length: 
     """
     if length < MIN_LENGTH:
         raise ValueError(f"sliding features need inputs of at least {MIN_LENGTH} bp, got {length}")
-    conv1, norm1, _ = cnn.conv1
-    _, conv2, norm2, _ = cnn.conv2
-    jmax, k_last, pooled = interior(length)
-    t0 = POOL * (jmax + 1)  # first input position after the last shared pooled block
+    w1, b1, w2, b2 = _weights(cnn)
+    c1, c2 = w1.shape[0], w2.shape[0]
+    dev = codes.device
+    jr, k_last, pooled = interior(length)
+    jr += 1  # the first pooled block that the input's right end reaches
+    # N (contributing nothing) around the stretch: every input has 4 bases and 3 pooled blocks on each side
+    codes = F.pad(codes.long(), (_PAD, _PAD), value=4)
+    starts = starts + _PAD
     n = starts.numel()
-    onehot = cnn.onehot[codes.long()].T[None]  # (1, 4, N)
-    z1 = norm1(conv1(onehot))[0]  # (C1, N), conv1 + BatchNorm before ReLU
+    z1 = F.conv1d(cnn.onehot[codes].T[None], w1, b1, padding=4)[0]  # (C1, N): conv1 (+ BatchNorm) before ReLU
 
-    # pooled and conv2 maps per phase, padded to one length: (4, C, M)
+    # pooled and conv2 (before ReLU) maps per phase (start mod 4), padded to one length M
     maps_p, maps_h = [], []
     for phase in range(POOL):
         p = F.relu(F.max_pool1d(z1[None, :, phase:], POOL, POOL))[0]
         maps_p.append(p)
-        maps_h.append(F.relu(norm2(conv2(p[None])))[0])
+        maps_h.append(F.conv1d(p[None], w2, b2, padding=3)[0])
     size = max(m.shape[-1] for m in maps_p)
-    shared_p = torch.stack([F.pad(m, (0, size - m.shape[-1])) for m in maps_p])
-    shared_h = torch.stack([F.pad(m, (0, size - m.shape[-1])) for m in maps_h])
-    width = k_last - 3  # interior conv2 positions 4 … k_last
+    shared_p = torch.stack([F.pad(m, (0, size - m.shape[-1])) for m in maps_p])  # (4, C1, M)
+    shared_hpre = torch.stack([F.pad(m, (0, size - m.shape[-1])) for m in maps_h])  # (4, C2, M)
+    shared_h = F.relu(shared_hpre)
+    width = k_last - 3  # interior conv2 positions 4 … k_last: the shared map's own values
     run_max = _sliding_max(shared_h, width)
     run_sum = F.pad(shared_h.double().cumsum(-1), (1, 0))
+    rows_z = z1.T.contiguous()  # (N, C1)
+    rows_p = shared_p.transpose(1, 2).reshape(POOL * size, c1)
+    rows_h = shared_hpre.transpose(1, 2).reshape(POOL * size, c2)
 
     phase, j0 = starts % POOL, starts // POOL
-    base = starts[:, None]
-    # conv1 at the input's left end (outputs 0…3) and tail (outputs t0…length-1), from the input's own bases
-    left = _conv1(cnn, codes[base + torch.arange(8, device=codes.device)])[:, :, :4]
-    tail_idx = base + torch.arange(t0 - 4, length, device=codes.device)
-    tail = _conv1(cnn, codes[tail_idx])[:, :, 4:]
-    p0 = F.relu(left.amax(-1, keepdim=True))  # pooled 0
-    p_tail = F.relu(F.max_pool1d(tail, POOL, POOL, ceil_mode=True))  # pooled jmax+1 … pooled-1
+    base = phase * size + j0  # the row of each input's pooled block 0 in rows_p / rows_h
 
-    def gather_p(lo: int, hi: int) -> torch.Tensor:  # shared pooled positions lo…hi-1 of each input: (n, C1, k)
-        return shared_p[phase[:, None], :, j0[:, None] + torch.arange(lo, hi, device=codes.device)].transpose(1, 2)
+    def gather(rows: torch.Tensor, first: torch.Tensor, lo: int, hi: int) -> torch.Tensor:  # (n, hi - lo, C)
+        at = first[:, None] + torch.arange(lo, hi, device=dev)
+        return rows.index_select(0, at.reshape(-1)).reshape(n, hi - lo, -1)
 
-    zeros = p0.new_zeros(n, p0.shape[1], 3)
-    left_tile = torch.cat([zeros, p0, gather_p(1, 7)], dim=-1)  # pooled -3 … 6
-    right_tile = torch.cat([gather_p(k_last - 2, jmax + 1), p_tail, zeros], dim=-1)  # pooled k_last-2 … pooled+2
-    h_left = F.relu(norm2(F.conv1d(left_tile, conv2.weight, conv2.bias)))  # conv2 0 … 3
-    h_right = F.relu(norm2(F.conv1d(right_tile, conv2.weight, conv2.bias)))  # conv2 k_last+1 … pooled-1
+    # conv1 at the input's 4 outermost positions each side: the shared map minus what the 4 bases beyond the end
+    # contributed (the input's own zero padding), one table row per 4-base combination
+    left_corr, right_corr = _end_tables(w1)
+    digits = 5 ** torch.arange(3, -1, -1, device=dev)
+    outside_left = (codes[starts[:, None] - 4 + torch.arange(4, device=dev)] * digits).sum(-1)
+    outside_right = (codes[starts[:, None] + length + torch.arange(4, device=dev)] * digits).sum(-1)
+    z_left = gather(rows_z, starts, 0, 4) + left_corr[outside_left]  # (n, 4, C1): input positions 0 … 3
+    z_right = gather(rows_z, starts, POOL * jr, length)  # positions 4·jr … length-1
+    z_right[:, -4:] += right_corr[outside_right]
+    p_left = F.relu(z_left.amax(1))  # pooled block 0 as the input has it
+    p_right = F.relu(F.max_pool1d(z_right.transpose(1, 2), POOL, POOL, ceil_mode=True)).transpose(1, 2)
+
+    # conv2 is linear in the pooled values: where the input's differ from the shared ones (blocks -3 … 0 and
+    # jr … pooled+2, the input's zero padding included), its outputs 0 … 3 and jr-3 … pooled-1 move by the kernel
+    # times the difference (one Toeplitz matrix product per end)
+    d_left = -gather(rows_p, base, -3, 1)
+    d_left[:, 3] += p_left
+    d_right = -gather(rows_p, base, jr, pooled + 3)
+    d_right[:, :pooled - jr] += p_right
+    t_left, t_right = _toeplitz(w2, 4, 4, 0), _toeplitz(w2, pooled + 3 - jr, pooled + 3 - jr, 6)
+    h_left = F.relu(gather(rows_h, base, 0, 4) + (d_left.reshape(n, -1) @ t_left).reshape(n, 4, c2))
+    h_right = F.relu(gather(rows_h, base, jr - 3, pooled)
+                     + (d_right.reshape(n, -1) @ t_right).reshape(n, pooled + 3 - jr, c2))
 
     at = j0 + 4
     mid_max = run_max[phase, :, at]
     mid_sum = run_sum[phase, :, at + width] - run_sum[phase, :, at]
-    h_max = torch.maximum(mid_max, torch.maximum(h_left.amax(-1), h_right.amax(-1)))
-    h_mean = ((mid_sum + h_left.sum(-1).double() + h_right.sum(-1).double()) / pooled).to(h_max.dtype)
+    h_max = torch.maximum(mid_max, torch.maximum(h_left.amax(1), h_right.amax(1)))
+    h_mean = ((mid_sum + h_left.sum(1).double() + h_right.sum(1).double()) / pooled).to(h_max.dtype)
 
     c = cnn.center
     if c < 4:
-        z_c = left[:, :, c]
-    elif c >= t0:
-        z_c = tail[:, :, c - t0]
+        z_c = z_left[:, c]
+    elif c >= POOL * jr:
+        z_c = z_right[:, c - POOL * jr]
     else:
-        z_c = z1[:, starts + c].T
+        z_c = rows_z[starts + c]
     return torch.cat([F.relu(z_c), h_max, h_mean], dim=-1)
 
 
-def _conv1(cnn: CNN, codes: torch.Tensor) -> torch.Tensor:
-    """conv1 + its BatchNorm (before ReLU) of short inputs, zero-padded at their ends as ``encode`` pads."""
-    conv, norm, _ = cnn.conv1
-    return norm(conv(cnn.onehot[codes.long()].transpose(1, 2)))
+_PAD = 16  # N bases added on each side of a stretch (a multiple of POOL: phases stay the starts' own)
+
+
+def _weights(cnn: CNN) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """conv1's and conv2's weights and biases with their BatchNorm folded in (as ``CNN.fused``; unchanged there)."""
+    from torch import nn
+    from torch.nn.utils.fusion import fuse_conv_bn_weights
+
+    out = []
+    for conv, norm in ((cnn.conv1[0], cnn.conv1[1]), (cnn.conv2[1], cnn.conv2[2])):
+        bias = conv.bias if conv.bias is not None else conv.weight.new_zeros(conv.weight.shape[0])
+        if isinstance(norm, nn.Identity):
+            out += [conv.weight, bias]
+        else:
+            w, b = fuse_conv_bn_weights(conv.weight, bias, norm.running_mean, norm.running_var, norm.eps,
+                                        norm.weight, norm.bias)
+            out += [w.detach(), b.detach()]
+    return out[0], out[1], out[2], out[3]
+
+
+def _end_tables(w1: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(625, 4, C1) each: minus what 4 bases (base-5 digits, first = most significant) just before an input add
+    to conv1 at its positions 0 … 3, and what 4 bases just after it add at its last 4 positions."""
+    combos = torch.arange(625, device=w1.device)
+    digits = (combos[:, None] // 5 ** torch.arange(3, -1, -1, device=w1.device)) % 5
+    eye = torch.eye(5, device=w1.device, dtype=w1.dtype)[:, :4]
+    outside = eye[digits].transpose(1, 2)  # (625, 4, 4): the 4 bases one-hot, N all zero
+    zeros = torch.zeros_like(outside)
+    left = F.conv1d(torch.cat([outside, zeros], -1), w1, padding=4)[:, :, 4:8]
+    right = F.conv1d(torch.cat([zeros, outside], -1), w1, padding=4)[:, :, 0:4]
+    return -left.transpose(1, 2), -right.transpose(1, 2)
+
+
+def _toeplitz(w2: torch.Tensor, blocks: int, outputs: int, offset: int) -> torch.Tensor:
+    """(blocks·C1, outputs·C2): conv2's change at outputs ``o`` from changes of pooled blocks ``b`` (rows block-
+    major, then channel), tap ``b - o + offset`` where it lies in the kernel (the first block is ``offset - 3``
+    before the first output)."""
+    c2, c1, taps = w2.shape
+    out = w2.new_zeros(blocks, c1, outputs, c2)
+    for b in range(blocks):
+        for o in range(outputs):
+            if 0 <= b - o + offset < taps:
+                out[b, :, o] = w2[:, :, b - o + offset].T
+    return out.reshape(blocks * c1, outputs * c2)
 
 
 def _sliding_max(x: torch.Tensor, width: int) -> torch.Tensor:
