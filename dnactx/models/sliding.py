@@ -2,12 +2,15 @@
 
 ``CNN.encode`` of an input of ``length`` bp computes conv1 at every base, a max-pool by 4 (ceil mode), conv2 on the
 pooled map, and takes conv1's output at the C and conv2's max and mean over the whole input. Inputs cut from one
-sequence at nearby starts share almost every base, so here conv1 runs once over the sequence and conv2 once per
-pooling phase (start mod 4): an input's value at a position equals the shared map's wherever the input's own zero
-padding does not reach it. Only the few positions within the receptive field of an input's two ends differ (conv1's
-4 outermost outputs each side, the pooled values built on them, conv2's outputs within 3 of those or of the ends):
-they are computed exactly per input from its own bases, and the interior max and sum are read from the shared maps
-(a sliding max and a float64 running sum). Equal to ``encode`` on the cut inputs to float32 rounding (~1e-6).
+sequence at nearby starts share almost every base, so here conv1 runs once over the sequence and conv2 once over
+the pooled maps of all 4 pooling phases (start mod 4, one batched call): an input's value at a position equals the
+shared map's wherever the input's own zero padding does not reach it. Near its two ends the input's values are the
+shared ones corrected, never recomputed: conv1 at its 4 outermost positions each side loses what the 4 bases beyond
+the end contributed (a table over the 625 combinations of those bases), which changes pooled block 0 and the last
+ones; conv2 is linear in the pooled values, so its outputs within 3 blocks of each end move by its kernel times the
+pooled differences (the input's zero padding included), one Toeplitz matrix product per end for all inputs. The
+interior max and sum are read from the shared maps (a sliding max, a float64 running sum). Equal to ``encode`` on
+the cut inputs to float32 rounding (~1e-6).
 """
 
 from __future__ import annotations
@@ -55,19 +58,16 @@ def slice_features(cnn: CNN, codes: torch.Tensor, starts: torch.Tensor, length: 
     n = starts.numel()
     z1 = F.conv1d(cnn.onehot[codes].T[None], w1, b1, padding=4)[0]  # (C1, N): conv1 (+ BatchNorm) before ReLU
 
-    # pooled and conv2 (before ReLU) maps per phase (start mod 4), padded to one length M
-    maps_p, maps_h = [], []
-    for phase in range(POOL):
-        p = F.relu(F.max_pool1d(z1[None, :, phase:], POOL, POOL))[0]
-        maps_p.append(p)
-        maps_h.append(F.conv1d(p[None], w2, b2, padding=3)[0])
-    size = max(m.shape[-1] for m in maps_p)
-    shared_p = torch.stack([F.pad(m, (0, size - m.shape[-1])) for m in maps_p])  # (4, C1, M)
-    shared_hpre = torch.stack([F.pad(m, (0, size - m.shape[-1])) for m in maps_h])  # (4, C2, M)
+    # pooled and conv2 (before ReLU) maps of the 4 phases (start mod 4) at once: the max of every 4 consecutive
+    # conv1 outputs, read with stride 4 from each phase, then one batched conv2: (4, C, M)
+    size = (z1.shape[-1] - 3) // POOL
+    quad = z1.unfold(-1, POOL, 1).amax(-1)[:, :POOL * size]  # (C1, 4·M): max of z1[t … t+3]
+    shared_p = F.relu(quad.reshape(c1, size, POOL).permute(2, 0, 1))  # (4, C1, M)
+    shared_hpre = F.conv1d(shared_p, w2, b2, padding=3)  # (4, C2, M)
     shared_h = F.relu(shared_hpre)
     width = k_last - 3  # interior conv2 positions 4 … k_last: the shared map's own values
     run_max = _sliding_max(shared_h, width)
-    run_sum = F.pad(shared_h.double().cumsum(-1), (1, 0))
+    run_sum = shared_h.cumsum(-1, dtype=torch.float64)  # [k]: sum of h[0 … k]
     rows_z = z1.T.contiguous()  # (N, C1)
     rows_p = shared_p.transpose(1, 2).reshape(POOL * size, c1)
     rows_h = shared_hpre.transpose(1, 2).reshape(POOL * size, c2)
@@ -94,18 +94,17 @@ def slice_features(cnn: CNN, codes: torch.Tensor, starts: torch.Tensor, length: 
     # conv2 is linear in the pooled values: where the input's differ from the shared ones (blocks -3 … 0 and
     # jr … pooled+2, the input's zero padding included), its outputs 0 … 3 and jr-3 … pooled-1 move by the kernel
     # times the difference (one Toeplitz matrix product per end)
-    d_left = -gather(rows_p, base, -3, 1)
-    d_left[:, 3] += p_left
-    d_right = -gather(rows_p, base, jr, pooled + 3)
-    d_right[:, :pooled - jr] += p_right
-    t_left, t_right = _toeplitz(w2, 4, 4, 0), _toeplitz(w2, pooled + 3 - jr, pooled + 3 - jr, 6)
-    h_left = F.relu(gather(rows_h, base, 0, 4) + (d_left.reshape(n, -1) @ t_left).reshape(n, 4, c2))
-    h_right = F.relu(gather(rows_h, base, jr - 3, pooled)
-                     + (d_right.reshape(n, -1) @ t_right).reshape(n, pooled + 3 - jr, c2))
+    d_left = F.pad(p_left[:, None], (0, 0, 3, 0)) - gather(rows_p, base, -3, 1)
+    d_right = F.pad(p_right, (0, 0, 0, 3)) - gather(rows_p, base, jr, pooled + 3)
+    span = pooled + 3 - jr
+    t_left, t_right = _toeplitz(w2, 4, 4, 0), _toeplitz(w2, span, span, 6)
+    h_left = torch.addmm(gather(rows_h, base, 0, 4).reshape(n, -1), d_left.reshape(n, -1), t_left)
+    h_right = torch.addmm(gather(rows_h, base, jr - 3, pooled).reshape(n, -1), d_right.reshape(n, -1), t_right)
+    h_left, h_right = h_left.clamp_min_(0).reshape(n, 4, c2), h_right.clamp_min_(0).reshape(n, span, c2)
 
     at = j0 + 4
     mid_max = run_max[phase, :, at]
-    mid_sum = run_sum[phase, :, at + width] - run_sum[phase, :, at]
+    mid_sum = run_sum[phase, :, at + width - 1] - run_sum[phase, :, at - 1]  # at ≥ 4: the padding
     h_max = torch.maximum(mid_max, torch.maximum(h_left.amax(1), h_right.amax(1)))
     h_mean = ((mid_sum + h_left.sum(1).double() + h_right.sum(1).double()) / pooled).to(h_max.dtype)
 
@@ -119,7 +118,7 @@ def slice_features(cnn: CNN, codes: torch.Tensor, starts: torch.Tensor, length: 
     return torch.cat([F.relu(z_c), h_max, h_mean], dim=-1)
 
 
-_PAD = 16  # N bases added on each side of a stretch (a multiple of POOL: phases stay the starts' own)
+_PAD = 32  # N bases on each side of a stretch: every map reaches past each input's end (a multiple of POOL)
 
 
 def _weights(cnn: CNN) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
