@@ -61,7 +61,8 @@ def slice_features(cnn: CNN, codes: torch.Tensor, starts: torch.Tensor, length: 
     # pooled and conv2 (before ReLU) maps of the 4 phases (start mod 4) at once: the max of every 4 consecutive
     # conv1 outputs, read with stride 4 from each phase, then one batched conv2: (4, C, M)
     size = (z1.shape[-1] - 3) // POOL
-    quad = z1.unfold(-1, POOL, 1).amax(-1)[:, :POOL * size]  # (C1, 4·M): max of z1[t … t+3]
+    pair = torch.maximum(z1[:, :-1], z1[:, 1:])
+    quad = torch.maximum(pair[:, :-2], pair[:, 2:])[:, :POOL * size]  # (C1, 4·M): max of z1[t … t+3]
     shared_p = F.relu(quad.reshape(c1, size, POOL).permute(2, 0, 1))  # (4, C1, M)
     shared_hpre = F.conv1d(shared_p, w2, b2, padding=3)  # (4, C2, M)
     shared_h = F.relu(shared_hpre)
