@@ -64,14 +64,14 @@ def slice_features(cnn: CNN, codes: torch.Tensor, starts: torch.Tensor, length: 
     pair = torch.maximum(z1[:, :-1], z1[:, 1:])
     quad = torch.maximum(pair[:, :-2], pair[:, 2:])[:, :POOL * size]  # (C1, 4·M): max of z1[t … t+3]
     shared_p = F.relu(quad.reshape(c1, size, POOL).permute(2, 0, 1))  # (4, C1, M)
-    shared_hpre = F.conv1d(shared_p, w2, b2, padding=3)  # (4, C2, M)
-    shared_h = F.relu(shared_hpre)
+    rows_h = F.conv1d(shared_p, w2, b2, padding=3).transpose(1, 2).contiguous()  # (4, M, C2), channels last
+    shared_h = F.relu(rows_h)
     width = k_last - 3  # interior conv2 positions 4 … k_last: the shared map's own values
-    run_max = _sliding_max(shared_h, width)
-    run_sum = shared_h.cumsum(-1, dtype=torch.float64)  # [k]: sum of h[0 … k]
+    run_max = _sliding_max(shared_h, width).reshape(-1, c2)  # per phase M - width + 1 rows
+    run_sum = shared_h.cumsum(1, dtype=torch.float64).reshape(-1, c2)  # [k]: sum of h[0 … k], per phase M rows
     rows_z = z1.T.contiguous()  # (N, C1)
     rows_p = shared_p.transpose(1, 2).reshape(POOL * size, c1)
-    rows_h = shared_hpre.transpose(1, 2).reshape(POOL * size, c2)
+    rows_h = rows_h.reshape(POOL * size, c2)
 
     phase, j0 = starts % POOL, starts // POOL
     base = phase * size + j0  # the row of each input's pooled block 0 in rows_p / rows_h
@@ -104,8 +104,8 @@ def slice_features(cnn: CNN, codes: torch.Tensor, starts: torch.Tensor, length: 
     h_left, h_right = h_left.clamp_min_(0).reshape(n, 4, c2), h_right.clamp_min_(0).reshape(n, span, c2)
 
     at = j0 + 4
-    mid_max = run_max[phase, :, at]
-    mid_sum = run_sum[phase, :, at + width - 1] - run_sum[phase, :, at - 1]  # at ≥ 4: the padding
+    mid_max = run_max.index_select(0, phase * (size - width + 1) + at)
+    mid_sum = run_sum.index_select(0, base + 3 + width) - run_sum.index_select(0, base + 3)  # at ≥ 4: the padding
     h_max = torch.maximum(mid_max, torch.maximum(h_left.amax(1), h_right.amax(1)))
     h_mean = ((mid_sum + h_left.sum(1).double() + h_right.sum(1).double()) / pooled).to(h_max.dtype)
 
@@ -166,10 +166,10 @@ def _toeplitz(w2: torch.Tensor, blocks: int, outputs: int, offset: int) -> torch
 
 
 def _sliding_max(x: torch.Tensor, width: int) -> torch.Tensor:
-    """``out[..., j] = x[..., j:j + width].amax(-1)`` for every j with a full window (doubling, log2(width) passes)."""
+    """``out[:, j] = x[:, j:j + width].amax(1)`` for every j with a full window (doubling, log2(width) passes)."""
     m, span = x, 1
     while 2 * span <= width:
-        m = torch.maximum(m[..., :-span], m[..., span:])
+        m = torch.maximum(m[:, :-span], m[:, span:])
         span *= 2
-    count = x.shape[-1] - width + 1
-    return torch.maximum(m[..., :count], m[..., width - span:width - span + count])
+    count = x.shape[1] - width + 1
+    return torch.maximum(m[:, :count], m[:, width - span:width - span + count])
