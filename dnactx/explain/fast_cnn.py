@@ -89,9 +89,9 @@ class CnnDeltas:
         old = codes_t[s, col]
         at = torch.div(col, POOL, rounding_mode="floor")  # jb + 1
         row = s * width + at
-        z = z1_win.index_select(0, row) + self.table.index_select(0, (old * 4 + new) * POOL + col % POOL)
+        z = z1_win.index_select(0, row).add_(self.table.index_select(0, (old * 4 + new) * POOL + col % POOL))
         dp = F.relu(z.reshape(-1, POOL).amax(-1)).reshape(len(row), -1).sub_(p_win.index_select(0, row))
-        h_new = torch.addmm(h_win.index_select(0, row), dp, self.w2).clamp_min_(0)
+        h_new = h_win.index_select(0, row).addmm_(dp, self.w2).clamp_min_(0)  # in place: no copy of the patch
         h_new = h_new.reshape(len(row), -1, 9)  # (m, C2, 9): conv2 jb-3 … jb+5 after the change
         h_mean = mean.index_select(0, s) + (h_new.sum(-1) - h_sum.index_select(0, row)) / pooled
         ends = pooled + 1  # rows per site of prefix and suffix

@@ -99,8 +99,8 @@ def slice_features(cnn: CNN, codes: torch.Tensor, starts: torch.Tensor, length: 
     d_right = F.pad(p_right, (0, 0, 0, 3)) - gather(rows_p, base, jr, pooled + 3)
     span = pooled + 3 - jr
     t_left, t_right = _toeplitz(w2, 4, 4, 0), _toeplitz(w2, span, span, 6)
-    h_left = torch.addmm(gather(rows_h, base, 0, 4).reshape(n, -1), d_left.reshape(n, -1), t_left)
-    h_right = torch.addmm(gather(rows_h, base, jr - 3, pooled).reshape(n, -1), d_right.reshape(n, -1), t_right)
+    h_left = gather(rows_h, base, 0, 4).reshape(n, -1).addmm_(d_left.reshape(n, -1), t_left)
+    h_right = gather(rows_h, base, jr - 3, pooled).reshape(n, -1).addmm_(d_right.reshape(n, -1), t_right)
     h_left, h_right = h_left.clamp_min_(0).reshape(n, 4, c2), h_right.clamp_min_(0).reshape(n, span, c2)
 
     at = j0 + 4
