@@ -50,8 +50,8 @@ def slice_features(cnn: CNN, codes: torch.Tensor, starts: torch.Tensor, length: 
     w1, b1, w2, b2 = _weights(cnn)
     c1, c2 = w1.shape[0], w2.shape[0]
     dev = codes.device
-    jr, k_last, pooled = interior(length)
-    jr += 1  # the first pooled block that the input's right end reaches
+    jmax, k_last, pooled = interior(length)
+    jr = jmax + 1  # the first pooled block that the input's right end reaches
     # N (contributing nothing) around the stretch: every input has 4 bases and 3 pooled blocks on each side
     codes = F.pad(codes.long(), (_PAD, _PAD), value=4)
     starts = starts + _PAD
