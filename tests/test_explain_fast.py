@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from dnactx.explain.mutagenesis import ism
-from dnactx.inference import LrScorer, Recipe
+from dnactx.inference import LrScorer, Recipe, TorchScorer
+from dnactx.models.cnn import CNN
 from dnactx.models.lr import n_features
 
 
@@ -31,4 +33,46 @@ def test_fast_lr_mutagenesis_equals_scoring_every_mutant(scaling, site_context, 
     plain = ism(scorer, inputs, context, trinuc, method="plain")
     np.testing.assert_allclose(fast.delta, plain.delta, rtol=0, atol=1e-6)
     assert np.abs(plain.delta).max() > 1e-3
+    np.testing.assert_array_equal(fast.alternative, plain.alternative)
+
+
+def random_cnn_scorer(mode: str, size: int, site_context: bool, seed: int) -> TorchScorer:
+    """A random cnn with BatchNorm statistics far from the identity, logits spread over a few units."""
+    recipe = Recipe(family="cnn", model="cnn", window=2 * size + 20, size=size, mode=mode, site_context=site_context,
+                    cnn_channels=(16, 24))
+    torch.manual_seed(seed)
+    model = CNN(center=recipe.center, site_context=site_context, channels=16, channels2=24).eval()
+    with torch.no_grad():
+        for norm in (model.conv1[1], model.conv2[2]):
+            norm.running_mean.normal_()
+            norm.running_var.uniform_(0.5, 2.0)
+            norm.weight.normal_()
+            norm.bias.normal_()
+        model.head.net[-1].weight.mul_(10)
+    return TorchScorer(recipe, model, forward=model.fused(), device="cpu")
+
+
+# (mode, size): input lengths 61 (both), 33 (up: the C last), 46 (down: the C first, a pooling tail of 2), 5
+CNN_CUTS = [("both", 30), ("up", 32), ("down", 45), ("both", 2)]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("site_context", [True, False])
+@pytest.mark.parametrize("mode,size", CNN_CUTS)
+def test_fast_cnn_mutagenesis_equals_scoring_every_mutant(mode, size, site_context, seed) -> None:
+    rng = np.random.default_rng(seed)
+    scorer = random_cnn_scorer(mode, size, site_context, seed)
+    n, length, c = 6, scorer.recipe.length, scorer.recipe.center
+    inputs = np.frombuffer(b"ACGTN", np.uint8)[rng.choice(5, size=(n, length), p=[.3, .2, .2, .25, .05])].copy()
+    inputs[:, c] = ord("C")
+    if c + 1 < length:
+        inputs[1, c + 1] = ord("G")  # a CG whose G mutates to CHG
+    context = rng.integers(0, 3, n) if site_context else None
+    windows = np.full((n, 3), ord("A"), np.uint8)
+    tail = inputs[:, c:c + 3]
+    windows[:, :tail.shape[1]] = tail
+    fast = ism(scorer, inputs, context, windows, method="fast", chunk_rows=3 * length * 8 * 4)  # 4 sites a chunk
+    plain = ism(scorer, inputs, context, windows, method="plain")
+    np.testing.assert_allclose(fast.delta, plain.delta, rtol=0, atol=1e-5)
+    assert np.abs(plain.delta).max() > 0.02  # far above the tolerance
     np.testing.assert_array_equal(fast.alternative, plain.alternative)

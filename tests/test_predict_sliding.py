@@ -131,3 +131,17 @@ def test_unknown_method_is_refused_before_any_work(tmp_path) -> None:
     genome.write_text(">c\nACGT\n")
     with pytest.raises(DnactxError, match="--method must be one of sliding, windows"):
         PredictOptions(model="x", genome=genome, out=tmp_path / "o", method="fast").validate()
+
+
+@pytest.mark.parametrize("window,size,mode,site_context", CUTS)
+def test_features_at_a_stretch_end_equal_encode_for_every_input_length(window, size, mode, site_context) -> None:
+    """Inputs ending at the stretch's last base, for each pooling tail: their ends are corrected against maps that
+    must reach past them."""
+    scorer = cnn_scorer(window, size, mode, site_context, 5)
+    length = scorer.recipe.length
+    codes = torch.randint(0, 4, (length + 40,), generator=torch.Generator().manual_seed(5))
+    starts = torch.arange(0, 41)
+    with torch.inference_mode():
+        expected = scorer.forward.encode(codes[starts[:, None] + torch.arange(length)])
+        torch.testing.assert_close(slice_features(scorer.forward, codes, starts, length), expected, rtol=0,
+                                   atol=5e-6)

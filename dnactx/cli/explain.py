@@ -55,7 +55,7 @@ def explain(
     batch_size: Annotated[int | None, typer.Option("--batch-size", help="Rows per forward pass.")] = None,
     method: Annotated[str, typer.Option("--method", help="fast | plain: fast computes each mutant by "
                                                          "difference from its site where the family allows "
-                                                         "(lr); plain scores every mutant.")] = "fast",
+                                                         "(lr, cnn); plain scores every mutant.")] = "fast",
     device: Annotated[str | None, typer.Option("--device", help="cpu, cuda or cuda:N (default: a GPU when "
                                                                 "there is one).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")] = False,

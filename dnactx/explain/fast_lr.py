@@ -5,8 +5,8 @@ mutant at column c changes only the ``kmax``-mer ids that start at c - kmax + 1 
 its weighted sum moves by the table's difference at those ≤ kmax ids: 4 × length × kmax gathers per site instead
 of ~3 × length mutants × length gathers. For ``l2`` scaling the norm of the k-mer counts changes too: for each k,
 the ≤ k k-mers covering c leave and ≤ k new ones arrive, so sum(count²) moves by 2·Σ count·d + Σ d² with d the
-count changes (the site's own counts looked up once, equal k-mers among the changed ones paired exactly). Equal
-to scoring every mutant (``ism``) to float64 rounding (~1e-12).
+count changes (the site's own counts gathered from a dense table per k, equal k-mers among the changed ones paired
+exactly). Equal to scoring every mutant (``ism``) to float64 rounding (~1e-12).
 """
 
 from __future__ import annotations
@@ -58,36 +58,36 @@ def lr_deltas(scorer, inputs: np.ndarray, context_id: np.ndarray | None,
 
 
 def _d_squared_counts(ids: np.ndarray, new_ids: list[np.ndarray], kmax: int) -> np.ndarray:
-    """Per mutant (n, length, 4), the change of Σ_k Σ_kmer count² (see the module docstring)."""
+    """Per mutant (n, length, 4), the change of Σ_k Σ_kmer count² (see the module docstring).
+
+    For each k, the ≤ 2k changed k-mers x_i (the old ones covering the column, sign s_i = −1, and the new ones,
+    +1) move the sum by Σ_x d_x (2 c_x + d_x) = Σ_i s_i (2 c(x_i) + d(x_i)), with c the site's counts (one dense
+    table per k, looked up by gather) and d(x_i) = Σ_j s_j [x_j = x_i] (equal k-mers among the changed ones: a
+    (2k × 2k) comparison, for the old ones once per column rather than per base)."""
     n, length = ids.shape
     first_n = _first_n(kmax)
     out = np.zeros((n, length, 4))
-    rows = np.arange(n)[:, None]
+    row = np.arange(n)[:, None, None]
+    valid_old_all = first_n[ids]
+    valid_new_all = [first_n[new] for new in new_ids]
     for k in range(1, kmax + 1):
-        scale = 5 ** (kmax - k)
+        scale, size = 5 ** (kmax - k), 5 ** k
         prefix = ids // scale
-        keyed = np.sort(prefix + rows * 5**k, axis=1).ravel()  # each row's k-prefixes, sorted, rows apart
-
-        def count(keys: np.ndarray, row: np.ndarray, keyed: np.ndarray = keyed, k: int = k) -> np.ndarray:
-            key = keys + row * 5**k
-            return np.searchsorted(keyed, key, side="right") - np.searchsorted(keyed, key, side="left")
-
-        # the k-mers covering column c start at c - j for j < k: old (n, length, k) and new (n, length, 4, k)
-        old_key = np.full((n, length, k), -1, dtype=np.int64)
-        new_key = np.full((n, length, 4, k), -1, dtype=np.int64)
+        counts = np.bincount((np.arange(n)[:, None] * size + prefix)[valid_old_all >= k], minlength=n * size)
+        # the k-mers covering column c start at c - j for j < k: old (n, length, k) and new (n, length, 4, k);
+        # -1 - (a distinct number) where a k-mer holds an N or the column has no such start, so it pairs with none
+        old_key = np.broadcast_to(-1 - np.arange(k, dtype=np.int64), (n, length, k)).copy()
+        new_key = np.broadcast_to(-1 - k - np.arange(4 * k, dtype=np.int64).reshape(4, k), (n, length, 4, k)).copy()
         for j in range(k):
-            old = ids[:, :length - j]
-            new = new_ids[j]
-            old_key[:, j:, j] = np.where(first_n[old] >= k, old // scale, -1)
-            new_key[:, j:, :, j] = np.where(first_n[new] >= k, new // scale, -1)
-        row3 = np.broadcast_to(np.arange(n)[:, None, None], old_key.shape)
-        old_count = np.where(old_key >= 0, count(np.maximum(old_key, 0), row3), 0)
-        new_count = np.where(new_key >= 0, count(np.maximum(new_key, 0), row3[:, :, None, :]), 0)
-        cross = 2.0 * (new_count.sum(-1) - old_count.sum(-1)[:, :, None])
-        # Σ d²: every pair of changed k-mers that are equal, signed (+ new, − old); invalid ones pair with nothing
-        entries = np.concatenate([np.broadcast_to(old_key[:, :, None, :], new_key.shape), new_key], axis=-1)
-        sign = np.concatenate([-np.ones(k), np.ones(k)])
-        valid = entries >= 0
-        equal = (entries[..., :, None] == entries[..., None, :]) & valid[..., :, None] & valid[..., None, :]
-        out += cross + np.einsum("...xy,x,y->...", equal.astype(np.float64), sign, sign)
+            old_key[:, j:, j] = np.where(valid_old_all[:, :length - j] >= k, prefix[:, :length - j], old_key[:, j:, j])
+            new_key[:, j:, :, j] = np.where(valid_new_all[j] >= k, new_ids[j] // scale, new_key[:, j:, :, j])
+        old_count = np.where(old_key >= 0, counts[row * size + np.maximum(old_key, 0)], 0)
+        new_count = np.where(new_key >= 0, counts[row[..., None] * size + np.maximum(new_key, 0)], 0)
+        # Σ_i s_i d(x_i) = Σ_ij s_i s_j [x_i = x_j]: old-old once per column, old-new and new-new per base
+        # (an invalid entry equals only itself: its diagonal term is taken back)
+        oo = (old_key[..., :, None] == old_key[..., None, :]).sum((-2, -1)) - (old_key < 0).sum(-1)
+        on = (old_key[..., None, :, None] == new_key[..., None, :]).sum((-2, -1))
+        nn = (new_key[..., :, None] == new_key[..., None, :]).sum((-2, -1)) - (new_key < 0).sum(-1)
+        pairs = oo[..., None] - 2 * on + nn
+        out += 2.0 * (new_count.sum(-1) - old_count.sum(-1)[..., None]) + pairs
     return out

@@ -61,15 +61,20 @@ def mutants(inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     Returns (rows, site, column, base): uint8 (m, length) mutated inputs and, per mutant, its row in ``inputs``,
     the column changed and the new base (0..3 for A/C/G/T). Site-major, then column, then base.
     """
+    site, column, base = mutant_index(inputs)
+    rows = inputs[site]
+    rows[np.arange(site.size), column] = BASES[base]
+    return rows, site, column, base
+
+
+def mutant_index(inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(site, column, base) of every single-base substitution of ``inputs``, in :func:`mutants`' order."""
     n, length = inputs.shape
     site = np.repeat(np.arange(n), 4 * length)
     column = np.tile(np.repeat(np.arange(length), 4), n)
     base = np.tile(np.arange(4), n * length)
     keep = inputs[site, column] != BASES[base]
-    site, column, base = site[keep], column[keep], base[keep]
-    rows = inputs[site]
-    rows[np.arange(site.size), column] = BASES[base]
-    return rows, site, column, base
+    return site[keep], column[keep], base[keep]
 
 
 def mutant_contexts(context_id: np.ndarray, trinuc: np.ndarray | None, site: np.ndarray, offset: np.ndarray,
@@ -96,10 +101,11 @@ METHODS = ("fast", "plain")
 
 
 def fast_family(scorer) -> bool:
-    """True where ``ism(method="fast")`` computes mutants by difference (lr); others score every mutant."""
-    from ..inference.scorer import LrScorer
+    """True where ``ism(method="fast")`` computes mutants by difference (lr, cnn); others score every mutant."""
+    from ..inference.scorer import LrScorer, TorchScorer
+    from ..models.cnn import CNN
 
-    return isinstance(scorer, LrScorer)
+    return isinstance(scorer, LrScorer) or (isinstance(scorer, TorchScorer) and isinstance(scorer.model, CNN))
 
 
 def ism(scorer, inputs: np.ndarray, context_id: np.ndarray | None, trinuc: np.ndarray | None = None, *,
@@ -116,8 +122,9 @@ def ism(scorer, inputs: np.ndarray, context_id: np.ndarray | None, trinuc: np.nd
         the context of mutants that change them; None keeps each site's context for all its mutants
     chunk_rows : mutants scored per call (sites are chunked to about this many rows)
     progress : called with (sites done, sites) after each chunk
-    method : ``fast``: where :func:`fast_family` (lr), each mutant by difference from its site (explain/fast_lr.py,
-        equal to ``plain`` to ~1e-12); ``plain``: every mutant scored through the scorer
+    method : ``fast``: where :func:`fast_family`, each mutant by difference from its site (lr: explain/fast_lr.py,
+        equal to ``plain`` to ~1e-12; cnn: explain/fast_cnn.py, only the receptive field of the changed base
+        recomputed, float32, equal to ~1e-5); ``plain``: every mutant scored through the scorer
     """
     inputs = np.ascontiguousarray(inputs, dtype=np.uint8)
     n, length = inputs.shape
@@ -126,20 +133,33 @@ def ism(scorer, inputs: np.ndarray, context_id: np.ndarray | None, trinuc: np.nd
     delta = np.zeros((n, length, 4), dtype=np.float64)
     reference = scorer.logits(inputs, ctx)
     per_chunk = max(1, chunk_rows // (3 * length))
-    if method == "fast" and fast_family(scorer):
+    fast = method == "fast" and fast_family(scorer)
+    if fast and scorer.recipe.family == "cnn":
+        from ..tokenize import base_codes
+        from .fast_cnn import CnnDeltas
+
+        deltas = CnnDeltas(scorer.model, scorer.device)
+        per_chunk = max(1, chunk_rows // (32 * 3 * length))  # ~2k mutants: their patches stay in cache
+    if fast and scorer.recipe.family == "lr":
         _fast_lr(scorer, inputs, ctx, trinuc, delta, max(1, per_chunk // 8), progress)
         alternative = inputs[:, :, None] != BASES[None, None, :]
         delta[~alternative] = 0.0
         return Mutagenesis(delta=delta, alternative=alternative, reference=reference, inputs=inputs, center=center)
     for start in range(0, n, per_chunk):
         stop = min(n, start + per_chunk)
-        rows, site, column, base = mutants(inputs[start:stop])
+        if fast:
+            site, column, base = mutant_index(inputs[start:stop])
+        else:
+            rows, site, column, base = mutants(inputs[start:stop])
         mutant_ctx = None
         if ctx is not None:
             tri = None if trinuc is None else trinuc[start:stop]
             mutant_ctx = mutant_contexts(ctx[start:stop], tri, site, column - center, base)
-        scores = scorer.logits(rows, mutant_ctx)
-        delta[start + site, column, base] = scores - reference[start + site]
+        if fast:
+            delta[start + site, column, base] = deltas.deltas(base_codes(inputs[start:stop]), site, column, base,
+                                                              None if ctx is None else ctx[start:stop], mutant_ctx)
+        else:
+            delta[start + site, column, base] = scorer.logits(rows, mutant_ctx) - reference[start + site]
         if progress is not None:
             progress(stop, n)
     alternative = inputs[:, :, None] != BASES[None, None, :]

@@ -36,7 +36,7 @@ class ExplainOptions:
     genome: Path | None = None
     aliases: dict[str, str] = field(default_factory=dict)
     k: int = 6
-    method: str = "fast"  # fast: mutants by difference where the family has it (lr); plain: every mutant scored
+    method: str = "fast"  # fast: mutants by difference where the family has it (lr, cnn); plain: every mutant scored
 
 
 def choose_sites(ref: ModelRef, scorer: Scorer, options: ExplainOptions) -> Sites:
