@@ -33,6 +33,7 @@ CASES = {
     "tiny-frozen": dict(model="dnabert6-tiny", finetune="frozen"),
     "tiny-top1-up": dict(model="dnabert6-tiny", finetune="top:1", mode="up"),
     "tiny-full-down-no-context": dict(model="dnabert6-tiny", finetune="full", mode="down", site_context=False),
+    "tiny-lora4-down": dict(model="dnabert6-tiny", finetune="lora:4", mode="down"),  # adapters merged at load
     "truncating-top1": dict(model="SHORT", finetune="top:1"),  # 24 positions: 36 k-mers cut to 22 around the C
     "remote-code-full": dict(model="TOYDNA", finetune="full", trust_remote_code=True),  # its own code and tokenizer
 }
@@ -110,8 +111,8 @@ def test_batch_size_and_bf16_leave_the_scores_as_they_are(trained, case: str) ->
     np.testing.assert_allclose(bf16.probs(inputs, contexts), scorer.probs(inputs, contexts), rtol=0, atol=0.05)
 
 
-@pytest.mark.parametrize("case", ["lr-auto", "cnn-down", "tiny-frozen", "tiny-top1-up", "truncating-top1",
-                                  "remote-code-full"])
+@pytest.mark.parametrize("case", ["lr-auto", "cnn-down", "tiny-frozen", "tiny-top1-up", "tiny-lora4-down",
+                                  "truncating-top1", "remote-code-full"])
 def test_export_loads_to_the_runs_scores(trained, tmp_path: Path, case: str) -> None:
     home, dataset, runs = trained
     out = tmp_path / "model"
@@ -140,7 +141,7 @@ assert not loaded, f"the snippet needed {loaded}"
 
 
 @pytest.mark.parametrize("case", ["lr-auto", "lr-up-no-context", "cnn", "cnn-up-no-context", "tiny-frozen",
-                                  "truncating-top1", "remote-code-full"])
+                                  "tiny-lora4-down", "truncating-top1", "remote-code-full"])
 def test_the_model_cards_snippet_reproduces_the_scorer_without_dnactx(trained, tmp_path: Path, case: str) -> None:
     home, _, runs = trained
     out = tmp_path / "model"
