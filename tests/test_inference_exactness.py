@@ -87,7 +87,7 @@ def split_windows(dataset: Path, npz, split: str) -> tuple[np.ndarray, np.ndarra
 @pytest.mark.parametrize("case", list(CASES))
 def test_scorer_reproduces_the_runs_own_val_and_test_predictions(trained, case: str) -> None:
     home, dataset, runs = trained
-    scorer = load_scorer(runs[case], home, device="cpu")
+    scorer = load_scorer(runs[case], home, device="cpu", trust_remote_code=case.startswith("remote-code"))
     npz = np.load(home / runs[case] / "predictions_val_test.npz")
     for split in ("val", "test"):
         windows, contexts = split_windows(dataset, npz, split)
@@ -116,15 +116,15 @@ def test_batch_size_and_bf16_leave_the_scores_as_they_are(trained, case: str) ->
 def test_export_loads_to_the_runs_scores(trained, tmp_path: Path, case: str) -> None:
     home, dataset, runs = trained
     out = tmp_path / "model"
-    export_model(runs[case], out, home)
+    export_model(runs[case], out, home, trust_remote_code=case.startswith("remote-code"))
     npz = np.load(home / runs[case] / "predictions_val_test.npz")
     windows, contexts = split_windows(dataset, npz, "test")
     trust = case.startswith("remote-code")
     if trust:  # an exported folder's own code runs only when asked for
         with pytest.raises(DnactxError, match="modeling_toydna.py"):
             load_scorer(out, device="cpu")
-    original, exported = load_scorer(runs[case], home, device="cpu"), load_scorer(out, device="cpu",
-                                                                                 trust_remote_code=trust)
+    original = load_scorer(runs[case], home, device="cpu", trust_remote_code=trust)
+    exported = load_scorer(out, device="cpu", trust_remote_code=trust)
     assert exported.recipe == original.recipe
     inputs = original.recipe.cut(windows)
     np.testing.assert_allclose(exported.probs(inputs, contexts), original.probs(inputs, contexts), rtol=0, atol=1e-7)
@@ -145,7 +145,7 @@ assert not loaded, f"the snippet needed {loaded}"
 def test_the_model_cards_snippet_reproduces_the_scorer_without_dnactx(trained, tmp_path: Path, case: str) -> None:
     home, _, runs = trained
     out = tmp_path / "model"
-    export_model(runs[case], out, home)
+    export_model(runs[case], out, home, trust_remote_code=case.startswith("remote-code"))
     code = re.search(r"```python\n(.*?)```", (out / "README.md").read_text(), re.S).group(1)
     assert len(code.strip().splitlines()) <= 30
     scorer = load_scorer(out, device="cpu", trust_remote_code=True)
