@@ -154,6 +154,7 @@ def test_family_trains_predicts_a_region_and_exports_what_loads_back(world, fami
     code, _, err = run_cli(["--home", str(home), "export", run_id, "--out", str(exported)], capsys)
     assert code == 0, err
     assert not any(p.name.startswith("adapter_") for p in exported.iterdir())  # LoRA: merged into the encoder
+    assert ("merged into the encoder weights" in (exported / "README.md").read_text()) == finetune.startswith("lora")
     npz = np.load(folder / "predictions_val_test.npz")
     windows, contexts = _windows(world["data"], npz, "test")
     scorer = load_scorer(exported, device="cpu")
