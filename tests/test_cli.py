@@ -50,7 +50,7 @@ def test_train_and_matrix_options_come_from_trainconfig():
 def test_choices_are_listed_and_flags_take_no_value_in_help(wide, capsys):
     code, out, _ = run_cli(["train", "--help"], capsys)
     assert code == 0
-    for choices in ("[up|down|both]", "[frozen|top:N|full]", "[no|bf16|fp16]", "[bce|weighted|focal]",
+    for choices in ("[up|down|both]", "[frozen|top:N|full|lora:R]", "[no|bf16|fp16]", "[bce|weighted|focal]",
                     "[balanced|none]", "[lbfgs|saga]"):
         assert choices in out
     assert re.search(r"--json\s+Print", out) and re.search(r"--help\s+Show this message", out)
@@ -74,7 +74,7 @@ def _complete(monkeypatch, capsys, line: str) -> list[str]:
 
 def test_shell_completion_offers_choices_and_list_items(monkeypatch, capsys):
     assert _complete(monkeypatch, capsys, "dnactx train --loss ") == ["bce", "weighted", "focal"]
-    assert _complete(monkeypatch, capsys, "dnactx train --finetune ") == ["frozen", "top:", "full"]
+    assert _complete(monkeypatch, capsys, "dnactx train --finetune ") == ["frozen", "top:", "full", "lora:"]
     assert _complete(monkeypatch, capsys, "dnactx matrix --modes up,") == ["up,up", "up,down", "up,both"]
     assert _complete(monkeypatch, capsys, "dnactx matrix --precision no,b") == ["no,bf16"]
     assert _complete(monkeypatch, capsys, "dnactx matrix --site-context t") == ["true"]

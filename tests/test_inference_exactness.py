@@ -32,6 +32,7 @@ CASES = {
     "tiny-frozen": dict(model="dnabert6-tiny", finetune="frozen"),
     "tiny-top1-up": dict(model="dnabert6-tiny", finetune="top:1", mode="up"),
     "tiny-full-down-no-context": dict(model="dnabert6-tiny", finetune="full", mode="down", site_context=False),
+    "tiny-lora4-down": dict(model="dnabert6-tiny", finetune="lora:4", mode="down"),  # adapters merged at load
     "truncating-top1": dict(model="SHORT", finetune="top:1"),  # 24 positions: 36 k-mers cut to 22 around the C
     "remote-code-full": dict(model="TOYDNA", finetune="full", trust_remote_code=True),  # its own code and tokenizer
 }
@@ -85,7 +86,7 @@ def split_windows(dataset: Path, npz, split: str) -> tuple[np.ndarray, np.ndarra
 @pytest.mark.parametrize("case", list(CASES))
 def test_scorer_reproduces_the_runs_own_val_and_test_predictions(trained, case: str) -> None:
     home, dataset, runs = trained
-    scorer = load_scorer(runs[case], home, device="cpu")
+    scorer = load_scorer(runs[case], home, device="cpu", trust_remote_code=case.startswith("remote-code"))
     npz = np.load(home / runs[case] / "predictions_val_test.npz")
     for split in ("val", "test"):
         windows, contexts = split_windows(dataset, npz, split)
@@ -109,20 +110,20 @@ def test_batch_size_and_bf16_leave_the_scores_as_they_are(trained, case: str) ->
     np.testing.assert_allclose(bf16.probs(inputs, contexts), scorer.probs(inputs, contexts), rtol=0, atol=0.05)
 
 
-@pytest.mark.parametrize("case", ["lr-auto", "cnn-down", "tiny-frozen", "tiny-top1-up", "truncating-top1",
-                                  "remote-code-full"])
+@pytest.mark.parametrize("case", ["lr-auto", "cnn-down", "tiny-frozen", "tiny-top1-up", "tiny-lora4-down",
+                                  "truncating-top1", "remote-code-full"])
 def test_export_loads_to_the_runs_scores(trained, tmp_path: Path, case: str) -> None:
     home, dataset, runs = trained
     out = tmp_path / "model"
-    export_model(runs[case], out, home)
+    export_model(runs[case], out, home, trust_remote_code=case.startswith("remote-code"))
     npz = np.load(home / runs[case] / "predictions_val_test.npz")
     windows, contexts = split_windows(dataset, npz, "test")
     trust = case.startswith("remote-code")
     if trust:  # an exported folder's own code runs only when asked for
         with pytest.raises(DnactxError, match="modeling_toydna.py"):
             load_scorer(out, device="cpu")
-    original, exported = load_scorer(runs[case], home, device="cpu"), load_scorer(out, device="cpu",
-                                                                                 trust_remote_code=trust)
+    original = load_scorer(runs[case], home, device="cpu", trust_remote_code=trust)
+    exported = load_scorer(out, device="cpu", trust_remote_code=trust)
     assert exported.recipe == original.recipe
     inputs = original.recipe.cut(windows)
     np.testing.assert_allclose(exported.probs(inputs, contexts), original.probs(inputs, contexts), rtol=0, atol=1e-7)
@@ -139,11 +140,11 @@ assert not loaded, f"the snippet needed {loaded}"
 
 
 @pytest.mark.parametrize("case", ["lr-auto", "lr-up-no-context", "cnn", "cnn-up-no-context", "tiny-frozen",
-                                  "truncating-top1", "remote-code-full"])
+                                  "tiny-lora4-down", "truncating-top1", "remote-code-full"])
 def test_the_model_cards_snippet_reproduces_the_scorer_without_dnactx(trained, tmp_path: Path, case: str) -> None:
     home, _, runs = trained
     out = tmp_path / "model"
-    export_model(runs[case], out, home)
+    export_model(runs[case], out, home, trust_remote_code=case.startswith("remote-code"))
     code = re.search(r"```python\n(.*?)```", (out / "README.md").read_text(), re.S).group(1)
     assert len(code.strip().splitlines()) <= 30
     scorer = load_scorer(out, device="cpu", trust_remote_code=True)

@@ -37,16 +37,16 @@ def sigterm_at_step(monkeypatch):
     return install
 
 
-@pytest.mark.parametrize("model", ["cnn", "dnabert6-tiny"])
-def test_preempted_run_resumes_to_the_same_metrics(tiny_dataset, tmp_path, sigterm_at_step, capsys, model):
+@pytest.mark.parametrize("model,finetune", [("cnn", "top:1"), ("dnabert6-tiny", "top:1"), ("dnabert6-tiny", "lora:4")])
+def test_preempted_run_resumes_to_the_same_metrics(tiny_dataset, tmp_path, sigterm_at_step, capsys, model, finetune):
     config = TrainConfig(data=str(tiny_dataset), model=model, size=30, epochs=3, patience=3, batch_size=32,
-                         finetune="top:1")
+                         finetune=finetune)
     reference = train_run(config, tmp_path / "ref", quiet=True)
     # 356 training sites / 32 = 12 steps per epoch: stop in the middle of epoch 2
     sigterm_at_step(17)
     home = tmp_path / "runs"
     code = cli("--home", str(home), "train", "--data", str(tiny_dataset), "--model", model, "--size", "30",
-               "--epochs", "3", "--patience", "3", "--batch-size", "32", "--finetune", "top:1", "-q")
+               "--epochs", "3", "--patience", "3", "--batch-size", "32", "--finetune", finetune, "-q")
     assert code == ExitCode.PREEMPTED  # the run id is still the last line of stdout
     run_id = capsys.readouterr().out.strip().splitlines()[-1]
     folder = RunFolder.open(home, run_id)

@@ -17,8 +17,8 @@ Change = tuple[dict[str, object], str]  # the train options to change, and what 
 
 
 def _unfreeze(config: dict, family: str) -> Change | None:
-    if family != "transformer":
-        return None
+    if family != "transformer" or str(config.get("finetune", "")).startswith("lora:"):
+        return None  # a LoRA run adapts every layer already: unfreezing a few is not the next step
     try:
         layers = parse_finetune(str(config.get("finetune", "frozen")))
     except Exception:
@@ -87,7 +87,10 @@ def _regularise(config: dict, family: str) -> Change | None:
         if str(config.get("C")) == "auto":
             return None  # --C auto already chose the regularisation on validation
         return {"C": float(config.get("C") or 1.0) / 10}, "stronger regularisation"
-    if family == "transformer" and str(config.get("finetune", "frozen")) != "frozen":
+    finetune = str(config.get("finetune", "frozen"))
+    if family == "transformer" and finetune.startswith("lora:") and finetune[5:].isdigit() and int(finetune[5:]) > 1:
+        return {"finetune": f"lora:{int(finetune[5:]) // 2}"}, "a lower LoRA rank"
+    if family == "transformer" and finetune != "frozen" and not finetune.startswith("lora:"):
         return {"finetune": "top:1"}, "fewer trainable layers"
     return {"patience": 1}, "stop earlier"
 

@@ -42,7 +42,9 @@ def _title(c: CardInputs) -> str:
     return (f"# dnactx model: {what}, {r.mode} {r.size} bp\n\n"
             f"Predicts whether a cytosine is methylated from the DNA around it. Exported by `dnactx export` from run "
             f"`{p.get('run_id')}` ({p.get('run_name') or 'unnamed'}), trained {p.get('trained') or MISSING} with "
-            f"dnactx {(p.get('trained_with') or {}).get('dnactx', MISSING)}; exported {p.get('exported')}.")
+            f"dnactx {(p.get('trained_with') or {}).get('dnactx', MISSING)}; exported {p.get('exported')}."
+            + (f" Its LoRA adapters (rank {r.finetune[5:]}) are merged into the encoder weights saved here: loading "
+               "it needs no `peft`." if (r.finetune or "").startswith("lora:") else ""))
 
 
 def _outputs(c: CardInputs) -> str:

@@ -98,12 +98,14 @@ def load_scorer(source: str | Path | ModelRef, home: str | Path | None = None, *
         recorded = verify_manifest_files(ref.path)  # weights, encoder, tokenizer and code, before any is read
         weights = ref.path / {"lr": "lr.safetensors", "cnn": "model.safetensors"}.get(recipe.family, "head.safetensors")
         digest, when = recorded.get(weights.name), "it was exported"
+        adapters = None  # an export holds the encoder with its LoRA adapters already merged
     else:
         folder = RunFolder(ref.path)
         weights = run_weights(folder)
         digest = verify_run_weights(folder, weights)  # before recipe_of_run reads the file's header
         recipe = recipe_of_run(folder.path)
         recorded, when = folder.config.get("checkpoint_code") or {}, "this run was trained"
+        adapters = run_adapters(folder, recipe)
     kw = dict(batch_size=batch_size, device=device, precision=precision, compile=compile)
     if recipe.family == "lr":
         scorer = _lr(recipe, weights, batch_size)
@@ -111,7 +113,7 @@ def load_scorer(source: str | Path | ModelRef, home: str | Path | None = None, *
         scorer = _cnn(recipe, weights, kw)
     else:
         checkpoint = ref.path if ref.kind == "export" else _run_checkpoint(RunFolder(ref.path), recipe, home)
-        scorer = _transformer(recipe, checkpoint, weights, _Trust(trust_remote_code, recorded, when), kw)
+        scorer = _transformer(recipe, checkpoint, weights, _Trust(trust_remote_code, recorded, when), kw, adapters)
     scorer.origin = ref
     scorer.weights_sha256 = digest
     return scorer
@@ -155,10 +157,27 @@ def _run_checkpoint(folder: RunFolder, recipe: Recipe, home: Path) -> Path:
     return resolve_checkpoint(recipe.model, home)
 
 
-def _transformer(recipe: Recipe, checkpoint: Path, weights: Path, trust: _Trust, kw: dict) -> TorchScorer:
+def run_adapters(folder: RunFolder, recipe: Recipe) -> Path | None:
+    """The folder holding a LoRA run's adapters (the run folder), their files checked against the sha256 that
+    artifacts.json records; None for any other run."""
+    from ..models.lora import ADAPTER_CONFIG, ADAPTER_WEIGHTS
+
+    if not (recipe.finetune or "").startswith("lora:"):
+        return None
+    for name in (ADAPTER_WEIGHTS, ADAPTER_CONFIG):
+        if not (folder.path / name).is_file():
+            raise DnactxError(f"run {folder.id} was trained with --finetune {recipe.finetune} but {name} is missing "
+                              f"in {folder.path}; train the run again")
+        verify_run_weights(folder, folder.path / name)
+    return folder.path
+
+
+def _transformer(recipe: Recipe, checkpoint: Path, weights: Path, trust: _Trust, kw: dict,
+                 adapters: Path | None = None) -> TorchScorer:
     """Encoder and tokenizer from ``checkpoint``; ``weights`` either the whole EncoderClassifier (top:N/full runs)
-    or its head alone (frozen runs: ``head.`` keys; an export's head.safetensors: the Head's own keys). Code the
-    checkpoint ships runs only with ``trust.allowed`` and only unchanged since ``trust.when``."""
+    or its head alone (frozen runs: ``head.`` keys; a LoRA run's or an export's head.safetensors: the Head's own
+    keys). A LoRA run's ``adapters`` (its folder) are merged into the encoder's weights. Code the checkpoint ships
+    runs only with ``trust.allowed`` and only unchanged since ``trust.when``."""
     from safetensors.torch import load_file
 
     from ..models.checkpoint import load_encoder, load_tokenizer, max_positions, trusted_code
@@ -166,7 +185,12 @@ def _transformer(recipe: Recipe, checkpoint: Path, weights: Path, trust: _Trust,
 
     allowed = bool(trusted_code(checkpoint, recipe.model, trust.allowed, trust.recorded, trust.when))
     tokenizer = load_tokenizer(checkpoint, allowed)
-    model = EncoderClassifier(load_encoder(checkpoint, allowed), recipe.site_context)
+    encoder = load_encoder(checkpoint, allowed)
+    if adapters is not None:
+        from ..models.lora import merge_adapters
+
+        encoder = merge_adapters(encoder, adapters)
+    model = EncoderClassifier(encoder, recipe.site_context)
     state = load_file(str(weights))
     if all(k.startswith("head.") for k in state):
         _load_state(model.head, weights, {k[len("head."):]: v for k, v in state.items()})

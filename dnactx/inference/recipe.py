@@ -43,7 +43,8 @@ class Recipe:
     lr_scaling: str | None = None  # lr: frequency | l2
     kmax: int | None = None  # lr: k-mers k = 1..kmax
     cnn_channels: tuple[int, int] | None = None  # cnn: widths of its two conv blocks
-    finetune: str | None = None  # transformer: frozen | top:N | full (what trained, not how to load)
+    finetune: str | None = None  # transformer: frozen | top:N | full | lora:R (what trained; a run's
+    # lora:R also means its adapters are merged at load, an export's encoder holds them merged already)
     max_tokens: int | None = None  # transformer: the encoder's position limit, special tokens included
     tokenizer: str | None = None  # transformer: kmer | auto
     tokenizer_k: int | None = None  # transformer with a kmer tokenizer: k

@@ -85,6 +85,8 @@ class TrainedConfig(TypedDict, total=False):
     checkpoint_code: dict[str, str]  # remote-code file → sha256
     cache_hit: bool                 # frozen transformers: pooled features from the cache
     cache_key: str
+    lora_targets: list[str]         # --finetune lora:R: the projections peft adapted (their module names)
+    lora_alpha: int                 # --finetune lora:R: LoRA's scaling numerator (2·R)
 
 
 class RunConfig(GivenConfig, FolderConfig, TrainedConfig, total=False):

@@ -24,6 +24,7 @@ class Finetune(str, Enum):
     frozen = "frozen"
     top = "top:N"  # N ≥ 1 encoder layers trained
     full = "full"
+    lora = "lora:R"  # low-rank adapters of rank R ≥ 1 on the attention projections (peft); the encoder stays frozen
 
 
 class Loss(str, Enum):
@@ -70,12 +71,14 @@ class TrainConfig:
     mode: str = _opt("both", "up (5' of the C) | down (3' of the C) | both (size bp each side).", choices=Mode)
     name: str | None = _opt(None, "A name for the run (default: derived from model, size, mode).", grid=False)
     site_context: bool = _opt(True, "Give the model the cytosine's own context (CG/CHG/CHH) as an input.")
-    finetune: str = _opt("frozen", "frozen | top:N | full (transformers only).", choices=Finetune)
+    finetune: str = _opt("frozen", "frozen | top:N | full | lora:R (transformers only; lora: rank-R adapters on "
+                                    "the attention projections, only adapters and head saved).", choices=Finetune)
     trust_remote_code: bool = _opt(False, "Run the Python code a checkpoint ships (DNABERT-2, HyenaDNA, Nucleotide "
                                           "Transformer v2); read it first, it runs with your permissions.")
     epochs: int = _opt(5, "Maximum epochs.")
     patience: int = _opt(2, "Early stopping: epochs without a better val AUPRC before stopping.")
-    lr: float | None = _opt(None, "Learning rate of the encoder (default by model: 2e-5 transformer, 1e-3 cnn).")
+    lr: float | None = _opt(None, "Learning rate of the encoder (default by model: 2e-5 transformer, 1e-3 cnn; "
+                                  "5e-4 for the adapters of --finetune lora:R).")
     head_lr: float = _opt(1e-3, "Learning rate of the classification head.")
     batch_size: int = _opt(64, "Batch size per device.")
     grad_accum: int = _opt(1, "Gradient accumulation steps.")
@@ -198,6 +201,7 @@ def check_name(name: str) -> str:
 
 LR_DEFAULT_MAX_TRAIN = 100_000
 DEFAULT_ENCODER_LR = {"cnn": 1e-3, "transformer": 2e-5}  # when --lr is not given
+DEFAULT_LORA_LR = 5e-4  # --finetune lora:R without --lr: the adapters' rate (the LoRA paper's RoBERTa-base range)
 
 
 @dataclass(frozen=True)
@@ -219,7 +223,8 @@ class LoopConfig:
     @classmethod
     def from_train_config(cls, config: TrainConfig, *, run_dir: Path, resume: bool = False,
                           quiet: bool = False) -> LoopConfig:
-        encoder_lr = config.lr if config.lr is not None else DEFAULT_ENCODER_LR[config.family]
+        default = DEFAULT_LORA_LR if lora_rank(config.finetune) else DEFAULT_ENCODER_LR[config.family]
+        encoder_lr = config.lr if config.lr is not None else default
         return cls(run_dir=Path(run_dir), epochs=config.epochs, patience=config.patience,
                    batch_size=config.batch_size, grad_accum=config.grad_accum, warmup=config.warmup,
                    encoder_lr=encoder_lr, head_lr=config.head_lr, seed=config.seed, resume=resume, quiet=quiet)
@@ -253,14 +258,28 @@ def normalise_mode(mode: str) -> str:
 
 
 def parse_finetune(text: str) -> int | None:
-    """``frozen`` → 0 trainable encoder layers, ``top:N`` → N, ``full`` → None (all)."""
-    if text == "frozen":
+    """``frozen`` → 0 trainable encoder layers, ``top:N`` → N, ``full`` → None (all), ``lora:R`` → 0 (the encoder's
+    own weights stay frozen; its adapters train, see :func:`lora_rank`)."""
+    if text == "frozen" or lora_rank(text):
         return 0
     if text == "full":
         return None
     if text.startswith("top:") and text[4:].isdigit() and int(text[4:]) > 0:
         return int(text[4:])
-    raise DnactxError(f"--finetune must be frozen, top:N (N ≥ 1) or full, got {text!r}")
+    raise DnactxError(f"--finetune must be frozen, top:N (N ≥ 1), full or lora:R (R ≥ 1), got {text!r}")
+
+
+MAX_LORA_RANK = 1024
+
+
+def lora_rank(text: str | None) -> int | None:
+    """R of ``lora:R`` (1 … MAX_LORA_RANK), None for any other finetune; ``lora:`` with a bad R is one line."""
+    if not text or not text.startswith("lora:"):
+        return None
+    r = text[5:]
+    if not (r.isascii() and r.isdigit()) or not 1 <= int(r) <= MAX_LORA_RANK:
+        raise DnactxError(f"--finetune lora:R needs a rank R in [1, {MAX_LORA_RANK}], got {text!r}; e.g. lora:8")
+    return int(r)
 
 
 def _one_of(choices: type[Enum]) -> str:

@@ -54,9 +54,10 @@ def type_label(f: dataclasses.Field) -> str:
 
 
 def completions(f: dataclasses.Field) -> list[str]:
-    """What a shell offers for one value of ``f``: its choices (``top:N`` as ``top:``), or true/false."""
+    """What a shell offers for one value of ``f``: its choices (``top:N`` as ``top:``, ``lora:R`` as ``lora:``), or
+    true/false."""
     if choices(f):
-        return [c.split(":", 1)[0] + ":" if c.endswith(":N") else c for c in choices(f)]
+        return [c.split(":", 1)[0] + ":" if c.endswith((":N", ":R")) else c for c in choices(f)]
     return ["true", "false"] if value_types(f)[0] == (bool,) else []
 
 

@@ -18,7 +18,7 @@ from ..losses import make_loss
 from ..runs import RunFolder
 from ..sequence import base_codes
 from . import cache
-from .config import LoopConfig, TrainConfig, parse_finetune
+from .config import LoopConfig, TrainConfig, lora_rank, parse_finetune
 from .loop import TRAIN_LOG, fit, make_accelerator
 from .preemption import CHECKPOINT
 
@@ -95,7 +95,14 @@ def _transformer_inputs(config: TrainConfig, ds: Dataset, folder: RunFolder, hom
     resolved = dict(checkpoint_path=str(path), max_tokens=max_tokens, tokenizer=type(tokenizer).__name__,
                     encoder_class=f"{type(encoder).__module__}.{type(encoder).__name__}",
                     checkpoint_code=code)
-    if top != 0:
+    rank = lora_rank(config.finetune)
+    if rank:  # the encoder stays frozen; peft's adapters on its attention projections train with the head
+        from ..models.lora import add_lora
+
+        model.encoder = add_lora(encoder, rank)
+        lora = model.encoder.peft_config["default"]
+        resolved.update(lora_targets=sorted(lora.target_modules), lora_alpha=lora.lora_alpha)
+    if top != 0 or rank:
         return model, tokens, {"truncated_fraction": truncated}, resolved
     key = cache.frozen_key(ds, model_identity(path, config.model), config.size, config.mode, max_tokens)
     head, features, hit = cache.frozen_inputs(model, tokens, cache.cache_path(home, key), accelerator,
@@ -105,12 +112,17 @@ def _transformer_inputs(config: TrainConfig, ds: Dataset, folder: RunFolder, hom
                                                                                 "cache_key": key}
 
 
-def _save_outputs(folder: RunFolder, best_state: dict[str, torch.Tensor], config: TrainConfig) -> None:
-    """The best weights as safetensors, the log as an artifact; the preemption checkpoint is no longer needed."""
-    weights = folder.path / "model.safetensors"
-    with atomic_path(weights) as tmp:
-        save_file(best_state, str(tmp), metadata={"family": config.family, "model": config.model})
-    folder.add_artifact(weights, "weights")
+def _save_outputs(folder: RunFolder, best_state: dict[str, torch.Tensor], config: TrainConfig,
+                  model: torch.nn.Module) -> None:
+    """The best weights as safetensors (a LoRA run: the head and the adapters alone), the log as an artifact; the
+    preemption checkpoint is no longer needed."""
+    if lora_rank(config.finetune):
+        _save_lora(folder, best_state, config, model)
+    else:
+        weights = folder.path / "model.safetensors"
+        with atomic_path(weights) as tmp:
+            save_file(best_state, str(tmp), metadata={"family": config.family, "model": config.model})
+        folder.add_artifact(weights, "weights")
     log = folder.path / TRAIN_LOG
     if log.is_file():
         folder.add_artifact(log, "log")
@@ -119,6 +131,22 @@ def _save_outputs(folder: RunFolder, best_state: dict[str, torch.Tensor], config
         import shutil
 
         shutil.rmtree(ckpt, ignore_errors=True)
+
+
+def _save_lora(folder: RunFolder, best_state: dict[str, torch.Tensor], config: TrainConfig,
+               model: torch.nn.Module) -> None:
+    """head.safetensors (the Head's own keys, as an export writes it) beside peft's adapter_model.safetensors and
+    adapter_config.json: the base encoder is the checkpoint's, never copied."""
+    from ..models.lora import save_adapters
+
+    head = folder.path / "head.safetensors"
+    with atomic_path(head) as tmp:
+        save_file({k[len("head."):]: v for k, v in best_state.items() if k.startswith("head.")}, str(tmp),
+                  metadata={"family": "head", "model": config.model, "finetune": config.finetune})
+    encoder = {k[len("encoder."):]: v for k, v in best_state.items() if k.startswith("encoder.")}
+    for path in save_adapters(model.encoder, encoder, folder.path, str(folder.config.get("checkpoint_path") or "")):
+        folder.add_artifact(path, "adapters")
+    folder.add_artifact(head, "weights")
 
 
 def train_neural(config: TrainConfig, ds: Dataset, folder: RunFolder, home: Path, *, resume: bool,
@@ -140,7 +168,7 @@ def train_neural(config: TrainConfig, ds: Dataset, folder: RunFolder, home: Path
     result = fit(model, sets["train"], sets["val"], loss_fn, accelerator, loop,
                  predict_on={"val": sets["val"], "test": sets["test"]})
     if is_main():
-        _save_outputs(folder, result.best_state, config)
+        _save_outputs(folder, result.best_state, config, model)
     extra.update(best_epoch=result.best_epoch, epochs_run=result.epochs_run, train_seconds=result.train_seconds,
                  samples_per_s=result.samples_per_s, **loss_info)
     return result.predictions, extra
