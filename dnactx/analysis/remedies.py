@@ -39,15 +39,20 @@ def _epochs(config: dict, family: str) -> Change | None:
 
 def _loss(target: str, action: str):
     def change(config: dict, family: str) -> Change | None:
-        if family == "lr" or config.get("loss", "bce") == target:
-            return None
+        if family == "lr" or config.get("loss", "bce") == target or _level(config):
+            return None  # a level run's loss is the likelihood of its reads: the label losses do not apply
         return {"loss": target}, action
     return change
 
 
+def _level(config: dict) -> bool:
+    """Whether the run learned levels (--target level)."""
+    return config.get("target") == "level"
+
+
 def _class_weight_none(config: dict, family: str) -> Change | None:
-    if family != "lr" or config.get("class_weight", "balanced") == "none":
-        return None
+    if family != "lr" or config.get("class_weight", "balanced") == "none" or _level(config):
+        return None  # the binomial GLM weighs by reads, never by class
     return {"class_weight": "none"}, "drop balanced class weights, which inflate scores of negatives"
 
 
