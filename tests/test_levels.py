@@ -183,7 +183,7 @@ def _levelled_dataset(folder):
 
 @pytest.fixture(scope="module")
 def level_runs(tmp_path_factory):
-    """One dataset; lr label, lr level and cnn level runs on it."""
+    """One dataset; lr label, lr level and cnn level runs on it (~20 s: the tests that use it are marked slow)."""
     root = tmp_path_factory.mktemp("levels")
     data = _levelled_dataset(root / "data")
     home = root / "runs"
@@ -195,6 +195,7 @@ def level_runs(tmp_path_factory):
     return home, data, ids
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["lr-level", "cnn-level"])
 def test_a_level_run_completes_with_level_metrics_per_split_and_context(level_runs, name):
     home, data, ids = level_runs
@@ -216,12 +217,14 @@ def test_a_level_run_completes_with_level_metrics_per_split_and_context(level_ru
     assert recipe_of_run(folder.path).target == "level"
 
 
+@pytest.mark.slow
 def test_the_lr_level_run_learns_the_level(level_runs):
     home, _, ids = level_runs
     m = RunFolder.open(home, ids["lr-level"]).metrics
     assert m["level"]["test"]["pearson"] > 0.5 and m["facts"]["lr"]["choice"]["class_weight"] == "none"
 
 
+@pytest.mark.slow
 def test_a_label_run_has_no_level_section(level_runs):
     home, _, ids = level_runs
     m = RunFolder.open(home, ids["lr-label"]).metrics
@@ -232,6 +235,7 @@ def _compare(capsys, home, *args):
     return run_cli(["--home", str(home), "compare", *args], capsys)
 
 
+@pytest.mark.slow
 def test_compare_refuses_a_level_metric_across_targets_and_says_what_both_have(level_runs, capsys):
     home, _, ids = level_runs
     code, _, err = _compare(capsys, home, ids["lr-level"], ids["lr-label"], "--metric", "pearson")
@@ -246,6 +250,7 @@ def test_compare_refuses_a_level_metric_across_targets_and_says_what_both_have(l
     assert {c["metric"] for c in result["by_context"]["CG"]} == {"auprc", "auroc"}
 
 
+@pytest.mark.slow
 def test_two_level_runs_compare_on_level_metrics_per_context(level_runs, capsys):
     home, _, ids = level_runs
     code, out, err = _compare(capsys, home, ids["lr-level"], ids["cnn-level"], "--metric", "pearson", "--json",
@@ -261,6 +266,7 @@ def test_two_level_runs_compare_on_level_metrics_per_context(level_runs, capsys)
     assert code == 0 and "MAE (level)" in out and "no detectable difference" in out
 
 
+@pytest.mark.slow
 def test_report_refuses_to_rank_label_runs_on_a_level_only_metric(level_runs, capsys, tmp_path):
     home, _, _ = level_runs
     code, _, err = run_cli(["--home", str(home), "report", "--metric", "val_pearson", "--out",
@@ -269,6 +275,7 @@ def test_report_refuses_to_rank_label_runs_on_a_level_only_metric(level_runs, ca
     assert "learned the label and have no predicted level" in err and "val_auprc" in err
 
 
+@pytest.mark.slow
 def test_report_notes_that_mixed_targets_are_ranked_on_what_both_have(level_runs):
     from dnactx.analysis.report import check_targets
     from dnactx.registry import Registry
@@ -296,3 +303,25 @@ def test_a_frozen_transformer_level_run_completes_with_level_metrics(tmp_path):
     m = result["metrics"]
     assert result["status"] == "completed" and m["level"]["test"]["ci"]["pearson"] is not None
     assert set(m["level"]["val"]["by_context"]) == {"CG", "CHG", "CHH"}
+
+
+@pytest.mark.slow
+def test_predict_with_a_level_model_writes_tracks_that_say_level(level_runs, tmp_path, capsys):
+    import gzip
+
+    from conftest import make_genome_with_calls
+
+    home, _, ids = level_runs
+    genome, _ = make_genome_with_calls(tmp_path / "g", lengths=(3000,))
+    out = tmp_path / "pred"
+    code, _, err = run_cli(["--home", str(home), "predict", ids["lr-level"], "--genome", str(genome), "--out",
+                            str(out)], capsys)
+    assert code == 0, err
+    with gzip.open(out / "CG.bedGraph.gz", "rt") as fh:
+        header = fh.readline()
+    assert " level " in header and "predicted methylation level of CG sites" in header
+    code, _, err = run_cli(["--home", str(home), "predict", ids["lr-label"], "--genome", str(genome), "--out",
+                            str(tmp_path / "pred-label")], capsys)
+    assert code == 0, err
+    with gzip.open(tmp_path / "pred-label" / "CG.bedGraph.gz", "rt") as fh:
+        assert "P(methylated) of CG sites" in fh.readline()
