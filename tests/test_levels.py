@@ -325,3 +325,15 @@ def test_predict_with_a_level_model_writes_tracks_that_say_level(level_runs, tmp
     assert code == 0, err
     with gzip.open(tmp_path / "pred-label" / "CG.bedGraph.gz", "rt") as fh:
         assert "P(methylated) of CG sites" in fh.readline()
+
+
+def test_target_is_a_matrix_axis_whose_cells_take_the_loss_their_target_trains_with(tmp_path):
+    from dnactx.matrix.spec import build_spec
+
+    data = make_tiny_dataset(tmp_path / "d", n=300)
+    spec = build_spec(data, {"model": "lr,cnn", "target": "label,level", "loss": "bce,focal,betabinomial",
+                             "size": "20"}, baseline="none")
+    cells = {(c.config.model, c.config.target, c.config.loss) for c in spec.cells()}
+    assert cells == {("lr", "label", "bce"), ("lr", "level", "binomial"),  # lr ignores --loss
+                     ("cnn", "label", "bce"), ("cnn", "label", "focal"),
+                     ("cnn", "level", "binomial"), ("cnn", "level", "betabinomial")}
