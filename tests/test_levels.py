@@ -337,3 +337,15 @@ def test_target_is_a_matrix_axis_whose_cells_take_the_loss_their_target_trains_w
     assert cells == {("lr", "label", "bce"), ("lr", "level", "binomial"),  # lr ignores --loss
                      ("cnn", "label", "bce"), ("cnn", "label", "focal"),
                      ("cnn", "level", "binomial"), ("cnn", "level", "betabinomial")}
+
+
+def test_diagnose_remedies_for_a_level_run_keep_its_target_and_never_suggest_label_losses():
+    from dnactx.analysis.remedies import remedy, train_command
+
+    config = {"data": "d.parquet", "model": "cnn", "family": "cnn", "size": 100, "mode": "both", "target": "level",
+              "loss": "binomial", "epochs": 3, "patience": 1}
+    assert "--target level --loss binomial" in train_command(config, {"epochs": 10})
+    assert "--target" not in train_command({**config, "target": "label", "loss": "bce"}, {})
+    for key in ("loss_weighted", "loss_focal", "loss_bce"):
+        assert remedy(key, config, 0.5) is None
+    assert remedy("loss_focal", {**config, "target": "label", "loss": "bce"}, 0.5) is not None

@@ -9,7 +9,7 @@ from ..runs import run_family
 from ..train.config import parse_finetune
 
 # The flags that identify a run well enough to retrain it with one change.
-_BASE_FLAGS = ("data", "model", "size", "mode", "finetune", "loss", "epochs", "patience", "train_fraction",
+_BASE_FLAGS = ("data", "model", "size", "mode", "target", "finetune", "loss", "epochs", "patience", "train_fraction",
                "max_train")
 
 
@@ -162,6 +162,8 @@ def train_command(config: dict, changes: dict) -> str:
     values = {k: config.get(k) for k in _BASE_FLAGS if config.get(k) not in (None, "")}
     if run_family(config) != "transformer":
         values.pop("finetune", None)
+    if values.get("target") != "level":  # label runs, old ones included, need no --target
+        values.pop("target", None)
     if run_family(config) == "lr":  # lr has no loss, epochs or early stopping
         for name in ("loss", "epochs", "patience"):
             values.pop(name, None)
