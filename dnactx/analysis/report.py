@@ -51,7 +51,7 @@ def check_targets(rows: list[RunRow], name: str) -> list[str]:
         label_runs = sum(run_target(r.get("config") or {}) == "label" for r in rows)
         raise DnactxError(f"--metric val_{name}: {label_runs} of the {len(rows)} runs learned the label and have no "
                           f"predicted level; rank label and level runs on what both have (--metric val_auprc or "
-                          f"val_auroc), or report the level runs alone")
+                          f"val_auroc), or select level runs alone (a --matrix of them)")
     if len(targets) > 1:
         return [f"label and level runs ranked together on {label('val', name)}, which both have: a level run's score "
                 "is its predicted level, judged against the same labels"]
