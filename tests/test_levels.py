@@ -349,3 +349,15 @@ def test_diagnose_remedies_for_a_level_run_keep_its_target_and_never_suggest_lab
     for key in ("loss_weighted", "loss_focal", "loss_bce"):
         assert remedy(key, config, 0.5) is None
     assert remedy("loss_focal", {**config, "target": "label", "loss": "bce"}, 0.5) is not None
+
+
+@pytest.mark.slow
+def test_train_cli_prints_the_level_figures_of_a_level_run(tmp_path, capsys):
+    data = _levelled_dataset(tmp_path / "data")
+    code, out, err = run_cli(["--home", str(tmp_path / "runs"), "train", "--data", str(data), "--model", "lr",
+                              "--target", "level", "--size", "20", "--C", "1", "--bootstrap", "50",
+                              "--bootstrap-block", "2000"], capsys)
+    assert code == 0, err
+    line = next(x for x in err.splitlines() if x.startswith("test level (mc/cov):"))
+    assert "Pearson r 0." in line and "read-weighted R²" in line and "CG" in line
+    assert RunFolder.open(tmp_path / "runs", out.strip().splitlines()[-1]).config["target"] == "level"
