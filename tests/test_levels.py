@@ -361,3 +361,14 @@ def test_train_cli_prints_the_level_figures_of_a_level_run(tmp_path, capsys):
     line = next(x for x in err.splitlines() if x.startswith("test level (mc/cov):"))
     assert "Pearson r 0." in line and "read-weighted R²" in line and "CG" in line
     assert RunFolder.open(tmp_path / "runs", out.strip().splitlines()[-1]).config["target"] == "level"
+
+
+@pytest.mark.slow
+def test_the_export_card_of_a_level_model_says_its_output_is_a_level(level_runs, tmp_path, capsys):
+    home, _, ids = level_runs
+    code, _, err = run_cli(["--home", str(home), "export", ids["lr-level"], "--out", str(tmp_path / "model")], capsys)
+    assert code == 0, err
+    card = (tmp_path / "model" / "README.md").read_text()
+    assert "predicted methylation level" in card and "--target level" in card
+    recipe = json.loads((tmp_path / "model" / "dnactx_model.json").read_text())["recipe"]
+    assert recipe["target"] == "level"
