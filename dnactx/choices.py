@@ -42,6 +42,14 @@ class Context(str, Enum):
     CHH = "CHH"
 
 
+class Target(str, Enum):
+    """What a run learns: the binary label (level ≥ prepare's --threshold) or the methylated fraction itself,
+    fitted with a binomial likelihood on the read counts (mc of cov)."""
+
+    label = "label"
+    level = "level"
+
+
 class Split(str, Enum):
     """A dataset's site splits (genomic blocks or whole chromosomes, never shared)."""
 
@@ -55,6 +63,7 @@ MODES: tuple[str, ...] = tuple(m.value for m in Mode)
 PRECISIONS: tuple[str, ...] = tuple(p.value for p in Precision)
 CONTEXTS: tuple[str, ...] = tuple(c.value for c in Context)
 SPLITS: tuple[str, ...] = tuple(s.value for s in Split)
+TARGETS: tuple[str, ...] = tuple(t.value for t in Target)
 EVAL_SPLITS: tuple[str, ...] = (Split.val.value, Split.test.value)  # the splits a run is scored on
 MODE_ALIASES = {"up": "up", "upstream": "up", "down": "down", "downstream": "down", "both": "both"}
 

@@ -136,6 +136,10 @@ class SplitMetrics(TypedDict, total=False):
     context_floor: ContextFloor
     at_thresholds: dict[str, ThresholdCalls]      # global, context
     calibration: CalibrationEffect
+    pearson: float | None                         # --target level: predicted vs measured level (mc / cov)
+    spearman: float | None
+    mae: float | None
+    r2_weighted: float | None                     # R² with each site weighted by its reads
 
 
 class RunFacts(TypedDict, total=False):
@@ -166,6 +170,7 @@ class MetricsFile(TypedDict, total=False):
     test: SplitMetrics
     by_context: dict[str, dict[str, SplitMetrics]]  # split → context → metrics
     by_feature: dict[str, dict[str, SplitMetrics]]  # split → genomic feature class → metrics (not in the registry)
+    level: dict[str, dict[str, Any]]  # --target level: split → pearson, spearman, mae, r2, ci, by_context
     facts: RunFacts
 
 

@@ -50,8 +50,8 @@ def test_train_and_matrix_options_come_from_trainconfig():
 def test_choices_are_listed_and_flags_take_no_value_in_help(wide, capsys):
     code, out, _ = run_cli(["train", "--help"], capsys)
     assert code == 0
-    for choices in ("[up|down|both]", "[frozen|top:N|full|lora:R]", "[no|bf16|fp16]", "[bce|weighted|focal]",
-                    "[balanced|none]", "[lbfgs|saga]"):
+    for choices in ("[up|down|both]", "[frozen|top:N|full|lora:R]", "[no|bf16|fp16]",
+                    "[bce|weighted|focal|binomial|betabinomial]", "[label|level]", "[balanced|none]", "[lbfgs|saga]"):
         assert choices in out
     assert re.search(r"--json\s+Print", out) and re.search(r"--help\s+Show this message", out)
     for argv in (["--help"], ["train", "--help"], ["matrix", "--help"], ["submit", "matrix", "--help"],
@@ -59,7 +59,7 @@ def test_choices_are_listed_and_flags_take_no_value_in_help(wide, capsys):
         code, out, _ = run_cli(argv, capsys)
         assert code == 0 and "<bool>" not in out, argv
     _, out, _ = run_cli(["matrix", "--help"], capsys)
-    assert "[bce|weighted|focal],…" in out and "<int>,…" in out and "[true|false],…" in out
+    assert "[bce|weighted|focal|binomial|betabinomial],…" in out and "<int>,…" in out and "[true|false],…" in out
 
 
 def _complete(monkeypatch, capsys, line: str) -> list[str]:
@@ -73,7 +73,8 @@ def _complete(monkeypatch, capsys, line: str) -> list[str]:
 
 
 def test_shell_completion_offers_choices_and_list_items(monkeypatch, capsys):
-    assert _complete(monkeypatch, capsys, "dnactx train --loss ") == ["bce", "weighted", "focal"]
+    assert _complete(monkeypatch, capsys, "dnactx train --loss ") == ["bce", "weighted", "focal", "binomial",
+                                                                       "betabinomial"]
     assert _complete(monkeypatch, capsys, "dnactx train --finetune ") == ["frozen", "top:", "full", "lora:"]
     assert _complete(monkeypatch, capsys, "dnactx matrix --modes up,") == ["up,up", "up,down", "up,both"]
     assert _complete(monkeypatch, capsys, "dnactx matrix --precision no,b") == ["no,bf16"]

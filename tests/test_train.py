@@ -49,7 +49,7 @@ def test_lr_run_folder_metrics_and_registry(tiny_dataset, tmp_path):
     assert set(m["by_context"]["test"]) == {"CG", "CHG", "CHH"}
     pred = np.load(folder.path / "predictions_val_test.npz")
     assert set(pred.files) == {f"{s}_{k}" for s in ("val", "test")
-                               for k in ("prob", "label", "context", "index", "chrom", "pos")}
+                               for k in ("prob", "label", "context", "index", "chrom", "pos", "mc", "cov")}
     # the metrics equal scikit-learn's on the saved arrays, and the rows point back into dataset.parquet
     assert m["test"]["auroc"] == pytest.approx(roc_auc_score(pred["test_label"], pred["test_prob"]), abs=1e-6)
     assert m["test"]["auprc"] == pytest.approx(average_precision_score(pred["test_label"], pred["test_prob"]),

@@ -20,7 +20,7 @@ from .baseline import AUTO, baseline_runs, choose_baseline, runner_up
 from .diagnose import diagnose
 from .evidence import SplitScores, build_evidence
 from .inputs import PREDICTIONS, dataset_positions, load_predictions, repeat_flags, run_folder, run_metrics
-from .report import build_report, select_configuration, selection_metric
+from .report import build_report, check_targets, select_configuration, selection_metric
 from .report_page import png_data_uri, report_csv, report_html, report_markdown
 from .significance import DrawSettings, report_stats
 
@@ -170,6 +170,7 @@ def report(home: Path, *, matrix: str | None = None, model: str | None = None, s
     claim_folder(out, "report", REPORT_FILES, home=home)
     reg = _registry(home)
     rows, scope = _rows_for(reg, home, matrix, model, status, data)
+    check_targets(rows, name)  # a level-only metric never ranks label runs (which would silently drop out)
     rows_with_metric = [r for r in rows if run_metric(r, f"val_{name}") is not None]
     if not rows_with_metric:
         raise DnactxError(f"none of the {len(rows)} runs for {scope} has val {name}; see `dnactx runs ls`")

@@ -8,7 +8,7 @@ import statistics
 from ..contracts import RunRow, run_metric
 from ..train.config import grid_fields
 
-LOWER_IS_BETTER = {"brier", "ece"}
+LOWER_IS_BETTER = {"brier", "ece", "mae"}
 IDENTITY = ("family", "model", "size", "mode", "finetune")
 # Config values that do not make a different configuration: the seed (replicates differ by it) and where/what.
 _NOT_IDENTITY = ("seed", "name", "data")

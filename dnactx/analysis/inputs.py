@@ -15,7 +15,7 @@ PREDICTIONS = "predictions_val_test.npz"
 _PRED_KEYS = ("val_prob", "val_label", "val_context", "val_index", "test_prob", "test_label", "test_context",
               "test_index")
 # Written by newer runs only: genomic positions (for bootstrap blocks) and, under --calibrate, the model's own scores.
-_OPTIONAL_KEYS = tuple(f"{s}_{k}" for s in ("val", "test") for k in ("chrom", "pos", "prob_raw"))
+_OPTIONAL_KEYS = tuple(f"{s}_{k}" for s in ("val", "test") for k in ("chrom", "pos", "prob_raw", "mc", "cov"))
 
 
 def run_folder(row: RunRow, home: Path) -> RunFolder:
@@ -30,7 +30,7 @@ def run_metrics(row: RunRow, folder: RunFolder) -> MetricsFile:
 def load_predictions(folder: RunFolder) -> dict[str, np.ndarray] | None:
     """The run's val/test predictions, or None when the run wrote none: ``{split}_prob`` (the run's final scores,
     calibrated under --calibrate), ``_label``, ``_context``, ``_index`` and, where written, ``_chrom``, ``_pos``
-    and ``_prob_raw``."""
+    ``_prob_raw`` and the read counts ``_mc``, ``_cov``."""
     path = folder.path / PREDICTIONS
     if not path.is_file():
         return None

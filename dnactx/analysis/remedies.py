@@ -9,7 +9,7 @@ from ..runs import run_family
 from ..train.config import parse_finetune
 
 # The flags that identify a run well enough to retrain it with one change.
-_BASE_FLAGS = ("data", "model", "size", "mode", "finetune", "loss", "epochs", "patience", "train_fraction",
+_BASE_FLAGS = ("data", "model", "size", "mode", "target", "finetune", "loss", "epochs", "patience", "train_fraction",
                "max_train")
 
 
@@ -39,15 +39,20 @@ def _epochs(config: dict, family: str) -> Change | None:
 
 def _loss(target: str, action: str):
     def change(config: dict, family: str) -> Change | None:
-        if family == "lr" or config.get("loss", "bce") == target:
-            return None
+        if family == "lr" or config.get("loss", "bce") == target or _level(config):
+            return None  # a level run's loss is the likelihood of its reads: the label losses do not apply
         return {"loss": target}, action
     return change
 
 
+def _level(config: dict) -> bool:
+    """Whether the run learned levels (--target level)."""
+    return config.get("target") == "level"
+
+
 def _class_weight_none(config: dict, family: str) -> Change | None:
-    if family != "lr" or config.get("class_weight", "balanced") == "none":
-        return None
+    if family != "lr" or config.get("class_weight", "balanced") == "none" or _level(config):
+        return None  # the binomial GLM weighs by reads, never by class
     return {"class_weight": "none"}, "drop balanced class weights, which inflate scores of negatives"
 
 
@@ -160,6 +165,8 @@ def train_command(config: dict, changes: dict) -> str:
     values = {k: config.get(k) for k in _BASE_FLAGS if config.get(k) not in (None, "")}
     if run_family(config) != "transformer":
         values.pop("finetune", None)
+    if values.get("target") != "level":  # label runs, old ones included, need no --target
+        values.pop("target", None)
     if run_family(config) == "lr":  # lr has no loss, epochs or early stopping
         for name in ("loss", "epochs", "patience"):
             values.pop(name, None)

@@ -10,18 +10,23 @@ from ..choices import EVAL_SPLITS
 from ..contracts import RUN, RUN_IDENTITY, Report, RunRow, parse_metric, run_metric
 from ..errors import DnactxError
 from ..formatting import Markdown, md_code, md_escape, num, signed
+from ..runs import run_target
+from ..stats.levels import LEVEL_METRICS
 from .configs import LOWER_IS_BETTER, _best_first, configurations, is_designated_baseline, mean_sd
 from .significance import COMPARED
 
 SPLITS = EVAL_SPLITS
 METRIC_NAMES = ("auprc", "auroc", "f1_at_threshold", "f1_at_0_5", "precision_at_threshold", "recall_at_threshold",
-                "precision_at_0_5", "recall_at_0_5", "brier", "ece", "within_auprc", "within_auroc")
+                "precision_at_0_5", "recall_at_0_5", "brier", "ece", "within_auprc", "within_auroc",
+                *LEVEL_METRICS)
 OPTIMISTIC = "optimistic: chosen on test"
 VERDICT_WORDS = {"A better": "better", "B better": "worse", "no detectable difference": "within noise"}
 _PRETTY = {"auprc": "AUPRC", "auroc": "AUROC", "f1_at_threshold": "F1 @ tuned", "f1_at_0_5": "F1 @ 0.5",
            "precision_at_threshold": "precision @ tuned", "recall_at_threshold": "recall @ tuned",
            "precision_at_0_5": "precision @ 0.5", "recall_at_0_5": "recall @ 0.5", "brier": "Brier", "ece": "ECE",
-           "within_auprc": "within-context AUPRC", "within_auroc": "within-context AUROC"}
+           "within_auprc": "within-context AUPRC", "within_auroc": "within-context AUROC",
+           "pearson": "Pearson r (level)", "spearman": "Spearman r (level)", "mae": "MAE (level)",
+           "r2_weighted": "R² read-weighted (level)"}
 
 
 def selection_metric(text: str) -> tuple[str, str]:
@@ -36,6 +41,21 @@ def selection_metric(text: str) -> tuple[str, str]:
         raise DnactxError(f"--metric {text!r}: runs are selected on validation (val_{name}); test metrics of the "
                           "selected run are reported with the val-tuned threshold")
     return split, name
+
+
+def check_targets(rows: list[RunRow], name: str) -> list[str]:
+    """Label runs and level runs are ranked together only on a metric both have (the scores against the label:
+    AUPRC, AUROC, F1, ...): a DnactxError for a level-only metric among label runs; the note saying so, if mixed."""
+    targets = {run_target(r.get("config") or {}) for r in rows}
+    if name in LEVEL_METRICS and "label" in targets:
+        label_runs = sum(run_target(r.get("config") or {}) == "label" for r in rows)
+        raise DnactxError(f"--metric val_{name}: {label_runs} of the {len(rows)} runs learned the label and have no "
+                          f"predicted level; rank label and level runs on what both have (--metric val_auprc or "
+                          f"val_auroc), or select level runs alone (a --matrix of them)")
+    if len(targets) > 1:
+        return [f"label and level runs ranked together on {label('val', name)}, which both have: a level run's score "
+                "is its predicted level, judged against the same labels"]
+    return []
 
 
 def label(split: str, name: str) -> str:
@@ -243,6 +263,7 @@ def build_report(rows: list[RunRow], *, metric: str = "val_auprc", baseline: Run
     if not rows:
         raise DnactxError(f"no completed runs for {scope}; train some with `dnactx train` or `dnactx matrix`")
     split, name = selection_metric(metric)
+    target_note = check_targets(rows, name)
     chosen = select_configuration(rows, name)
     selected = chosen["representative"]
     baseline_runs = baseline_runs if baseline_runs is not None else ([baseline] if baseline else [])
@@ -267,7 +288,7 @@ def build_report(rows: list[RunRow], *, metric: str = "val_auprc", baseline: Run
         "runs": ranked_table(rows, name, chosen["ids"], [r["id"] for r in baseline_runs]),
         "heatmap": heatmap_grid(rows, name), "diagnosis": diagnosis,
         "stats": {k: v for k, v in stats.items() if k not in ("versus", "axes")},
-        "notes": fairness_notes(chosen["runs"], baseline_runs) + list(stats.get("notes") or []),
+        "notes": fairness_notes(chosen["runs"], baseline_runs) + target_note + list(stats.get("notes") or []),
     }
     report["next_steps"] = next_steps(report)
     return report

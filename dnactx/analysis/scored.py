@@ -11,6 +11,7 @@ import numpy as np
 
 from ..contracts import RunRow
 from ..errors import DnactxError
+from ..runs import run_target
 from ..stats.bootstrap import DEFAULT_BLOCK_BP, DEFAULT_RESAMPLES, block_ids
 from ..stats.compare import Draws, RunScores, draw
 from ..stats.thresholds import site_thresholds
@@ -27,6 +28,18 @@ class ScoredSplit:
     scores: RunScores  # labels, final scores, the run's threshold(s) per site, dataset rows
     context: np.ndarray
     positions: tuple[np.ndarray, np.ndarray] | str  # (chrom, pos), or why they are unknown
+    target: str = "label"  # label | level (--target): what the run learned
+    levels: Levels | None = None  # a level run's predicted and measured levels, in the scores' site order
+
+
+@dataclass(frozen=True)
+class Levels:
+    """What paired level metrics need of a level run's split: its own predicted levels (before any calibration to
+    the label) and the measured read counts of each site."""
+
+    pred: np.ndarray
+    mc: np.ndarray
+    cov: np.ndarray
 
 
 def _threshold(metrics: dict, context: np.ndarray) -> float | np.ndarray | None:
@@ -56,8 +69,13 @@ def scored_split(row: RunRow, home: Path, split: str = "test") -> ScoredSplit:
         positions = dataset_positions(config, index)
     scores = RunScores(preds[f"{split}_label"].astype(int), preds[f"{split}_prob"].astype(np.float64),
                        _threshold(run_metrics(row, folder), context), index)
+    target = run_target(config)
+    levels = None
+    if target == "level" and f"{split}_mc" in preds:
+        pred = preds.get(f"{split}_prob_raw", preds[f"{split}_prob"]).astype(np.float64)
+        levels = Levels(pred, preds[f"{split}_mc"].astype(np.int64), preds[f"{split}_cov"].astype(np.int64))
     return ScoredSplit(row["id"], row.get("name") or row["id"], config.get("dataset_fingerprint"), scores, context,
-                       positions)
+                       positions, target, levels)
 
 
 def check_same_dataset(runs: Sequence[ScoredSplit]) -> None:

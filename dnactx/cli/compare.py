@@ -21,7 +21,12 @@ def compare(
     split: Annotated[str, typer.Option("--split", help="val or test (runs only).")] = "test",
     metric: Annotated[str, typer.Option(
         "--metric", help="auprc | auroc | f1 (at each run's tuned threshold) | within_auprc | within_auroc; "
-                         "the within-context figures are always shown too.")] = "auprc",
+                         "the within-context figures are always shown too. Two --target level runs also: "
+                         "pearson | spearman | mae | r2_weighted (a label run and a level run compare only on "
+                         "what both have).")] = "auprc",
+    by_context: Annotated[bool, typer.Option(
+        "--by-context", help="Also A − B per CG/CHG/CHH under the same draws (AUPRC and AUROC; every level "
+                             "metric for two level runs).")] = False,
     bootstrap: Annotated[int | None, typer.Option(
         "--bootstrap", help="Paired block resamples.", show_default="run A's --bootstrap, else 1000")] = None,
     bootstrap_block: Annotated[int | None, typer.Option(
@@ -53,7 +58,7 @@ def compare(
         reg = Registry.open(state.home, create=False)
         row_a, row_b = require_folder(reg.run(run_a)), require_folder(reg.run(run_b))
         result = compare_rows(state.home, row_a, row_b, split=split, metric=metric,
-                              n_resamples=bootstrap, block_bp=bootstrap_block, seed=seed)
+                              n_resamples=bootstrap, block_bp=bootstrap_block, seed=seed, by_context=by_context)
     typer.echo(json.dumps(json_safe(result), indent=2) if as_json else comparison_text(result), nl=as_json)
 
 

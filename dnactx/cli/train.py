@@ -39,7 +39,25 @@ def _summary(result: dict, name: str, folder: Path) -> None:
         line = split_intervals(m.get("test") or {})
         if line:
             console_err.print(f"test, 95% intervals: {line}", highlight=False, markup=False)
+        level = (m.get("level") or {}).get("test")
+        if level:
+            console_err.print(f"test level (mc/cov): {_level_line(level)}", highlight=False, markup=False,
+                              soft_wrap=True)
     console_err.print(f"run folder: {term(folder)}", highlight=False, soft_wrap=True)
+
+
+def _level_line(level: dict) -> str:
+    """A level run's test figures with their intervals, and Pearson r per context."""
+    ci = level.get("ci") or {}
+
+    def figure(name: str, key: str) -> str:
+        interval = ci.get(key)
+        return f"{name} {num(level.get(key), 3)}" + (f" [{num(interval[0], 3)}, {num(interval[1], 3)}]"
+                                                    if interval else "")
+
+    contexts = " / ".join(f"{c} {num(e.get('pearson'), 3)}" for c, e in (level.get("by_context") or {}).items())
+    return " · ".join([figure("Pearson r", "pearson"), figure("Spearman r", "spearman"), figure("MAE", "mae"),
+                       figure("read-weighted R²", "r2_weighted"), f"Pearson r by context {contexts}"])
 
 
 def _from_id_file(options: dict[str, Any]) -> str | None:

@@ -31,6 +31,15 @@ class Split:
     chrom: np.ndarray | None = None  # str chromosome of each site (None: the dataset has no chrom/pos columns)
     pos: np.ndarray | None = None  # int64 1-based position of each site
     feature: np.ndarray | None = None  # str genomic feature class (None: prepared without --annotation)
+    mc: np.ndarray | None = None  # int64 methylated reads of each site (None: the dataset has no mc/cov columns)
+    cov: np.ndarray | None = None  # int64 total reads of each site
+
+    @property
+    def level(self) -> np.ndarray | None:
+        """The measured methylated fraction mc / cov (float64), None without read counts."""
+        if self.mc is None or self.cov is None:
+            return None
+        return self.mc / np.maximum(self.cov, 1)
 
     def __len__(self) -> int:
         return int(self.labels.size)
@@ -81,8 +90,9 @@ def load_dataset(path: str | Path, size: int, mode: str, *, max_train: int | Non
         pf = pq.ParquetFile(path)
         located = all(c in pf.schema_arrow.names for c in ("chrom", "pos"))
         annotated = "feature" in pf.schema_arrow.names
+        counted = all(c in pf.schema_arrow.names for c in ("mc", "cov"))
         small = pf.read(columns=["split", "label", "context", *(("chrom", "pos") if located else ()),
-                                 *(("feature",) if annotated else ())])
+                                 *(("feature",) if annotated else ()), *(("mc", "cov") if counted else ())])
     except (KeyError, ValueError, pa.ArrowException) as exc:
         raise DnactxError(f"{path} lacks the columns {', '.join(COLUMNS)} ({exc}); re-run `dnactx prepare`") from None
     if "seq" not in pf.schema_arrow.names:
@@ -117,10 +127,10 @@ def load_dataset(path: str | Path, size: int, mode: str, *, max_train: int | Non
         where = _positions(small, idx) if located else (None, None)
         splits[name] = Split(bases=cut[at], labels=labels[idx], context=context_names[context_id[idx]],
                              context_id=context_id[idx].astype(np.int64), index=idx.astype(np.int64), chrom=where[0],
-                             pos=where[1], feature=_strings(small, "feature", idx) if annotated else None)
+                             pos=where[1], feature=_strings(small, "feature", idx) if annotated else None,
+                             mc=_ints(small, "mc", idx) if counted else None,
+                             cov=_ints(small, "cov", idx) if counted else None)
     return Dataset(path=path, window=window, fingerprint=str(meta["fingerprint"]), splits=splits, center=center)
-
-
 
 
 def _codes(column: pa.ChunkedArray, values: tuple[str, ...]) -> np.ndarray:
@@ -132,6 +142,11 @@ def _codes(column: pa.ChunkedArray, values: tuple[str, ...]) -> np.ndarray:
 def _strings(table: pa.Table, column: str, idx: np.ndarray) -> np.ndarray:
     """One string column's values at the given rows (str array)."""
     return np.asarray(table[column].take(pa.array(idx)).to_numpy(zero_copy_only=False)).astype(str)
+
+
+def _ints(table: pa.Table, column: str, idx: np.ndarray) -> np.ndarray:
+    """One integer column's values at the given rows (int64)."""
+    return table[column].take(pa.array(idx)).to_numpy().astype(np.int64)
 
 
 def _positions(table: pa.Table, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -54,6 +54,10 @@ def _outputs(c: CardInputs) -> str:
         return (f"## Outputs\n\nP(methylated): the model's own probabilities, **not calibrated**. The run was trained "
                 f"with `--calibrate {trained}`, but its calibration map was not stored (an older dnactx), so it "
                 "could not be exported; train the run again to export a calibrated model.")
+    if cal is None and c.recipe.target == "level":
+        return ("## Outputs\n\nThe predicted methylation level (fraction of methylated reads): the run was trained "
+                "with `--target level` on the read counts (binomial likelihood), so its output is a level, not "
+                "P(methylated); the threshold below calls a site methylated from that level.")
     if cal is None:
         return "## Outputs\n\nP(methylated): the model's own probabilities (the run was not calibrated)."
     if cal.method == "platt":

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..choices import FAMILIES, MODES
+from ..choices import FAMILIES, MODES, TARGETS
 from ..errors import DnactxError
 from ..sequence import context_slice, cut_context
 from .calibration import Calibration
@@ -51,12 +51,15 @@ class Recipe:
     truncation: str | None = None  # transformer: centred
     trust_remote_code: bool = False  # transformer: the checkpoint runs its own code (train --trust-remote-code)
     calibration: Calibration | None = None  # from calibration.json when the run was calibrated
+    target: str = "label"  # label: scores are P(methylated) | level: scores are the predicted methylated fraction
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
             raise DnactxError(f"model family must be one of {', '.join(FAMILIES)}, got {self.family!r}")
         if self.mode not in MODES:
             raise DnactxError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if self.target not in TARGETS:
+            raise DnactxError(f"target must be one of {', '.join(TARGETS)}, got {self.target!r}")
         context_slice(self.window, self.size, self.mode)  # size ≤ window // 2
         missing = [name for name in _REQUIRED[self.family] if getattr(self, name) is None]
         if missing:

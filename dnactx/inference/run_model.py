@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from ..errors import DnactxError
-from ..runs import RunFolder, run_family
+from ..runs import RunFolder, run_family, run_target
 from .calibration import CALIBRATION_FILE, Calibration, read_calibration
 from .recipe import Recipe, tokenizer_kind
 
@@ -130,7 +130,8 @@ def recipe_of_run(path: Path) -> Recipe:
     weights = run_weights(folder)
     common = dict(family=family, model=str(config["model"]), window=run_window(config, folder),
                   size=int(config["size"]), mode=str(config["mode"]),
-                  site_context=bool(config.get("site_context", True)), calibration=run_calibration(folder))
+                  site_context=bool(config.get("site_context", True)), calibration=run_calibration(folder),
+                  target=run_target(config))
     if family == "lr":
         scaling, kmax = lr_scaling(weights, folder)
         return Recipe(**common, lr_scaling=scaling, kmax=kmax)

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..data.dataset import read_meta
 from ..errors import DnactxError
-from ..train.config import TrainConfig, grid_fields
+from ..train.config import LEVEL_LOSSES, TrainConfig, grid_fields
 
 NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 BASELINES = ("lr", "none")
@@ -30,7 +30,7 @@ _DEFAULTS = TrainConfig()
 # Options a model family ignores: in a grid such as `--model lr,cnn --finetune frozen,top:2` they would only
 # make duplicate lr and cnn cells, so a cell of that family drops them (its config keeps the default).
 _NEURAL_ONLY = ("epochs", "patience", "lr", "head_lr", "batch_size", "grad_accum", "warmup", "precision", "loss",
-                "pos_weight", "focal_gamma", "focal_alpha")
+                "pos_weight", "focal_gamma", "focal_alpha", "overdispersion")
 _LR_ONLY = ("class_weight", "C", "solver")
 IGNORED_BY_FAMILY = {
     "lr": frozenset(("finetune", "trust_remote_code", *_NEURAL_ONLY)),
@@ -116,7 +116,8 @@ class MatrixSpec:
             raise DnactxError(f"--baseline must be lr or none, got {self.baseline!r}")
         for name, values in self.axes.items():  # every value checked, even one its cells' family ignores (lr's --lr)
             for value in values:
-                TrainConfig(**{name: value})
+                level_loss = name == "loss" and value in LEVEL_LOSSES  # a level loss is checked as a level run's
+                TrainConfig(**{name: value, **({"target": "level"} if level_loss else {})})
         half = (self.dataset.window // 2) if self.dataset.window else None
         for size in self.axes.get("size", []):
             if half is not None and size > half:
@@ -139,6 +140,7 @@ class MatrixSpec:
             values = dict(zip(names, combo, strict=True))
             family = TrainConfig(model=values.get("model", defaults.model)).family
             values = {k: v for k, v in values.items() if k not in IGNORED_BY_FAMILY[family]}
+            values = _loss_for_target(values)
             identity = json.dumps(values, sort_keys=True, default=str)
             if identity in seen:
                 continue
@@ -164,6 +166,20 @@ class MatrixSpec:
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "data": str(self.dataset.path), "dataset_fingerprint": self.dataset.fingerprint,
                 "window": self.dataset.window, "axes": self.axes, "baseline": self.baseline}
+
+
+def _loss_for_target(values: dict[str, Any]) -> dict[str, Any]:
+    """A cell's loss as its target takes it: in a grid such as `--target label,level --loss bce,focal` a level cell
+    trains on the reads (a label loss becomes binomial) and a label cell on labels (a level loss becomes bce), so
+    the cross product never makes a cell that cannot run; the duplicates this makes are dropped like the others."""
+    if "loss" not in values:
+        return values
+    level = values.get("target") == "level"
+    if level and values["loss"] not in LEVEL_LOSSES:
+        return {**values, "loss": "binomial"}
+    if not level and values["loss"] in LEVEL_LOSSES:
+        return {**values, "loss": "bce"}
+    return values
 
 
 def data_shape(config: TrainConfig) -> tuple:

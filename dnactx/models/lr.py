@@ -236,6 +236,59 @@ def fit_lr(x: sp.csr_matrix, y: np.ndarray, *, C: float, class_weight: str, seed
     return model, not any(issubclass(w.category, ConvergenceWarning) for w in caught)
 
 
+def glm_rows(x: sp.csr_matrix, mc: np.ndarray, cov: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+    """The binomial GLM as a weighted logistic regression: each site twice, once as a methylated row weighted by
+    its methylated reads mc and once as an unmethylated row weighted by cov − mc (rows of weight 0 left out).
+    Returns (rows, labels, weights); the weighted log-loss is then the binomial log-likelihood of the reads."""
+    mc, cov = np.asarray(mc, dtype=np.float64), np.asarray(cov, dtype=np.float64)
+    weights = np.concatenate([mc, cov - mc])
+    keep = np.flatnonzero(weights > 0)
+    rows = np.concatenate([np.arange(x.shape[0]), np.arange(x.shape[0])])[keep]
+    labels = np.concatenate([np.ones(x.shape[0], dtype=np.int8), np.zeros(x.shape[0], dtype=np.int8)])[keep]
+    return x[rows], labels, weights[keep]
+
+
+def binomial_deviance(mc: np.ndarray, cov: np.ndarray, p: np.ndarray) -> float:
+    """Mean binomial negative log-likelihood per read, -Σ [mc log p + (cov − mc) log(1 − p)] / Σ cov."""
+    p = np.clip(np.asarray(p, dtype=np.float64), 1e-12, 1 - 1e-12)
+    mc, cov = np.asarray(mc, dtype=np.float64), np.asarray(cov, dtype=np.float64)
+    return float(-np.sum(mc * np.log(p) + (cov - mc) * np.log1p(-p)) / max(np.sum(cov), 1.0))
+
+
+def fit_glm(x: sp.csr_matrix, mc: np.ndarray, cov: np.ndarray, *, C: float, seed: int,
+            solver: str = "lbfgs") -> tuple[LogisticRegression, bool]:
+    """L2 binomial GLM (logit link) of the read counts on the features (see :func:`glm_rows`); (model, converged).
+    No class weights: the reads are the weights."""
+    max_iter, tol = _SOLVER_LIMITS[solver]
+    rows, labels, weights = glm_rows(x, mc, cov)
+    model = LogisticRegression(solver=solver, C=C, max_iter=max_iter, tol=tol, random_state=seed)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        model.fit(rows, labels, sample_weight=weights)
+    return model, not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+
+
+def search_glm(x: sp.csr_matrix, mc: np.ndarray, cov: np.ndarray, x_val: sp.csr_matrix, mc_val: np.ndarray,
+               cov_val: np.ndarray, *, seed: int, solver: str = "lbfgs"
+               ) -> tuple[LogisticRegression, dict, np.ndarray, list[dict]]:
+    """``--C auto`` for ``--target level``: the binomial GLM at every C of the grid (frequency scaling), the one
+    with the lowest validation deviance per read kept. Returns (model, choice, val probabilities, grid)."""
+    grid: list[dict] = []
+    fits: list[tuple[LogisticRegression, np.ndarray]] = []
+    for C in C_GRID:
+        t0 = time.perf_counter()
+        model, converged = fit_glm(x, mc, cov, C=C, seed=seed, solver=solver)
+        p_val = model.predict_proba(x_val)[:, 1]
+        grid.append({"scaling": "frequency", "C": C, "class_weight": "none",
+                     "val_deviance": binomial_deviance(mc_val, cov_val, p_val),
+                     "fit_seconds": time.perf_counter() - t0, "n_iter": int(np.max(model.n_iter_)),
+                     "converged": converged})
+        fits.append((model, p_val))
+    best = min(range(len(grid)), key=lambda i: (grid[i]["val_deviance"], i))
+    choice = {k: grid[best][k] for k in ("scaling", "C", "class_weight", "val_deviance")}
+    return fits[best][0], choice, fits[best][1], grid
+
+
 class _Search:
     """The candidates fitted so far by ``--C auto``: models, validation probabilities and one record each."""
 

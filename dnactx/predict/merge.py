@@ -41,10 +41,11 @@ class Collected:
 
 
 def merge_parts(folder: OutFolder, plan: Sequence[Target], stage: Path, chrom_sizes: list[tuple[str, int]],
-                contexts: Sequence[str], *, with_calls: bool, label: str, annotated: bool = False) -> Collected:
+                contexts: Sequence[str], *, with_calls: bool, label: str, annotated: bool = False,
+                level: bool = False) -> Collected:
     """Write ``stage``/predictions.parquet and each context's tracks from the part files of ``plan``."""
     collected = Collected()
-    tracks = {c: ContextTrack(stage, c, chrom_sizes, label) for c in contexts}
+    tracks = {c: ContextTrack(stage, c, chrom_sizes, label, level) for c in contexts}
     try:
         with pq.ParquetWriter(stage / PREDICTIONS, schema(with_calls, annotated), compression="zstd",
                               use_dictionary=["chrom", "strand", "context", "feature"]) as writer:

@@ -70,7 +70,8 @@ def write_outputs(job: Job, stage: Path, seconds: float) -> PredictSummary:
     o, genome = job.options, job.genome
     chrom_sizes = list(zip(genome.names, genome.lengths.tolist(), strict=True))
     collected = merge_parts(job.folder, job.plan, stage, chrom_sizes, o.contexts, with_calls=bool(o.calls),
-                            label=_label(job.scorer), annotated=job.annotation is not None)
+                            label=_label(job.scorer), annotated=job.annotation is not None,
+                            level=job.scorer.recipe.target == "level")
     evaluation = _evaluation(job, collected)
     if evaluation is not None and collected.plot_chrom is not None:
         title = f"{_label(job.scorer)} on {collected.plot_chrom}: first {PLOT_BP // 1000} kb of the scored region"
@@ -107,7 +108,8 @@ def write_outputs(job: Job, stage: Path, seconds: float) -> PredictSummary:
 def _label(scorer: Scorer) -> str:
     ref = scorer.origin
     name = scorer.recipe.model.rstrip("/").rsplit("/", 1)[-1]
-    return f"{name} {(ref.run_id or ref.path.name)[:10]}"
+    level = " level" if scorer.recipe.target == "level" else ""  # a level model's tracks say so in their name
+    return f"{name}{level} {(ref.run_id or ref.path.name)[:10]}"
 
 
 def _evaluation(job: Job, collected: Collected) -> dict | None:

@@ -39,14 +39,16 @@ class ContextTrack:
     """``<context>.bedGraph.gz`` (a track line, then chrom, start, end, prob) and ``<context>.bw`` under
     ``folder``; :meth:`add` one chromosome's sites at a time, in genome order."""
 
-    def __init__(self, folder: Path, context: str, chrom_sizes: list[tuple[str, int]], label: str) -> None:
+    def __init__(self, folder: Path, context: str, chrom_sizes: list[tuple[str, int]], label: str,
+                 level: bool = False) -> None:
         import pyBigWig
 
         self.context = context
         # gzip's own default level (Arrow's gzip stream compresses at level 9, 3x slower for 1% less); mtime 0 so the
         # same predictions give the same bytes, however and whenever they were made
         self.bedgraph = gzip.GzipFile(Path(folder) / bedgraph_name(context), "wb", compresslevel=6, mtime=0)
-        description = f"{label}: P(methylated) of {context} sites"
+        quantity = "predicted methylation level" if level else "P(methylated)"  # a level model's score is a level
+        description = f"{label}: {quantity} of {context} sites"
         self.bedgraph.write(f'track type=bedGraph name="{context} {label}" description="{description}" '
                             f"visibility=full autoScale=off viewLimits=0:1 maxHeightPixels=40\n".encode())
         self.bigwig = pyBigWig.open(str(Path(folder) / bigwig_name(context)), "w")

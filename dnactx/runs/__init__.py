@@ -4,7 +4,7 @@ A trainer on a node without the registry's packages still writes complete run fo
 indexes them in SQLite wherever those packages are installed.
 """
 
-from .config import RunConfig, read_run_config, run_config, run_family
+from .config import RunConfig, read_run_config, run_config, run_family, run_target
 from .folder import ENDED, STATUSES, ReplicaFolder, RunFolder, default_home, folder_for_this_process, iter_run_folders
 from .ids import is_run_id, new_run_id
 from .liveness import MISSING, STALE, is_stale
@@ -26,4 +26,5 @@ __all__ = [
     "read_run_config",
     "run_config",
     "run_family",
+    "run_target",
 ]

@@ -20,7 +20,7 @@ import typing
 from collections.abc import Mapping
 from typing import Any, TypedDict
 
-from ..choices import Family, family_of_model
+from ..choices import Family, Target, family_of_model
 
 
 class GivenConfig(TypedDict, total=False):
@@ -44,7 +44,9 @@ class GivenConfig(TypedDict, total=False):
     warmup: float
     precision: str
     seed: int
+    target: str
     loss: str
+    overdispersion: float
     pos_weight: float | None
     focal_gamma: float
     focal_alpha: float | None
@@ -103,6 +105,11 @@ def run_family(config: Mapping[str, Any]) -> str:
     return str(config.get("family") or family_of_model(str(config.get("model") or "")))
 
 
+def run_target(config: Mapping[str, Any]) -> str:
+    """label | level of a config.json: runs written before ``--target`` existed learned the label."""
+    return str(config.get("target") or Target.label.value)
+
+
 def run_config(given: Mapping[str, Any], **resolved: Any) -> RunConfig:
     """A new run's config.json: the options ``given`` (TrainConfig.to_dict()) and what the folder ``resolved``;
     ``family`` comes from the model unless given."""
@@ -135,4 +142,5 @@ def trained_values(values: Mapping[str, Any]) -> dict[str, Any]:
     return dict(values)
 
 
-__all__ = ["GIVEN", "KEYS", "Family", "RunConfig", "read_run_config", "run_config", "run_family", "trained_values"]
+__all__ = ["GIVEN", "KEYS", "Family", "RunConfig", "read_run_config", "run_config", "run_family", "run_target",
+           "trained_values"]

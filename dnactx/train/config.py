@@ -14,7 +14,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from ..choices import MODE_ALIASES, Mode, Precision, family_of_model
+from ..choices import MODE_ALIASES, Mode, Precision, Target, family_of_model
 from ..errors import DnactxError
 
 
@@ -31,6 +31,11 @@ class Loss(str, Enum):
     bce = "bce"
     weighted = "weighted"
     focal = "focal"
+    binomial = "binomial"
+    betabinomial = "betabinomial"
+
+
+LEVEL_LOSSES = (Loss.binomial.value, Loss.betabinomial.value)  # --target level; bce there means binomial
 
 
 class ClassWeight(str, Enum):
@@ -85,7 +90,15 @@ class TrainConfig:
     warmup: float = _opt(0.1, "Warm-up as a fraction of all optimiser steps (linear, then linear decay).")
     precision: str = _opt("no", "Mixed precision: no | bf16 | fp16.", choices=Precision)
     seed: int = _opt(0, "Random seed (data order, initialisation, subsampling).")
-    loss: str = _opt("bce", "bce | weighted (pos_weight) | focal.", choices=Loss)
+    target: str = _opt("label", "label: the binary label | level: the methylated fraction, fitted with a binomial "
+                                "likelihood on the read counts (a site with 40 reads weighs more than one with 3); "
+                                "lr becomes the binomial GLM. Level runs add Pearson/Spearman r, MAE and "
+                                "coverage-weighted R² per context to metrics.json, beside AUROC/AUPRC of the "
+                                "predicted level against the label.", choices=Target)
+    loss: str = _opt("bce", "bce | weighted (pos_weight) | focal (--target label); binomial | betabinomial "
+                            "(--target level; bce there means binomial).", choices=Loss)
+    overdispersion: float = _opt(0.1, "--loss betabinomial: the intra-site correlation rho in (0, 1) of the reads "
+                                      "(0 would be the binomial).")
     pos_weight: float | None = _opt(None, "Positive-class weight for --loss weighted (default negatives/positives).")
     focal_gamma: float = _opt(2.0, "Focal loss gamma.")
     focal_alpha: float | None = _opt(0.25, "Focal loss alpha (weight of positives); none to disable.")
@@ -120,11 +133,12 @@ class TrainConfig:
         self.mode = normalise_mode(self.mode)
         if self.size < 1:
             raise DnactxError(f"--size must be at least 1 bp, got {self.size}")
-        for name, choices in (("loss", Loss), ("precision", Precision), ("solver", Solver),
+        for name, choices in (("target", Target), ("loss", Loss), ("precision", Precision), ("solver", Solver),
                               ("class_weight", ClassWeight), ("calibrate", Calibrate), ("threshold_by", ThresholdBy)):
             value = getattr(self, name)
             if value not in {c.value for c in choices}:
                 raise DnactxError(f"--{name.replace('_', '-')} must be {_one_of(choices)}, got {value!r}")
+        self.loss = _loss_for_target(self.target, self.loss, self.model)
         parse_finetune(self.finetune)
         for name in ("epochs", "batch_size", "grad_accum"):
             if getattr(self, name) < 1:
@@ -166,6 +180,7 @@ _RANGES: dict[str, tuple[float, float, bool, str]] = {
     "focal_gamma": (0.0, 100.0, True, "a focusing exponent in [0, 100]"),
     "focal_alpha": (0.0, 1.0, True, "a weight of positives in [0, 1]"),
     "seed": (0, 2**32 - 1, True, "a seed in [0, 4294967295]"),
+    "overdispersion": (0.0, 0.999, False, "an intra-site correlation in (0, 0.999]"),
 }
 MAX_NAME = 120  # characters of a run name: it titles tables, report sections and SLURM job names
 
@@ -184,6 +199,23 @@ def _check_numbers(config: TrainConfig) -> None:
             low, high, closed, what = _RANGES[f.name]
             if not ((low <= value if closed else low < value) and value <= high):
                 raise DnactxError(f"{flag} must be {what}, got {value}")
+
+
+def _loss_for_target(target: str, loss: str, model: str) -> str:
+    """The loss a run trains with: under ``--target level`` bce (the default) is the binomial likelihood, and the
+    label losses are refused; under ``--target label`` the level losses are."""
+    if target == Target.level.value:
+        if loss == Loss.bce.value:
+            return Loss.binomial.value
+        if loss not in LEVEL_LOSSES:
+            raise DnactxError(f"--loss {loss} weighs binary labels; --target level trains with --loss binomial or "
+                              "betabinomial")
+        if loss == Loss.betabinomial.value and family_of_model(model) == "lr":
+            raise DnactxError("--loss betabinomial: lr fits the binomial GLM only; use --loss binomial for lr, or "
+                              "--model cnn")
+    elif loss in LEVEL_LOSSES:
+        raise DnactxError(f"--loss {loss} fits methylation levels; add --target level, or use bce, weighted or focal")
+    return loss
 
 
 def check_name(name: str) -> str:

@@ -34,6 +34,9 @@ STEP_HOOKS: list[Callable[[int], None]] = []
 # the GPU every step, so it could never queue the next step's kernels while the current ones run.
 LOSS_READBACK_EVERY = 50
 TRAIN_LOG = "train_log.jsonl"  # one JSON line per epoch, in the run folder
+# --target level: the column of read counts (n, 2: mc, cov) the loss reads in place of the labels. Early stopping
+# still reads val AUPRC of the predicted level against the label, the ground level and label runs share.
+LEVEL_COUNTS = "counts"
 
 
 @dataclass
@@ -198,11 +201,12 @@ def train_epoch(run: Prepared, state: LoopState, loss_fn: LossFn, sigterm: StopF
 
 
 def train_step(run: Prepared, batch: dict[str, torch.Tensor], loss_fn: LossFn) -> torch.Tensor:
-    """Forward, loss, backward; the optimiser and schedule step once every ``grad_accum`` batches. The loss stays
-    on the device."""
+    """Forward, loss (on the read counts for a level run, else the labels), backward; the optimiser and schedule
+    step once every ``grad_accum`` batches. The loss stays on the device."""
     with run.accelerator.accumulate(run.model):
         logits = run.model(batch)
-        loss = loss_fn(logits.float(), batch["labels"].float())
+        loss = loss_fn(logits.float(), batch[LEVEL_COUNTS].float() if LEVEL_COUNTS in batch
+                       else batch["labels"].float())
         run.accelerator.backward(loss)
         run.optimizer.step()
         run.scheduler.step()

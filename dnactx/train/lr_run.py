@@ -1,4 +1,5 @@
-"""The ``lr`` family: k-mer features + site context → logistic regression (lbfgs or saga; no torch trainer).
+"""The ``lr`` family: k-mer features + site context → logistic regression (lbfgs or saga; no torch trainer), or
+under ``--target level`` the binomial GLM of the read counts on the same features.
 
 ``--C auto`` (the default) builds the training and validation features once and picks C, class weights and the
 feature scaling on validation AUPRC (models.lr.search_lr); a number fits exactly one model, as before.
@@ -14,7 +15,7 @@ import numpy as np
 from ..atomic import atomic_path
 from ..contracts import RunFacts
 from ..data.dataset import Dataset, Split
-from ..models.lr import fit_lr, kmer_features, predict_proba, save_lr, search_lr
+from ..models.lr import fit_glm, fit_lr, kmer_features, predict_proba, save_lr, search_glm, search_lr
 from ..runs import RunFolder
 from .config import TrainConfig
 
@@ -24,6 +25,8 @@ def _fit(config: TrainConfig, ds: Dataset) -> tuple[object, dict, dict]:
     train, val = ds.splits["train"], ds.splits["val"]
     x = kmer_features(train.bases, _context(config, train))
     facts: dict = {"features": int(x.shape[1]), "nnz": int(x.nnz)}
+    if config.target == "level":
+        return _fit_glm(config, ds, x, facts)
     if config.C == "auto":
         x_val = kmer_features(val.bases, _context(config, val))
         model, choice, p_val, grid = search_lr(x, train.labels, x_val, val.labels, length=train.bases.shape[1],
@@ -35,6 +38,21 @@ def _fit(config: TrainConfig, ds: Dataset) -> tuple[object, dict, dict]:
                               solver=config.solver)
     facts.update(choice={"scaling": "frequency", "C": config.C, "class_weight": config.class_weight},
                  converged=converged)
+    return model, facts, {}
+
+
+def _fit_glm(config: TrainConfig, ds: Dataset, x, facts: dict) -> tuple[object, dict, dict]:
+    """``--target level``: the binomial GLM on the read counts, at the given C or the C of lowest val deviance."""
+    train, val = ds.splits["train"], ds.splits["val"]
+    if config.C == "auto":
+        x_val = kmer_features(val.bases, _context(config, val))
+        model, choice, p_val, grid = search_glm(x, train.mc, train.cov, x_val, val.mc, val.cov, seed=config.seed,
+                                                solver=config.solver)
+        chosen = next(g for g in grid if g["C"] == choice["C"])
+        facts.update(choice=choice, grid=grid, converged=chosen["converged"])
+        return model, facts, {"val": p_val}
+    model, converged = fit_glm(x, train.mc, train.cov, C=config.C, seed=config.seed, solver=config.solver)
+    facts.update(choice={"scaling": "frequency", "C": config.C, "class_weight": "none"}, converged=converged)
     return model, facts, {}
 
 

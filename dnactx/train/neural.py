@@ -19,7 +19,7 @@ from ..runs import RunFolder
 from ..sequence import base_codes
 from . import cache
 from .config import LoopConfig, TrainConfig, lora_rank, parse_finetune
-from .loop import TRAIN_LOG, fit, make_accelerator
+from .loop import LEVEL_COUNTS, TRAIN_LOG, fit, make_accelerator
 from .preemption import CHECKPOINT
 
 # A model's inputs for each split, by column name (labels and site context are added per split).
@@ -33,12 +33,15 @@ def _log(quiet: bool, message: str) -> None:
         Console(stderr=True).print(message, highlight=False, soft_wrap=True)
 
 
-def _columns(ds: Dataset, split: str, site_context: bool, inputs: dict[str, np.ndarray | torch.Tensor]
-             ) -> ColumnDataset:
+def _columns(ds: Dataset, split: str, site_context: bool, inputs: dict[str, np.ndarray | torch.Tensor],
+             level: bool = False) -> ColumnDataset:
+    """A split's model inputs with its labels, site contexts, and for a level run its read counts (mc, cov)."""
     s = ds.splits[split]
     cols = {"labels": s.labels, **inputs}
     if site_context:
         cols["context_id"] = s.context_id
+    if level:
+        cols[LEVEL_COUNTS] = np.stack([s.mc, s.cov], axis=1).astype(np.float32)
     return ColumnDataset(cols)
 
 
@@ -160,9 +163,11 @@ def train_neural(config: TrainConfig, ds: Dataset, folder: RunFolder, home: Path
         model, inputs, extra, from_checkpoint = _transformer_inputs(config, ds, folder, home, accelerator, quiet,
                                                                     resume)
         resolved.update(from_checkpoint)
-    sets = {s: _columns(ds, s, config.site_context, inputs[s]) for s in SPLITS}
+    level = config.target == "level"
+    sets = {s: _columns(ds, s, config.site_context, inputs[s], level) for s in SPLITS}
     loss_fn, loss_info = make_loss(config.loss, ds.splits["train"].labels, pos_weight=config.pos_weight,
-                                   focal_gamma=config.focal_gamma, focal_alpha=config.focal_alpha)
+                                   focal_gamma=config.focal_gamma, focal_alpha=config.focal_alpha,
+                                   overdispersion=config.overdispersion)
     loop = LoopConfig.from_train_config(config, run_dir=folder.path, resume=resume, quiet=quiet)
     folder.resolve_config(**resolved, encoder_lr=loop.encoder_lr, **loss_info)  # config.json's one update
     result = fit(model, sets["train"], sets["val"], loss_fn, accelerator, loop,

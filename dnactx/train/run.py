@@ -22,7 +22,9 @@ from ..provenance import library_versions
 from ..runs import RunFolder, folder_for_this_process, iter_run_folders, run_config
 from ..runs.liveness import heartbeat
 from ..sequence import cut_context
+from ..stats.bootstrap import block_ids
 from ..stats.evaluation import RunEvaluation, Settings, Sites, evaluate_run
+from ..stats.levels import LEVEL_METRICS, level_evaluation
 from ..storage import StorageError, from_os_error, is_storage_error
 from .config import TrainConfig, effective_max_train
 from .preemption import Preempted, has_checkpoint
@@ -227,6 +229,9 @@ def _train(config: TrainConfig, folder: RunFolder, home: Path, *, resume: bool, 
                       train_fraction=config.train_fraction, seed=config.seed)
     if ds.fingerprint != folder.config.get("dataset_fingerprint"):
         raise DnactxError(f"{ds.path} changed since run {folder.id} started (fingerprint differs); start a new run")
+    if config.target == "level" and ds.splits["train"].mc is None:
+        raise DnactxError(f"{ds.path} has no read counts (mc, cov columns) for --target level; re-run `dnactx "
+                          "prepare`, or train --target label")
     _log(quiet, f"run {folder.id}: {term(config.model)} {config.mode} {config.size} bp, "
                 f"train {len(ds.splits['train'])} / val {len(ds.splits['val'])} / test {len(ds.splits['test'])}")
     if config.family == "lr":
@@ -241,6 +246,9 @@ def _train(config: TrainConfig, folder: RunFolder, home: Path, *, resume: bool, 
     facts.setdefault("train_seconds", time.perf_counter() - t0)
     evaluation = _evaluate(config, ds, probs)
     metrics: MetricsFile = {**evaluation.metrics, "facts": facts}
+    if config.target == "level":
+        metrics["level"] = _evaluate_levels(config, ds, probs)
+        _headline_levels(metrics)
     _write_calibration(folder, evaluation)
     _write_predictions(folder, ds, evaluation)
     folder.write_metrics(metrics)
@@ -258,6 +266,29 @@ def _evaluate(config: TrainConfig, ds: Dataset, probs: dict[str, np.ndarray]) ->
     return evaluate_run(sites["val"], sites["test"], train.labels, train.context, settings)
 
 
+def _evaluate_levels(config: TrainConfig, ds: Dataset, probs: dict[str, np.ndarray]) -> dict:
+    """metrics.json's ``level`` section: per eval split the model's own predicted levels (never calibrated: a
+    calibration map is fitted to the label) against mc / cov, per context, with block-bootstrap intervals."""
+    out = {}
+    for name in ("val", "test"):
+        s = ds.splits[name]
+        blocks = block_ids(s.chrom, s.pos, config.bootstrap_block) if s.chrom is not None and s.pos is not None \
+            else None
+        out[name] = level_evaluation(s.level, probs[name], s.cov, s.context, blocks, n_resamples=config.bootstrap,
+                                     seed=config.seed, block_bp=config.bootstrap_block)
+    return out
+
+
+def _headline_levels(metrics: MetricsFile) -> None:
+    """The level figures also beside each split's and context's AUROC/AUPRC, where the registry, ``report`` and
+    ``runs list`` read numbers (the intervals stay in the ``level`` section)."""
+    for split, entry in metrics["level"].items():
+        metrics[split].update({m: entry[m] for m in LEVEL_METRICS})  # type: ignore[literal-required]
+        for c, sub in entry["by_context"].items():
+            if c in metrics["by_context"][split]:
+                metrics["by_context"][split][c].update({m: sub[m] for m in LEVEL_METRICS})
+
+
 def _write_calibration(folder: RunFolder, evaluation: RunEvaluation) -> None:
     """calibration.json (the map ``load_scorer`` applies, see dnactx.inference.calibration) under --calibrate, written
     whole before metrics.json so that a completed calibrated run always carries it; listed among the artifacts."""
@@ -269,8 +300,9 @@ def _write_calibration(folder: RunFolder, evaluation: RunEvaluation) -> None:
 
 
 def _write_predictions(folder: RunFolder, ds: Dataset, evaluation: RunEvaluation) -> None:
-    """predictions_val_test.npz: per split the final scores (``*_prob``, calibrated under --calibrate), the model's
-    own (``*_prob_raw``, only when calibrated), labels, contexts, dataset rows and genomic positions."""
+    """predictions_val_test.npz: per split the final scores (``*_prob``, calibrated under --calibrate; the predicted
+    level of a level run), the model's own (``*_prob_raw``, only when calibrated), labels, contexts, dataset rows,
+    genomic positions and read counts (``*_mc``, ``*_cov``)."""
     if not folder.writable:
         return
     arrays = {}
@@ -282,6 +314,8 @@ def _write_predictions(folder: RunFolder, ds: Dataset, evaluation: RunEvaluation
             arrays[f"{split}_prob_raw"] = evaluation.raw[split].astype(np.float32)
         if s.chrom is not None and s.pos is not None:
             arrays.update({f"{split}_chrom": s.chrom.astype(str), f"{split}_pos": s.pos})
+        if s.mc is not None and s.cov is not None:  # the measured levels, for paired level comparisons
+            arrays.update({f"{split}_mc": s.mc.astype(np.int32), f"{split}_cov": s.cov.astype(np.int32)})
     target = folder.path / "predictions_val_test.npz"
     with atomic_path(target) as tmp:
         with open(tmp, "wb") as fh:
