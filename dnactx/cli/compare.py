@@ -51,6 +51,7 @@ def register(app: typer.Typer) -> None:
                                          block_bp=bootstrap_block, seed=seed)
         else:
             reg = Registry.open(state.home, create=False)
-            result = compare_rows(state.home, reg.run(run_a), reg.run(run_b), split=split, metric=metric,
+            row_a, row_b = reg.run(run_a, kind="train"), reg.run(run_b, kind="train")
+            result = compare_rows(state.home, row_a, row_b, split=split, metric=metric,
                                   n_resamples=bootstrap, block_bp=bootstrap_block, seed=seed)
         typer.echo(json.dumps(json_safe(result), indent=2) if as_json else comparison_text(result), nl=as_json)

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from .command import DnactxCommand
-from .common import console_err
+from .common import HomeOption, console_err, state
 
 
 def register(app: typer.Typer) -> None:
@@ -50,10 +50,12 @@ def register(app: typer.Typer) -> None:
                           ] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print pretrain.json's record instead of a line.")
                            ] = False,
+        home: HomeOption = None,
     ) -> None:
         """Pretrain a masked DNA language model on your genome(s); --out is a Hugging Face folder that
         `dnactx train --model DIR` (and AutoModelForMaskedLM) loads. SIGTERM checkpoints (exit 4); --resume
-        continues."""
+        continues. The pretrain is also a run (kind pretrain) of the registry --home: `dnactx runs ls` lists it
+        with its masked-token figures."""
         from ..errors import ExitCode
         from ..pretrain.options import PretrainOptions
         from ..pretrain.run import run_pretrain, summary_line
@@ -66,7 +68,7 @@ def register(app: typer.Typer) -> None:
                                exclude_dataset=list(exclude_dataset or []), name=name, eval_every=eval_every,
                                seed=seed, resume=resume)
         try:
-            record = run_pretrain(opts)
+            record = run_pretrain(opts, state.home)
         except Preempted as exc:
             console_err.print(f"{exc}; `dnactx pretrain ... --resume` with the same options continues it",
                               highlight=False, soft_wrap=True)

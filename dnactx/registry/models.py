@@ -38,6 +38,8 @@ class Run(SQLModel, table=True):
     window: int | None = None
     device: str | None = None
     dnactx_version: str | None = None
+    # added by 0005: train (a methylation model) | pretrain (a masked DNA language model)
+    kind: str | None = Field(default="train", index=True)
 
 
 class Metric(SQLModel, table=True):

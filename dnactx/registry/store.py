@@ -159,9 +159,14 @@ class Registry:
         return found.pop()
 
     def runs(self, *, status: str | Sequence[str] | None = None, matrix: str | None = None,
-             model: str | None = None) -> list[RunRow]:
-        """Runs (oldest first) with config, metrics and artifacts; ``model`` matches a model name or a family."""
+             model: str | None = None, kind: str | None = "train") -> list[RunRow]:
+        """Runs (oldest first) with config, metrics and artifacts; ``model`` matches a model name or a family.
+
+        Only methylation models (kind ``train``) unless ``kind`` says otherwise (``pretrain``, or None for all):
+        a pretrained language model is never ranked, compared or diagnosed as one."""
         conds = []
+        if kind:
+            conds.append(Run.kind == kind)
         if matrix:
             conds.append(Run.matrix == matrix)
         if model:
@@ -198,14 +203,22 @@ class Registry:
         fresh = {r.run["id"]: _as_run_row(r, self.home) for r in stale}
         return [fresh.get(row["id"], row) for row in rows]
 
-    def run(self, run_id: str) -> RunRow:
-        """One run by id or unique prefix."""
+    def run(self, run_id: str, *, kind: str | None = None) -> RunRow:
+        """One run by id or unique prefix; with ``kind``, a run of another kind is a one-line error."""
         full = self.resolve(run_id)
         found = self._reconciled(self._read(lambda s: _load_runs(s, [Run.id == full], self.home)))
         if not found:
             raise DnactxError(f"run {full} has a folder in {self.home} but is not in the registry; "
                               "import it with `dnactx runs sync`")
-        return found[0]
+        row = found[0]
+        if kind and (row.get("kind") or "train") != kind:
+            if row.get("kind") == "pretrain":
+                raise DnactxError(f"run {full} is a pretrain (a masked DNA language model), not a methylation "
+                                  "model; fine-tune it with `dnactx train --model "
+                                  f"{(row.get('config') or {}).get('pretrain_out') or 'ITS_FOLDER'}` and use "
+                                  "that run")
+            raise DnactxError(f"run {full} is a {row.get('kind')} run, not a {kind} run; see `dnactx runs ls`")
+        return row
 
     def delete_run(self, run_id: str, *, remove_folder: bool = True) -> None:
         """Remove a run's folder (the source of truth, first) and then its rows."""

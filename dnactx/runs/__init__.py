@@ -4,20 +4,25 @@ A trainer on a node without the registry's packages still writes complete run fo
 indexes them in SQLite wherever those packages are installed.
 """
 
-from .config import RunConfig, read_run_config, run_config, run_family
+from .config import KINDS, RunConfig, read_run_config, run_config, run_family, run_kind
 from .folder import ReplicaFolder, RunFolder, default_home, folder_for_this_process, iter_run_folders
 from .ids import is_run_id, new_run_id
+from .lineage import lineage_line, pretrain_lineage
 
 __all__ = [
+    "KINDS",
     "ReplicaFolder",
     "RunConfig",
     "RunFolder",
     "default_home",
     "folder_for_this_process",
     "is_run_id",
+    "lineage_line",
+    "pretrain_lineage",
     "iter_run_folders",
     "new_run_id",
     "read_run_config",
     "run_config",
     "run_family",
+    "run_kind",
 ]

@@ -1,0 +1,105 @@
+"""A pretrain is a run of the registry (kind pretrain): listed with its masked-token figures, shown with its corpus
+and steps, restored by `runs sync --rebuild`, never taken for a methylation model; a train from its folder records
+the lineage."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import make_tiny_dataset, run_cli
+from test_pretrain import random_seq, write_fasta
+
+from dnactx.registry import Registry
+
+TINY_ARGS = ["--tokenizer", "char", "--layers", "1", "--hidden", "32", "--heads", "2", "--length", "48",
+             "--steps", "2", "--batch-size", "8"]
+
+
+@pytest.fixture
+def pretrained(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[Path, Path, dict]:
+    """(home, model folder, pretrain.json) of one tiny pretrain run with --home."""
+    genome = write_fasta(tmp_path / "tair.fa", {"chr1": random_seq(30_000), "chr2": random_seq(9_000, seed=1)})
+    home, out = tmp_path / "runs", tmp_path / "lm"
+    code, stdout, err = run_cli(["pretrain", "--genome", str(genome), "--out", str(out), *TINY_ARGS, "--json",
+                                 "--home", str(home)], capsys)
+    assert code == 0, err
+    return home, out, json.loads(stdout)
+
+
+def test_pretrain_with_home_is_listed_by_runs_ls_with_its_masked_figures(
+        pretrained: tuple[Path, Path, dict], capsys: pytest.CaptureFixture[str]) -> None:
+    home, out, record = pretrained
+    assert (out / "pretrain.json").is_file() and json.loads((out / "pretrain.json").read_text())["run_id"] == \
+        record["run_id"]
+    code, stdout, err = run_cli(["runs", "ls", "--json", "--home", str(home)], capsys)
+    assert code == 0, err
+    [row] = json.loads(stdout)
+    assert (row["id"], row["kind"], row["status"]) == (record["run_id"], "pretrain", "completed")
+    facts = row["metrics"]["facts"]
+    assert facts["masked_accuracy"] == pytest.approx(record["evaluation"]["heldout_accuracy"])
+    assert facts["perplexity"] == pytest.approx(record["evaluation"]["heldout_perplexity"])
+    assert (facts["tokens_seen"], facts["steps"]) == (record["training"]["tokens"], 2)
+    code, table, _ = run_cli(["runs", "ls", "--home", str(home)], capsys)
+    assert "1 pretrain run" in table and "lm" in table and "tair.fa" in table
+    assert f"{100 * facts['masked_accuracy']:.1f}%" in table
+    code, _, err = run_cli(["runs", "ls", "--kind", "model", "--home", str(home)], capsys)
+    assert code == 2 and "--kind must be one of train, pretrain" in err
+
+
+def test_runs_show_of_a_pretrain_names_its_corpus_and_steps(pretrained: tuple[Path, Path, dict],
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    home, out, record = pretrained
+    code, stdout, err = run_cli(["runs", "show", record["run_id"][:12], "--home", str(home)], capsys)
+    assert code == 0, err
+    text = " ".join(stdout.split())
+    assert "pretrain" in text and "tair.fa" in text and f"model folder: {out.resolve()}" in text
+    assert f"trained: 2 steps, {record['training']['tokens']:,} tokens" in text
+
+
+def test_rebuild_restores_a_pretrain_row_from_its_run_folder(pretrained: tuple[Path, Path, dict],
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    home, _, record = pretrained
+    before = Registry.open(home).run(record["run_id"])
+    code, _, err = run_cli(["runs", "sync", "--rebuild", "--home", str(home)], capsys)
+    assert code == 0, err
+    after = Registry.open(home).run(record["run_id"])
+    assert after["kind"] == "pretrain" and after["metrics"] == before["metrics"]
+    assert after["config"]["corpus"]["train_bases"] == record["corpus"]["train_bases"]
+    assert [a["kind"] for a in after["artifacts"]] == ["pretrain_record"]
+
+
+def test_a_pretrain_run_is_never_compared_diagnosed_or_reported_as_a_methylation_model(
+        pretrained: tuple[Path, Path, dict], capsys: pytest.CaptureFixture[str]) -> None:
+    home, out, record = pretrained
+    assert Registry.open(home).runs() == []  # the methylation models: none
+    run_id = record["run_id"]
+    for args in (["diagnose", run_id], ["compare", run_id, run_id], ["report", "--baseline", run_id]):
+        code, _, err = run_cli([*args, "--home", str(home)], capsys)
+        assert code == 2 and len(err.strip().splitlines()) == 1, (args, err)
+        assert ("is a pretrain" in err and f"--model {out.resolve()}" in err) or "no completed runs" in err, err
+
+
+def test_a_train_from_a_pretrain_folder_records_the_pretrain_run_and_shows_the_lineage(
+        pretrained: tuple[Path, Path, dict], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from dnactx.runs import RunFolder, lineage_line
+    from dnactx.train.config import TrainConfig
+    from dnactx.train.run import _new_folder
+
+    home, out, record = pretrained
+    data = make_tiny_dataset(tmp_path / "data", n=60)
+    folder = _new_folder(TrainConfig(data=str(data), model=str(out), size=20), home, None, None, False)
+    config = RunFolder(folder.path).config
+    assert config["pretrain_run"] == record["run_id"]
+    assert config["pretrain"]["genomes"] == ["tair.fa"] and config["pretrain"]["steps"] == 2
+    line = lineage_line(config)
+    assert line == (f"fine-tuned from pretrain {record['run_id']} (lm: tair.fa, 2 steps, "
+                    f"{record['training']['tokens']:,} tokens, masked accuracy "
+                    f"{100 * record['evaluation']['heldout_accuracy']:.1f}%)")
+    assert run_cli(["runs", "sync", "--home", str(home)], capsys)[0] == 0
+    code, stdout, err = run_cli(["runs", "show", folder.id, "--home", str(home)], capsys)
+    assert code == 0, err
+    assert line in " ".join(stdout.split())
+    lm_only = _new_folder(TrainConfig(data=str(data), model="lr", size=20), home, None, None, False)
+    assert "pretrain_run" not in RunFolder(lm_only.path).config
