@@ -103,3 +103,20 @@ def test_a_train_from_a_pretrain_folder_records_the_pretrain_run_and_shows_the_l
     assert line in " ".join(stdout.split())
     lm_only = _new_folder(TrainConfig(data=str(data), model="lr", size=20), home, None, None, False)
     assert "pretrain_run" not in RunFolder(lm_only.path).config
+
+
+def test_the_report_page_names_the_pretrain_the_selected_run_was_fine_tuned_from() -> None:
+    from dnactx.analysis.report import build_report
+    from dnactx.analysis.report_page import report_markdown
+
+    lineage = {"run": "01jzpretrain00000000000000", "name": "tair-lm", "genomes": ["tair.fa"], "steps": 1000,
+               "tokens": 2_048_000, "masked_accuracy": 0.412}
+    rows = [{"id": i, "name": i, "family": "transformer", "model": "/m/tair-lm", "size": 100, "mode": "both",
+             "config": {"dataset_fingerprint": "f", **({"pretrain_run": lineage["run"], "pretrain": lineage}
+                                                        if i == "ft" else {})},
+             "metrics": {"val": {"auprc": v}, "test": {"auprc": v}}} for i, v in (("ft", 0.7), ("other", 0.5))]
+    page = report_markdown(build_report(rows, baseline=None, baseline_reason="x"))
+    assert ("Its encoder: fine-tuned from pretrain 01jzpretrain00000000000000 (tair-lm: tair.fa, 1,000 steps, "
+            "2,048,000 tokens, masked accuracy 41.2%).") in " ".join(page.split())
+    rows[0]["config"] = {"dataset_fingerprint": "f"}
+    assert "Its encoder" not in report_markdown(build_report(rows, baseline=None, baseline_reason="x"))
