@@ -120,3 +120,37 @@ def test_the_report_page_names_the_pretrain_the_selected_run_was_fine_tuned_from
             "2,048,000 tokens, masked accuracy 41.2%).") in " ".join(page.split())
     rows[0]["config"] = {"dataset_fingerprint": "f"}
     assert "Its encoder" not in report_markdown(build_report(rows, baseline=None, baseline_reason="x"))
+
+
+@pytest.mark.slow
+def test_a_preempted_pretrain_run_is_the_same_run_when_resumed(tmp_path: Path) -> None:
+    import os
+    import signal
+
+    from dnactx.pretrain.options import PretrainOptions
+    from dnactx.pretrain.run import run_pretrain
+    from dnactx.train import loop
+    from dnactx.train.preemption import Preempted
+
+    genome = write_fasta(tmp_path / "g.fa", {"chr1": random_seq(30_000)})
+    home = tmp_path / "runs"
+    opts = PretrainOptions(genomes=[genome], out=tmp_path / "lm", steps=6, eval_every=3, layers=1, hidden=32,
+                           heads=2, length=48, batch_size=8, quiet=True)
+
+    def stop(step: int) -> None:
+        if step == 4:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    loop.STEP_HOOKS.append(stop)
+    try:
+        with pytest.raises(Preempted):
+            run_pretrain(opts, home)
+    finally:
+        loop.STEP_HOOKS.remove(stop)
+    [row] = Registry.open(home).runs(kind="pretrain")
+    assert row["status"] == "preempted"
+    opts.resume = True
+    record = run_pretrain(opts, home)
+    [done] = Registry.open(home).runs(kind=None)
+    assert (done["id"], done["status"], record["run_id"]) == (row["id"], "completed", row["id"])
+    assert done["metrics"]["facts"]["steps"] == 6
