@@ -34,7 +34,9 @@ from pathlib import Path
 # bench/tokenize.py would shadow the standard library's ``tokenize`` (imported by torch via inspect).
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 REPO = Path(__file__).resolve().parents[1]
-REAL_FASTA = REPO.parent / "shared" / "data" / "athaliana_tair10_chr1_2mb.fa.gz"
+REAL_FASTA = next((p for p in (REPO.parent / "shared" / "data" / "athaliana_tair10_chr1_2mb.fa.gz",
+                                REPO.parents[1] / "shared" / "data" / "athaliana_tair10_chr1_2mb.fa.gz")
+                   if p.is_file()), None)
 EVAL_EXAMPLES = 512
 PEAK_TFLOPS = {"H200": 989.0, "H100": 989.0, "A100": 312.0, "L40S": 362.0}  # dense bf16 tensor-core peaks
 
@@ -69,12 +71,13 @@ def _args(argv: list[str] | None = None) -> argparse.Namespace:
 def _genome(a: argparse.Namespace, work: Path) -> Path:
     if a.genome is not None:
         return a.genome
-    if not a.smoke and REAL_FASTA.is_file():
+    if not a.smoke and REAL_FASTA is not None:
         return REAL_FASTA
     import numpy as np
 
-    rng = np.random.default_rng(0)
-    seq = np.frombuffer(b"ACGTacgt", np.uint8)[rng.integers(0, 8, 60_000)].tobytes().decode()
+    rng = np.random.default_rng(0)  # random bases: a throughput check (its accuracy stays near chance)
+    n = 60_000 if a.smoke else 2_000_000
+    seq = np.frombuffer(b"ACGTacgt", np.uint8)[rng.integers(0, 8, n)].tobytes().decode()
     path = work / "synthetic.fa"
     path.write_text(">chr1\n" + "\n".join(seq[i:i + 60] for i in range(0, len(seq), 60)) + "\n")
     return path
@@ -209,11 +212,11 @@ def side_trainer(a: argparse.Namespace, genome: Path, work: Path) -> dict:
             "tokens_per_s": tokens / budget.seconds, **memory, **heldout_figures(trainer.model, corpus, vocab, a)}
 
 
-def _child(a: argparse.Namespace, side: str, work: Path, seconds: float | None = None) -> dict:
+def _child(a: argparse.Namespace, side: str, work: Path, genome: Path, seconds: float | None = None) -> dict:
     argv = [sys.executable, __file__, "--side", side, "--work", str(work), "--steps", str(a.steps),
             "--layers", str(a.layers), "--hidden", str(a.hidden), "--heads", str(a.heads), "--length", str(a.length),
             "--batch", str(a.batch), "--lr", str(a.lr), "--mask-rate", str(a.mask_rate), "--tokenizer", a.tokenizer,
-            "--precision", a.precision, "--threads", str(a.threads), "--genome", str(_genome(a, work))]
+            "--precision", a.precision, "--threads", str(a.threads), "--genome", str(genome)]
     if seconds is not None:
         argv += ["--seconds", f"{seconds:.3f}"]
     env = {**os.environ, "OMP_NUM_THREADS": str(a.threads), "PYTHONPATH": str(REPO)}
@@ -245,8 +248,8 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         genome = _genome(a, work)
-        d = _child(a, "dnactx", work)
-        t = _child(a, "trainer", work, seconds=d["seconds"])
+        d = _child(a, "dnactx", work, genome)
+        t = _child(a, "trainer", work, genome, seconds=d["seconds"])
     t["parameters"] = d["parameters"]
     print(f"bench/pretrain.py: {genome.name}, BERT {a.layers} x {a.hidden} ({d['parameters']:,} parameters), "
           f"{a.tokenizer} span masking at {a.mask_rate}, {a.length} bp windows, batch {a.batch}, {a.precision}, "
