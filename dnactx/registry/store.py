@@ -165,8 +165,8 @@ class Registry:
         Only methylation models (kind ``train``) unless ``kind`` says otherwise (``pretrain``, or None for all):
         a pretrained language model is never ranked, compared or diagnosed as one."""
         conds = []
-        if kind:
-            conds.append(Run.kind == kind)
+        if kind:  # a row without a kind is a train run (as before 0005)
+            conds.append(or_(Run.kind == kind, Run.kind.is_(None)) if kind == "train" else Run.kind == kind)
         if matrix:
             conds.append(Run.matrix == matrix)
         if model:
