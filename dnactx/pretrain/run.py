@@ -13,6 +13,7 @@ from ..provenance import utcnow
 from ..runs import RunFolder
 from ..train.preemption import Preempted
 from .corpus import Exclusions, build_corpus, read_bed, read_dataset_holdout
+from .heap import pin_mmap_threshold
 from .model import build_model
 from .options import PretrainOptions
 from .output import RECORD, hardware, versions, write_model
@@ -54,6 +55,7 @@ def run_pretrain(opts: PretrainOptions, home: Path | None = None) -> dict:
     """Pretrain into ``opts.out``; with ``home``, also as a run (kind ``pretrain``) of that registry (record.py),
     whose id pretrain.json records (a --resume continues the same run)."""
     opts.validate()
+    pin_mmap_threshold()  # the per-step tensors of varying size would otherwise fragment the heap (heap.py)
     finished = check_out(opts)
     if finished is not None:
         if home is not None and is_main() and finished.get("run_id"):
