@@ -128,6 +128,7 @@ def heldout_figures(lm, corpus, vocab, a: argparse.Namespace) -> dict:
 
 # -- the two sides, each in its own process ---------------------------------------------------------------------
 def side_dnactx(a: argparse.Namespace, genome: Path, work: Path) -> dict:
+    import torch
     from transformers import AutoModelForMaskedLM
 
     from dnactx.pretrain.options import PretrainOptions
@@ -141,7 +142,7 @@ def side_dnactx(a: argparse.Namespace, genome: Path, work: Path) -> dict:
     seconds = t["tokens"] / t["tokens_per_s"]  # the optimiser steps alone (no corpus, no evaluation)
     memory = _memory()
     corpus, vocab = _corpus_and_vocab(a, genome)
-    lm = AutoModelForMaskedLM.from_pretrained(opts.out)
+    lm = AutoModelForMaskedLM.from_pretrained(opts.out).to("cuda" if torch.cuda.is_available() else "cpu")
     return {"side": "dnactx", "steps": t["steps"], "tokens": t["tokens"], "seconds": seconds,
             "tokens_per_s": t["tokens_per_s"], "parameters": record["parameters"], **memory,
             **heldout_figures(lm, corpus, vocab, a)}
