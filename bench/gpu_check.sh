@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The GPU checks of issue 4 as one prepared run, for a session lent a CUDA machine
-# (an estimated 3-4 minutes on an H200; not yet timed on one).
+# (an estimated 5-6 minutes on an H200 with the pretrain step; not yet timed on one).
 # The device image has torch, transformers, accelerate, pandas, pyarrow, scikit-learn, typer and rich but not
 # SQLModel/Alembic: training still writes complete run folders without them (the registry import is optional).
 #   run(command="PYTHONPATH=. PYTHONUNBUFFERED=1 bash bench/gpu_check.sh", timeout_s=480)
-# Output lands in $OUT (or ./gpu_check_out): device.txt, gpu_bench.md, trainer_gpu.txt, train_gpu.txt.
+# Output lands in $OUT (or ./gpu_check_out): device.txt, gpu_bench.md, trainer_gpu.txt, train_gpu.txt,
+# pretrain_gpu.md.
 # SMOKE=1 runs the same steps at toy sizes on whatever device there is (to check this script on a CPU machine).
 set -uo pipefail
-if [ "${SMOKE:-0}" = 1 ]; then gpu_args="--smoke"; n=300; frac=0.05; else gpu_args="--n 20000 --batch 128"; n=20000; frac=1; fi
+if [ "${SMOKE:-0}" = 1 ]; then gpu_args="--smoke"; n=300; frac=0.05; pre_args="--smoke"; else gpu_args="--n 20000 --batch 128"; n=20000; frac=1; pre_args="--gpu --steps 200"; fi
 out="${OUT:-gpu_check_out}"
 mkdir -p "$out"
 py="${PYTHON:-python3}"
@@ -35,3 +36,8 @@ home="$(mktemp -d)"
     --size 100 --mode both --finetune full --epochs 2 --precision bf16 --train-fraction "$frac" --json &&
   cat "$home"/*/config.json | grep -E '"device"|"precision"|"torch"'
 } 2>&1 | tee "$out/train_gpu.txt"
+
+# 4. dnactx pretrain vs transformers.Trainer + DataCollatorForLanguageModeling (same span masking) on the GPU:
+#    BERT 12 x 768, 512 bp windows of 6-mers, batch 64, bf16: tokens/s, MFU (6 N tokens/s over the bf16 peak),
+#    held-out masked accuracy at equal wall time, peak GPU memory.
+timeout 300 "$py" bench/pretrain.py $pre_args --precision bf16 2>&1 | tee "$out/pretrain_gpu.md"

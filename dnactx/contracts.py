@@ -156,6 +156,13 @@ class RunFacts(TypedDict, total=False):
     n_iter: int                 # lr: solver iterations
     pos_weight_used: float      # --loss weighted: the positive-class weight applied
     lr: dict[str, Any]          # lr: the scaling, C and class weights used and, under --C auto, the grid searched
+    # a pretrain run (kind "pretrain"): its held-out masked-token figures and budget
+    masked_accuracy: float      # held-out masked-token accuracy
+    perplexity: float           # held-out masked-token perplexity
+    heldout_loss: float
+    tokens_seen: int            # tokens trained on
+    steps: int                  # optimiser steps
+    tokens_per_s: float
 
 
 class MetricsFile(TypedDict, total=False):
@@ -216,6 +223,7 @@ class RunRow(RunIdentity, total=False):
     window: int | None
     device: str | None
     dnactx_version: str | None
+    kind: str | None        # train | pretrain (dnactx.runs.config.KINDS)
     folder: str
     metrics: MetricsFile
     artifacts: list[ArtifactEntry]

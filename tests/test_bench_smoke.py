@@ -50,3 +50,11 @@ def test_explain_bench_checks_batched_against_one_at_a_time_and_prints_the_ratio
     out = _run(str(BENCH / "explain.py"), "--smoke")
     rows = [line for line in out.splitlines() if line.startswith("| ") and "x |" in line]
     assert [r.split(" | ")[0] for r in rows] == ["| lr", "| cnn", "| dnabert6-tiny"]
+
+
+def test_pretrain_bench_runs_both_sides_and_prints_the_ratio_accuracy_and_memory():
+    out = _run(str(BENCH / "pretrain.py"), "--smoke")
+    rows = [line for line in out.splitlines() if line.startswith("| dnactx pretrain") or line.startswith("| transf")]
+    assert len(rows) == 2 and all(len(r.split(" | ")) == 9 for r in rows)
+    for label in ("ratio (dnactx / Trainer tokens/s)", "held-out masked accuracy at equal wall time"):
+        assert label in out

@@ -82,7 +82,11 @@ def test_metric_value_reads_splits_contexts_run_values_and_facts_and_nothing_els
 
 
 def test_every_fact_is_named_in_the_contract():
-    assert FACT_NAMES == set(FACTS) | {"pos_weight_used", "lr"}
+    from dnactx.pretrain.record import facts
+
+    pretrain = facts({"evaluation": {"heldout_accuracy": 0.4, "heldout_perplexity": 3.1, "heldout_loss": 1.1},
+                      "training": {"tokens": 1000, "steps": 2, "seconds": 1.0, "tokens_per_s": 900.0}})
+    assert FACT_NAMES == set(FACTS) | {"pos_weight_used", "lr"} | set(pretrain)
 
 
 def test_run_row_type_lists_exactly_the_registry_columns_then_folder_metrics_artifacts():

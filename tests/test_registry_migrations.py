@@ -52,7 +52,7 @@ def test_registry_at_first_migration_upgrades_to_head_with_data_intact(tmp_path:
 
     reg = Registry.open(home)
 
-    assert current_revision(reg.engine) == head_revision() == "0005"
+    assert current_revision(reg.engine) == head_revision() == "0006"
     run = reg.run("01jz")
     assert (run["name"], run["status"], run["model"], run["size"], run["mode"], run["seed"], run["matrix"],
             run["host"]) == ("old", "completed", "cnn", 100, "up", 7, "m0", "node17")
@@ -64,12 +64,15 @@ def test_registry_at_first_migration_upgrades_to_head_with_data_intact(tmp_path:
     # 0002's new columns are backfilled from the JSON the old rows carry
     assert (run["window"], run["device"], run["dnactx_version"], run["cell"]) == (
         400, "cpu", "0.0.9", {"size": 100, "mode": "up"})
+    # 0006: every run before pretrain runs existed trained a methylation model
+    assert run["kind"] == "train" and [r["id"] for r in reg.runs()] == [RUN_ID]
     assert reg.matrices()[0]["spec"] == {"size": [100]}
     reg.record_dataset("d" * 64, "/x/dataset.parquet", {"window": 400})
     assert len(reg.datasets()) == 1
     with sqlite3.connect(path) as db:
         indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
-    assert {"ix_metrics_split_context_name", "ix_runs_model", "ix_runs_matrix", "ix_runs_status"} <= indexes
+    assert {"ix_metrics_split_context_name", "ix_runs_model", "ix_runs_kind", "ix_runs_matrix",
+            "ix_runs_status"} <= indexes
 
 
 def test_head_migration_matches_the_sqlmodel_tables(tmp_path: Path) -> None:
@@ -89,7 +92,7 @@ def test_registry_newer_than_the_code_stops_with_a_clear_message(tmp_path: Path)
     with pytest.raises(DnactxError) as info:
         Registry.open(tmp_path)
     assert str(info.value) == (f"registry at {tmp_path / 'registry.sqlite'} is schema 0099, newer than this dnactx "
-                               "(0005); upgrade dnactx")
+                               "(0006); upgrade dnactx")
 
 
 def test_migrations_ship_as_package_data() -> None:
@@ -98,4 +101,5 @@ def test_migrations_ship_as_package_data() -> None:
     root = importlib.resources.files("dnactx.migrations")
     assert root.joinpath("env.py").is_file() and root.joinpath("script.py.mako").is_file()
     assert {p.name for p in root.joinpath("versions").iterdir() if p.name.endswith(".py")} >= {
-        "0001_initial.py", "0002_datasets.py", "0003_run_facts.py", "0004_evaluations.py", "0005_run_owner.py"}
+        "0001_initial.py", "0002_datasets.py", "0003_run_facts.py", "0004_evaluations.py", "0005_run_owner.py",
+        "0006_run_kind.py"}

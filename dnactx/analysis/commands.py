@@ -113,7 +113,7 @@ def diagnose_run(home: Path, run_id: str, *, plots_dir: Path | None = None) -> D
     from ..registry.store import require_folder
 
     reg = _registry(home)
-    row = require_folder(reg.run(run_id))
+    row = require_folder(reg.run(run_id, kind="train"))
     completed = reg.runs(status="completed")
     scope = [r for r in completed if row.get("matrix") and r.get("matrix") == row.get("matrix")]
     baseline, _ = choose_baseline(row, scope, completed)
@@ -176,7 +176,7 @@ def report(home: Path, *, matrix: str | None = None, model: str | None = None, s
         raise DnactxError(f"none of the {len(rows)} runs for {scope} has val {name}; see `dnactx runs ls`")
     chosen = select_configuration(rows_with_metric, name)
     completed = reg.runs(status="completed")
-    requested = reg.run(baseline) if baseline not in (None, "", "none", AUTO) else baseline
+    requested = reg.run(baseline, kind="train") if baseline not in (None, "", "none", AUTO) else baseline
     base_row, reason = choose_baseline(chosen["representative"], rows_with_metric, completed, name, requested)
     if base_row is None and requested == AUTO and chosen["representative"].get("family") == "lr":
         base_row, reason = runner_up(chosen["representative"], rows_with_metric, name)

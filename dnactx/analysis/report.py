@@ -10,7 +10,7 @@ from ..choices import EVAL_SPLITS
 from ..contracts import RUN, RUN_IDENTITY, Report, RunRow, parse_metric, run_metric
 from ..errors import DnactxError
 from ..formatting import Markdown, md_code, md_escape, num, signed
-from ..runs import run_target
+from ..runs import lineage_line, run_target
 from ..stats.levels import LEVEL_METRICS
 from .configs import LOWER_IS_BETTER, _best_first, configurations, is_designated_baseline, mean_sd
 from .significance import COMPARED
@@ -162,7 +162,8 @@ def run_summary(row: RunRow, name: str) -> dict:
     return {**{k: row.get(k) for k in RUN_IDENTITY},
             "val": metrics.get("val") or {}, "test": metrics.get("test") or {},
             "threshold": metrics.get("threshold"), "train_sites": run_metric(row, "train_sites"),
-            f"val_{name}": run_metric(row, f"val_{name}"), f"test_{name}": run_metric(row, f"test_{name}")}
+            f"val_{name}": run_metric(row, f"val_{name}"), f"test_{name}": run_metric(row, f"test_{name}"),
+            "lineage": lineage_line(row.get("config") or {})}  # fine-tuned from a `dnactx pretrain`: which one
 
 
 def ranked_table(rows: list[RunRow], name: str, selected_ids: list[str], baseline_ids: list[str]) -> list[dict]:

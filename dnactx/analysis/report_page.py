@@ -84,6 +84,8 @@ def _headline(r: Report, m: str) -> list[str]:
     value = _mean_sd(conf["val_mean"], conf["val_sd"]) + (" (mean ± sd over seeds)" if len(conf["seeds"]) > 1 else "")
     lines = [f"Selected: {_run_label(sel, conf['seeds'])}, {direction} {r['metric_label']} {value}. On test, at the "
              f"val-tuned threshold {_n3(sel.get('threshold'))}: {_selected_figures(r)}."]
+    if sel.get("lineage"):
+        lines += ["", f"Its encoder: {md_escape(sel['lineage'])}."]
     ci = test.get("ci") or {}
     if ci.get("n_blocks"):
         approx = ", too few for a precise interval: approximate" if ci.get("approximate") else ""

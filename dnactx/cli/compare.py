@@ -56,7 +56,7 @@ def compare(
         from ..registry.store import require_folder
 
         reg = Registry.open(state.home, create=False)
-        row_a, row_b = require_folder(reg.run(run_a)), require_folder(reg.run(run_b))
+        row_a, row_b = require_folder(reg.run(run_a, kind="train")), require_folder(reg.run(run_b, kind="train"))
         result = compare_rows(state.home, row_a, row_b, split=split, metric=metric,
                               n_resamples=bootstrap, block_bp=bootstrap_block, seed=seed, by_context=by_context)
     typer.echo(json.dumps(json_safe(result), indent=2) if as_json else comparison_text(result), nl=as_json)

@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from .command import DnactxCommand
-from .common import console_err
+from .common import HomeOption, console_err, state
+
+
+def pretrain_options(params: dict[str, Any]):
+    """The command's parsed parameters (``dnactx pretrain``'s, or ``submit pretrain``'s parse of them) as
+    :class:`~dnactx.pretrain.options.PretrainOptions`."""
+    from ..pretrain.options import PretrainOptions
+
+    p = params
+    return PretrainOptions(genomes=list(p.get("genome") or []), out=p["out"], tokenizer=p["tokenizer"],
+                           arch=p["arch"], layers=p["layers"], hidden=p["hidden"], heads=p["heads"],
+                           length=p["length"], mask_rate=p["mask_rate"], steps=p["steps"], tokens=p["tokens"],
+                           epochs=p["epochs"], batch_size=p["batch_size"], grad_accum=p["grad_accum"], lr=p["lr"],
+                           warmup=p["warmup"], precision=p["precision"], exclude=list(p.get("exclude") or []),
+                           exclude_dataset=list(p.get("exclude_dataset") or []), name=p["name"],
+                           eval_every=p["eval_every"], seed=p["seed"], resume=p["resume"])
 
 
 def pretrain(
@@ -48,23 +63,19 @@ def pretrain(
                       ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print pretrain.json's record instead of a line.")
                        ] = False,
+    home: HomeOption = None,
 ) -> None:
     """Pretrain a masked DNA language model on your genome(s); --out is a Hugging Face folder that
     `dnactx train --model DIR` (and AutoModelForMaskedLM) loads. SIGTERM checkpoints (exit 4); --resume
-    continues."""
+    continues. The pretrain is also a run (kind pretrain) of the registry --home: `dnactx runs ls` lists it
+    with its masked-token figures."""
     from ..errors import ExitCode
-    from ..pretrain.options import PretrainOptions
     from ..pretrain.run import run_pretrain, summary_line
     from ..train.preemption import Preempted
 
-    opts = PretrainOptions(genomes=list(genome), out=out, tokenizer=tokenizer, arch=arch, layers=layers,
-                           hidden=hidden, heads=heads, length=length, mask_rate=mask_rate, steps=steps,
-                           tokens=tokens, epochs=epochs, batch_size=batch_size, grad_accum=grad_accum, lr=lr,
-                           warmup=warmup, precision=precision, exclude=list(exclude or []),
-                           exclude_dataset=list(exclude_dataset or []), name=name, eval_every=eval_every,
-                           seed=seed, resume=resume)
+    opts = pretrain_options(locals())
     try:
-        record = run_pretrain(opts)
+        record = run_pretrain(opts, state.home)
     except Preempted as exc:
         console_err.print(f"{exc}; `dnactx pretrain ... --resume` with the same options continues it",
                           highlight=False, soft_wrap=True)

@@ -25,6 +25,9 @@ StatusOpt = Annotated[str | None, typer.Option(
 MatrixOpt = Annotated[str | None, typer.Option("--matrix", help="Only the runs of this matrix.")]
 ModelOpt = Annotated[str | None, typer.Option(
     "--model", help="Only runs of this model (lr, cnn, a HF id) or family (transformer).")]
+KindOpt = Annotated[str | None, typer.Option(
+    "--kind", help="Only train runs (methylation models) or pretrain runs (masked DNA language models); "
+                   "default both.")]
 
 
 def _registry():
@@ -34,15 +37,23 @@ def _registry():
     return Registry.open(state.home, create=False)
 
 
+def _check_kind(kind: str | None) -> None:
+    from ..runs import KINDS
+
+    if kind is not None and kind not in KINDS:
+        raise DnactxError(f"--kind must be one of {', '.join(KINDS)}, got {kind!r}; leave it out for both")
+
+
 def _select(status: str | None, matrix: str | None, model: str | None, sort: str | None,
-            reverse: bool) -> list[RunRow]:
+            reverse: bool, kind: str | None = None) -> list[RunRow]:
     from ..registry.store import missing_registry
 
+    _check_kind(kind)
     missing = missing_registry(state.home)
     if missing:  # nothing to list is an empty list, said once on stderr
         console_err.print(missing, highlight=False, soft_wrap=True)
         return []
-    runs = _registry().runs(status=parse_csv(status) or None, matrix=matrix, model=model)
+    runs = _registry().runs(status=parse_csv(status) or None, matrix=matrix, model=model, kind=kind)
     if sort:
         ref = parse_metric(sort)
         if not any(run_metric(r, ref) is not None for r in runs) and runs:
@@ -94,6 +105,31 @@ def _runs_table(runs: list[RunRow], sort: str | None) -> Table:
     return table
 
 
+_MLM = (("masked_accuracy", "masked\nacc"), ("perplexity", "perplexity"), ("tokens_seen", "tokens"),
+        ("steps", "steps"))
+
+
+def _pretrain_table(runs: list[RunRow]) -> Table:
+    """Pretrain runs: the model folder, its corpus, and the held-out masked-token figures."""
+    table = Table(title=f"{len(runs)} pretrain run{'s' if len(runs) != 1 else ''} (masked DNA language models)",
+                  title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False,
+                  collapse_padding=True)
+    table.add_column("id", no_wrap=True, min_width=SHORT_ID)
+    table.add_column("status", no_wrap=True, min_width=9)
+    table.add_column("model", no_wrap=True, overflow="ellipsis", min_width=6)
+    table.add_column("genomes", no_wrap=True, overflow="ellipsis", min_width=6)
+    for _, header in _MLM:
+        table.add_column(header, justify="right", min_width=5)
+    for r in runs:
+        facts = (r.get("metrics") or {}).get(FACTS) or {}
+        genomes = ", ".join(Path(g).name for g in (r.get("config") or {}).get("genomes") or [])
+        acc = facts.get("masked_accuracy")
+        table.add_row(r["id"][:SHORT_ID], term(r["status"]), term(_short_model(r["model"])), term(genomes),
+                      "—" if acc is None else f"{100 * acc:.1f}%", num(facts.get("perplexity"), 3),
+                      text(facts.get("tokens_seen")), text(facts.get("steps")))
+    return table
+
+
 def _plain_table(title: str) -> Table:
     return Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False,
                  collapse_padding=True)
@@ -114,14 +150,40 @@ def _metrics_table(m: MetricsFile) -> Table:
     return table
 
 
+def _pretrain_lines(run: RunRow) -> list[str]:
+    """What a pretrain run was trained on and how far: corpus, options, budget."""
+    cfg = run.get("config") or {}
+    corpus, opts = cfg.get("corpus") or {}, cfg.get("pretrain_options") or {}
+    facts = (run.get("metrics") or {}).get(FACTS) or {}
+    genomes = corpus.get("genomes") or [{"path": g} for g in cfg.get("genomes") or []]
+    lines = [f"model folder: {cfg.get('pretrain_out')}"]
+    for g in genomes:
+        size = f" ({g['bases']:,} bp, sha256 {str(g.get('sha256'))[:16]}…)" if g.get("bases") else ""
+        lines.append(f"corpus: {g.get('path')}{size}")
+    if corpus.get("train_bases"):
+        lines.append(f"corpus: {corpus['train_bases']:,} training bases, {corpus.get('heldout_bases', 0):,} held-out "
+                     f"bases, windows of {corpus.get('length')} bp")
+    if opts:
+        lines.append(f"model: {opts.get('arch')} {opts.get('layers')} layers, hidden {opts.get('hidden')}, "
+                     f"tokenizer {opts.get('tokenizer')}, mask rate {opts.get('mask_rate')}")
+    if facts.get("steps") is not None:
+        lines.append(f"trained: {int(facts['steps']):,} steps, {int(facts.get('tokens_seen') or 0):,} tokens")
+    return lines
+
+
 def _show(run: RunRow) -> None:
+    from ..runs import lineage_line
+
     info = Table.grid(padding=(0, 2))
-    for key in (*RUN_IDENTITY, "cell", "data", "dataset_fingerprint", "created", "started", "finished", "host",
+    for key in ("kind", *RUN_IDENTITY, "cell", "data", "dataset_fingerprint", "created", "started", "finished", "host",
                 "slurm_job_id", "device", "dnactx_version", "folder", "error"):
         if run.get(key) is not None:
             value = json.dumps(run[key]) if isinstance(run[key], dict) else str(run[key])
             info.add_row(f"[bold]{key}[/]", term(value))
     console.print(info)
+    lines = _pretrain_lines(run) if run.get("kind") == "pretrain" else [lineage_line(run.get("config") or {})]
+    for line in filter(None, lines):
+        console.print(term(line), highlight=False, soft_wrap=True)
     m = run["metrics"]
     if any(s in m for s in ("val", "test")):
         from ..analysis.render import split_intervals
@@ -151,16 +213,23 @@ def ls(
     ] = None,
     reverse: Annotated[bool, typer.Option("--reverse", help="Lowest first (for brier, ece, seconds).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the runs as a JSON list.")] = False,
+    kind: KindOpt = None,
     home: HomeOption = None,
 ) -> None:
-    """List runs (oldest first, or by --sort) as a table, or as JSON for scripts."""
+    """List runs (oldest first, or by --sort) as a table, or as JSON for scripts; pretrain runs follow in a table of
+    their own with their held-out masked-token figures."""
     from ..registry.store import missing_registry
 
-    runs = _select(status, matrix, model, sort, reverse)
+    runs = _select(status, matrix, model, sort, reverse, kind)
     if as_json:
         typer.echo(json.dumps(runs, indent=2))
     elif runs:
-        console.print(_runs_table(runs, sort))
+        trained = [r for r in runs if r.get("kind") != "pretrain"]
+        pretrained = [r for r in runs if r.get("kind") == "pretrain"]
+        if trained:
+            console.print(_runs_table(trained, sort))
+        if pretrained:
+            console.print(_pretrain_table(pretrained))
     elif not missing_registry(state.home):
         console_err.print(f"no runs in {term(state.home.resolve())} match these filters", highlight=False,
                           soft_wrap=True)
@@ -223,6 +292,7 @@ def export(
     status: StatusOpt = None,
     matrix: MatrixOpt = None,
     model: ModelOpt = None,
+    kind: KindOpt = None,
     home: HomeOption = None,
 ) -> None:
     """Export runs with their metrics for spreadsheets (csv) or scripts (json)."""
@@ -235,7 +305,7 @@ def export(
     if out is not None:
         check_file(out)
         claim_file(out, "runs export", is_runs_export)
-    exported = export_runs(_select(status, matrix, model, None, False), fmt)
+    exported = export_runs(_select(status, matrix, model, None, False, kind), fmt)
     if out is None:
         typer.echo(exported, nl=False)
     else:

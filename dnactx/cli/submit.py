@@ -1,4 +1,5 @@
-"""``dnactx submit matrix|train``: write a SLURM job script (pinned Python, preflight), optionally sbatch it."""
+"""``dnactx submit matrix|train|pretrain|predict``: write a SLURM job script (pinned Python, preflight),
+optionally sbatch it."""
 
 from __future__ import annotations
 
@@ -176,6 +177,35 @@ def _submit_train(ctx: typer.Context, **options: Any) -> None:
     _finish(files, options, job_name)
 
 
+def _validate_pretrain_args(args: list[str]) -> dict[str, Any]:
+    """``dnactx pretrain``'s own parse and checks of the options, and of --out (a folder holding something else,
+    or a run with other options, is refused now rather than when the job starts)."""
+    from ..pretrain.run import check_out
+    from .pretrain import pretrain_options
+
+    parsed = _parse_with("pretrain", args, on_help="submit pretrain needs --genome FASTA --out DIR (and any other "
+                         "`dnactx pretrain` options)")
+    opts = pretrain_options(parsed)
+    opts.resume = True  # the job always continues what is in --out
+    opts.validate()
+    check_out(opts)
+    return parsed
+
+
+def _submit_pretrain(ctx: typer.Context, **options: Any) -> None:
+    from ..matrix.spec import validate_name
+    from ..slurm.jobs import pretrain_job, write_job
+
+    args = list(ctx.args)
+    _validate_pretrain_args(args)
+    job_name = validate_name(options["job_name"], "--job-name")
+    opts = _slurm_options(options)
+    out = check_folder(options["out"] or Path("jobs") / job_name)
+    files = write_job(pretrain_job(args, state.home, job_name), opts, out, template=options["template"])
+    _describe(files, f"pretrain job {job_name}")
+    _finish(files, options, job_name)
+
+
 def _validate_predict_args(args: list[str]) -> dict[str, Any]:
     if "--group" in args or "--groups" in args:
         raise DnactxError("submit predict gives each array task its own --group/--groups; leave them out")
@@ -210,8 +240,8 @@ def _submit_predict(ctx: typer.Context, **options: Any) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    sub = typer.Typer(help="Write SLURM job scripts (and optionally submit them) for a matrix, one run or a "
-                           "genome-wide predict.",
+    sub = typer.Typer(help="Write SLURM job scripts (and optionally submit them) for a matrix, one run, a "
+                           "pretrain or a genome-wide predict.",
                       no_args_is_help=True, cls=DnactxGroup)
     sub.command(
         "matrix", cls=DnactxCommand,
@@ -229,6 +259,18 @@ def register(app: typer.Typer) -> None:
         context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
     )(with_options(_submit_train, [_context_param(), job_name], _slurm_params(array=False),
                    [home_option()]))
+    pretrain_name = option("job_name", str, "dnactx-pretrain", "--job-name", help="SLURM job name (letters, "
+                           "digits, . _ -).", rich_help_panel=SLURM_PANEL)
+    pretrain_out = option("out", Path | None, None, "--script-dir", help="Folder for the script (default "
+                          "jobs/JOB_NAME/ here; --out is pretrain's model folder).", rich_help_panel=SLURM_PANEL)
+    sub.command(
+        "pretrain", cls=DnactxCommand,
+        help="Write jobs/JOB_NAME/pretrain.sbatch running `dnactx pretrain --resume` with the remaining options "
+             "(--genome FASTA --out DIR ...), under `accelerate launch` for --gpus > 1; print the sbatch line. "
+             "With --requeue a preempted pretrain requeues itself and continues its checkpoint.",
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    )(with_options(_submit_pretrain, [_context_param(), pretrain_name, pretrain_out],
+                   [p for p in _slurm_params(array=False) if p.name != "out"], [home_option()]))
     predict_name = option("job_name", str, "dnactx-predict", "--job-name", help="SLURM job name (letters, digits, "
                           ". _ -).", rich_help_panel=SLURM_PANEL)
     tasks = option("tasks", int | None, None, "--tasks", help="Array tasks: chromosome groups balanced by length "

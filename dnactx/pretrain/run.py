@@ -10,10 +10,14 @@ from ..atomic import read_json, write_json
 from ..distributed import is_main
 from ..errors import DnactxError
 from ..provenance import utcnow
+from ..runs import RunFolder
+from ..train.preemption import Preempted
 from .corpus import Exclusions, build_corpus, read_bed, read_dataset_holdout
+from .heap import pin_mmap_threshold
 from .model import build_model
 from .options import PretrainOptions
 from .output import RECORD, hardware, versions, write_model
+from .record import finish, register, run_folder
 from .trainer import LOG, train
 from .vocab import make_vocab
 
@@ -47,16 +51,57 @@ def check_out(opts: PretrainOptions) -> dict | None:
     return None
 
 
-def run_pretrain(opts: PretrainOptions) -> dict:
+def run_pretrain(opts: PretrainOptions, home: Path | None = None) -> dict:
+    """Pretrain into ``opts.out``; with ``home``, also as a run (kind ``pretrain``) of that registry (record.py),
+    whose id pretrain.json records (a --resume continues the same run)."""
     opts.validate()
+    pin_mmap_threshold()  # the per-step tensors of varying size would otherwise fragment the heap (heap.py)
     finished = check_out(opts)
     if finished is not None:
+        if home is not None and is_main() and finished.get("run_id"):
+            folder = Path(home) / finished["run_id"]
+            if (folder / "status.json").is_file():
+                register(Path(home), RunFolder(folder))
         return finished | {"already_complete": True}
     out = Path(opts.out)
     out.mkdir(parents=True, exist_ok=True)
     if is_main() and not (out / STARTED).is_file():
         write_json(out / STARTED, {"options": opts.to_dict(), "started": utcnow()})
         (out / LOG).unlink(missing_ok=True)
+    folder = _run_folder(Path(home), opts) if home is not None and is_main() else None
+    try:
+        record = _pretrain(opts, out)
+    except BaseException as exc:
+        if folder is not None:
+            preempted = isinstance(exc, Preempted)
+            folder.set_status("preempted" if preempted else "failed", error=None if preempted else
+                              (str(exc) or type(exc).__name__))
+            register(folder.path.parent, folder)
+        raise
+    if folder is not None:
+        record["run_id"] = folder.id
+    if is_main():
+        write_model(out, record.pop("_lm"), record.pop("_vocab"), record, record.pop("_excluded"))
+        if folder is not None:
+            finish(folder.path.parent, folder, record)
+    return {k: v for k, v in record.items() if not k.startswith("_")}
+
+
+def _run_folder(home: Path, opts: PretrainOptions) -> RunFolder:
+    """The run of this pretrain under ``home``, marked running: the one pretrain_started.json names (a --resume),
+    else a new one whose id it records."""
+    out = Path(opts.out)
+    started = read_json(out / STARTED, fix="remove the folder or choose another --out") or {}
+    folder = run_folder(home, opts, started.get("run_id"))
+    if started.get("run_id") != folder.id:
+        write_json(out / STARTED, {**started, "run_id": folder.id})
+    folder.set_status("running")
+    register(home, folder)
+    return folder
+
+
+def _pretrain(opts: PretrainOptions, out: Path) -> dict:
+    """Cut the corpus, build the tokenizer and model, train: the record, with the model to write (``_`` keys)."""
     exclusions = Exclusions()
     for bed in opts.exclude:
         read_bed(Path(bed), exclusions)
@@ -83,9 +128,7 @@ def run_pretrain(opts: PretrainOptions) -> dict:
                      "seconds": state.seconds, "tokens_per_s": state.tokens / max(state.step_seconds, 1e-9)},
         "evaluation": evaluation, "history": state.history, "hardware": hardware(), "versions": versions(),
     }
-    if is_main():
-        write_model(out, lm, vocab, record, exclusions.bed_lines())
-    return record
+    return record | {"_lm": lm, "_vocab": vocab, "_excluded": exclusions.bed_lines()}
 
 
 def _check_exclusions_hit(exclusions: Exclusions, corpus) -> None:

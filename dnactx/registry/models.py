@@ -41,6 +41,8 @@ class Run(SQLModel, table=True):
     # added by 0005: the owning process (with host above), so a run whose process is gone reads "stale"
     pid: int | None = None
     pid_start: str | None = None
+    # added by 0006: train (a methylation model) | pretrain (a masked DNA language model)
+    kind: str | None = Field(default="train", index=True)
 
 
 class Metric(SQLModel, table=True):

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Integer
 
 from ..contracts import flatten_metrics
-from ..runs import RunFolder, run_family
+from ..runs import RunFolder, run_family, run_kind
 from .models import Run
 
 
@@ -55,6 +55,7 @@ def _run_columns(folder: RunFolder) -> dict[str, Any]:
         "config": cfg,
         "versions": versions,
         "dnactx_version": (versions or {}).get("dnactx"),
+        "kind": run_kind(cfg),
         # lr and cnn have no --finetune; their config.json still carries TrainConfig's default
         "finetune": cfg.get("finetune") if run_family(cfg) == "transformer" else None,
     }

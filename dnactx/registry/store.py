@@ -255,19 +255,24 @@ class Registry:
         return found.pop()
 
     def runs(self, *, status: str | Sequence[str] | None = None, matrix: str | None = None,
-             model: str | None = None) -> list[RunRow]:
+             model: str | None = None, kind: str | None = "train") -> list[RunRow]:
         """Runs (oldest first) with config, metrics and artifacts; ``model`` matches a model name or a family.
 
-        Run folders the registry lacks (their registry write failed) are listed too, and every row shows its
-        folder's state: ``stale`` for a running run whose process is gone, ``missing`` for a deleted folder.
+        Only methylation models (kind ``train``) unless ``kind`` says otherwise (``pretrain``, or None for all):
+        a pretrained language model is never ranked, compared or diagnosed as one. Run folders the registry lacks
+        (their registry write failed) are listed too, and every row shows its folder's state: ``stale`` for a
+        running run whose process is gone, ``missing`` for a deleted folder.
         """
         conds = []
+        if kind:  # a row without a kind is a train run (as before 0006)
+            conds.append(or_(Run.kind == kind, Run.kind.is_(None)) if kind == "train" else Run.kind == kind)
         if matrix:
             conds.append(Run.matrix == matrix)
         if model:
             conds.append(or_(Run.model == model, Run.family == model))
         rows = self._reconciled(self._read(lambda s: _load_runs(s, conds, self.home)))
-        rows = sorted(rows + self._unregistered(matrix, model), key=lambda r: r["id"])
+        extra = [r for r in self._unregistered(matrix, model) if not kind or (r.get("kind") or "train") == kind]
+        rows = sorted(rows + extra, key=lambda r: r["id"])
         if status:  # after reconciling: a row may have been "running" while its folder says "completed"
             wanted = {status} if isinstance(status, str) else set(status)
             rows = [r for r in rows if r["status"] in wanted]
@@ -343,8 +348,9 @@ class Registry:
                 out.append(self._live(fresh.get(row["id"], row)))
         return out
 
-    def run(self, run_id: str) -> RunRow:
-        """One run by id or unique prefix (a folder the registry lacks is read from the folder)."""
+    def run(self, run_id: str, *, kind: str | None = None) -> RunRow:
+        """One run by id or unique prefix (a folder the registry lacks is read from the folder); with ``kind``, a
+        run of another kind is a one-line error."""
         full = self.resolve(run_id)
         found = self._reconciled(self._read(lambda s: _load_runs(s, [Run.id == full], self.home)))
         if not found:
@@ -352,7 +358,15 @@ class Registry:
         if not found:
             raise DnactxError(f"run {full} has a folder in {self.home} but is not in the registry, and its folder "
                               "cannot be read; see `dnactx runs sync`")
-        return found[0]
+        row = found[0]
+        if kind and (row.get("kind") or "train") != kind:
+            if row.get("kind") == "pretrain":
+                raise DnactxError(f"run {full} is a pretrain (a masked DNA language model), not a methylation "
+                                  "model; fine-tune it with `dnactx train --model "
+                                  f"{(row.get('config') or {}).get('pretrain_out') or 'ITS_FOLDER'}` and use "
+                                  "that run")
+            raise DnactxError(f"run {full} is a {row.get('kind')} run, not a {kind} run; see `dnactx runs ls`")
+        return row
 
     def delete_run(self, run_id: str, *, remove_folder: bool = True) -> None:
         """Remove a run's folder (the source of truth, first) and then its rows."""

@@ -72,6 +72,8 @@ class FolderConfig(TypedDict, total=False):
     matrix: str | None
     cell: dict[str, Any] | None     # the matrix cell this run is
     max_train_effective: int | None
+    pretrain_run: str | None        # --model is a `dnactx pretrain` folder: that pretrain's run id (lineage.py)
+    pretrain: dict[str, Any] | None  # ... and what it was: name, folder, genomes, steps, tokens (lineage.py)
 
 
 class TrainedConfig(TypedDict, total=False):
@@ -91,12 +93,26 @@ class TrainedConfig(TypedDict, total=False):
     lora_alpha: int                 # --finetune lora:R: LoRA's scaling numerator (2·R)
 
 
-class RunConfig(GivenConfig, FolderConfig, TrainedConfig, total=False):
-    """config.json: the options given, what the folder resolved, what training resolved."""
+class PretrainConfig(TypedDict, total=False):
+    """A ``dnactx pretrain`` run's own keys (with ``model`` = its model folder, ``name``, ``seed``, ``family``,
+    ``versions``); a train run has ``kind`` "train" or none."""
+
+    kind: str                        # train | pretrain (:data:`KINDS`)
+    pretrain_out: str                # the Hugging Face folder the pretrain writes (--out)
+    genomes: list[str]               # the corpus FASTAs
+    pretrain_options: dict[str, Any]  # PretrainOptions.to_dict()
+    corpus: dict[str, Any]           # pretrain.json's corpus summary, once the corpus is cut (resolved)
+
+
+class RunConfig(GivenConfig, FolderConfig, TrainedConfig, PretrainConfig, total=False):
+    """config.json: the options given, what the folder resolved, what training resolved (or a pretrain's keys)."""
+
+
+KINDS = ("train", "pretrain")  # a run trains a methylation model, or pretrains a masked DNA language model
 
 
 GIVEN: tuple[str, ...] = tuple(GivenConfig.__annotations__)
-RESOLVED_BY_TRAINING = frozenset(TrainedConfig.__annotations__) | {"device"}
+RESOLVED_BY_TRAINING = frozenset(TrainedConfig.__annotations__) | {"device", "corpus"}
 KEYS = frozenset(typing.get_type_hints(RunConfig))
 
 
@@ -108,6 +124,11 @@ def run_family(config: Mapping[str, Any]) -> str:
 def run_target(config: Mapping[str, Any]) -> str:
     """label | level of a config.json: runs written before ``--target`` existed learned the label."""
     return str(config.get("target") or Target.label.value)
+
+
+def run_kind(config: Mapping[str, Any]) -> str:
+    """train | pretrain of a config.json (folders written before pretrain runs existed are train runs)."""
+    return str(config.get("kind") or KINDS[0])
 
 
 def run_config(given: Mapping[str, Any], **resolved: Any) -> RunConfig:
@@ -142,5 +163,5 @@ def trained_values(values: Mapping[str, Any]) -> dict[str, Any]:
     return dict(values)
 
 
-__all__ = ["GIVEN", "KEYS", "Family", "RunConfig", "read_run_config", "run_config", "run_family", "run_target",
-           "trained_values"]
+__all__ = ["GIVEN", "KEYS", "KINDS", "Family", "RunConfig", "read_run_config", "run_config", "run_family",
+           "run_kind", "run_target", "trained_values"]

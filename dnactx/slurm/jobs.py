@@ -135,3 +135,10 @@ def train_job(train_args: list[str], home: Path, job_name: str, model: str | Non
     """``dnactx --home H train TRAIN_ARGS --run-id-file <script>.run-id``: one run, resumed when started again."""
     return JobRequest("train", job_name, ["--home", os.path.abspath(home), "train", *train_args],
                       models=[model] if model else [], run_id_file=True)
+
+
+def pretrain_job(pretrain_args: list[str], home: Path, job_name: str) -> JobRequest:
+    """``dnactx --home H pretrain PRETRAIN_ARGS --resume``: one pretrain (under ``accelerate launch`` for several
+    GPUs); --resume makes every start after the first continue the checkpoint in --out (or report it finished)."""
+    resume = [] if "--resume" in pretrain_args else ["--resume"]
+    return JobRequest("pretrain", job_name, ["--home", os.path.abspath(home), "pretrain", *pretrain_args, *resume])

@@ -19,7 +19,7 @@ from ..errors import DnactxError, ExitCode
 from ..formatting import term
 from ..inference.calibration import CALIBRATION_FILE
 from ..provenance import library_versions
-from ..runs import RunFolder, folder_for_this_process, iter_run_folders, run_config
+from ..runs import RunFolder, folder_for_this_process, iter_run_folders, pretrain_lineage, run_config
 from ..runs.liveness import heartbeat
 from ..sequence import cut_context
 from ..stats.bootstrap import block_ids
@@ -125,6 +125,9 @@ def _new_folder(config: TrainConfig, home: Path, matrix: str | None, cell: dict 
                         dataset_fingerprint=meta["fingerprint"], window=meta.get("window"),
                         versions=library_versions(), device=None, matrix=matrix, cell=cell,
                         max_train_effective=effective_max_train(config))
+    lineage = pretrain_lineage(config.model) if config.family == "transformer" else None
+    if lineage is not None:  # --model is a `dnactx pretrain` folder: record which pretrain this fine-tunes
+        record = run_config(record, pretrain_run=lineage["run"], pretrain=lineage)
     folder = None
     if is_main():
         folder = RunFolder.create(home, record, name=config.name or default_name(config), matrix=matrix)
