@@ -16,7 +16,7 @@ from conftest import make_genome_with_calls, make_tiny_dataset, run_cli
 
 from dnactx.data.dataset import CONTEXT_CODES
 from dnactx.inference import load_scorer
-from dnactx.tokenize import to_ascii
+from dnactx.sequence import to_ascii
 
 SHAPE = dict(layers=2, hidden=32, heads=2, max_tokens=64)
 NT_WORDS = ["<unk>", "<pad>", "<mask>", "<cls>", "<eos>", "<bos>",
