@@ -217,6 +217,8 @@ class RunRow(RunIdentity, total=False):
     started: str | None
     finished: str | None
     host: str | None
+    pid: int | None         # the owning process on host, and its start time: a run whose process is gone is stale
+    pid_start: str | None
     slurm_job_id: str | None
     error: str | None
     cell: dict[str, Any] | None

@@ -46,10 +46,12 @@ def test_lr_auto_bench_runs_both_searches_and_prints_the_ratio():
         assert label in out
 
 
-def test_explain_bench_checks_batched_against_one_at_a_time_and_prints_the_ratio():
+def test_explain_bench_checks_batched_against_one_at_a_time_and_fast_against_plain_and_prints_the_ratios():
     out = _run(str(BENCH / "explain.py"), "--smoke")
     rows = [line for line in out.splitlines() if line.startswith("| ") and "x |" in line]
-    assert [r.split(" | ")[0] for r in rows] == ["| lr", "| cnn", "| dnabert6-tiny"]
+    assert [r.split(" | ")[0] for r in rows] == ["| lr", "| lr (l2 scaling)", "| cnn", "| dnabert6-tiny"]
+    # fast ISM where the family has it (lr, cnn); the transformer keeps the batched path only
+    assert [r.split(" | ")[7].endswith("x") for r in rows] == [True, True, True, False]
 
 
 def test_pretrain_bench_runs_both_sides_and_prints_the_ratio_accuracy_and_memory():
