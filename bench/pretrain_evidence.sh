@@ -22,7 +22,8 @@ $X pretrain $M --out "$OUT/lm0" --steps 1 --eval-every 1 --lr 1e-9 --name random
 # On 2026-12-03 the 1,000-step pretrain slowed 6x after step 125 (the lead's test suite on the same 2 cores) and was
 # stopped by SIGTERM at step 265 (its checkpoint); the fine-tunes used that checkpoint's weights in lm0's folder
 # (same config and tokenizer), i.e. this instead of a finished $OUT/lm:
-#   kill -TERM <pretrain pid>; ckpt_to_model "$OUT/lm/checkpoint" "$OUT/lm0" "$OUT/lm265"; and --model $OUT/lm265
+#   kill -TERM <pretrain pid>; ckpt_to_model "$OUT/lm/checkpoint" "$OUT/lm0" "$OUT/lm265"; the pre_* runs (--name
+#   pre-frozen / pre-lora8, --model $OUT/lm265); then the pretrain command with --resume finished the 1,000 steps.
 ckpt_to_model() {  # CHECKPOINT_DIR TEMPLATE_MODEL_DIR OUT_DIR
   mkdir -p "$3" && cp "$2"/{config.json,tokenizer_config.json,vocab.txt} "$3"/
   "$(dirname "$X")/python" -c "
@@ -37,15 +38,26 @@ T="$X train --data $OUT/ds10 --size 50 --mode both --max-train 8000 --home $OUT/
 $T --model lr --name lr --run-id-file "$OUT/id_lr"
 $T --model cnn --name cnn --epochs 5 --run-id-file "$OUT/id_cnn"
 for lm in lm0 lm; do
-  name=$([ "$lm" = lm ] && echo pre || echo rand)
+  name=$([ "$lm" = lm ] && echo pre1000 || echo rand)
   $T --model "$OUT/$lm" --finetune frozen --epochs 1 --name "$name-frozen" --run-id-file "$OUT/id_${name}_frozen"
   $T --model "$OUT/$lm" --finetune lora:8 --epochs 1 --name "$name-lora8" --run-id-file "$OUT/id_${name}_lora"
 done
 id() { cat "$OUT/id_$1"; }
-for pair in "pre_frozen rand_frozen" "pre_lora rand_lora" "pre_lora lr" "pre_lora cnn" "pre_frozen lr" "pre_frozen cnn"; do
+for pair in "pre1000_frozen rand_frozen" "pre1000_lora rand_lora" "pre1000_lora lr" "pre1000_lora cnn" "pre1000_frozen lr" "pre1000_frozen cnn"; do
   set -- $pair
-  echo "== $1 vs $2"
-  $X compare --home "$OUT/runs" "$(id "$1")" "$(id "$2")" --by-context
+  for split in test val; do
+    echo "== $split: $1 vs $2"
+    $X compare --home "$OUT/runs" "$(id "$1")" "$(id "$2")" --by-context --split "$split"
+  done
 done
 $X predict --home "$OUT/runs" "$(id cnn)" --genome "$G" --calls "$C" --annotation "$A" --out "$OUT/predict-cnn"
 $X metaplot "$OUT/predict-cnn" --annotation "$A" --out "$OUT/metaplot-cnn"
+# issue 19's metaplot figure (bench/metaplot_cnn_genes.png): a cnn on 100,000 sites of the full dataset, the whole
+# slice, then only the dataset's val/test blocks (chr1 100-200 kb, 1.2-1.3, 1.5-1.6, 1.7-1.8 Mb)
+$X train --data "$OUT/ds" --size 50 --mode both --home "$OUT/runs_b" --seed 0 -q --model cnn --name cnn-100k \
+  --epochs 3 --max-train 100000 --run-id-file "$OUT/id_cnn100k"
+$X predict --home "$OUT/runs_b" "$(id cnn100k)" --genome "$G" --calls "$C" --annotation "$A" --out "$OUT/predict-cnn100k"
+printf 'chr1\t%d\t%d\n' 100000 200000 1200000 1300000 1500000 1600000 1700000 1800000 > "$OUT/heldout.bed"
+$X predict --home "$OUT/runs_b" "$(id cnn100k)" --genome "$G" --calls "$C" --annotation "$A" \
+  --regions "$OUT/heldout.bed" --out "$OUT/predict-cnn100k-heldout"
+"$(dirname "$X")/python" "$(dirname "$0")/mlm_curve.py" "$OUT/lm0" "$OUT/lm" --png "$(dirname "$0")/mlm_curve.png"
