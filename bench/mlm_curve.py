@@ -44,7 +44,7 @@ def main() -> None:
         ax_acc.plot(steps, [100 * r["heldout_accuracy"] for r in rows], marker="o", label=folder.name)
         ax_loss.plot(steps, [r["heldout_loss"] for r in rows], marker="o", label=folder.name)
     ax_acc.axhline(100 / 4096, color="grey", ls=":", label="chance (1/4,096)")
-    ax_acc.set(xlabel="step", ylabel="held-out masked-token accuracy (%)")
+    ax_acc.set(xlabel="step", ylabel="held-out masked acc (%)")
     ax_loss.set(xlabel="step", ylabel="held-out loss")
     ax_acc.legend(fontsize=7)
     fig.tight_layout()
