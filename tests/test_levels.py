@@ -248,6 +248,13 @@ def test_compare_refuses_a_level_metric_across_targets_and_says_what_both_have(l
     assert result["targets"] == ["level", "label"] and "which both have" in result["note"]
     assert result["comparisons"][0]["metric"] == "auprc"
     assert {c["metric"] for c in result["by_context"]["CG"]} == {"auprc", "auroc"}
+    # a context with fewer than 10 methylated test sites gets no interval and no winner, only the count
+    for rows in result["by_context"].values():
+        for c in rows:
+            if c["verdict"].startswith("too few positives"):
+                assert c["ci"] is None and c["p_value"] is None and c["n_positives"] < 10
+            else:
+                assert c["ci"] is not None
 
 
 @pytest.mark.slow

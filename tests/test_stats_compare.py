@@ -124,3 +124,14 @@ def test_verdict_reads_the_interval():
     assert verdict([-0.05, -0.01]) == B_BETTER
     assert verdict([-0.01, 0.05]) == NO_DIFFERENCE
     assert verdict(None) == NO_DIFFERENCE
+
+
+def test_a_difference_on_too_few_positives_has_no_interval_p_value_or_winner():
+    from dnactx.stats.compare import MIN_POSITIVES, too_few_positives
+
+    measured = {"metric": "auroc", "a": 0.9, "b": 0.2, "difference": 0.7, "ci": [0.5, 0.9], "p_value": 0.003,
+                "verdict": "A better"}
+    assert too_few_positives(measured, MIN_POSITIVES) is measured
+    thin = too_few_positives(measured, 1)
+    assert (thin["ci"], thin["p_value"], thin["verdict"]) == (None, None, "too few positives (1)")
+    assert (thin["a"], thin["b"], thin["difference"]) == (0.9, 0.2, 0.7)  # the point values stay, for reference

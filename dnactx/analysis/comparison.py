@@ -12,7 +12,7 @@ from ..contracts import RunRow
 from ..errors import DnactxError
 from ..formatting import count, num, signed
 from ..stats.bootstrap import DEFAULT_BLOCK_BP, DEFAULT_RESAMPLES, percentile_interval
-from ..stats.compare import METRICS, Draws, group_difference, has_metric, p_value, verdict
+from ..stats.compare import METRICS, Draws, group_difference, has_metric, p_value, too_few_positives, verdict
 from ..stats.levels import LEVEL_METRICS, LOWER_IS_BETTER, level_metrics, paired_level_draws
 from .predicted import check_same_sites, scored_prediction
 from .scored import ScoredSplit, blocks_of, check_same_dataset, draw_runs, scored_split
@@ -106,19 +106,22 @@ def _paired(runs: list, a: dict, b: dict, split: str, sites: str, *, metric: str
               "n_positives": int(labels.sum()), "block_bp": block_bp,
               "comparisons": [group_difference(draws, [0], [1], m) for m in names]}
     if by_context:
-        result["by_context"] = _context_differences(draws, ["auprc", "auroc"])
+        positives = {str(c): int(labels[runs[0].context == c].sum()) for c in np.unique(runs[0].context)}
+        result["by_context"] = _context_differences(draws, ["auprc", "auroc"], positives)
     return result
 
 
-def _context_differences(draws: Draws, metrics: list[str]) -> dict[str, list[dict]]:
-    """Per context, A − B of each of ``metrics`` under the same block draws (the contexts' own resamples)."""
+def _context_differences(draws: Draws, metrics: list[str], positives: dict[str, int]) -> dict[str, list[dict]]:
+    """Per context, A − B of each of ``metrics`` under the same block draws (the contexts' own resamples); a
+    context with too few methylated sites (``positives``) gets no verdict (:func:`too_few_positives`)."""
     out: dict[str, list[dict]] = {}
     contexts = [c for c in (draws.observed[0].get("by_context") or {})
                 if all(c in (r.get("by_context") or {}) for r in (*draws.observed, *draws.resampled))]
     for c in contexts:
         sub = Draws([o["by_context"][c] for o in draws.observed], [r["by_context"][c] for r in draws.resampled],
                     draws.summary)
-        out[c] = [group_difference(sub, [0], [1], m) for m in metrics if has_metric(sub, m)]
+        out[c] = [too_few_positives(group_difference(sub, [0], [1], m), positives.get(str(c), 0))
+                  for m in metrics if has_metric(sub, m)]
     return out
 
 

@@ -76,6 +76,21 @@ def p_value(differences: np.ndarray) -> float | None:
     return float(min(1.0, 2 * (tail + 1) / (d.size + 1)))
 
 
+# A difference measured on fewer methylated sites than this is not evidence either way (one positive can move AUROC
+# from 0 to 1): such a comparison gets no interval, p-value or winner, only the words below.
+MIN_POSITIVES = 10
+TOO_FEW = "too few positives"
+
+
+def too_few_positives(comparison: dict, n_positives: int) -> dict:
+    """``comparison`` (a :func:`group_difference` dict) stripped of its interval, p-value and winner when it rests
+    on fewer than :data:`MIN_POSITIVES` methylated sites; the point values stay, for reference."""
+    if n_positives >= MIN_POSITIVES:
+        return comparison
+    return {**comparison, "ci": None, "p_value": None, "verdict": f"{TOO_FEW} ({n_positives})",
+            "n_positives": n_positives}
+
+
 def verdict(interval: list[float] | None) -> str:
     """``"A better"`` when the interval of A − B lies above 0, ``"B better"`` below, else no detectable difference."""
     if interval is None:
