@@ -81,6 +81,19 @@ def test_a_pretrain_run_is_never_compared_diagnosed_or_reported_as_a_methylation
         assert ("is a pretrain" in err and f"--model {out.resolve()}" in err) or "no completed runs" in err, err
 
 
+def test_predict_and_export_of_a_pretrain_run_say_to_fine_tune_it_first(
+        pretrained: tuple[Path, Path, dict], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    home, out, record = pretrained
+    run_id = record["run_id"]
+    genome = str(tmp_path / "tair.fa")  # the pretrain's own genome
+    for args in (["predict", run_id, "--genome", genome, "--out", str(tmp_path / "p")],
+                 ["predict", str(home / run_id), "--genome", genome, "--out", str(tmp_path / "q")],
+                 ["export", run_id, "--out", str(tmp_path / "e")]):
+        code, _, err = run_cli([*args, "--home", str(home)], capsys)
+        assert code == 2 and len(err.strip().splitlines()) == 1, (args, err)
+        assert "is a pretrain" in err and "fine-tune it first" in err, err
+
+
 def test_a_train_from_a_pretrain_folder_records_the_pretrain_run_and_shows_the_lineage(
         pretrained: tuple[Path, Path, dict], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from dnactx.runs import RunFolder, lineage_line

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from ..choices import PRECISIONS
 from ..errors import DnactxError
-from ..runs import RunFolder, default_home, iter_run_folders
+from ..runs import RunFolder, default_home, iter_run_folders, run_kind
 from .manifest import is_export, read_manifest, verify_manifest_files
 from .recipe import Recipe, tokenizer_kind
 from .run_model import recipe_of_run, run_weights, verify_run_weights
@@ -36,7 +36,7 @@ def locate_model(source: str | Path, home: str | Path | None = None) -> ModelRef
         if is_export(path):
             return ModelRef("export", path, read_manifest(path)[1].get("run_id"))
         if (path / "status.json").is_file():
-            return ModelRef("run", path, path.name)
+            return _methylation_model(ModelRef("run", path, path.name))
         raise DnactxError(f"{path} is neither a run folder (status.json) nor an exported model (dnactx_model.json); "
                           "give a run id, a run folder or a folder written by `dnactx export`")
     if any(sep in str(source) for sep in ("/", "\\")) or str(source).startswith("."):
@@ -44,7 +44,18 @@ def locate_model(source: str | Path, home: str | Path | None = None) -> ModelRef
                           "or a run id")
     home = Path(home) if home is not None else default_home()
     run_id = resolve_run_id(str(source), home)
-    return ModelRef("run", home / run_id, run_id)
+    return _methylation_model(ModelRef("run", home / run_id, run_id))
+
+
+def _methylation_model(ref: ModelRef) -> ModelRef:
+    """``ref``, unless its run is a pretrain (a masked language model, which scores no cytosine): one line saying
+    how to make a methylation model of it."""
+    config = RunFolder(ref.path).config
+    if run_kind(config) == "pretrain":
+        raise DnactxError(f"run {ref.run_id} is a pretrain (a masked DNA language model), not a methylation model; "
+                          f"fine-tune it first: `dnactx train --model {config.get('pretrain_out') or 'ITS_FOLDER'} "
+                          "--finetune lora:8` (or frozen, top:N, full), then use that run")
+    return ref
 
 
 def resolve_run_id(prefix: str, home: Path) -> str:
