@@ -149,3 +149,30 @@ def test_a_selected_matrix_baseline_is_compared_with_the_best_grid_cell(data, tm
     assert r["baseline_reason"] == "the selected run is the matrix's baseline: compared with the best grid cell"
     assert all(c["ci"] for c in r["comparison"])
     assert any(s.startswith("the lr baseline") and "lr-cell (lr)" in s for s in r["next_steps"])
+
+
+def test_a_context_or_feature_with_too_few_positives_shows_no_auroc_or_interval_on_the_report_page(tmp_path):
+    import json
+
+    from dnactx.analysis.report import build_report
+    from dnactx.analysis.report_page import report_markdown
+
+    def split(n_pos_chg: int) -> dict:
+        return {"CG": {"n": 800, "n_pos": 80, "pos_rate": 0.1, "auroc": 0.6, "auprc": 0.2,
+                       "ci": {"auroc": [0.55, 0.65], "auprc": [0.15, 0.25]}},
+                "CHG": {"n": 700, "n_pos": n_pos_chg, "pos_rate": n_pos_chg / 700, "auroc": 0.296, "auprc": 0.002,
+                        "ci": {"auroc": [0.268, 0.331], "auprc": [0.001, 0.003]}}}
+
+    metrics = {"val": {"auprc": 0.7}, "test": {"auprc": 0.7}, "by_context": {"val": split(12), "test": split(1)},
+               "by_feature": {"test": {"UTR": {"n": 653, "n_pos": 3, "pos_rate": 0.005, "auroc": 0.828,
+                                               "auprc": 0.026, "ci": {"auroc": [0.807, 0.85]}}}}}
+    (tmp_path / "metrics.json").write_text(json.dumps(metrics))  # by_feature is read from the run folder
+    rows = [{"id": "a", "name": "a", "family": "cnn", "model": "cnn", "size": 50, "mode": "both",
+             "config": {"dataset_fingerprint": "f"}, "metrics": metrics, "folder": str(tmp_path)}]
+    page = report_markdown(build_report(rows, baseline=None, baseline_reason="x"))
+    test_chg = next(line for line in page.splitlines() if line.startswith("| test | CHG"))
+    assert "too few positives (1)" in test_chg and "0.296" not in test_chg and "[0.268" not in test_chg
+    val_chg = next(line for line in page.splitlines() if line.startswith("| val | CHG"))
+    assert "0.296 [0.268, 0.331]" in val_chg  # 12 positives: shown with its interval
+    utr = next(line for line in page.splitlines() if line.startswith("| test | UTR"))
+    assert "too few positives (3)" in utr

@@ -16,6 +16,7 @@ from markdown_it import MarkdownIt
 
 from ..contracts import Report
 from ..formatting import Markdown, count, markdown_table, md_code, md_escape, num, pct, signed
+from ..stats.compare import MIN_POSITIVES, TOO_FEW
 from .render import diagnosis_markdown
 from .report import OPTIMISTIC, label
 
@@ -30,6 +31,14 @@ def _n3(x: float | None) -> str:
 
 def _with_ci(value: float | None, ci: list | None) -> str:
     return _n3(value) + (f" [{_n3(ci[0])}, {_n3(ci[1])}]" if ci and None not in ci else "")
+
+
+def _ranking(value: float | None, ci: list | None, n_pos: int | None) -> str:
+    """AUROC/AUPRC with its interval, or "too few positives (N)" where fewer than MIN_POSITIVES methylated sites
+    make the figure no evidence either way (one positive can put AUROC anywhere from 0 to 1)."""
+    if n_pos is not None and n_pos < MIN_POSITIVES:
+        return f"{TOO_FEW} ({n_pos})"
+    return _with_ci(value, ci)
 
 
 def _mean_sd(mean: float | None, sd: float | None) -> str:
@@ -145,7 +154,8 @@ def _per_context(r: Report) -> list[str]:
         for ctx, cm in (r["per_context"].get(split) or {}).items():
             ci = cm.get("ci") or {}
             rows.append([split, ctx, count(cm.get("n")), pct(cm.get("pos_rate")),
-                         _with_ci(cm.get("auroc"), ci.get("auroc")), _with_ci(cm.get("auprc"), ci.get("auprc")),
+                         _ranking(cm.get("auroc"), ci.get("auroc"), cm.get("n_pos")),
+                         _ranking(cm.get("auprc"), ci.get("auprc"), cm.get("n_pos")),
                          _n3(cm.get("f1_at_threshold")), _n3(cm.get("precision_at_threshold")),
                          _n3(cm.get("recall_at_threshold"))])
     return ["", f"## Per context (selected run, threshold {_n3(r['selected'].get('threshold'))})", "",
@@ -162,7 +172,8 @@ def _per_feature(r: Report) -> list[str]:
         for feature, fm in (r["per_feature"].get(split) or {}).items():
             ci = fm.get("ci") or {}
             rows.append([split, md_escape(feature), count(fm.get("n")), pct(fm.get("pos_rate")),
-                         _with_ci(fm.get("auroc"), ci.get("auroc")), _with_ci(fm.get("auprc"), ci.get("auprc")),
+                         _ranking(fm.get("auroc"), ci.get("auroc"), fm.get("n_pos")),
+                         _ranking(fm.get("auprc"), ci.get("auprc"), fm.get("n_pos")),
                          _n3(fm.get("f1_at_threshold"))])
     return ["", "## Per genomic feature (selected run)", "",
             markdown_table(["split", "feature", "sites", "positive rate", "AUROC [95%]", "AUPRC [95%]",
