@@ -111,9 +111,11 @@ def owned_names(names: Iterable[str] = (), *, suffixes: Iterable[str] = (), fold
 
 
 def _atomic_target(name: str) -> str:
-    """``.NAME.random.tmp`` (a temporary file of atomic_path/atomic_dir) → NAME; any other name unchanged."""
-    if name.startswith(".") and name.endswith(".tmp") and name.count(".") >= 3:
-        return name[1:-len(".tmp")].rsplit(".", 1)[0]
+    """``.NAME.random.tmp`` (a temporary file of atomic_path/atomic_dir) or ``.NAME.random.prepare-tmp`` (prepare's
+    staging folder, left by a crash) → NAME; any other name unchanged."""
+    for suffix in (".prepare-tmp", ".tmp"):
+        if name.startswith(".") and name.endswith(suffix) and name[:-len(suffix)].count(".") >= 2:
+            return name[1:-len(suffix)].rsplit(".", 1)[0]
     return name
 
 

@@ -136,6 +136,19 @@ def test_demo_refuses_a_folder_it_did_not_write(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["thesis.tex"]
 
 
+def test_a_staging_folder_left_by_a_crashed_prepare_counts_as_the_commands_own_output(tmp_path: Path) -> None:
+    from dnactx.demo import DEMO_OUTPUTS
+    from dnactx.outputs import claim_folder
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / ".data.k2j4x_9q.prepare-tmp").mkdir()  # what prepare's stage is called while it runs
+    (tmp_path / ".tracks.bed.abc123.tmp").write_text("half")  # an atomic_path temporary
+    assert claim_folder(tmp_path, "demo", DEMO_OUTPUTS) == tmp_path
+    (tmp_path / ".thesis.k2j4x.prepare-tmp").mkdir()  # a staging folder of something the demo does not write
+    with pytest.raises(DnactxError, match="did not write"):
+        claim_folder(tmp_path, "demo", DEMO_OUTPUTS)
+
+
 def test_prepare_keeps_other_files_but_refuses_a_run_folder(home_with_run) -> None:
     from dnactx.outputs import owned_names
     from dnactx.prepare.output import staged_output
