@@ -91,18 +91,21 @@ class Scorer(ABC):
         if starts.size and (starts.min() < 0 or starts.max() + length > seq.size):
             raise DnactxError(f"input starts must lie within the sequence (0 … {seq.size - length}), got "
                               f"{starts.min()} … {starts.max()}")
+        logits = None
         if self.slides and sliding and starts.size:
             ctx = self._check_context(starts.size, context_id)
             logits = self._score_along(np.asarray(seq, dtype=np.uint8), starts, ctx)
-        else:
+        if logits is None:
             logits = self.logits(np.lib.stride_tricks.sliding_window_view(seq, length)[starts], context_id)
         p = expit(logits)
         calibration = self.recipe.calibration
         return calibration(p) if calibrated and calibration is not None else p
 
-    def _score_along(self, seq: np.ndarray, starts: np.ndarray, context_id: np.ndarray | None) -> np.ndarray:
-        """Raw logits of ``seq[s:s + length]`` per start (the sliding path of a family that has one)."""
-        raise NotImplementedError
+    def _score_along(self, seq: np.ndarray, starts: np.ndarray,
+                     context_id: np.ndarray | None) -> np.ndarray | None:
+        """Raw logits of ``seq[s:s + length]`` per start from a family's sliding path; None for a family without
+        one (its inputs are then cut and scored one by one)."""
+        return None
 
     def _check(self, bases: np.ndarray, context_id: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
         bases = np.asarray(bases)

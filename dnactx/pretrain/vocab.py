@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from abc import ABC, abstractmethod
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +44,7 @@ def parse_tokenizer(text: str) -> tuple[str, int]:
                       "e.g. --tokenizer kmer:6")
 
 
-class Vocab:
+class Vocab(ABC):
     """A tokenizer being pretrained with: ids for batches of windows, its special ids, and how to save it."""
 
     name: str
@@ -54,12 +55,13 @@ class Vocab:
     mask_id: int
     special_ids: list[int]
 
+    @abstractmethod
     def encode(self, bases: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(ids, centre) int64 (n, tokens) for upper-case ACGT windows (uint8 ASCII, N-free)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def save(self, out: Path, max_tokens: int = 512) -> None:
-        raise NotImplementedError
+        """The tokenizer files in ``out``, loadable by ``AutoTokenizer.from_pretrained(out)`` without dnactx."""
 
     def tokens_per_window(self, length: int) -> float:
         return float(self.encode(np.full((1, length), ord("A"), np.uint8))[0].shape[1])
