@@ -301,3 +301,37 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
     from dnactx.models.checkpoint import resolve_checkpoint
 
     return resolve_checkpoint("dnabert6-tiny", tmp_path_factory.mktemp("tiny-checkpoint"))
+
+
+def train_on_a_small_genome(root: Path, cases: dict[str, dict]) -> dict:
+    """Prepare a small synthetic genome with calls under ``root`` (window 200) and train each of ``cases`` (name →
+    TrainConfig options) on it, size 20, one epoch: ``{"root", "genome", "calls", "dataset", "home", "runs"}`` with
+    ``runs`` name → run id."""
+    from dnactx.prepare import PrepareOptions, prepare_dataset
+    from dnactx.train.config import TrainConfig
+    from dnactx.train.run import train_run
+
+    genome, calls = make_genome_with_calls(root / "inputs")
+    prepare_dataset(PrepareOptions(genome=genome, calls=calls, out=root / "data", window=200, block_size=2000))
+    dataset = root / "data" / "dataset.parquet"
+    home = root / "runs"
+    runs = {}
+    for name, options in cases.items():
+        result = train_run(TrainConfig(data=str(dataset), name=name, size=20, epochs=1, **options), home, quiet=True)
+        assert result["status"] == "completed"
+        runs[name] = result["run_id"]
+    return {"root": root, "genome": genome, "calls": calls, "dataset": dataset, "home": home, "runs": runs}
+
+
+def scramble_batchnorm(model):
+    """``model`` (a CNN) with its BatchNorm statistics and affine terms drawn far from the identity, as after
+    training, so that folding them into the convolutions is really tested; in place, under torch's current seed."""
+    import torch
+
+    with torch.no_grad():
+        for norm in (model.conv1[1], model.conv2[2]):
+            norm.running_mean.normal_()
+            norm.running_var.uniform_(0.5, 2.0)
+            norm.weight.normal_()
+            norm.bias.normal_()
+    return model

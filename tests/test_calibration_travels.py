@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import cli_exit_code, make_genome_with_calls, run_cli
+from conftest import cli_exit_code, run_cli, train_on_a_small_genome
 
 from dnactx.errors import DnactxError
 from dnactx.inference import CALIBRATION_FILE, Calibration, load_scorer
@@ -38,21 +38,7 @@ RAW_NOISE = 2e-6  # how far a rerun of the model may move its raw probability (f
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> dict:
-    from dnactx.prepare import PrepareOptions, prepare_dataset
-    from dnactx.train.config import TrainConfig
-    from dnactx.train.run import train_run
-
-    root = tmp_path_factory.mktemp("calibrated")
-    genome, calls = make_genome_with_calls(root / "inputs")
-    prepare_dataset(PrepareOptions(genome=genome, calls=calls, out=root / "data", window=200, block_size=2000))
-    dataset = root / "data" / "dataset.parquet"
-    home = root / "runs"
-    runs = {}
-    for name, options in CASES.items():
-        result = train_run(TrainConfig(data=str(dataset), name=name, size=20, epochs=1, **options), home, quiet=True)
-        assert result["status"] == "completed"
-        runs[name] = result["run_id"]
-    return {"genome": genome, "calls": calls, "dataset": dataset, "home": home, "runs": runs}
+    return train_on_a_small_genome(tmp_path_factory.mktemp("calibrated"), CASES)
 
 
 def split_windows(dataset: Path, npz, split: str) -> tuple[np.ndarray, np.ndarray]:

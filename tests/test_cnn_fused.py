@@ -4,6 +4,7 @@ its first ReLU after the max-pool (the trained module itself, which commutes exa
 from __future__ import annotations
 
 import torch
+from conftest import scramble_batchnorm
 
 from dnactx.models.cnn import CNN
 
@@ -11,13 +12,7 @@ from dnactx.models.cnn import CNN
 def _trained_looking_cnn() -> CNN:
     torch.manual_seed(0)
     model = CNN(center=20, site_context=True, channels=8, channels2=12).eval()
-    with torch.no_grad():
-        for norm in (model.conv1[1], model.conv2[2]):
-            norm.running_mean.normal_()
-            norm.running_var.uniform_(0.5, 2.0)
-            norm.weight.normal_()
-            norm.bias.normal_()
-    return model
+    return scramble_batchnorm(model)
 
 
 def test_fused_copy_scores_like_the_model_and_leaves_it_as_it_was() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import scramble_batchnorm
 
 from dnactx.explain.mutagenesis import ism
 from dnactx.inference import LrScorer, Recipe, TorchScorer
@@ -42,12 +43,8 @@ def random_cnn_scorer(mode: str, size: int, site_context: bool, seed: int) -> To
                     cnn_channels=(16, 24))
     torch.manual_seed(seed)
     model = CNN(center=recipe.center, site_context=site_context, channels=16, channels2=24).eval()
+    scramble_batchnorm(model)
     with torch.no_grad():
-        for norm in (model.conv1[1], model.conv2[2]):
-            norm.running_mean.normal_()
-            norm.running_var.uniform_(0.5, 2.0)
-            norm.weight.normal_()
-            norm.bias.normal_()
         model.head.net[-1].weight.mul_(10)
     return TorchScorer(recipe, model, forward=model.fused(), device="cpu")
 

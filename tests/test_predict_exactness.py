@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_genome_with_calls, run_cli
+from conftest import run_cli, train_on_a_small_genome
 
 pytestmark = pytest.mark.slow  # trains three models
 
@@ -18,21 +18,7 @@ CASES = {"lr": dict(model="lr", C=10), "cnn": dict(model="cnn"), "dnabert6-tiny"
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> dict:
-    from dnactx.prepare import PrepareOptions, prepare_dataset
-    from dnactx.train.config import TrainConfig
-    from dnactx.train.run import train_run
-
-    root = tmp_path_factory.mktemp("genome-exact")
-    genome, calls = make_genome_with_calls(root / "inputs")
-    prepare_dataset(PrepareOptions(genome=genome, calls=calls, out=root / "data", window=200, block_size=2000))
-    dataset = root / "data" / "dataset.parquet"
-    home = root / "runs"
-    runs = {}
-    for name, options in CASES.items():
-        result = train_run(TrainConfig(data=str(dataset), name=name, size=20, epochs=1, **options), home, quiet=True)
-        assert result["status"] == "completed"
-        runs[name] = result["run_id"]
-    return {"root": root, "genome": genome, "calls": calls, "dataset": dataset, "home": home, "runs": runs}
+    return train_on_a_small_genome(tmp_path_factory.mktemp("genome-exact"), CASES)
 
 
 def _predict(trained: dict, model: str, out: Path, capsys) -> pd.DataFrame:
