@@ -250,8 +250,11 @@ def register(app: typer.Typer) -> None:
              "again skips completed cells and resumes preempted ones.",
     )(with_options(_submit_matrix, matrix_options(), _slurm_params(array=True), [home_option()]))
 
-    job_name = option("job_name", str, "dnactx-train", "--job-name", help="SLURM job name (letters, digits, . _ -).",
+    def job_name_option(default: str):
+        return option("job_name", str, default, "--job-name", help="SLURM job name (letters, digits, . _ -).",
                       rich_help_panel=SLURM_PANEL)
+
+    job_name = job_name_option("dnactx-train")
     sub.command(
         "train", cls=DnactxCommand,
         help="Write jobs/JOB_NAME/train.sbatch running `dnactx train` with the remaining options "
@@ -259,8 +262,7 @@ def register(app: typer.Typer) -> None:
         context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
     )(with_options(_submit_train, [_context_param(), job_name], _slurm_params(array=False),
                    [home_option()]))
-    pretrain_name = option("job_name", str, "dnactx-pretrain", "--job-name", help="SLURM job name (letters, "
-                           "digits, . _ -).", rich_help_panel=SLURM_PANEL)
+    pretrain_name = job_name_option("dnactx-pretrain")
     pretrain_out = option("out", Path | None, None, "--script-dir", help="Folder for the script (default "
                           "jobs/JOB_NAME/ here; --out is pretrain's model folder).", rich_help_panel=SLURM_PANEL)
     sub.command(
@@ -271,8 +273,7 @@ def register(app: typer.Typer) -> None:
         context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
     )(with_options(_submit_pretrain, [_context_param(), pretrain_name, pretrain_out],
                    [p for p in _slurm_params(array=False) if p.name != "out"], [home_option()]))
-    predict_name = option("job_name", str, "dnactx-predict", "--job-name", help="SLURM job name (letters, digits, "
-                          ". _ -).", rich_help_panel=SLURM_PANEL)
+    predict_name = job_name_option("dnactx-predict")
     tasks = option("tasks", int | None, None, "--tasks", help="Array tasks: chromosome groups balanced by length "
                    "(default: one per chromosome to score).", rich_help_panel=SLURM_PANEL)
     script_dir = option("script_dir", Path | None, None, "--script-dir", help="Folder for the script (default "
