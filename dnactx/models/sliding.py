@@ -2,15 +2,17 @@
 
 ``CNN.encode`` of an input of ``length`` bp computes conv1 at every base, a max-pool by 4 (ceil mode), conv2 on the
 pooled map, and takes conv1's output at the C and conv2's max and mean over the whole input. Inputs cut from one
-sequence at nearby starts share almost every base, so here conv1 runs once over the sequence and conv2 once over
-the pooled maps of all 4 pooling phases (start mod 4, one batched call): an input's value at a position equals the
-shared map's wherever the input's own zero padding does not reach it. Near its two ends the input's values are the
-shared ones corrected, never recomputed: conv1 at its 4 outermost positions each side loses what the 4 bases beyond
-the end contributed (a table over the 625 combinations of those bases), which changes pooled block 0 and the last
-ones; conv2 is linear in the pooled values, so its outputs within 3 blocks of each end move by its kernel times the
-pooled differences (the input's zero padding included), one Toeplitz matrix product per end for all inputs. The
-interior max and sum are read from the shared maps (a sliding max, a float64 running sum). Equal to ``encode`` on
-the cut inputs to float32 rounding (~1e-6).
+sequence at nearby starts share almost every base, so here conv1 runs once over the sequence, the pooled map is the
+max of every 4 consecutive conv1 outputs (row t: bases t … t+3, so every pooling phase at once), and conv2 runs once
+over it, dilated by 4: an input starting at s finds its pooled block k and conv2 output k at row s + 4k, equal to
+its own wherever its zero padding does not reach. Near its two ends the input's values are the shared ones
+corrected, never recomputed: conv1 at its 4 outermost positions each side loses what the 4 bases beyond the end
+contributed (a table over the 625 combinations of those bases), which changes pooled block 0 and the last ones;
+conv2 is linear in the pooled values, so its outputs within 3 blocks of each end move by its kernel times the
+pooled differences (the input's zero padding included): one banded Toeplitz product per end for all inputs. The
+interior max and sum are read from the shared map by doubling windows (float32 pairwise sums). Maps are
+(position, channel) matrices from channels-last convolutions, so every per-input read is a row gather. Equal to
+``encode`` on the cut inputs to float32 rounding (~1e-6).
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ def slice_features(cnn: CNN, codes: torch.Tensor, starts: torch.Tensor, length: 
     if length < MIN_LENGTH:
         raise ValueError(f"sliding features need inputs of at least {MIN_LENGTH} bp, got {length}")
     w1, b1, w2, b2 = _weights(cnn)
-    c1, c2 = w1.shape[0], w2.shape[0]
+    c2 = w2.shape[0]
     dev = codes.device
     jmax, k_last, pooled = interior(length)
     jr = jmax + 1  # the first pooled block that the input's right end reaches
@@ -56,28 +58,21 @@ def slice_features(cnn: CNN, codes: torch.Tensor, starts: torch.Tensor, length: 
     codes = F.pad(codes.long(), (_PAD, _PAD), value=4)
     starts = starts + _PAD
     n = starts.numel()
-    z1 = F.conv1d(cnn.onehot[codes].T[None], w1, b1, padding=4)[0]  # (C1, N): conv1 (+ BatchNorm) before ReLU
 
-    # pooled and conv2 (before ReLU) maps of the 4 phases (start mod 4) at once: the max of every 4 consecutive
-    # conv1 outputs, read with stride 4 from each phase, then one batched conv2: (4, C, M)
-    size = (z1.shape[-1] - 3) // POOL
-    pair = torch.maximum(z1[:, :-1], z1[:, 1:])
-    quad = torch.maximum(pair[:, :-2], pair[:, 2:])[:, :POOL * size]  # (C1, 4·M): max of z1[t … t+3]
-    shared_p = F.relu(quad.reshape(c1, size, POOL).permute(2, 0, 1))  # (4, C1, M)
-    rows_h = F.conv1d(shared_p, w2, b2, padding=3).transpose(1, 2).contiguous()  # (4, M, C2), channels last
-    shared_h = F.relu(rows_h)
+    # Every map is a (position, channel) matrix: row t of the pooled map is the block of bases t … t+3, so an input
+    # starting at s has its block k at row s + 4k whatever its phase, and conv2 over the pooled blocks of every
+    # phase is one convolution dilated by 4. Channels-last 2-D convolutions give these rows without transposes.
+    onehot = cnn.onehot[codes]  # (N, 4)
+    rows_z = _conv_rows(onehot, w1, b1, 1, 4)  # (N, C1): conv1 (+ BatchNorm) before ReLU
+    pair = torch.maximum(rows_z[:-1], rows_z[1:])
+    rows_p = torch.maximum(pair[:-2], pair[2:]).relu_()  # (N - 3, C1): the pooled block of bases t … t+3
+    del pair
+    rows_h = _conv_rows(rows_p, w2, b2, POOL, 3)  # (N - 3, C2): conv2 (+ BatchNorm) before ReLU
     width = k_last - 3  # interior conv2 positions 4 … k_last: the shared map's own values
-    run_max = _sliding_max(shared_h, width).reshape(-1, c2)  # per phase M - width + 1 rows
-    run_sum = shared_h.cumsum(1, dtype=torch.float64).reshape(-1, c2)  # [k]: sum of h[0 … k], per phase M rows
-    rows_z = z1.T.contiguous()  # (N, C1)
-    rows_p = shared_p.transpose(1, 2).reshape(POOL * size, c1)
-    rows_h = rows_h.reshape(POOL * size, c2)
+    run_max, run_sums = _window_max_and_sums(F.relu(rows_h), width, POOL)
 
-    phase, j0 = starts % POOL, starts // POOL
-    base = phase * size + j0  # the row of each input's pooled block 0 in rows_p / rows_h
-
-    def gather(rows: torch.Tensor, first: torch.Tensor, lo: int, hi: int) -> torch.Tensor:  # (n, hi - lo, C)
-        at = first[:, None] + torch.arange(lo, hi, device=dev)
+    def gather(rows: torch.Tensor, lo: int, hi: int, step: int = 1) -> torch.Tensor:  # (n, hi - lo, C)
+        at = starts[:, None] + step * torch.arange(lo, hi, device=dev)
         return rows.index_select(0, at.reshape(-1)).reshape(n, hi - lo, -1)
 
     # conv1 at the input's 4 outermost positions each side: the shared map minus what the 4 bases beyond the end
@@ -86,28 +81,28 @@ def slice_features(cnn: CNN, codes: torch.Tensor, starts: torch.Tensor, length: 
     digits = 5 ** torch.arange(3, -1, -1, device=dev)
     outside_left = (codes[starts[:, None] - 4 + torch.arange(4, device=dev)] * digits).sum(-1)
     outside_right = (codes[starts[:, None] + length + torch.arange(4, device=dev)] * digits).sum(-1)
-    z_left = gather(rows_z, starts, 0, 4) + left_corr[outside_left]  # (n, 4, C1): input positions 0 … 3
-    z_right = gather(rows_z, starts, POOL * jr, length)  # positions 4·jr … length-1
+    z_left = gather(rows_z, 0, 4).add_(left_corr[outside_left])  # (n, 4, C1): input positions 0 … 3
+    z_right = gather(rows_z, POOL * jr, length)  # positions 4·jr … length-1
     z_right[:, -4:] += right_corr[outside_right]
     p_left = F.relu(z_left.amax(1))  # pooled block 0 as the input has it
-    p_right = F.relu(F.max_pool1d(z_right.transpose(1, 2), POOL, POOL, ceil_mode=True)).transpose(1, 2)
+    p_right = torch.stack([z_right[:, i:i + POOL].amax(1) for i in range(0, z_right.shape[1], POOL)], 1).relu_()
 
     # conv2 is linear in the pooled values: where the input's differ from the shared ones (blocks -3 … 0 and
     # jr … pooled+2, the input's zero padding included), its outputs 0 … 3 and jr-3 … pooled-1 move by the kernel
     # times the difference (one Toeplitz matrix product per end)
-    d_left = F.pad(p_left[:, None], (0, 0, 3, 0)) - gather(rows_p, base, -3, 1)
-    d_right = F.pad(p_right, (0, 0, 0, 3)) - gather(rows_p, base, jr, pooled + 3)
+    d_left = F.pad(p_left[:, None], (0, 0, 3, 0)).sub_(gather(rows_p, -3, 1, POOL))
+    d_right = F.pad(p_right, (0, 0, 0, 3)).sub_(gather(rows_p, jr, pooled + 3, POOL))
     span = pooled + 3 - jr
     t_left, t_right = _toeplitz(w2, 4, 4, 0), _toeplitz(w2, span, span, 6)
-    h_left = gather(rows_h, base, 0, 4).reshape(n, -1).addmm_(d_left.reshape(n, -1), t_left)
-    h_right = gather(rows_h, base, jr - 3, pooled).reshape(n, -1).addmm_(d_right.reshape(n, -1), t_right)
+    h_left = _add_banded(gather(rows_h, 0, 4, POOL).reshape(n, -1), d_left.reshape(n, -1), t_left, c2)
+    h_right = _add_banded(gather(rows_h, jr - 3, pooled, POOL).reshape(n, -1), d_right.reshape(n, -1), t_right, c2)
     h_left, h_right = h_left.clamp_min_(0).reshape(n, 4, c2), h_right.clamp_min_(0).reshape(n, span, c2)
 
-    at = j0 + 4
-    mid_max = run_max.index_select(0, phase * (size - width + 1) + at)
-    mid_sum = run_sum.index_select(0, base + 3 + width) - run_sum.index_select(0, base + 3)  # at ≥ 4: the padding
+    first = starts + POOL * 4  # the row of the input's first interior conv2 output
+    mid_max = run_max.index_select(0, first)
+    mid_sum = sum(rows.index_select(0, first + offset) for rows, offset in run_sums)
     h_max = torch.maximum(mid_max, torch.maximum(h_left.amax(1), h_right.amax(1)))
-    h_mean = ((mid_sum + h_left.sum(1).double() + h_right.sum(1).double()) / pooled).to(h_max.dtype)
+    h_mean = mid_sum.add_(h_left.sum(1)).add_(h_right.sum(1)).div_(pooled)
 
     c = cnn.center
     if c < 4:
@@ -115,8 +110,30 @@ def slice_features(cnn: CNN, codes: torch.Tensor, starts: torch.Tensor, length: 
     elif c >= POOL * jr:
         z_c = z_right[:, c - POOL * jr]
     else:
-        z_c = rows_z[starts + c]
+        z_c = rows_z.index_select(0, starts + c)
     return torch.cat([F.relu(z_c), h_max, h_mean], dim=-1)
+
+
+def _add_banded(out: torch.Tensor, diff: torch.Tensor, toeplitz: torch.Tensor, c2: int) -> torch.Tensor:
+    """``out += diff @ toeplitz``, each output's ``c2`` columns from only the rows of ``toeplitz`` that reach it (a
+    Toeplitz matrix of a 7-tap kernel is ~40% zeros here: blocks more than 3 away from an output)."""
+    for o in range(0, toeplitz.shape[1], c2):
+        rows = toeplitz[:, o:o + c2].abs().sum(1).nonzero()
+        if not rows.numel():
+            continue
+        lo, hi = int(rows.min()), int(rows.max()) + 1
+        out[:, o:o + c2].addmm_(diff[:, lo:hi], toeplitz[lo:hi, o:o + c2])
+    return out
+
+
+def _conv_rows(rows: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, dilation: int,
+               pad: int) -> torch.Tensor:
+    """A 1-D convolution (zero padding ``pad`` taps each side) of a (positions, channels) matrix, returned as one:
+    the rows seen as a channels-last (1, C, 1, positions) image, which oneDNN convolves without transposing."""
+    image = rows.T[None, :, None, :]
+    kernel = weight[:, :, None, :].contiguous(memory_format=torch.channels_last)
+    out = F.conv2d(image, kernel, bias, padding=(0, pad * dilation), dilation=(1, dilation))
+    return out[0, :, 0, :].T  # (positions, C_out): a view of the channels-last result, rows contiguous
 
 
 _PAD = 32  # N bases on each side of a stretch: every map reaches past each input's end (a multiple of POOL)
@@ -165,11 +182,31 @@ def _toeplitz(w2: torch.Tensor, blocks: int, outputs: int, offset: int) -> torch
     return out.reshape(blocks * c1, outputs * c2)
 
 
-def _sliding_max(x: torch.Tensor, width: int) -> torch.Tensor:
-    """``out[:, j] = x[:, j:j + width].amax(1)`` for every j with a full window (doubling, log2(width) passes)."""
-    m, span = x, 1
-    while 2 * span <= width:
-        m = torch.maximum(m[:, :-span], m[:, span:])
+def _window_max_and_sums(x: torch.Tensor, width: int, step: int):
+    """Max and sum of the ``width`` rows ``t, t + step, …, t + step·(width-1)`` of ``x`` (positions, C) for every
+    ``t`` where they exist, by doubling: each pass combines two windows of ``span`` rows into one of ``2·span`` (an
+    elementwise pass over contiguous rows). The max is the larger of two overlapping power-of-two windows; the sum
+    adds the power-of-two windows of ``width``'s binary digits, each a float32 pairwise sum of at most ``width``
+    values (error ~log2(width) ulp: no float64 running sum needed).
+
+    Returns (max rows, [(sum rows, offset), ...]): the window at t is ``max[t]`` and the sum of
+    ``rows[t + offset]`` over the pieces.
+    """
+    level, m, span, pieces = x, x, 1, {}
+    top = 1 << (width.bit_length() - 1)
+    while True:
+        if width & span:
+            pieces[span] = level
+        if span == top:
+            break
+        shift = step * span
+        level = level[:-shift] + level[shift:]
+        m = torch.maximum(m[:-shift], m[shift:])
         span *= 2
-    count = x.shape[1] - width + 1
-    return torch.maximum(m[:, :count], m[:, width - span:width - span + count])
+    count = x.shape[0] - step * (width - 1)
+    run_max = torch.maximum(m[:count], m[step * (width - span):step * (width - span) + count])
+    sums, offset = [], 0
+    for size in sorted(pieces, reverse=True):
+        sums.append((pieces[size], step * offset))
+        offset += size
+    return run_max, sums
