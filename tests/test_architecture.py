@@ -14,7 +14,7 @@ ROOT = Path(dnactx.__file__).parent
 # top-level module or package of dnactx ("__init__" is dnactx/__init__.py); the README's Layout lists the same.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("__init__", "errors", "choices"),
-    ("atomic", "outputs", "storage", "filelock", "distributed", "provenance", "formatting", "progress",
+    ("atomic", "outputs", "storage", "filelock", "heap", "distributed", "provenance", "formatting", "progress",
      "contracts", "metrics", "losses"),
     ("io", "sequence"),
     ("prepare", "data", "tokenize"),

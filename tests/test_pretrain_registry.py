@@ -1,6 +1,6 @@
 """A pretrain is a run of the registry (kind pretrain): listed with its masked-token figures, shown with its corpus
 and steps, restored by `runs sync --rebuild`, never taken for a methylation model; a train from its folder records
-the lineage. (And the heap setting that keeps a long CPU pretrain's memory flat.)"""
+the lineage."""
 
 from __future__ import annotations
 
@@ -167,14 +167,3 @@ def test_a_preempted_pretrain_run_is_the_same_run_when_resumed(tmp_path: Path) -
     [done] = Registry.open(home).runs(kind=None)
     assert (done["id"], done["status"], record["run_id"]) == (row["id"], "completed", row["id"])
     assert done["metrics"]["facts"]["steps"] == 6
-
-
-def test_the_mmap_threshold_is_pinned_on_glibc_unless_the_user_chose_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    import platform
-
-    from dnactx.pretrain.heap import pin_mmap_threshold
-
-    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "65536")
-    assert pin_mmap_threshold() is False
-    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_")
-    assert pin_mmap_threshold() is (platform.libc_ver()[0] == "glibc")

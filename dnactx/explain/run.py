@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..atomic import json_safe
 from ..errors import DnactxError
+from ..heap import reuse_freed_memory
 from ..inference import ModelRef, Scorer, load_scorer, locate_model
 from ..io.fasta import FastaGenome
 from ..io.vcf import read_snvs
@@ -111,6 +112,7 @@ def explain_model(source: str | Path, home: Path | None, out: Path, options: Exp
     if options.method not in METHODS:
         raise DnactxError(f"--method must be one of {', '.join(METHODS)}, got {options.method!r}")
     ref = locate_model(source, home)
+    reuse_freed_memory()  # every chunk of mutants allocates the same buffers again (heap.py)
     scorer = load_scorer(ref, home, device=device, batch_size=batch_size, trust_remote_code=trust_remote_code)
     sites = choose_sites(ref, scorer, options)
     ism_started = time.perf_counter()
@@ -148,6 +150,7 @@ def explain_variants(source: str | Path, home: Path | None, vcf: Path, genome_pa
     started = time.perf_counter()
     claim_out(Path(out), home)
     ref = locate_model(source, home)
+    reuse_freed_memory()  # every chunk of mutants allocates the same buffers again (heap.py)
     scorer = load_scorer(ref, home, device=device, batch_size=batch_size, trust_remote_code=trust_remote_code)
     genome = FastaGenome(genome_path)
     where = f"--variants {vcf}"

@@ -18,6 +18,7 @@ from ..choices import CONTEXTS
 from ..contracts import PredictSummary
 from ..distributed import broadcast_object, is_main, process_device, world_size
 from ..errors import DnactxError
+from ..heap import reuse_freed_memory
 from ..inference import chromosome_buffer, load_chromosome, load_scorer
 from ..io.annotation import read_annotation
 from ..io.fasta import FastaGenome
@@ -55,6 +56,7 @@ def predict_genome(options: PredictOptions, home: Path | None = None, *, quiet: 
     still to finish, {} on ranks other than 0)."""
     started = time.perf_counter()
     options.validate()
+    reuse_freed_memory()  # every stretch allocates the same maps again: reused, not faulted in afresh (heap.py)
     OutFolder(options.out).claim(home)
     genome = FastaGenome(options.genome)
     plan = targets(genome, options.regions, options.chroms)

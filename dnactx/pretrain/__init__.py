@@ -4,5 +4,5 @@ corpus.py (windows from both strands, held-out blocks, exclusions), vocab.py (to
 and their vectorised batch encoders), masking.py (span masking that does not leak), model.py (tiny *ForMaskedLM
 configs, masked-only scoring), trainer.py (the step loop, evaluation, checkpoints), output.py (the HF folder and
 its model card), options.py (the command's options, validated before any work), record.py (the pretrain as a
-registry run), heap.py (a flat resident size on long CPU runs).
+registry run). Its heap setting (a flat resident size on long CPU runs) is dnactx/heap.py.
 """

@@ -9,11 +9,11 @@ from pathlib import Path
 from ..atomic import read_json, write_json
 from ..distributed import is_main
 from ..errors import DnactxError
+from ..heap import pin_mmap_threshold
 from ..provenance import utcnow
 from ..runs import RunFolder
 from ..train.preemption import Preempted
 from .corpus import Exclusions, build_corpus, read_bed, read_dataset_holdout
-from .heap import pin_mmap_threshold
 from .model import build_model
 from .options import PretrainOptions
 from .output import RECORD, hardware, versions, write_model
