@@ -8,8 +8,9 @@ both/200 by default) are trained briefly here on the real A. thaliana data (../s
 without it): lr --C 10, one epoch for the others. Prints sites/s for each side, the ratio, and the projected
 time for the whole A. thaliana genome (~43 M cytosines). For a cnn it then times predict's two methods on the same
 sites in one run (issue 21): ``--method sliding`` (each stretch convolved once) against ``--method windows`` (every
-site's input alone, the former path), their probabilities checked equal to 1e-5, with the ratio of scoring rates,
-the whole-genome projection and the process's peak resident memory after each.
+site's input alone, the former path), alternating ``--repeats`` times (best rate of each), their probabilities
+checked equal to 1e-5, with the ratio of scoring rates, the whole-genome projection and the process's peak resident
+memory after each.
 
 Usage: OMP_NUM_THREADS=2 python bench/predict.py [--bp 100000] [--bp-transformer 20000] [--models lr,cnn,...]
        [--compile] [--smoke]
@@ -87,12 +88,12 @@ def train(root: Path, train_fa: Path, calls: Path, models: list[str], size: int,
 
 
 def dnactx_side(root: Path, genome: Path, run_id: str, start: int, bp: int, compile_: bool,
-                method: str | None = None) -> dict:
+                method: str | None = None, tag: str = "") -> dict:
     from dnactx.predict import PredictOptions, predict_genome
 
     bed = root / f"region-{run_id}.bed"
     bed.write_text(f"chr1\t{start}\t{start + bp}\n")
-    out = root / f"pred-{run_id}{'-compiled' if compile_ else ''}-{method}"
+    out = root / f"pred-{run_id}{'-compiled' if compile_ else ''}-{method}{tag}"
     t0 = time.perf_counter()
     summary = predict_genome(PredictOptions(model=run_id, genome=genome, out=out, regions=bed, compile=compile_,
                                             method=method), root / "runs", quiet=True)
@@ -176,11 +177,13 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=200)
     ap.add_argument("--mode", default="both")
     ap.add_argument("--bp-methods", type=int, default=300_000, help="bases scored by cnn sliding vs windows")
+    ap.add_argument("--repeats", type=int, default=3, help="alternations of cnn windows and sliding (best of each)")
     ap.add_argument("--compile", action="store_true", help="also time predict --compile (cnn, transformers)")
     ap.add_argument("--smoke", action="store_true", help="a random genome and small stretches (for the tests)")
     args = ap.parse_args()
     if args.smoke:
         args.bp, args.bp_transformer, args.size, args.bp_methods = 5_000, 2_000, 32, 5_000  # cnn: 65 bp slide
+        args.repeats = 1
     import torch
 
     from dnactx.inference import load_scorer
@@ -210,28 +213,36 @@ def main() -> None:
                       f"{ours['wall']:,.0f} sites/s | {peer:,.0f} sites/s | {ours['scoring'] / peer:.1f}x | "
                       f"{whole} |")
         if "cnn" in models:
-            methods(root, genome, runs["cnn"], args.bp_methods)
+            methods(root, genome, runs["cnn"], args.bp_methods, args.repeats)
         print(json.dumps({"equal probabilities": "checked to 1e-5"}))
 
 
-def methods(root: Path, genome: Path, run_id: str, bp: int) -> None:
-    """predict --method sliding against --method windows on the same sites, in this one process."""
+def methods(root: Path, genome: Path, run_id: str, bp: int, repeats: int) -> None:
+    """predict --method sliding against --method windows on the same sites, in this one process, alternating
+    (windows, sliding, windows, ...) ``repeats`` times each: the best rate of each side, so that a burst of load
+    on this shared machine does not land on one side only."""
     import resource
 
     from dnactx.progress import duration
 
     print("| date | model | sites | windows (scoring) | sliding (scoring) | ratio | sliding (wall, with outputs) | "
           "whole A. thaliana (43 M, scoring / wall) | peak RSS after windows / sliding |")
-    found = {}
-    for method in ("windows", "sliding"):
-        found[method] = dnactx_side(root, genome, run_id, TRAIN_BP, bp, False, method)
-        found[method]["rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MiB (Linux: KiB)
+    found: dict[str, dict] = {}
+    for rep in range(repeats):
+        for method in ("windows", "sliding"):
+            one = dnactx_side(root, genome, run_id, TRAIN_BP, bp, False, method, tag=str(rep))
+            one["rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MiB (Linux: KiB)
+            best = found.setdefault(method, one)
+            best["scoring"], best["wall"] = max(best["scoring"], one["scoring"]), max(best["wall"], one["wall"])
+            best["rss"], best["rates"] = one["rss"], [*best.get("rates", []), one["scoring"]]
     w, s = found["windows"], found["sliding"]
     np.testing.assert_allclose(s["frame"]["prob"].to_numpy(), w["frame"]["prob"].to_numpy(), rtol=0, atol=1e-5)
     print(f"| {date.today()} | cnn | {s['sites']:,} | {w['scoring']:,.0f} sites/s | {s['scoring']:,.0f} sites/s | "
           f"{s['scoring'] / w['scoring']:.1f}x | {s['wall']:,.0f} sites/s | "
           f"{duration(ATHALIANA_CYTOSINES / s['scoring'])} / {duration(ATHALIANA_CYTOSINES / s['wall'])} | "
           f"{w['rss']:,.0f} / {s['rss']:,.0f} MiB |")
+    print("scoring sites/s of each repeat: " + "; ".join(
+        f"{m} {', '.join(f'{r:,.0f}' for r in found[m]['rates'])}" for m in ("windows", "sliding")))
 
 
 if __name__ == "__main__":

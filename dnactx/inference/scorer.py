@@ -202,6 +202,7 @@ class TorchScorer(Scorer):
 
         # the sliding path's module (not compiled: its shapes vary with each stretch); None for transformers
         self._cnn = self.forward if isinstance(self.forward, CNN) and recipe.length >= MIN_LENGTH else None
+        self._slider = None  # the sliding path's tables (models/sliding.py), made on first use
         self.compiled = compile
         if compile:
             self.forward = torch.compile(self.forward, dynamic=False)
@@ -253,7 +254,7 @@ class TorchScorer(Scorer):
         """
         import torch
 
-        from ..models.sliding import slice_features
+        from ..models.sliding import Slider
         from ..sequence import base_codes
 
         length, cnn = self.recipe.length, self._cnn
@@ -263,6 +264,8 @@ class TorchScorer(Scorer):
         autocast = torch.autocast(self.device.type, dtype=self.dtype) if self.dtype else contextlib.nullcontext()
         i = 0
         with torch.inference_mode(), autocast:
+            if self._slider is None:
+                self._slider = Slider(cnn, length)  # its tables, made once for every stretch
             while i < ordered.size:
                 lo = int(ordered[i])
                 j = max(i + 1, int(np.searchsorted(ordered, lo + SLIDE_BP - length, side="right")))
@@ -273,7 +276,7 @@ class TorchScorer(Scorer):
                 else:
                     codes = torch.from_numpy(base_codes(seq[lo:hi])).to(self.device)
                     at = torch.from_numpy(ordered[i:j] - lo).to(self.device)
-                    features = slice_features(cnn, codes, at, length)
+                    features = self._slider.features(codes, at)
                     ctx_t = None if ctx is None else torch.from_numpy(ctx).to(self.device)
                     out[rows] = cnn.head(features, ctx_t).float().cpu().numpy()
                 i = j

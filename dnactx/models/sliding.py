@@ -34,104 +34,135 @@ def interior(length: int) -> tuple[int, int, int]:
 
 
 def slice_features(cnn: CNN, codes: torch.Tensor, starts: torch.Tensor, length: int) -> torch.Tensor:
-    """``cnn.encode(codes[s:s + length] for s in starts)`` from one pass over ``codes``.
+    """``cnn.encode(codes[s:s + length] for s in starts)`` from one pass over ``codes`` (see :class:`Slider`; make
+    one Slider to slide over many stretches)."""
+    return Slider(cnn, length).features(codes, starts)
+
+
+class Slider:
+    """A cnn's sliding path for inputs of one length: its folded weights, end tables and banded Toeplitz blocks,
+    made once and used for every stretch.
 
     Parameters
     ----------
     cnn : the (eval-mode, usually ``CNN.fused``) module
-    codes : int (N,) base codes (A0 C1 G2 T3, 4 for N) on the module's device
-    starts : int64 (n,) input starts, ``0 <= s`` and ``s + length <= N``
     length : the input length (≥ MIN_LENGTH)
-
-    Returns
-    -------
-    features : (n, cnn.out_dim), as ``encode`` returns them
     """
-    if length < MIN_LENGTH:
-        raise ValueError(f"sliding features need inputs of at least {MIN_LENGTH} bp, got {length}")
-    w1, b1, w2, b2 = _weights(cnn)
-    c2 = w2.shape[0]
-    dev = codes.device
-    jmax, k_last, pooled = interior(length)
-    jr = jmax + 1  # the first pooled block that the input's right end reaches
-    # N (contributing nothing) around the stretch: every input has 4 bases and 3 pooled blocks on each side
-    codes = F.pad(codes.long(), (_PAD, _PAD), value=4)
-    starts = starts + _PAD
-    n = starts.numel()
 
-    # Every map is a (position, channel) matrix: row t of the pooled map is the block of bases t … t+3, so an input
-    # starting at s has its block k at row s + 4k whatever its phase, and conv2 over the pooled blocks of every
-    # phase is one convolution dilated by 4. Channels-last 2-D convolutions give these rows without transposes.
-    onehot = cnn.onehot[codes]  # (N, 4)
-    rows_z = _conv_rows(onehot, w1, b1, 1, 4)  # (N, C1): conv1 (+ BatchNorm) before ReLU
-    pair = torch.maximum(rows_z[:-1], rows_z[1:])
-    rows_p = torch.maximum(pair[:-2], pair[2:]).relu_()  # (N - 3, C1): the pooled block of bases t … t+3
-    del pair
-    rows_h = _conv_rows(rows_p, w2, b2, POOL, 3)  # (N - 3, C2): conv2 (+ BatchNorm) before ReLU
-    width = k_last - 3  # interior conv2 positions 4 … k_last: the shared map's own values
-    run_max, run_sums = _window_max_and_sums(F.relu(rows_h), width, POOL)
+    def __init__(self, cnn: CNN, length: int) -> None:
+        if length < MIN_LENGTH:
+            raise ValueError(f"sliding features need inputs of at least {MIN_LENGTH} bp, got {length}")
+        self.cnn, self.length = cnn, length
+        self.w1, self.b1, w2, self.b2 = _weights(cnn)
+        self.w2 = w2
+        self.k1, self.k2 = _channels_last_kernel(self.w1), _channels_last_kernel(w2)
+        self.jmax, self.k_last, self.pooled = interior(length)
+        self.left_corr, self.right_corr = _end_tables(self.w1)
+        span = self.pooled + 3 - (self.jmax + 1)
+        self.band_left, self.band_right = _bands(_toeplitz(w2, 4, 4, 0), w2.shape[0]), _bands(
+            _toeplitz(w2, span, span, 6), w2.shape[0])
 
-    def gather(rows: torch.Tensor, lo: int, hi: int, step: int = 1) -> torch.Tensor:  # (n, hi - lo, C)
-        at = starts[:, None] + step * torch.arange(lo, hi, device=dev)
-        return rows.index_select(0, at.reshape(-1)).reshape(n, hi - lo, -1)
+    def features(self, codes: torch.Tensor, starts: torch.Tensor) -> torch.Tensor:
+        """``cnn.encode(codes[s:s + length] for s in starts)``: (n, cnn.out_dim).
 
-    # conv1 at the input's 4 outermost positions each side: the shared map minus what the 4 bases beyond the end
-    # contributed (the input's own zero padding), one table row per 4-base combination
-    left_corr, right_corr = _end_tables(w1)
-    digits = 5 ** torch.arange(3, -1, -1, device=dev)
-    outside_left = (codes[starts[:, None] - 4 + torch.arange(4, device=dev)] * digits).sum(-1)
-    outside_right = (codes[starts[:, None] + length + torch.arange(4, device=dev)] * digits).sum(-1)
-    z_left = gather(rows_z, 0, 4).add_(left_corr[outside_left])  # (n, 4, C1): input positions 0 … 3
-    z_right = gather(rows_z, POOL * jr, length)  # positions 4·jr … length-1
-    z_right[:, -4:] += right_corr[outside_right]
-    p_left = F.relu(z_left.amax(1))  # pooled block 0 as the input has it
-    p_right = torch.stack([z_right[:, i:i + POOL].amax(1) for i in range(0, z_right.shape[1], POOL)], 1).relu_()
+        codes : int (N,) base codes (A0 C1 G2 T3, 4 for N) on the module's device
+        starts : int64 (n,) input starts, ``0 <= s`` and ``s + length <= N``
+        """
+        cnn, length = self.cnn, self.length
+        b1, b2 = self.b1, self.b2
+        c2 = self.w2.shape[0]
+        dev = codes.device
+        jmax, k_last, pooled = self.jmax, self.k_last, self.pooled
+        jr = jmax + 1  # the first pooled block that the input's right end reaches
+        # N (contributing nothing) around the stretch: every input has 4 bases and 3 pooled blocks on each side
+        codes = F.pad(codes.long(), (_PAD, _PAD), value=4)
+        starts = starts + _PAD
+        n = starts.numel()
 
-    # conv2 is linear in the pooled values: where the input's differ from the shared ones (blocks -3 … 0 and
-    # jr … pooled+2, the input's zero padding included), its outputs 0 … 3 and jr-3 … pooled-1 move by the kernel
-    # times the difference (one Toeplitz matrix product per end)
-    d_left = F.pad(p_left[:, None], (0, 0, 3, 0)).sub_(gather(rows_p, -3, 1, POOL))
-    d_right = F.pad(p_right, (0, 0, 0, 3)).sub_(gather(rows_p, jr, pooled + 3, POOL))
-    span = pooled + 3 - jr
-    t_left, t_right = _toeplitz(w2, 4, 4, 0), _toeplitz(w2, span, span, 6)
-    h_left = _add_banded(gather(rows_h, 0, 4, POOL).reshape(n, -1), d_left.reshape(n, -1), t_left, c2)
-    h_right = _add_banded(gather(rows_h, jr - 3, pooled, POOL).reshape(n, -1), d_right.reshape(n, -1), t_right, c2)
-    h_left, h_right = h_left.clamp_min_(0).reshape(n, 4, c2), h_right.clamp_min_(0).reshape(n, span, c2)
+        # Every map is a (position, channel) matrix: row t of the pooled map is the block of bases t … t+3, so an input
+        # starting at s has its block k at row s + 4k whatever its phase, and conv2 over the pooled blocks of every
+        # phase is one convolution dilated by 4. Channels-last 2-D convolutions give these rows without transposes.
+        onehot = cnn.onehot[codes]  # (N, 4)
+        rows_z = _conv_rows(onehot, self.k1, b1, 1, 4)  # (N, C1): conv1 (+ BatchNorm) before ReLU
+        pair = torch.maximum(rows_z[:-1], rows_z[1:])
+        rows_p = torch.maximum(pair[:-2], pair[2:]).relu_()  # (N - 3, C1): the pooled block of bases t … t+3
+        del pair
+        rows_h = _conv_rows(rows_p, self.k2, b2, POOL, 3)  # (N - 3, C2): conv2 (+ BatchNorm) before ReLU
+        width = k_last - 3  # interior conv2 positions 4 … k_last: the shared map's own values
+        run_max, run_sums = _window_max_and_sums(F.relu(rows_h), width, POOL)
 
-    first = starts + POOL * 4  # the row of the input's first interior conv2 output
-    mid_max = run_max.index_select(0, first)
-    mid_sum = sum(rows.index_select(0, first + offset) for rows, offset in run_sums)
-    h_max = torch.maximum(mid_max, torch.maximum(h_left.amax(1), h_right.amax(1)))
-    h_mean = mid_sum.add_(h_left.sum(1)).add_(h_right.sum(1)).div_(pooled)
+        def gather(rows: torch.Tensor, lo: int, hi: int, step: int = 1) -> torch.Tensor:  # (n, hi - lo, C)
+            at = starts[:, None] + step * torch.arange(lo, hi, device=dev)
+            return rows.index_select(0, at.reshape(-1)).reshape(n, hi - lo, -1)
 
-    c = cnn.center
-    if c < 4:
-        z_c = z_left[:, c]
-    elif c >= POOL * jr:
-        z_c = z_right[:, c - POOL * jr]
-    else:
-        z_c = rows_z.index_select(0, starts + c)
-    return torch.cat([F.relu(z_c), h_max, h_mean], dim=-1)
+        # conv1 at the input's 4 outermost positions each side: the shared map minus what the 4 bases beyond the end
+        # contributed (the input's own zero padding), one table row per 4-base combination
+        left_corr, right_corr = self.left_corr, self.right_corr
+        digits = 5 ** torch.arange(3, -1, -1, device=dev)
+        outside_left = (codes[starts[:, None] - 4 + torch.arange(4, device=dev)] * digits).sum(-1)
+        outside_right = (codes[starts[:, None] + length + torch.arange(4, device=dev)] * digits).sum(-1)
+        z_left = gather(rows_z, 0, 4).add_(left_corr[outside_left])  # (n, 4, C1): input positions 0 … 3
+        z_right = gather(rows_z, POOL * jr, length)  # positions 4·jr … length-1
+        z_right[:, -4:] += right_corr[outside_right]
+        p_left = F.relu(z_left.amax(1))  # pooled block 0 as the input has it
+        p_right = torch.stack([z_right[:, i:i + POOL].amax(1) for i in range(0, z_right.shape[1], POOL)], 1).relu_()
+
+        # conv2 is linear in the pooled values: where the input's differ from the shared ones (blocks -3 … 0 and
+        # jr … pooled+2, the input's zero padding included), its outputs 0 … 3 and jr-3 … pooled-1 move by the kernel
+        # times the difference (one Toeplitz matrix product per end)
+        d_left = F.pad(p_left[:, None], (0, 0, 3, 0)).sub_(gather(rows_p, -3, 1, POOL))
+        d_right = F.pad(p_right, (0, 0, 0, 3)).sub_(gather(rows_p, jr, pooled + 3, POOL))
+        span = pooled + 3 - jr
+        h_left = _add_banded(gather(rows_h, 0, 4, POOL).reshape(n, -1), d_left.reshape(n, -1), self.band_left)
+        h_right = _add_banded(gather(rows_h, jr - 3, pooled, POOL).reshape(n, -1), d_right.reshape(n, -1),
+                                  self.band_right)
+        h_left, h_right = h_left.clamp_min_(0).reshape(n, 4, c2), h_right.clamp_min_(0).reshape(n, span, c2)
+
+        first = starts + POOL * 4  # the row of the input's first interior conv2 output
+        mid_max = run_max.index_select(0, first)
+        mid_sum = sum(rows.index_select(0, first + offset) for rows, offset in run_sums)
+        h_max = torch.maximum(mid_max, torch.maximum(h_left.amax(1), h_right.amax(1)))
+        h_mean = mid_sum.add_(h_left.sum(1)).add_(h_right.sum(1)).div_(pooled)
+
+        c = cnn.center
+        if c < 4:
+            z_c = z_left[:, c]
+        elif c >= POOL * jr:
+            z_c = z_right[:, c - POOL * jr]
+        else:
+            z_c = rows_z.index_select(0, starts + c)
+        return torch.cat([F.relu(z_c), h_max, h_mean], dim=-1)
 
 
-def _add_banded(out: torch.Tensor, diff: torch.Tensor, toeplitz: torch.Tensor, c2: int) -> torch.Tensor:
-    """``out += diff @ toeplitz``, each output's ``c2`` columns from only the rows of ``toeplitz`` that reach it (a
-    Toeplitz matrix of a 7-tap kernel is ~40% zeros here: blocks more than 3 away from an output)."""
+def _bands(toeplitz: torch.Tensor, c2: int) -> list[tuple[int, int, int, torch.Tensor]]:
+    """(first row, end row, first column, block) of each output's ``c2`` columns of ``toeplitz``, cut to the rows
+    that reach it: a Toeplitz matrix of a 7-tap kernel is ~40% zeros here (blocks more than 3 from an output)."""
+    out = []
     for o in range(0, toeplitz.shape[1], c2):
         rows = toeplitz[:, o:o + c2].abs().sum(1).nonzero()
-        if not rows.numel():
-            continue
-        lo, hi = int(rows.min()), int(rows.max()) + 1
-        out[:, o:o + c2].addmm_(diff[:, lo:hi], toeplitz[lo:hi, o:o + c2])
+        if rows.numel():
+            lo, hi = int(rows.min()), int(rows.max()) + 1
+            out.append((lo, hi, o, toeplitz[lo:hi, o:o + c2].contiguous()))
     return out
 
 
-def _conv_rows(rows: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, dilation: int,
+def _add_banded(out: torch.Tensor, diff: torch.Tensor, bands: list[tuple[int, int, int, torch.Tensor]]) -> torch.Tensor:
+    """``out += diff @ toeplitz`` from the Toeplitz matrix's bands (:func:`_bands`)."""
+    for lo, hi, o, block in bands:
+        out[:, o:o + block.shape[1]].addmm_(diff[:, lo:hi], block)
+    return out
+
+
+def _channels_last_kernel(weight: torch.Tensor) -> torch.Tensor:
+    """A (C_out, C_in, taps) convolution kernel as the channels-last 2-D kernel :func:`_conv_rows` takes."""
+    return weight[:, :, None, :].contiguous(memory_format=torch.channels_last)
+
+
+def _conv_rows(rows: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor, dilation: int,
                pad: int) -> torch.Tensor:
     """A 1-D convolution (zero padding ``pad`` taps each side) of a (positions, channels) matrix, returned as one:
     the rows seen as a channels-last (1, C, 1, positions) image, which oneDNN convolves without transposing."""
     image = rows.T[None, :, None, :]
-    kernel = weight[:, :, None, :].contiguous(memory_format=torch.channels_last)
     out = F.conv2d(image, kernel, bias, padding=(0, pad * dilation), dilation=(1, dilation))
     return out[0, :, 0, :].T  # (positions, C_out): a view of the channels-last result, rows contiguous
 
