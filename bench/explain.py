@@ -23,6 +23,7 @@ from pathlib import Path
 # bench/tokenize.py would shadow the standard library's ``tokenize`` (pandas imports it): drop this folder
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's dnactx, not an installed one
 
 import numpy as np  # noqa: E402
 
