@@ -99,6 +99,8 @@ def squared_count_changes(codes: np.ndarray, ids: np.ndarray, change: np.ndarray
 
 def _pair_terms(codes: np.ndarray, kmax: int) -> np.ndarray:
     """Σ_ij s_i s_j [x_i = x_j] over the changed k-mers of each mutant, all k (int32 (n, length, 4))."""
+    if kmax * (kmax + 1) // 2 > _MASK:
+        raise ValueError(f"kmax {kmax}: the packed counts hold at most {_MASK} starts")
     n, length = codes.shape
     left = kmax  # margins wide enough for every start and shift: outside the window agrees with nothing
     width = left + length + 2 * kmax
