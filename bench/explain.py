@@ -8,7 +8,8 @@ of mutants/s printed. Where the family has ``--method fast`` (lr, cnn; issue 21)
 shared), the deltas checked equal (lr 1e-9, cnn 1e-5) and the ratio fast / plain printed, with the process's peak
 resident memory; lr is measured with its trained scaling and again with l2 scaling on the same coefficients (the
 norm update is the costly part of its fast path).
-Usage: OMP_NUM_THREADS=1 python bench/explain.py [--size 100] [--sites 20] [--loop-sites 1] [--smoke]
+Usage: OMP_NUM_THREADS=1 python bench/explain.py [--size 100] [--sites 20] [--loop-sites 1] [--models lr cnn]
+[--smoke]
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 # bench/tokenize.py would shadow the standard library's ``tokenize`` (pandas imports it): drop this folder
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's dnactx, not an installed one
 
 import numpy as np  # noqa: E402
 
@@ -29,7 +31,7 @@ MODELS = {"lr": dict(model="lr", C=10), "cnn": dict(model="cnn", epochs=1),
           "dnabert6-tiny": dict(model="dnabert6-tiny", finetune="frozen", epochs=1)}
 
 
-def train(root: Path, size: int) -> tuple[Path, Path, dict[str, str]]:
+def train(root: Path, size: int, models: list[str]) -> tuple[Path, Path, dict[str, str]]:
     from conftest import make_tiny_dataset
 
     from dnactx.train.config import TrainConfig
@@ -37,7 +39,8 @@ def train(root: Path, size: int) -> tuple[Path, Path, dict[str, str]]:
 
     dataset = make_tiny_dataset(root / "data", window=max(200, 2 * size))
     runs = {}
-    for name, options in MODELS.items():
+    for name in models:
+        options = MODELS[name]
         result = train_run(TrainConfig(data=str(dataset), size=size, mode="both", name=name, **options),
                            root / "runs", quiet=True)
         runs[name] = result["run_id"]
@@ -115,6 +118,8 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=100)
     ap.add_argument("--sites", type=int, default=20)
     ap.add_argument("--loop-sites", type=int, default=1)
+    ap.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS),
+                    help="the families to train and measure (default all)")
     ap.add_argument("--smoke", action="store_true", help="size 10, 3 sites: checks the bench runs")
     args = ap.parse_args()
     if args.smoke:
@@ -123,7 +128,7 @@ def main() -> None:
     from dnactx.inference import load_scorer
 
     with tempfile.TemporaryDirectory() as tmp:
-        home, dataset, runs = train(Path(tmp), args.size)
+        home, dataset, runs = train(Path(tmp), args.size, args.models)
         rows = []
         for name, run_id in runs.items():
             scorer = load_scorer(run_id, home, device="cpu")
