@@ -29,6 +29,7 @@ from pathlib import Path
 
 # Run as a script, bench/ would come first on sys.path and its tokenize.py would shadow the standard library's.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's dnactx, not an installed one
 
 import numpy as np  # noqa: E402
 
