@@ -68,7 +68,7 @@ def test_fast_cnn_mutagenesis_equals_scoring_every_mutant(mode, size, site_conte
     windows = np.full((n, 3), ord("A"), np.uint8)
     tail = inputs[:, c:c + 3]
     windows[:, :tail.shape[1]] = tail
-    fast = ism(scorer, inputs, context, windows, method="fast", chunk_rows=3 * length * 8 * 4)  # 4 sites a chunk
+    fast = ism(scorer, inputs, context, windows, method="fast", chunk_rows=3 * length * 4)  # 4 sites a chunk
     plain = ism(scorer, inputs, context, windows, method="plain")
     np.testing.assert_allclose(fast.delta, plain.delta, rtol=0, atol=1e-5)
     assert np.abs(plain.delta).max() > 0.02  # far above the tolerance
