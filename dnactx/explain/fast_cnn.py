@@ -89,7 +89,6 @@ class CnnDeltas:
         # outside it are 0 (conv2's zero padding)
         m, c1, c2 = len(site), self.w_center.shape[0], self.w_max.shape[0]
         width = pooled + 1  # rows per site
-        z1_win = _windows(F.pad(z1, (4, 12), value=float("-inf")), 12, POOL, width)  # 12 × C1 per row
         # the site's conv2 max outside the 9 outputs jb-3 … jb+5: of prefix maxima before them and suffix after
         prefix = F.pad(h.cummax(-1).values, (1, 0))  # [k]: max of h[0 … k-1] (0 if none)
         suffix = F.pad(h.flip(-1).cummax(-1).values.flip(-1), (0, 1))  # [k]: max of h[k …] (0 if none)
@@ -107,11 +106,9 @@ class CnnDeltas:
         # max outside them (a 10th "output" that the change leaves alone), the 3 pooled blocks, the bias row
         pooled_at, bias_at = 10 * c2, 10 * c2 + 3 * c1
         rows = torch.empty(n, width, bias_at + len(self.bias), device=dev)
-        rows[..., :9 * c2].view(n, width, 9, c2).copy_(
-            F.pad(hpre, (4, 6), value=float("-inf")).unfold(-1, 9, 1)[:, :, :width].permute(0, 2, 3, 1))
-        rows[..., 9 * c2:pooled_at].copy_(outside.transpose(1, 2))
-        rows[..., pooled_at:bias_at].view(n, width, 3, c1).copy_(
-            F.pad(p, (1, 3)).unfold(-1, 3, 1)[:, :, :width].permute(0, 2, 3, 1))
+        rows[..., :9 * c2] = _windows(F.pad(hpre, (4, 6), value=float("-inf")), 9, 1, width)
+        rows[..., 9 * c2:pooled_at] = outside.transpose(1, 2)
+        rows[..., pooled_at:bias_at] = _windows(F.pad(p, (1, 3)), 3, 1, width)
         torch.sub(site_bias[:, None], h_sum @ w_feat[c2:], out=rows[..., bias_at:])
         rows = rows.view(n * width, -1)
 
@@ -122,8 +119,11 @@ class CnnDeltas:
         row = s * width + torch.div(col, POOL, rounding_mode="floor")
         # conv1 under the 3 blocks after the change, as the sum of two rows (embedding_bag: one pass, ~2x faster
         # than gathering both and adding): the site's window and the change's from the table appended to it
-        windows = torch.cat([z1_win, self.table])
-        bags = torch.stack([row, len(z1_win) + (old * 4 + new) * POOL + col % POOL], dim=1).view(-1)
+        windows = torch.empty(n * width + len(self.table), 12 * c1, device=dev)
+        windows[:n * width].view(n, width, -1).copy_(_windows(F.pad(z1, (4, 12), value=float("-inf")), 12, POOL,
+                                                              width))  # 12 × C1 per row
+        windows[n * width:] = self.table
+        bags = torch.stack([row, n * width + (old * 4 + new) * POOL + col % POOL], dim=1).view(-1)
         offsets = torch.arange(0, 2 * min(m, self.block), 2, device=dev)
 
         # mutants within 4 of the C move conv1 there; mutants at 1 or 2 after it may have a new site context
@@ -177,6 +177,7 @@ def _fuse(conv: torch.nn.Conv1d, norm: torch.nn.BatchNorm1d, device: torch.devic
 
 
 def _windows(maps: torch.Tensor, size: int, step: int, width: int) -> torch.Tensor:
-    """(n, C, L) maps → contiguous channels-last (n·width, size·C) rows: the first ``width`` windows of each."""
-    rows = maps.unfold(-1, size, step)[:, :, :width].permute(0, 2, 3, 1)
-    return rows.reshape(-1, size * maps.shape[1])
+    """(n, C, L) maps → a channels-last (n, width, size·C) view: the first ``width`` windows of ``size`` positions
+    every ``step``, each contiguous (the maps transposed once)."""
+    rows = maps.transpose(1, 2).contiguous()
+    return rows.as_strided((len(rows), width, size * rows.shape[2]), (rows.stride(0), step * rows.shape[2], 1))
