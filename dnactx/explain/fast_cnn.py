@@ -7,13 +7,14 @@ that of the old one), hence only the 3 pooled blocks (c-4)//4 … +2 and conv2 o
 them (fastISM, Nair et al. 2022; Yuzu, Schreiber et al. 2022). Each site's maps are computed once, channels last,
 so that a mutant's patch of each map is one contiguous row and every reduction below runs across rows of channels.
 Per mutant: the 12 conv1 values under the 3 blocks are re-pooled; conv2's 9 outputs move by the kernel times the 3
-pooled changes (one matrix product for all mutants); conv2's max over the input is the larger of the 9 new outputs'
-max and the site's max outside them (prefix and suffix maxima). The head's first layer is linear in the features,
-so everything in it that a mutant shares with its site (conv1 at the C, the site context, the mean's part outside
-the 9 outputs) is folded once per site and block into a bias row; per mutant only [max, sum of the 9 outputs]
-× its weights remains, plus a correction for the few mutants within 4 of the C or with a new site context. About
-13× less arithmetic per mutant than scoring it whole at 201 bp; equal to it to float32 rounding (~1e-6 in the
-logit). Runs in float32 on the scorer's device (no autocast).
+pooled changes (a matrix product per block, C1 × 7·C2, for a block of mutants at once); conv2's max over the input
+is the larger of the 9 new outputs' max and the site's max outside them (prefix and suffix maxima). The head's
+first layer is linear in the features, so everything in it that a mutant shares with its site (conv1 at the C, the
+site context, the mean's part outside the 9 outputs) is folded once per site and block into a bias row; per mutant
+only [max, sum of the 9 outputs] × its weights remains, plus a correction for the few mutants within 4 of the C or
+with a new site context. ~45k multiply-adds per mutant (32k conv2, 12k head) against ~780k to score it whole at
+201 bp, both sides at the core's peak rate; equal to scoring to float32 rounding (~1e-6 in the logit). Runs in
+float32 on the scorer's device (no autocast).
 """
 
 from __future__ import annotations
@@ -62,8 +63,7 @@ class CnnDeltas:
         context = model.head.context
         # each site context's embedding through the first layer, (3, hidden)
         self.context = None if context is None else context.weight.detach().float().to(device) @ w[:, c1 + 2 * c2:].T
-        self.w_out = last.weight.detach().float().to(device)[0]
-        self.b_out = last.bias.detach().float().to(device)[0]
+        self.w_out = last.weight.detach().float().to(device)[0]  # its bias cancels in the difference
 
     @torch.inference_mode()
     def deltas(self, codes: np.ndarray, site: np.ndarray, column: np.ndarray, base: np.ndarray,
@@ -71,7 +71,10 @@ class CnnDeltas:
         """float64 (m,): Δlogit of each mutant (``site`` row of ``codes``, int (n, length) base codes; ``column``
         changed to ``base``), ``context_id`` (n,) of the sites and ``mutant_context`` (m,) of the mutants."""
         dev = self.device
-        n, length = codes.shape
+        if self.context is None:  # a model without site context ignores it
+            context_id = mutant_context = None
+        n, m = len(codes), len(site)
+        c, c1, c2 = self.center, self.w_center.shape[0], self.w_max.shape[0]
         codes_t = torch.from_numpy(np.asarray(codes, dtype=np.int64)).to(dev)
         x = self.onehot[codes_t].transpose(1, 2)
         z1 = F.conv1d(x, *self.conv1, padding=4)  # (n, C1, L) before ReLU
@@ -79,16 +82,14 @@ class CnnDeltas:
         hpre = F.conv1d(p, *self.conv2, padding=3)  # (n, C2, P) before ReLU
         h = F.relu(hpre)
         pooled = h.shape[-1]
-        c = self.center
         z_c = z1[:, :, c]
         ref_ctx = None if context_id is None else torch.from_numpy(np.asarray(context_id, np.int64)).to(dev)
 
-        # windows of each site's maps indexed by the first changed block jb (-1 … P-3), stored at jb + 1, one
-        # contiguous channels-last row per (site, jb). Padding with -inf: ceil-mode pooling ignores positions past
-        # the input's end, and conv2 outputs outside the input stay 0 after ReLU whatever they gain; pooled blocks
+        # Per site and first changed block jb (-1 … P-3, stored at jb + 1: width rows per site), one contiguous
+        # channels-last row of each map's window. Padding with -inf: ceil-mode pooling ignores positions past the
+        # input's end, and conv2 outputs outside the input stay 0 after ReLU whatever they gain; pooled blocks
         # outside it are 0 (conv2's zero padding)
-        m, c1, c2 = len(site), self.w_center.shape[0], self.w_max.shape[0]
-        width = pooled + 1  # rows per site
+        width = pooled + 1
         # the site's conv2 max outside the 9 outputs jb-3 … jb+5: of prefix maxima before them and suffix after
         prefix = F.pad(h.cummax(-1).values, (1, 0))  # [k]: max of h[0 … k-1] (0 if none)
         suffix = F.pad(h.flip(-1).cummax(-1).values.flip(-1), (0, 1))  # [k]: max of h[k …] (0 if none)
