@@ -22,6 +22,8 @@ from pathlib import Path
 # bench/tokenize.py would shadow the standard library's ``tokenize`` (pandas imports it): drop this folder
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+# this checkout's dnactx, not the one an editable install points at (another worktree's)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
