@@ -108,8 +108,46 @@ def test_fast_cnn_mutagenesis_equals_scoring_every_mutant(mode, size, site_conte
     windows = np.full((n, 3), ord("A"), np.uint8)
     tail = inputs[:, c:c + 3]
     windows[:, :tail.shape[1]] = tail
-    fast = ism(scorer, inputs, context, windows, method="fast", chunk_rows=3 * length * 8 * 4)  # 4 sites a chunk
+    fast = ism(scorer, inputs, context, windows, method="fast", chunk_rows=3 * length * 4)  # 4 sites a chunk
     plain = ism(scorer, inputs, context, windows, method="plain")
     np.testing.assert_allclose(fast.delta, plain.delta, rtol=0, atol=1e-5)
     assert np.abs(plain.delta).max() > 0.02  # far above the tolerance
     np.testing.assert_array_equal(fast.alternative, plain.alternative)
+
+
+@pytest.mark.parametrize("site_context", [True, False])
+def test_fast_cnn_mutagenesis_with_ties_dead_channels_and_small_blocks(site_context) -> None:
+    """Runs and period-4 repeats (ties within a pooled block and among conv2's maxima over the input), conv1 and
+    conv2 channels negative everywhere (pooled blocks and conv2 outputs all 0 after ReLU, whatever the change),
+    and mutants computed a few at a time (blocks that end inside a site)."""
+    from dnactx.explain.fast_cnn import CnnDeltas
+    from dnactx.explain.mutagenesis import mutant_contexts, mutant_index
+    from dnactx.tokenize import base_codes
+
+    scorer = random_cnn_scorer("both", 30, site_context, seed=4)
+    model = scorer.model
+    with torch.no_grad():
+        model.conv1[1].bias[:4] = -100.0
+        model.conv2[2].bias[:5] = -100.0
+    scorer = TorchScorer(scorer.recipe, model, forward=model.fused(), device="cpu")
+    length, c = scorer.recipe.length, scorer.recipe.center
+    rng = np.random.default_rng(4)
+    inputs = np.stack([np.frombuffer((b"ACGT" * length)[:length], np.uint8),
+                       np.full(length, ord("A"), np.uint8),
+                       np.frombuffer((b"AAAAAAAACCCCCCCCGGGGTTTTNNNN" * length)[:length], np.uint8),
+                       np.frombuffer(b"ACGT", np.uint8)[rng.integers(0, 4, length)]])
+    inputs[:, c] = ord("C")
+    z1 = model.fused().conv1[0](model.onehot[torch.from_numpy(base_codes(inputs)).long()].transpose(1, 2))
+    assert (z1[:, :4] < 0).all() and (z1[:, 4:] > 0).any()  # dead channels next to live ones
+    context = rng.integers(0, 3, len(inputs)) if site_context else None
+    trinuc = inputs[:, c:c + 3]
+    fast = ism(scorer, inputs, context, trinuc, method="fast")
+    plain = ism(scorer, inputs, context, trinuc, method="plain")
+    np.testing.assert_allclose(fast.delta, plain.delta, rtol=0, atol=1e-5)
+    assert np.abs(plain.delta).max() > 0.02
+
+    site, column, base = mutant_index(inputs)
+    mutant_ctx = None if context is None else mutant_contexts(context, trinuc, site, column - c, base)
+    small = CnnDeltas(model, torch.device("cpu"), block=7).deltas(base_codes(inputs), site, column, base, context,
+                                                                  mutant_ctx)
+    np.testing.assert_allclose(small, plain.delta[site, column, base], rtol=0, atol=1e-5)

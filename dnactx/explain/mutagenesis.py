@@ -139,7 +139,6 @@ def ism(scorer, inputs: np.ndarray, context_id: np.ndarray | None, trinuc: np.nd
         from .fast_cnn import CnnDeltas
 
         deltas = CnnDeltas(scorer.model, scorer.device)
-        per_chunk = max(1, chunk_rows // (32 * 3 * length))  # ~2k mutants: their patches stay in cache
     if fast and scorer.recipe.family == "lr":
         _fast_lr(scorer, inputs, ctx, trinuc, delta, max(1, per_chunk // 8), progress)
         alternative = inputs[:, :, None] != BASES[None, None, :]
