@@ -10,7 +10,8 @@ corrected, never recomputed: conv1 at its 4 outermost positions each side loses 
 contributed (a table over the 625 combinations of those bases), which changes pooled block 0 and the last ones;
 conv2 is linear in the pooled values, so its outputs within 3 blocks of each end move by its kernel times the
 pooled differences (the input's zero padding included): one banded Toeplitz product per end for all inputs. The
-interior max and sum are read from the shared map by doubling windows (float32 pairwise sums). Maps are
+interior max is read from the shared map by doubling windows, the sum as the difference of two running sums
+(float32 within blocks of 64 rows, float64 across them). Maps are
 (position, channel) matrices from channels-last convolutions, so every per-input read is a row gather. Equal to
 ``encode`` on the cut inputs to float32 rounding (~1e-6).
 """
@@ -89,7 +90,8 @@ class Slider:
         del pair
         rows_h = _conv_rows(rows_p, self.k2, b2, POOL, 3)  # (N - 3, C2): conv2 (+ BatchNorm) before ReLU
         width = k_last - 3  # interior conv2 positions 4 … k_last: the shared map's own values
-        run_max, run_sums = _window_max_and_sums(F.relu(rows_h), width, POOL)
+        shared_h = F.relu(rows_h)
+        run_max = _window_max(shared_h, width, POOL)
 
         def gather(rows: torch.Tensor, lo: int, hi: int, step: int = 1) -> torch.Tensor:  # (n, hi - lo, C)
             at = starts[:, None] + step * torch.arange(lo, hi, device=dev)
@@ -120,7 +122,7 @@ class Slider:
 
         first = starts + POOL * 4  # the row of the input's first interior conv2 output
         mid_max = run_max.index_select(0, first)
-        mid_sum = sum(rows.index_select(0, first + offset) for rows, offset in run_sums)
+        mid_sum = _window_sums(shared_h, width, POOL, first)
         h_max = torch.maximum(mid_max, torch.maximum(h_left.amax(1), h_right.amax(1)))
         h_mean = mid_sum.add_(h_left.sum(1)).add_(h_right.sum(1)).div_(pooled)
 
@@ -213,31 +215,35 @@ def _toeplitz(w2: torch.Tensor, blocks: int, outputs: int, offset: int) -> torch
     return out.reshape(blocks * c1, outputs * c2)
 
 
-def _window_max_and_sums(x: torch.Tensor, width: int, step: int):
-    """Max and sum of the ``width`` rows ``t, t + step, …, t + step·(width-1)`` of ``x`` (positions, C) for every
-    ``t`` where they exist, by doubling: each pass combines two windows of ``span`` rows into one of ``2·span`` (an
-    elementwise pass over contiguous rows). The max is the larger of two overlapping power-of-two windows; the sum
-    adds the power-of-two windows of ``width``'s binary digits, each a float32 pairwise sum of at most ``width``
-    values (error ~log2(width) ulp: no float64 running sum needed).
-
-    Returns (max rows, [(sum rows, offset), ...]): the window at t is ``max[t]`` and the sum of
-    ``rows[t + offset]`` over the pieces.
-    """
-    level, m, span, pieces = x, x, 1, {}
-    top = 1 << (width.bit_length() - 1)
-    while True:
-        if width & span:
-            pieces[span] = level
-        if span == top:
-            break
-        shift = step * span
-        level = level[:-shift] + level[shift:]
-        m = torch.maximum(m[:-shift], m[shift:])
+def _window_max(x: torch.Tensor, width: int, step: int) -> torch.Tensor:
+    """Row t: the max of the ``width`` rows ``t, t + step, …, t + step·(width-1)`` of ``x`` (positions, C), for
+    every t where they exist, by doubling: each pass combines two windows of ``span`` rows into one of ``2·span``
+    (an elementwise pass over contiguous rows); the result is the larger of two overlapping power-of-two windows."""
+    m, span = x, 1
+    while 2 * span <= width:
+        m = torch.maximum(m[:-step * span], m[step * span:])
         span *= 2
     count = x.shape[0] - step * (width - 1)
-    run_max = torch.maximum(m[:count], m[step * (width - span):step * (width - span) + count])
-    sums, offset = [], 0
-    for size in sorted(pieces, reverse=True):
-        sums.append((pieces[size], step * offset))
-        offset += size
-    return run_max, sums
+    return torch.maximum(m[:count], m[step * (width - span):step * (width - span) + count])
+
+
+_SUM_BLOCK = 64  # rows of one phase per block of the running sums: float32 within a block, float64 across them
+
+
+def _window_sums(x: torch.Tensor, width: int, step: int, first: torch.Tensor) -> torch.Tensor:
+    """(n, C): the sum of the ``width`` rows ``t, t + step, …`` of ``x`` (positions, C) for each t in ``first``
+    (≥ step), as the difference of two running sums per phase. A float32 running sum over a whole stretch would
+    lose ~1e-3 of a window's sum; here each block of ``_SUM_BLOCK`` rows of a phase restarts it, and the blocks'
+    totals before it are added in float64, so every sum is exact to ~1e-6."""
+    rows, c = x.shape
+    per_block = step * _SUM_BLOCK
+    blocks = -(-rows // per_block)
+    local = F.pad(x, (0, 0, 0, blocks * per_block - rows)).view(blocks, _SUM_BLOCK, step, c).cumsum(1)
+    totals = local[:, -1].double()
+    before = (totals.cumsum(0) - totals).view(-1, c)  # [block·step + phase]: the phase's sum in earlier blocks
+    local = local.view(-1, c)
+
+    def running(t: torch.Tensor) -> torch.Tensor:  # the phase's sum of rows ≤ t
+        return before.index_select(0, t // per_block * step + t % step) + local.index_select(0, t)
+
+    return (running(first + step * (width - 1)) - running(first - step)).float()
