@@ -11,9 +11,9 @@ contributed (a table over the 625 combinations of those bases), which changes po
 conv2 is linear in the pooled values, so its outputs within 3 blocks of each end move by its kernel times the
 pooled differences (the input's zero padding included): one banded Toeplitz product per end for all inputs. The
 interior max is read from the shared map by doubling windows, the sum as the difference of two running sums
-(float32 within blocks of 64 rows, float64 across them). Maps are
-(position, channel) matrices from channels-last convolutions, so every per-input read is a row gather. Equal to
-``encode`` on the cut inputs to float32 rounding (~1e-6).
+(float32 within blocks of 64 rows, float64 across them). Maps are (position, channel) matrices from channels-last
+convolutions, so every per-input read is a row gather. Equal to ``encode`` on the cut inputs to float32 rounding
+(~1e-6).
 """
 
 from __future__ import annotations
