@@ -141,3 +141,17 @@ def test_features_at_a_stretch_end_equal_encode_for_every_input_length(window, s
         expected = scorer.forward.encode(codes[starts[:, None] + torch.arange(length)])
         torch.testing.assert_close(slice_features(scorer.forward, codes, starts, length), expected, rtol=0,
                                    atol=5e-6)
+
+
+def test_sliding_under_bf16_precision_computes_its_features_in_float32() -> None:
+    """--precision bf16: the sliding path's maps stay float32 (its end corrections subtract nearly equal values), so
+    it lands where float32 does, up to the head's bf16 rounding; the windows path under bf16 is as far off."""
+    exact = cnn_scorer(400, 100, "both", True, 0)
+    bf16 = TorchScorer(exact.recipe, exact.model, forward=exact.model.fused(), device="cpu", precision="bf16")
+    rng = np.random.default_rng(0)
+    seq = np.frombuffer(b"ACGT", dtype=np.uint8)[rng.integers(0, 4, 50_000)]
+    starts, ctx = rng.integers(0, seq.size - 201, 3000), rng.integers(0, 3, 3000)
+    reference = exact.probs_along(seq, starts, ctx, sliding=False)
+    sliding, windows = bf16.probs_along(seq, starts, ctx), bf16.probs_along(seq, starts, ctx, sliding=False)
+    assert np.abs(sliding - reference).max() < 0.03 and np.abs(windows - reference).max() < 0.03
+    assert np.abs(sliding - reference).mean() <= np.abs(windows - reference).mean() + 1e-3

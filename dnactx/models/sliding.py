@@ -64,11 +64,16 @@ class Slider:
             _toeplitz(w2, span, span, 6), w2.shape[0])
 
     def features(self, codes: torch.Tensor, starts: torch.Tensor) -> torch.Tensor:
-        """``cnn.encode(codes[s:s + length] for s in starts)``: (n, cnn.out_dim).
+        """``cnn.encode(codes[s:s + length] for s in starts)``: (n, cnn.out_dim), float32 under any autocast (the
+        corrections subtract nearly equal maps, which bf16 would not hold: a --precision applies to the head).
 
         codes : int (N,) base codes (A0 C1 G2 T3, 4 for N) on the module's device
         starts : int64 (n,) input starts, ``0 <= s`` and ``s + length <= N``
         """
+        with torch.autocast(codes.device.type, enabled=False):
+            return self._features(codes, starts)
+
+    def _features(self, codes: torch.Tensor, starts: torch.Tensor) -> torch.Tensor:
         cnn, length = self.cnn, self.length
         b1, b2 = self.b1, self.b2
         c2 = self.w2.shape[0]
@@ -238,7 +243,7 @@ def _window_sums(x: torch.Tensor, width: int, step: int, first: torch.Tensor) ->
     rows, c = x.shape
     per_block = step * _SUM_BLOCK
     blocks = -(-rows // per_block)
-    local = F.pad(x, (0, 0, 0, blocks * per_block - rows)).view(blocks, _SUM_BLOCK, step, c).cumsum(1)
+    local = F.pad(x.float(), (0, 0, 0, blocks * per_block - rows)).view(blocks, _SUM_BLOCK, step, c).cumsum(1)
     totals = local[:, -1].double()
     before = (totals.cumsum(0) - totals).view(-1, c)  # [block·step + phase]: the phase's sum in earlier blocks
     local = local.view(-1, c)
@@ -246,4 +251,4 @@ def _window_sums(x: torch.Tensor, width: int, step: int, first: torch.Tensor) ->
     def running(t: torch.Tensor) -> torch.Tensor:  # the phase's sum of rows ≤ t
         return before.index_select(0, t // per_block * step + t % step) + local.index_select(0, t)
 
-    return (running(first + step * (width - 1)) - running(first - step)).float()
+    return (running(first + step * (width - 1)) - running(first - step)).to(x.dtype)
