@@ -1,6 +1,6 @@
-"""predict at scale: two processes under torchrun (sites shared, outputs merged once by rank 0), and the SLURM job
-array of `dnactx submit predict` (one task per length-balanced chromosome group, the last one merges), each
-giving the same outputs as one process."""
+"""predict at scale: two processes under torchrun (sites shared, outputs merged once by rank 0; an lr, and a cnn on
+its sliding path), and the SLURM job array of `dnactx submit predict` (one task per length-balanced chromosome
+group, the last one merges), each giving the same outputs as one process."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import cli_exit_code, make_genome_with_calls, make_lr_run, run_cli
+from conftest import cli_exit_code, make_genome_with_calls, make_lr_run, run_cli, train_on_a_small_genome
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +97,32 @@ def test_submit_predict_writes_a_balanced_array_and_refuses_group_options(world,
     assert code == 2 and "leave them out" in err
     code, _, err = run_cli(base[:5] + ["--genome", str(world["genome"]), "--out", "x", "--contexts", "CA"], capsys)
     assert code == 2 and "--contexts" in err
+
+
+@pytest.mark.slow
+def test_two_processes_slide_a_cnn_as_one_process_does(tmp_path) -> None:
+    """The cnn's sliding path under torchrun: each process convolves the stretches of its share of every chunk
+    (boundaries that differ from one process's), so probabilities agree to float32 rounding, not bit for bit."""
+    import numpy as np
+
+    cnn = train_on_a_small_genome(tmp_path, {})  # the genome and dataset; the cnn at size 40 (81 bp) slides
+    from dnactx.train.config import TrainConfig
+    from dnactx.train.run import train_run
+
+    home = cnn["home"]
+    run_id = train_run(TrainConfig(data=str(cnn["dataset"]), name="cnn-81", model="cnn", size=40, epochs=1), home,
+                       quiet=True)["run_id"]
+    single, pair = tmp_path / "single", tmp_path / "pair"
+    base = ["--home", str(home), "predict", run_id, "--genome", str(cnn["genome"]), "--calls", str(cnn["calls"]),
+            "--bootstrap", "20"]
+    assert cli_exit_code(*base, "--out", str(single), "-q") == 0
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                           "-m", "dnactx", *base, "--out", str(pair)], capture_output=True, text=True, env=_env(),
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    a, b = (json.loads((p / "predict.json").read_text()) for p in (pair, single))
+    assert a["timing"]["method"] == b["timing"]["method"] == "sliding" and a["timing"]["processes"] == 2
+    assert a["counts"] == b["counts"]
+    pa, pb = (pd.read_parquet(p / "predictions.parquet") for p in (pair, single))
+    pd.testing.assert_frame_equal(pa.drop(columns="prob"), pb.drop(columns="prob"))
+    np.testing.assert_allclose(pa["prob"], pb["prob"], rtol=0, atol=1e-5)
