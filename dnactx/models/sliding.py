@@ -54,9 +54,9 @@ class Slider:
         if length < MIN_LENGTH:
             raise ValueError(f"sliding features need inputs of at least {MIN_LENGTH} bp, got {length}")
         self.cnn, self.length = cnn, length
-        self.w1, self.b1, w2, self.b2 = _weights(cnn)
-        self.w2 = w2
-        self.k1, self.k2 = _channels_last_kernel(self.w1), _channels_last_kernel(w2)
+        w1, b1, w2, b2 = _weights(cnn)
+        self.w1, self.b1, self.w2, self.b2 = w1, b1, w2, b2
+        self.k1, self.k2 = _channels_last_kernel(w1), _channels_last_kernel(w2)
         self.jmax, self.k_last, self.pooled = interior(length)
         self.left_corr, self.right_corr = _end_tables(self.w1)
         span = self.pooled + 3 - (self.jmax + 1)
@@ -116,13 +116,13 @@ class Slider:
 
         # conv2 is linear in the pooled values: where the input's differ from the shared ones (blocks -3 … 0 and
         # jr … pooled+2, the input's zero padding included), its outputs 0 … 3 and jr-3 … pooled-1 move by the kernel
-        # times the difference (one Toeplitz matrix product per end)
+        # times the difference (a banded Toeplitz product per end)
         d_left = F.pad(p_left[:, None], (0, 0, 3, 0)).sub_(gather(rows_p, -3, 1, POOL))
         d_right = F.pad(p_right, (0, 0, 0, 3)).sub_(gather(rows_p, jr, pooled + 3, POOL))
         span = pooled + 3 - jr
         h_left = _add_banded(gather(rows_h, 0, 4, POOL).reshape(n, -1), d_left.reshape(n, -1), self.band_left)
         h_right = _add_banded(gather(rows_h, jr - 3, pooled, POOL).reshape(n, -1), d_right.reshape(n, -1),
-                                  self.band_right)
+                              self.band_right)
         h_left, h_right = h_left.clamp_min_(0).reshape(n, 4, c2), h_right.clamp_min_(0).reshape(n, span, c2)
 
         first = starts + POOL * 4  # the row of the input's first interior conv2 output
