@@ -233,7 +233,7 @@ def test_stale_running_run_is_marked_failed_and_retried(tiny_dataset, tmp_path):
     record_run(home, dead)
     result = run_matrix(spec, home, quiet=True)
     assert [o.status for o in result.outcomes] == ["completed"]
-    assert dead.status["status"] == "failed" and "interrupted" in dead.status["error"]
+    assert dead.status["status"] == "failed" and "settled by the matrix" in dead.status["error"]
     assert result.rows[0]["run_id"] != dead.id and result.rows[0]["status"] == "completed"
 
 

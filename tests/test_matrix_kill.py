@@ -95,3 +95,34 @@ def test_sigterm_preempts_a_cell_and_the_rerun_resumes_it(tiny_dataset, tmp_path
                                                                          (1, "completed", False)]
     assert second.outcomes[0].run_id == preempted and second.rows[0]["run_id"] == preempted
     assert len(list(iter_run_folders(home))) == 2
+
+
+def test_a_cell_killed_after_a_checkpoint_is_resumed_not_retrained(tiny_dataset, tmp_path, monkeypatch):
+    """kill -9 (a lost node, the OOM killer) after the trainer checkpointed leaves the run 'running': the next
+    matrix, holding the cell's lock, settles it interrupted (as `runs sync` would) and continues it from the
+    checkpoint, rather than marking it failed and training the cell again from scratch."""
+    import torch
+
+    from dnactx.runs import RunFolder
+    from dnactx.train import loop
+
+    torch.set_num_threads(1)
+    home = tmp_path / "home"
+    spec = build_spec(tiny_dataset, {"model": "dnabert6-tiny", "size": "20", "mode": "up", "finetune": "full",
+                                     "epochs": "2", "batch_size": "16", "max_train": "64"},
+                      name="k9", baseline="none")
+
+    def sigterm_at_step_3(step: int) -> None:
+        if step == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(loop, "STEP_HOOKS", [sigterm_at_step_3])
+    [stopped] = run_matrix(spec, home, quiet=True).outcomes
+    folder = next(f for f in iter_run_folders(home) if f.id == stopped.run_id)
+    assert (folder.path / "checkpoint" / "state.json").is_file()
+    RunFolder(folder.path).set_status("running")  # what a kill -9 after the checkpoint leaves behind
+
+    monkeypatch.setattr(loop, "STEP_HOOKS", [])
+    [again] = run_matrix(spec, home, quiet=True).outcomes
+    assert (again.status, again.resumed, again.run_id) == ("completed", True, stopped.run_id)
+    assert len(list(iter_run_folders(home))) == 1

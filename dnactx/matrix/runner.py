@@ -41,7 +41,7 @@ def run_cell(home: Path, spec: MatrixSpec, cell: Cell, *, quiet: bool = True) ->
             return Outcome(cell.index, "skipped", state.completed["id"])
         for run in state.runs:
             if run.get("status") == "running" and not together:  # we hold the lock: its process is gone
-                mark_stale(home, run)
+                run["status"] = mark_stale(home, run) or run["status"]
         resume = state.resumable
         if resume and not _has_checkpoint(home, state.latest):
             resume = None  # stopped before its first checkpoint: nothing to continue, so start afresh

@@ -86,9 +86,10 @@ class CellState:
 
     @property
     def resumable(self) -> str | None:
-        """The newest run, if it was preempted (SIGTERM at a time limit) and can continue."""
+        """The newest run, if it stopped where it can continue: preempted (SIGTERM at a time limit), interrupted
+        (Ctrl-C, or killed with a checkpoint left)."""
         latest = self.latest
-        return latest["id"] if latest and latest.get("status") == "preempted" else None
+        return latest["id"] if latest and latest.get("status") in ("preempted", "interrupted") else None
 
 
 def cell_states(runs: list[dict], spec: MatrixSpec, cells: list[Cell]) -> list[CellState]:
@@ -125,15 +126,18 @@ def cell_lock(home: Path, name: str, cell: Cell, *, enabled: bool = True) -> Ite
         os.close(fd)
 
 
-def mark_stale(home: Path, run: dict) -> None:
-    """A ``running`` run whose process is gone: mark it failed so the cell is retried, and record it."""
+def mark_stale(home: Path, run: dict) -> str | None:
+    """A ``running`` run whose process is gone (the caller holds its cell lock): settle it as ``runs sync`` would
+    (``interrupted`` when it left a checkpoint, so the cell resumes it; else ``failed``, so the cell is retried),
+    record it, and return its new status (None when its folder is gone)."""
     folder = RunFolder(Path(run.get("folder") or Path(home) / run["id"]))
     if not (folder.path / "status.json").is_file():
-        return
-    folder.set_status("failed", error="interrupted: its process ended without finishing (matrix retried the cell)")
+        return None
+    new = folder.settle(known_dead=True, by="the matrix, which holds its cell")
     try:
         from ..registry import record_run
 
         record_run(Path(home), folder)
     except ImportError:
         pass
+    return new

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import DnactxError
-from ..runs import RunFolder, is_stale, iter_run_folders
+from ..runs import RunFolder, iter_run_folders
 from ..storage import from_os_error, is_storage_error
 from .db import explain, make_engine, registry_path, set_journal_mode
 from .migrate import home_lock, upgrade
@@ -94,30 +94,15 @@ def _sidecars(home: Path, kind: str) -> list[dict]:
     return out
 
 
-def settle(folder: RunFolder) -> str | None:
-    """A stale run (status running, its process gone) gets the status it really has: ``interrupted`` when it left a
-    checkpoint (``train --resume`` continues it), else ``failed``; returns that status, None when not stale."""
-    status = folder.status
-    if not is_stale(folder.path, status):
-        return None
-    resumable = (folder.path / "checkpoint" / "state.json").is_file()
-    new = "interrupted" if resumable else "failed"
-    who = f"pid {status.get('pid')} on {status.get('host')}" if status.get("pid") else f"on {status.get('host')}"
-    folder.set_status(new, error=f"its process ({who}) ended without recording how (killed, out of memory, a full "
-                      "disk or a lost node); settled by `dnactx runs sync`"
-                      + (f"; continue it with `dnactx train --resume {folder.id}`" if resumable else ""))
-    return new
-
-
 def sync(home: Path, *, prune: bool = False) -> SyncReport:
-    """Upsert every run folder under ``home`` (new ones and stale rows alike), settling stale runs (``settle``);
-    optionally drop orphan rows."""
+    """Upsert every run folder under ``home`` (new ones and stale rows alike), settling stale runs
+    (``RunFolder.settle``); optionally drop orphan rows."""
     home = Path(home)
     reg = Registry.open(home)
     report = SyncReport()
     for folder in iter_run_folders(home):
         try:
-            if (new := settle(folder)) is not None:
+            if (new := folder.settle()) is not None:
                 report.settled.append((folder.id, new))
         except (DnactxError, OSError, ValueError) as exc:
             if isinstance(exc, OSError) and is_storage_error(exc):

@@ -17,7 +17,7 @@ from ..errors import DnactxError
 from ..provenance import host_info, sha256_file, utcnow
 from .config import RunConfig, read_run_config, trained_values
 from .ids import new_run_id
-from .liveness import owner
+from .liveness import is_stale, owner
 
 # What status.json can say. Readers also show two derived ones, never written: "stale" (running, but its process
 # is gone: see liveness) and "missing" (a registry row whose folder was deleted).
@@ -108,6 +108,22 @@ class RunFolder:
         if error is not None:
             state["error"] = " ".join(error.split())[:2000]
         write_json(self.path / "status.json", state)
+
+    def settle(self, *, known_dead: bool = False, by: str = "`dnactx runs sync`") -> str | None:
+        """A stale run (status running, its process gone) gets the status it really has: ``interrupted`` when it
+        left a checkpoint (``train --resume`` continues it), else ``failed``; returns that status, None when it is
+        not stale. ``known_dead``: the caller knows the process is gone (the matrix holds the run's cell lock), so
+        a run of another host is settled without waiting for its heartbeat to age."""
+        status = self.status
+        if status.get("status") != "running" or not (known_dead or is_stale(self.path, status)):
+            return None
+        resumable = (self.path / "checkpoint" / "state.json").is_file()
+        new = "interrupted" if resumable else "failed"
+        who = f"pid {status.get('pid')} on {status.get('host')}" if status.get("pid") else f"on {status.get('host')}"
+        self.set_status(new, error=f"its process ({who}) ended without recording how (killed, out of memory, a full "
+                        f"disk or a lost node); settled by {by}"
+                        + (f"; continue it with `dnactx train --resume {self.id}`" if resumable else ""))
+        return new
 
     def write_metrics(self, metrics: MetricsFile) -> None:
         write_json(self.path / "metrics.json", metrics)
