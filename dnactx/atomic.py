@@ -12,6 +12,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+TEMP_SUFFIX = ".tmp"  # atomic_path's and atomic_dir's temporary names: .NAME.random.tmp beside NAME
+PREPARE_SUFFIX = ".prepare-tmp"  # prepare's staging folder, .NAME.random.prepare-tmp (dnactx/prepare/output.py)
+
+
+def temporary_target(name: str) -> str | None:
+    """NAME when ``name`` is one of dnactx's temporary names for it (``.NAME.random.tmp`` or
+    ``.NAME.random.prepare-tmp``), else None."""
+    for suffix in (PREPARE_SUFFIX, TEMP_SUFFIX):
+        if name.startswith(".") and name.endswith(suffix) and name[:-len(suffix)].count(".") >= 2:
+            return name[1:-len(suffix)].rsplit(".", 1)[0]
+    return None
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -24,7 +36,7 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it onto ``target`` only if the block succeeds."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -100,7 +112,7 @@ def atomic_dir(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary folder beside ``target``; on success it replaces ``target`` (whole folder)."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent))
     try:
         yield tmp
         os.chmod(tmp, 0o777 & ~_umask())

@@ -20,6 +20,7 @@ import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from .atomic import temporary_target
 from .errors import DnactxError
 from .formatting import printable
 
@@ -111,12 +112,8 @@ def owned_names(names: Iterable[str] = (), *, suffixes: Iterable[str] = (), fold
 
 
 def _atomic_target(name: str) -> str:
-    """``.NAME.random.tmp`` (a temporary file of atomic_path/atomic_dir) or ``.NAME.random.prepare-tmp`` (prepare's
-    staging folder, left by a crash) → NAME; any other name unchanged."""
-    for suffix in (".prepare-tmp", ".tmp"):
-        if name.startswith(".") and name.endswith(suffix) and name[:-len(suffix)].count(".") >= 2:
-            return name[1:-len(suffix)].rsplit(".", 1)[0]
-    return name
+    """The name a temporary of dnactx's writes stands for (``atomic.temporary_target``); any other name unchanged."""
+    return temporary_target(name) or name
 
 
 def describe(folder: Path) -> str | None:

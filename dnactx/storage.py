@@ -12,6 +12,7 @@ import os
 import shutil
 from pathlib import Path
 
+from .atomic import temporary_target
 from .errors import DnactxError, ExitCode
 
 FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
@@ -104,9 +105,9 @@ def from_os_error(exc: BaseException, fallback: str | os.PathLike[str] | None = 
 
 
 def _temporary(path: Path) -> bool:
-    """Whether ``path`` is, or is inside, a temporary file or folder of dnactx's atomic writes (``.NAME.x.tmp``, or
-    prepare's ``.NAME.x.prepare-tmp``)."""
-    return any(p.name.startswith(".") and p.name.endswith((".tmp", "-tmp")) for p in (path, *path.parents))
+    """Whether ``path`` is, or is inside, a temporary file or folder of dnactx's writes (``atomic.temporary_target``:
+    ``.NAME.x.tmp``, or prepare's ``.NAME.x.prepare-tmp``)."""
+    return any(temporary_target(p.name) is not None for p in (path, *path.parents))
 
 
 def from_sqlite(reason: str, path: str | os.PathLike[str]) -> StorageError | None:

@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..atomic import PREPARE_SUFFIX
 from ..errors import DnactxError
 from ..outputs import DATASET, claim_folder, owned_names
 
@@ -28,7 +29,7 @@ def staged_output(out: Path) -> Iterator[Path]:
         raise DnactxError(f"--out {out} exists and is not a folder; give a folder path")
     claim_folder(out, "prepare", OWNS, own_kind=DATASET, keep_others=True)  # never a registry, run or export
     out.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".prepare-tmp", dir=out.parent))
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=PREPARE_SUFFIX, dir=out.parent))
     try:
         yield stage
         umask = _umask()
