@@ -1,6 +1,7 @@
 """dnactx predict on a small synthetic genome with calls and an lr model written by hand (no training): every
 cytosine scored with the run's recipe, prepare's labels, the tracks read back, the evaluation and its registry
-rows, regions, resuming, identity, export round trip, and one error line for each kind of bad input."""
+rows, regions, resuming, identity, export round trip, and one error line for each kind of bad input; and (trained,
+slow) two level models' folders compared on level metrics."""
 
 from __future__ import annotations
 
