@@ -1,6 +1,7 @@
 """dnactx predict on a small synthetic genome with calls and an lr model written by hand (no training): every
 cytosine scored with the run's recipe, prepare's labels, the tracks read back, the evaluation and its registry
-rows, regions, resuming, identity, export round trip, and one error line for each kind of bad input."""
+rows, regions, resuming, identity, export round trip, and one error line for each kind of bad input; and (trained,
+slow) two level models' folders compared on level metrics."""
 
 from __future__ import annotations
 
@@ -387,3 +388,65 @@ def test_compare_refuses_predictions_of_different_sites_in_one_line(world, tmp_p
         other_arg, expected = str(other), "not evaluated on the same sites: their --chroms differ"
     code, _, err = run_cli(["--home", home, "compare", out, other_arg], capsys)
     assert code == 2 and expected in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.fixture(scope="module")
+def level_predictions(tmp_path_factory) -> dict:
+    """Two lr level models and an lr label model trained on one small genome, each predicted on it with --calls."""
+    from conftest import cli_exit_code, train_on_a_small_genome
+
+    cases = {"level-a": {"model": "lr", "target": "level", "C": 1.0},
+             "level-b": {"model": "lr", "target": "level", "C": 0.01}, "label": {"model": "lr", "C": 1.0}}
+    world = train_on_a_small_genome(tmp_path_factory.mktemp("predict-levels"), cases)
+    for name, run_id in world["runs"].items():
+        world[name] = world["root"] / f"pred-{name}"
+        assert cli_exit_code("--home", str(world["home"]), "predict", run_id, "--genome", str(world["genome"]),
+                             "--calls", str(world["calls"]), "--out", str(world[name]), "--bootstrap", "0", "-q") == 0
+    return world
+
+
+def _pearson_on_calls(out: Path) -> float:
+    frame = predictions(out)
+    called = frame[frame["cov"].fillna(0) > 0]
+    return float(np.corrcoef(called["prob"].astype(np.float64), called["mc"] / called["cov"])[0, 1])
+
+
+@pytest.mark.slow
+def test_compare_ranks_two_level_models_predict_folders_on_a_level_metric(level_predictions, capsys) -> None:
+    w = level_predictions
+    home, a, b = str(w["home"]), str(w["level-a"]), str(w["level-b"])
+    args = ["--home", home, "compare", a, b, "--metric", "pearson", "--bootstrap", "200", "--bootstrap-block", "2000"]
+    code, text, err = run_cli(args + ["--json", "--by-context"], capsys)
+    assert code == 0, err
+    result = json.loads(text)
+    first = result["comparisons"][0]
+    called = predictions(w["level-a"])["cov"].fillna(0) > 0
+    assert result["split"] == "predict" and result["n_sites"] == int(called.sum()) > int(result["n_positives"])
+    assert first["metric"] == "pearson" and result["targets"] == ["level", "level"]
+    assert first["a"] == pytest.approx(_pearson_on_calls(w["level-a"]), abs=1e-9)
+    assert first["difference"] == pytest.approx(_pearson_on_calls(w["level-a"]) - _pearson_on_calls(w["level-b"]),
+                                                abs=1e-9)
+    assert first["ci"] is not None and first["ci"][0] <= first["ci"][1] and first["verdict"]
+    assert [c["metric"] for c in result["comparisons"]] == ["pearson", "spearman", "mae", "r2_weighted"]
+    assert set(result["by_context"]) == {"CG", "CHG", "CHH"}
+    code, text, _ = run_cli(args, capsys)
+    assert code == 0 and "sites with a call in --calls" in text and "Pearson r (level)" in text and "[" in text
+    code, text, _ = run_cli(["--home", home, "compare", a, a, "--metric", "mae", "--bootstrap", "100"], capsys)
+    assert code == 0 and "no detectable difference" in text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["label model", "unknown metric"])
+def test_compare_refuses_a_level_metric_it_cannot_rank_in_one_line(level_predictions, capsys, kind) -> None:
+    w = level_predictions
+    if kind == "label model":
+        args, expected = [str(w["level-a"]), str(w["label"]), "--metric", "spearman"], "learned the label and has no"
+    else:
+        args, expected = [str(w["level-a"]), str(w["level-b"]), "--metric", "pearsn"], "--metric must be one of"
+    code, out, err = run_cli(["--home", str(w["home"]), "compare", *args], capsys)
+    assert code == 2 and out == "" and expected in err and len(err.strip().splitlines()) == 1
+    if kind == "label model":  # on what both have they are ranked, with the note saying so
+        code, text, err = run_cli(["--home", str(w["home"]), "compare", *args[:2], "--json", "--bootstrap", "100"],
+                                  capsys)
+        assert code == 0, err
+        assert json.loads(text)["targets"] == ["level", "label"] and "which both have" in json.loads(text)["note"]

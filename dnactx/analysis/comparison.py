@@ -50,47 +50,67 @@ def compare_rows(home: Path, a: RunRow, b: RunRow, *, split: str = "test", metri
     run are compared only on what both have (``note`` says so); a level metric (pearson, spearman, mae,
     r2_weighted) needs two level runs.
     """
-    _check_metric(metric, level=True)
+    _check_metric(metric)
     n, bp = _settings(a, n_resamples, block_bp)
     runs = [scored_split(a, home, split), scored_split(b, home, split)]
     identity = {"id": a["id"], "name": a.get("name")}, {"id": b["id"], "name": b.get("name")}
-    targets = [r.target for r in runs]
     if metric in LEVEL_METRICS:
-        if targets != ["level", "level"]:
-            label_run = runs[targets.index("label")]
-            raise DnactxError(f"--metric {metric}: run {label_run.run_id} ({label_run.name}) learned the label and has "
-                              f"no predicted level; a label run and a level run are ranked only on what both have: "
-                              f"--metric auprc or auroc")
-        result = _paired_levels(runs, *identity, split, metric=metric, n_resamples=n, block_bp=bp, seed=seed)
+        _require_levels(runs, metric, [f"run {r.run_id} ({r.name})" for r in runs])
+        result = _paired_levels(runs, *identity, split, f"{split} split", metric=metric, n_resamples=n, block_bp=bp,
+                                seed=seed)
         return result if by_context else {k: v for k, v in result.items() if k != "by_context"}
     result = _paired(runs, *identity, split, f"{split} split", metric=metric, n_resamples=n, block_bp=bp, seed=seed,
                      by_context=by_context)
-    result["targets"] = targets
-    if len(set(targets)) > 1:
-        result["note"] = (f"A learned the {targets[0]} and B the {targets[1]}: ranked on {SHARED} of each run's "
-                          "scores against the label, which both have (a level run's score is its predicted level)")
-    return result
+    return _with_targets(result, runs)
 
 
 def compare_predictions(a: Path, b: Path, *, metric: str = "auprc", n_resamples: int | None = None,
-                        block_bp: int | None = None, seed: int = 0) -> dict:
-    """As :func:`compare_rows` for two ``dnactx predict --calls`` folders: the models on the same new sites."""
+                        block_bp: int | None = None, seed: int = 0, by_context: bool = False) -> dict:
+    """As :func:`compare_rows` for two ``dnactx predict --calls`` folders: the models on the same new sites (the
+    labelled ones; for a level metric every site with a call, against its measured level mc/cov). Each folder's
+    target is its model's recipe's, as a run's is its config's."""
     _check_metric(metric)
     n = DEFAULT_RESAMPLES if n_resamples is None else n_resamples
     bp = DEFAULT_BLOCK_BP if block_bp is None else block_bp
     if n < 1 or bp < 1:
         raise DnactxError(f"--bootstrap and --bootstrap-block must be at least 1, got {n} and {bp}")
-    (first, identity_a), (second, identity_b) = scored_prediction(a), scored_prediction(b)
+    levels = metric in LEVEL_METRICS
+    (first, identity_a), (second, identity_b) = (scored_prediction(a, levels=levels),
+                                                 scored_prediction(b, levels=levels))
     check_same_sites(a, b, identity_a, identity_b)
-    return _paired([first, second], {"id": str(a), "name": first.name}, {"id": str(b), "name": second.name},
-                   "predict", "labelled sites of --calls", metric=metric, n_resamples=n, block_bp=bp, seed=seed)
+    runs, ids = [first, second], ({"id": str(a), "name": first.name}, {"id": str(b), "name": second.name})
+    if levels:
+        _require_levels(runs, metric, [f"{a}'s model ({first.name})", f"{b}'s model ({second.name})"])
+        result = _paired_levels(runs, *ids, "predict", "sites with a call in --calls", metric=metric, n_resamples=n,
+                                block_bp=bp, seed=seed)
+        return result if by_context else {k: v for k, v in result.items() if k != "by_context"}
+    result = _paired(runs, *ids, "predict", "labelled sites of --calls", metric=metric, n_resamples=n, block_bp=bp,
+                     seed=seed, by_context=by_context)
+    return _with_targets(result, runs)
 
 
-def _check_metric(metric: str, *, level: bool = False) -> None:
-    """``metric`` among the label metrics (and the level ones, for runs; predict folders carry no read counts)."""
-    allowed = METRICS + (LEVEL_METRICS if level else ())
+def _check_metric(metric: str) -> None:
+    """``metric`` among the label metrics and the level ones (which need two level models, see _require_levels)."""
+    allowed = METRICS + LEVEL_METRICS
     if metric not in allowed:
         raise DnactxError(f"--metric must be one of {', '.join(allowed)}, got {metric!r}")
+
+
+def _require_levels(runs: list[ScoredSplit], metric: str, names: list[str]) -> None:
+    """A level metric ranks two level models only: one line naming the first that learned the label."""
+    for run, name in zip(runs, names, strict=True):
+        if run.target != "level":
+            raise DnactxError(f"--metric {metric}: {name} learned the label and has no predicted level; a label run "
+                              "and a level run are ranked only on what both have: --metric auprc or auroc")
+
+
+def _with_targets(result: dict, runs: list[ScoredSplit]) -> dict:
+    """``result`` with both targets, and a note when they differ (ranked on what both have)."""
+    targets = result["targets"] = [r.target for r in runs]
+    if len(set(targets)) > 1:
+        result["note"] = (f"A learned the {targets[0]} and B the {targets[1]}: ranked on {SHARED} of each run's "
+                          "scores against the label, which both have (a level run's score is its predicted level)")
+    return result
 
 
 def _paired(runs: list, a: dict, b: dict, split: str, sites: str, *, metric: str, n_resamples: int, block_bp: int,
@@ -125,10 +145,10 @@ def _context_differences(draws: Draws, metrics: list[str], positives: dict[str, 
     return out
 
 
-def _paired_levels(runs: list[ScoredSplit], a: dict, b: dict, split: str, *, metric: str, n_resamples: int,
-                   block_bp: int, seed: int) -> dict:
-    """Two level runs on the same sites: A − B of every level metric (``metric`` first), for all sites and per
-    context, under one set of genomic-block draws."""
+def _paired_levels(runs: list[ScoredSplit], a: dict, b: dict, split: str, sites: str, *, metric: str,
+                   n_resamples: int, block_bp: int, seed: int) -> dict:
+    """Two level runs (or level models' predict folders) on the same sites: A − B of every level metric (``metric``
+    first), for all sites and per context, under one set of genomic-block draws; ``sites`` says which."""
     check_same_dataset(runs)
     first, second = runs
     if first.levels is None or second.levels is None:
@@ -161,7 +181,7 @@ def _paired_levels(runs: list[ScoredSplit], a: dict, b: dict, split: str, *, met
                 "p_value": p_value(differences), "verdict": verdict(judged), "level": 0.95,
                 "n_resamples": n_resamples, "seed": seed, "n_blocks": n_blocks, "approximate": n_blocks < 30}
 
-    return {"a": a, "b": b, "split": split, "sites": f"{split} split", "n_sites": int(level.size),
+    return {"a": a, "b": b, "split": split, "sites": sites, "n_sites": int(level.size),
             "n_positives": int(first.scores.labels.sum()), "block_bp": block_bp, "targets": ["level", "level"],
             "comparisons": [one(None, m) for m in names],
             "by_context": {c: [one(c, m) for m in names] for c in draws if c is not None}}

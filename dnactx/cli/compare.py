@@ -21,12 +21,12 @@ def compare(
     split: Annotated[str, typer.Option("--split", help="val or test (runs only).")] = "test",
     metric: Annotated[str, typer.Option(
         "--metric", help="auprc | auroc | f1 (at each run's tuned threshold) | within_auprc | within_auroc; "
-                         "the within-context figures are always shown too. Two --target level runs also: "
-                         "pearson | spearman | mae | r2_weighted (a label run and a level run compare only on "
-                         "what both have).")] = "auprc",
+                         "the within-context figures are always shown too. Two --target level runs (or predict "
+                         "folders of two level models) also: pearson | spearman | mae | r2_weighted (a label run "
+                         "and a level run compare only on what both have).")] = "auprc",
     by_context: Annotated[bool, typer.Option(
         "--by-context", help="Also A − B per CG/CHG/CHH under the same draws (AUPRC and AUROC; every level "
-                             "metric for two level runs).")] = False,
+                             "metric for two level runs or predict folders).")] = False,
     bootstrap: Annotated[int | None, typer.Option(
         "--bootstrap", help="Paired block resamples.", show_default="run A's --bootstrap, else 1000")] = None,
     bootstrap_block: Annotated[int | None, typer.Option(
@@ -38,7 +38,8 @@ def compare(
 ) -> None:
     """Compare two runs on the same sites: A − B with its 95% interval from the same genomic-block resamples
     for both, a p-value and a verdict (A better / B better / no detectable difference). Given two `dnactx
-    predict --calls` folders, compare the two models on the labelled sites of that new data instead."""
+    predict --calls` folders, compare the two models on the labelled sites of that new data instead (for a level
+    metric, on every site with a call, against its measured level)."""
     from ..analysis.comparison import compare_predictions, compare_rows, comparison_text
     from ..analysis.predicted import is_prediction
     from ..atomic import json_safe
@@ -51,7 +52,7 @@ def compare(
                           "runs, or two `dnactx predict --calls` folders")
     if all(folders):
         result = compare_predictions(Path(run_a), Path(run_b), metric=metric, n_resamples=bootstrap,
-                                     block_bp=bootstrap_block, seed=seed)
+                                     block_bp=bootstrap_block, seed=seed, by_context=by_context)
     else:
         from ..registry.store import require_folder
 
