@@ -238,6 +238,27 @@ def test_stale_running_run_is_marked_failed_and_retried(tiny_dataset, tmp_path):
 
 
 @pytest.mark.slow
+def test_a_run_left_queued_by_a_dead_process_is_failed_and_its_cell_trained(tiny_dataset, tmp_path):
+    """Killed between making its folder and starting (status still 'queued'): the matrix, holding the cell's
+    lock, fails it (nothing to resume) and trains the cell."""
+    from dnactx.matrix.session import run_matrix
+    from dnactx.registry import record_run
+    from dnactx.runs import RunFolder
+
+    home = tmp_path / "home"
+    spec = build_spec(tiny_dataset, {"size": "20", "mode": "up", "model": "lr"}, name="m4q", baseline="none")
+    cell = spec.cells()[0]
+    config = run_config(cell.config.to_dict(), dataset_fingerprint=spec.dataset.fingerprint, matrix="m4q",
+                        cell=cell.values)
+    queued = RunFolder.create(home, config, matrix="m4q")
+    record_run(home, queued)
+    result = run_matrix(spec, home, quiet=True)
+    assert [o.status for o in result.outcomes] == ["completed"]
+    assert queued.status["status"] == "failed" and "before the run started" in queued.status["error"]
+    assert {r["status"] for r in Registry.open(home).runs(matrix="m4q")} == {"completed", "failed"}
+
+
+@pytest.mark.slow
 def test_parallel_jobs(tiny_dataset, tmp_path):
     home = tmp_path / "home"
     assert cli("--home", str(home), "matrix", "--data", str(tiny_dataset), "--sizes", "20,30", "--modes", "up",

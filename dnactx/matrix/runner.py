@@ -40,7 +40,7 @@ def run_cell(home: Path, spec: MatrixSpec, cell: Cell, *, quiet: bool = True) ->
         if state.completed:
             return Outcome(cell.index, "skipped", state.completed["id"])
         for run in state.runs:
-            if run.get("status") == "running" and not together:  # we hold the lock: its process is gone
+            if run.get("status") in ("running", "queued") and not together:  # we hold the lock: its process is gone
                 run["status"] = mark_stale(home, run) or run["status"]
         resume = state.resumable
         if resume and not _has_checkpoint(home, state.latest):

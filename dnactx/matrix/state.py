@@ -127,9 +127,9 @@ def cell_lock(home: Path, name: str, cell: Cell, *, enabled: bool = True) -> Ite
 
 
 def mark_stale(home: Path, run: dict) -> str | None:
-    """A ``running`` run whose process is gone (the caller holds its cell lock): settle it as ``runs sync`` would
-    (``interrupted`` when it left a checkpoint, so the cell resumes it; else ``failed``, so the cell is retried),
-    record it, and return its new status (None when its folder is gone)."""
+    """A ``running`` (or still ``queued``) run whose process is gone (the caller holds its cell lock): settle it as
+    ``runs sync`` would (``interrupted`` when it left a checkpoint, so the cell resumes it; else ``failed``, so the
+    cell is retried), record it, and return its new status (None when its folder is gone)."""
     folder = RunFolder(Path(run.get("folder") or Path(home) / run["id"]))
     if not (folder.path / "status.json").is_file():
         return None

@@ -113,8 +113,12 @@ class RunFolder:
         """A stale run (status running, its process gone) gets the status it really has: ``interrupted`` when it
         left a checkpoint (``train --resume`` continues it), else ``failed``; returns that status, None when it is
         not stale. ``known_dead``: the caller knows the process is gone (the matrix holds the run's cell lock), so
-        a run of another host is settled without waiting for its heartbeat to age."""
+        a run of another host is settled without waiting for its heartbeat to age, and a run still ``queued`` (its
+        process died between making the folder and starting) is failed."""
         status = self.status
+        if status.get("status") == "queued" and known_dead:  # made, never started: nothing to resume
+            self.set_status("failed", error=f"its process ended before the run started; settled by {by}")
+            return "failed"
         if status.get("status") != "running" or not (known_dead or is_stale(self.path, status)):
             return None
         resumable = (self.path / "checkpoint" / "state.json").is_file()
