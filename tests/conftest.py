@@ -4,6 +4,8 @@ run folders made by hand (with metrics, or with scores on a dataset), the CLI ru
 from __future__ import annotations
 
 import json
+import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,29 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 REAL_FASTA = SHARED_DATA / "athaliana_tair10_chr1_2mb.fa.gz"
 REAL_CGMAP = SHARED_DATA / "athaliana_chr1_2mb.CGmap.gz"
+
+
+@pytest.fixture
+def sigterm_at_step():
+    """``install(n)``: send this process a real SIGTERM (as SLURM's time limit does) after the trainer's optimiser
+    step ``n``, once; ``loop.STEP_HOOKS.clear()`` removes it. The list is changed in place (the pretrain trainer
+    holds it too) and restored after the test."""
+    from dnactx.train import loop
+
+    before = list(loop.STEP_HOOKS)
+
+    def install(n: int) -> None:
+        fired = []
+
+        def hook(step: int) -> None:
+            if step == n and not fired:
+                fired.append(step)
+                os.kill(os.getpid(), signal.SIGTERM)
+
+        loop.STEP_HOOKS[:] = [hook]
+
+    yield install
+    loop.STEP_HOOKS[:] = before
 
 
 def cli_exit_code(*argv: str) -> int:

@@ -216,21 +216,29 @@ def test_a_failed_cell_is_reported_the_rest_run_and_a_rerun_retries_it(tiny_data
     assert sorted(r["status"] for r in runs) == ["completed", "completed", "failed", "failed"]
 
 
+def _abandoned_run(home, spec, status: str):
+    """A recorded run of the grid's first cell left ``status`` (queued or running) by a process that is gone."""
+    from dnactx.registry import record_run
+    from dnactx.runs import RunFolder
+
+    cell = spec.cells()[0]
+    config = run_config(cell.config.to_dict(), dataset_fingerprint=spec.dataset.fingerprint, matrix=spec.name,
+                        cell=cell.values)
+    folder = RunFolder.create(home, config, matrix=spec.name)
+    if status != "queued":
+        folder.set_status(status)
+    record_run(home, folder)
+    return folder
+
+
 @pytest.mark.slow
 def test_stale_running_run_is_marked_failed_and_retried(tiny_dataset, tmp_path):
     """A run left 'running' by a process that died (no cell lock held) does not block its cell."""
     from dnactx.matrix.session import run_matrix
-    from dnactx.registry import record_run
-    from dnactx.runs import RunFolder
 
     home = tmp_path / "home"
     spec = build_spec(tiny_dataset, {"size": "20", "mode": "up", "model": "lr"}, name="m4", baseline="none")
-    cell = spec.cells()[0]
-    config = run_config(cell.config.to_dict(), dataset_fingerprint=spec.dataset.fingerprint, matrix="m4",
-                        cell=cell.values)
-    dead = RunFolder.create(home, config, matrix="m4")
-    dead.set_status("running")
-    record_run(home, dead)
+    dead = _abandoned_run(home, spec, "running")
     result = run_matrix(spec, home, quiet=True)
     assert [o.status for o in result.outcomes] == ["completed"]
     assert dead.status["status"] == "failed" and "settled by the matrix" in dead.status["error"]
@@ -242,16 +250,10 @@ def test_a_run_left_queued_by_a_dead_process_is_failed_and_its_cell_trained(tiny
     """Killed between making its folder and starting (status still 'queued'): the matrix, holding the cell's
     lock, fails it (nothing to resume) and trains the cell."""
     from dnactx.matrix.session import run_matrix
-    from dnactx.registry import record_run
-    from dnactx.runs import RunFolder
 
     home = tmp_path / "home"
     spec = build_spec(tiny_dataset, {"size": "20", "mode": "up", "model": "lr"}, name="m4q", baseline="none")
-    cell = spec.cells()[0]
-    config = run_config(cell.config.to_dict(), dataset_fingerprint=spec.dataset.fingerprint, matrix="m4q",
-                        cell=cell.values)
-    queued = RunFolder.create(home, config, matrix="m4q")
-    record_run(home, queued)
+    queued = _abandoned_run(home, spec, "queued")
     result = run_matrix(spec, home, quiet=True)
     assert [o.status for o in result.outcomes] == ["completed"]
     assert queued.status["status"] == "failed" and "before the run started" in queued.status["error"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import os
 import signal
 import subprocess
 import sys
@@ -60,36 +59,36 @@ def test_kill_after_first_cell_then_rerun_trains_only_the_rest(tiny_dataset, tmp
     assert len(list(iter_run_folders(home))) in (6, 7)
 
 
-def test_sigterm_preempts_a_cell_and_the_rerun_resumes_it(tiny_dataset, tmp_path, monkeypatch, capsys):
-    """SLURM's time-limit SIGTERM: the trainer checkpoints, the matrix stops, the next run continues that run."""
+def _tiny_transformer_grid(tiny_dataset: Path, sizes: str, name: str):
+    """A grid of dnabert6-tiny cells, full fine-tune, 2 epochs of 4 steps: SIGTERM at step 3 lands in epoch 1."""
     import torch
 
+    torch.set_num_threads(1)
+    return build_spec(tiny_dataset, {"model": "dnabert6-tiny", "size": sizes, "mode": "up", "finetune": "full",
+                                     "epochs": "2", "batch_size": "16", "max_train": "64"}, name=name,
+                      baseline="none")
+
+
+def test_sigterm_preempts_a_cell_and_the_rerun_resumes_it(tiny_dataset, tmp_path, sigterm_at_step, capsys):
+    """SLURM's time-limit SIGTERM: the trainer checkpoints, the matrix stops, the next run continues that run."""
     from dnactx.train import loop
 
-    torch.set_num_threads(1)
     home = tmp_path / "home"
-    spec = build_spec(tiny_dataset, {"model": "dnabert6-tiny", "size": "20,30", "mode": "up", "finetune": "full",
-                                     "epochs": "2", "batch_size": "16", "max_train": "64"},
-                      name="p", baseline="none")
-
-    def sigterm_at_step_3(step: int) -> None:
-        if step == 3:
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    monkeypatch.setattr(loop, "STEP_HOOKS", [sigterm_at_step_3])
+    spec = _tiny_transformer_grid(tiny_dataset, "20,30", "p")
+    sigterm_at_step(3)
     first = run_matrix(spec, home, quiet=True)
     assert [(o.index, o.status) for o in first.outcomes] == [(0, "preempted")]  # cell 1 never started
     preempted = first.outcomes[0].run_id
     assert [r["status"] for r in first.rows] == ["preempted", "pending"]
     # The same stop through the command line: exit 4 (PREEMPTED), one line saying how to go on.
-    monkeypatch.setattr(loop, "STEP_HOOKS", [sigterm_at_step_3])
+    sigterm_at_step(3)
     code = cli("--home", str(tmp_path / "cli"), "matrix", "--data", str(tiny_dataset), "--model", "dnabert6-tiny",
                "--sizes", "20,30", "--modes", "up", "--finetune", "full", "--epochs", "2", "--batch-size", "16",
                "--max-train", "64", "--name", "p", "--baseline", "none", "-q")
     assert code == ExitCode.PREEMPTED
     assert "re-run the same command to resume it" in capsys.readouterr().err
 
-    monkeypatch.setattr(loop, "STEP_HOOKS", [])
+    loop.STEP_HOOKS.clear()
     second = run_matrix(spec, home, quiet=True)
     assert [(o.index, o.status, o.resumed) for o in second.outcomes] == [(0, "completed", True),
                                                                          (1, "completed", False)]
@@ -97,32 +96,22 @@ def test_sigterm_preempts_a_cell_and_the_rerun_resumes_it(tiny_dataset, tmp_path
     assert len(list(iter_run_folders(home))) == 2
 
 
-def test_a_cell_killed_after_a_checkpoint_is_resumed_not_retrained(tiny_dataset, tmp_path, monkeypatch):
+def test_a_cell_killed_after_a_checkpoint_is_resumed_not_retrained(tiny_dataset, tmp_path, sigterm_at_step):
     """kill -9 (a lost node, the OOM killer) after the trainer checkpointed leaves the run 'running': the next
     matrix, holding the cell's lock, settles it interrupted (as `runs sync` would) and continues it from the
     checkpoint, rather than marking it failed and training the cell again from scratch."""
-    import torch
-
     from dnactx.runs import RunFolder
     from dnactx.train import loop
 
-    torch.set_num_threads(1)
     home = tmp_path / "home"
-    spec = build_spec(tiny_dataset, {"model": "dnabert6-tiny", "size": "20", "mode": "up", "finetune": "full",
-                                     "epochs": "2", "batch_size": "16", "max_train": "64"},
-                      name="k9", baseline="none")
-
-    def sigterm_at_step_3(step: int) -> None:
-        if step == 3:
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    monkeypatch.setattr(loop, "STEP_HOOKS", [sigterm_at_step_3])
+    spec = _tiny_transformer_grid(tiny_dataset, "20", "k9")
+    sigterm_at_step(3)
     [stopped] = run_matrix(spec, home, quiet=True).outcomes
     folder = next(f for f in iter_run_folders(home) if f.id == stopped.run_id)
     assert (folder.path / "checkpoint" / "state.json").is_file()
     RunFolder(folder.path).set_status("running")  # what a kill -9 after the checkpoint leaves behind
 
-    monkeypatch.setattr(loop, "STEP_HOOKS", [])
+    loop.STEP_HOOKS.clear()
     [again] = run_matrix(spec, home, quiet=True).outcomes
     assert (again.status, again.resumed, again.run_id) == ("completed", True, stopped.run_id)
     assert len(list(iter_run_folders(home))) == 1

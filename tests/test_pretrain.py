@@ -4,8 +4,6 @@ that does not leak, masked-only scoring, resume after SIGTERM, and a folder tran
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -165,7 +163,8 @@ def test_masked_only_logits_equal_the_full_heads_at_masked_positions(spec: str, 
 
 # -- training, resume, output ---------------------------------------------------------------------------------
 @pytest.mark.slow
-def test_sigterm_then_resume_gives_the_weights_of_an_uninterrupted_run(genome: Path, tmp_path: Path) -> None:
+def test_sigterm_then_resume_gives_the_weights_of_an_uninterrupted_run(genome: Path, tmp_path: Path,
+                                                                      sigterm_at_step) -> None:
     from safetensors.torch import load_file
 
     from dnactx.train import loop
@@ -174,16 +173,10 @@ def test_sigterm_then_resume_gives_the_weights_of_an_uninterrupted_run(genome: P
     straight = run_pretrain(PretrainOptions(genomes=[genome], out=tmp_path / "a", steps=6, eval_every=3, **TINY))
     opts = PretrainOptions(genomes=[genome], out=tmp_path / "b", steps=6, eval_every=3, **TINY)
 
-    def stop(step: int) -> None:
-        if step == 4:
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    loop.STEP_HOOKS.append(stop)
-    try:
-        with pytest.raises(Preempted):
-            run_pretrain(opts)
-    finally:
-        loop.STEP_HOOKS.remove(stop)
+    sigterm_at_step(4)
+    with pytest.raises(Preempted):
+        run_pretrain(opts)
+    loop.STEP_HOOKS.clear()
     assert (tmp_path / "b" / "checkpoint" / "state.json").is_file() and not (tmp_path / "b" / "config.json").exists()
     with pytest.raises(DnactxError, match="--resume"):
         run_pretrain(opts)

@@ -136,9 +136,7 @@ def test_the_report_page_names_the_pretrain_the_selected_run_was_fine_tuned_from
 
 
 @pytest.mark.slow
-def test_a_preempted_pretrain_run_is_the_same_run_when_resumed(tmp_path: Path) -> None:
-    import os
-    import signal
+def test_a_preempted_pretrain_run_is_the_same_run_when_resumed(tmp_path: Path, sigterm_at_step) -> None:
 
     from dnactx.pretrain.options import PretrainOptions
     from dnactx.pretrain.run import run_pretrain
@@ -150,16 +148,10 @@ def test_a_preempted_pretrain_run_is_the_same_run_when_resumed(tmp_path: Path) -
     opts = PretrainOptions(genomes=[genome], out=tmp_path / "lm", steps=6, eval_every=3, layers=1, hidden=32,
                            heads=2, length=48, batch_size=8, quiet=True)
 
-    def stop(step: int) -> None:
-        if step == 4:
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    loop.STEP_HOOKS.append(stop)
-    try:
-        with pytest.raises(Preempted):
-            run_pretrain(opts, home)
-    finally:
-        loop.STEP_HOOKS.remove(stop)
+    sigterm_at_step(4)
+    with pytest.raises(Preempted):
+        run_pretrain(opts, home)
+    loop.STEP_HOOKS.clear()
     [row] = Registry.open(home).runs(kind="pretrain")
     assert row["status"] == "preempted"
     opts.resume = True

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-
 import numpy as np
 import pytest
 import torch
@@ -20,21 +17,6 @@ from dnactx.train.run import train_run
 pytestmark = pytest.mark.slow  # every test trains a model
 
 torch.set_num_threads(1)
-
-
-@pytest.fixture
-def sigterm_at_step(monkeypatch):
-    """Send this process a real SIGTERM after optimiser step ``n`` (once)."""
-    def install(n: int) -> None:
-        fired = []
-
-        def hook(step: int) -> None:
-            if step == n and not fired:
-                fired.append(step)
-                os.kill(os.getpid(), signal.SIGTERM)
-
-        monkeypatch.setattr(loop, "STEP_HOOKS", [hook])
-    return install
 
 
 @pytest.mark.parametrize("model,finetune", [("cnn", "top:1"), ("dnabert6-tiny", "top:1"), ("dnabert6-tiny", "lora:4")])
