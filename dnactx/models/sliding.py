@@ -54,14 +54,14 @@ class Slider:
         if length < MIN_LENGTH:
             raise ValueError(f"sliding features need inputs of at least {MIN_LENGTH} bp, got {length}")
         self.cnn, self.length = cnn, length
-        w1, b1, w2, b2 = _weights(cnn)
-        self.w1, self.b1, self.w2, self.b2 = w1, b1, w2, b2
+        w1, self.b1, w2, self.b2 = _weights(cnn)
+        self.c2 = w2.shape[0]
         self.k1, self.k2 = _channels_last_kernel(w1), _channels_last_kernel(w2)
         self.jmax, self.k_last, self.pooled = interior(length)
-        self.left_corr, self.right_corr = _end_tables(self.w1)
+        self.left_corr, self.right_corr = _end_tables(w1)
         span = self.pooled + 3 - (self.jmax + 1)
-        self.band_left, self.band_right = _bands(_toeplitz(w2, 4, 4, 0), w2.shape[0]), _bands(
-            _toeplitz(w2, span, span, 6), w2.shape[0])
+        self.band_left = _bands(_toeplitz(w2, 4, 4, 0), self.c2)
+        self.band_right = _bands(_toeplitz(w2, span, span, 6), self.c2)
 
     def features(self, codes: torch.Tensor, starts: torch.Tensor) -> torch.Tensor:
         """``cnn.encode(codes[s:s + length] for s in starts)``: (n, cnn.out_dim), float32 under any autocast (the
@@ -74,9 +74,7 @@ class Slider:
             return self._features(codes, starts)
 
     def _features(self, codes: torch.Tensor, starts: torch.Tensor) -> torch.Tensor:
-        cnn, length = self.cnn, self.length
-        b1, b2 = self.b1, self.b2
-        c2 = self.w2.shape[0]
+        cnn, length, c2 = self.cnn, self.length, self.c2
         dev = codes.device
         jmax, k_last, pooled = self.jmax, self.k_last, self.pooled
         jr = jmax + 1  # the first pooled block that the input's right end reaches
@@ -89,11 +87,11 @@ class Slider:
         # starting at s has its block k at row s + 4k whatever its phase, and conv2 over the pooled blocks of every
         # phase is one convolution dilated by 4. Channels-last 2-D convolutions give these rows without transposes.
         onehot = cnn.onehot[codes]  # (N, 4)
-        rows_z = _conv_rows(onehot, self.k1, b1, 1, 4)  # (N, C1): conv1 (+ BatchNorm) before ReLU
+        rows_z = _conv_rows(onehot, self.k1, self.b1, 1, 4)  # (N, C1): conv1 (+ BatchNorm) before ReLU
         pair = torch.maximum(rows_z[:-1], rows_z[1:])
         rows_p = torch.maximum(pair[:-2], pair[2:]).relu_()  # (N - 3, C1): the pooled block of bases t … t+3
         del pair
-        rows_h = _conv_rows(rows_p, self.k2, b2, POOL, 3)  # (N - 3, C2): conv2 (+ BatchNorm) before ReLU
+        rows_h = _conv_rows(rows_p, self.k2, self.b2, POOL, 3)  # (N - 3, C2): conv2 (+ BatchNorm) before ReLU
         width = k_last - 3  # interior conv2 positions 4 … k_last: the shared map's own values
         shared_h = F.relu(rows_h)
         run_max = _window_max(shared_h, width, POOL)
